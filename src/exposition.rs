@@ -1,0 +1,329 @@
+//! The exposition verifier: decides whether a body is something Prometheus would ingest, in
+//! every format it negotiates (docs/verification.md). Pure: bytes in, verdict out, no I/O.
+//!
+//! Bodies are checked as they arrive. [`BodyCheck::update`] is called with the whole body
+//! received so far and checks only what is new, one line (or protobuf message) at a time, so a
+//! verdict is ready when the last byte lands and the body is never read twice.
+
+mod gzip;
+mod lex;
+mod openmetrics;
+mod protobuf;
+mod text;
+
+use std::fmt;
+
+use openmetrics::OpenMetricsParser;
+use protobuf::{Next, ProtobufParser};
+use text::TextParser;
+
+/// The exposition formats Prometheus negotiates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The Prometheus text format, 0.0.4 or 1.0.0.
+    Text,
+    /// OpenMetrics text, 1.0.0 or 0.0.1.
+    OpenMetrics,
+    /// Varint-delimited `io.prometheus.client.MetricFamily` protobuf messages.
+    Protobuf,
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Text => "text format",
+            Format::OpenMetrics => "OpenMetrics",
+            Format::Protobuf => "protobuf",
+        })
+    }
+}
+
+/// A format plus the name rules that go with it, as read from a `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dialect {
+    /// Which parser applies.
+    pub format: Format,
+    /// Whether names outside the classic `[a-zA-Z_:][a-zA-Z0-9_:]*` grammar are allowed. The
+    /// text and protobuf decoders of expfmt allow them only with `escaping=allow-utf8`;
+    /// Prometheus's OpenMetrics parser always does.
+    pub utf8_names: bool,
+}
+
+impl Dialect {
+    /// The dialect Prometheus (and expfmt) would pick for a response with this `Content-Type`;
+    /// a missing or unknown type means the text format.
+    pub fn from_content_type(content_type: Option<&[u8]>) -> Dialect {
+        let ct = content_type.unwrap_or_default();
+        let mut parts = ct.split(|&b| b == b';');
+        let media = trim(parts.next().unwrap_or_default());
+        let mut utf8_names = false;
+        let mut proto_ok = true;
+        for param in parts {
+            let param = trim(param);
+            let Some(eq) = param.iter().position(|&b| b == b'=') else { continue };
+            let key = trim(&param[..eq]);
+            let value = trim(&param[eq + 1..]);
+            let value = value.strip_prefix(b"\"").and_then(|v| v.strip_suffix(b"\"")).unwrap_or(value);
+            if key.eq_ignore_ascii_case(b"escaping") {
+                utf8_names = value == b"allow-utf8";
+            } else if key.eq_ignore_ascii_case(b"proto") {
+                proto_ok &= value == b"io.prometheus.client.MetricFamily";
+            } else if key.eq_ignore_ascii_case(b"encoding") {
+                proto_ok &= value == b"delimited";
+            }
+        }
+        let format = if media.eq_ignore_ascii_case(b"application/openmetrics-text") {
+            utf8_names = true;
+            Format::OpenMetrics
+        } else if media.eq_ignore_ascii_case(b"application/vnd.google.protobuf") && proto_ok {
+            Format::Protobuf
+        } else {
+            Format::Text
+        };
+        Dialect { format, utf8_names }
+    }
+}
+
+fn trim(b: &[u8]) -> &[u8] {
+    b.trim_ascii()
+}
+
+/// A `Content-Encoding` the verifier can look through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// No content coding.
+    Identity,
+    /// gzip (one or more concatenated members, as Go's reader accepts).
+    Gzip,
+}
+
+impl Encoding {
+    /// Reads a `Content-Encoding` value; `Err` carries a coding that cannot be verified.
+    pub fn from_header(value: Option<&[u8]>) -> Result<Encoding, String> {
+        let Some(v) = value.map(trim).filter(|v| !v.is_empty()) else {
+            return Ok(Encoding::Identity);
+        };
+        if v.eq_ignore_ascii_case(b"gzip") || v.eq_ignore_ascii_case(b"x-gzip") {
+            Ok(Encoding::Gzip)
+        } else if v.eq_ignore_ascii_case(b"identity") {
+            Ok(Encoding::Identity)
+        } else {
+            Err(String::from_utf8_lossy(v).into_owned())
+        }
+    }
+}
+
+/// Where in the body a fault was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// A line of a text format, counted from 1.
+    Line(u64),
+    /// A protobuf message, counted from 1.
+    Message(u64),
+    /// The body as a whole (its encoding, its size).
+    Body,
+}
+
+/// Why a body failed verification. The message may quote a few bytes of the body; it is meant
+/// for the log, never for a client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct VerifyError {
+    /// The format being checked.
+    pub format: Format,
+    /// Where the fault is.
+    pub position: Position,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Position::Line(n) => write!(f, "{} line {n}: {}", self.format, self.message),
+            Position::Message(n) => write!(f, "{} message {n}: {}", self.format, self.message),
+            Position::Body => write!(f, "{}: {}", self.format, self.message),
+        }
+    }
+}
+
+/// What a verified body held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Metric families (protobuf messages, TYPE lines in OpenMetrics, families seen in text).
+    pub families: u64,
+    /// Samples (protobuf metrics, sample lines in text formats).
+    pub samples: u64,
+}
+
+#[derive(Debug)]
+enum Parser {
+    Text(TextParser),
+    OpenMetrics(OpenMetricsParser),
+    Protobuf(ProtobufParser),
+}
+
+/// Checks a decoded (not compressed) body piece by piece.
+#[derive(Debug)]
+pub struct Verifier {
+    format: Format,
+    parser: Parser,
+    /// Lines or messages checked so far, for error positions.
+    units: u64,
+    /// Length of the unconsumed input already searched for a newline in vain, so a long line
+    /// arriving in small pieces is searched once, not once per piece.
+    scanned: usize,
+}
+
+impl Verifier {
+    /// A verifier for one body in `dialect`.
+    pub fn new(dialect: Dialect) -> Verifier {
+        let parser = match dialect.format {
+            Format::Text => Parser::Text(TextParser::new(dialect.utf8_names)),
+            Format::OpenMetrics => Parser::OpenMetrics(OpenMetricsParser::default()),
+            Format::Protobuf => Parser::Protobuf(ProtobufParser::new(dialect.utf8_names)),
+        };
+        Verifier { format: dialect.format, parser, units: 0, scanned: 0 }
+    }
+
+    /// Checks every complete line (or message) at the start of `buf`, the unconsumed input, and
+    /// returns how many bytes it used. The caller keeps the rest and passes it again, followed
+    /// by more input.
+    pub fn feed(&mut self, buf: &[u8]) -> Result<usize, VerifyError> {
+        let format = self.format;
+        match &mut self.parser {
+            Parser::Text(p) => lines(buf, &mut self.scanned, &mut self.units, format, |l| p.line(l)),
+            Parser::OpenMetrics(p) => lines(buf, &mut self.scanned, &mut self.units, format, |l| p.line(l)),
+            Parser::Protobuf(p) => {
+                let mut pos = 0;
+                while pos < buf.len() {
+                    match p.next(&buf[pos..]) {
+                        Ok(Next::Checked(n)) => {
+                            self.units += 1;
+                            pos += n;
+                        }
+                        Ok(Next::Incomplete) => break,
+                        Err(message) => {
+                            return Err(VerifyError {
+                                format,
+                                position: Position::Message(self.units + 1),
+                                message,
+                            });
+                        }
+                    }
+                }
+                Ok(pos)
+            }
+        }
+    }
+
+    /// Ends the body: `rest` is what the last [`Verifier::feed`] left unconsumed.
+    pub fn finish(mut self, rest: &[u8]) -> Result<Summary, VerifyError> {
+        let used = self.feed(rest)?;
+        let rest = &rest[used..];
+        let (result, position, summary) = match &mut self.parser {
+            Parser::Text(p) => (
+                p.finish(rest),
+                Position::Line(self.units + 1),
+                Summary { families: p.families() as u64, samples: p.samples },
+            ),
+            Parser::OpenMetrics(p) => (
+                p.finish(rest),
+                Position::Line(self.units + 1),
+                Summary { families: p.families, samples: p.samples },
+            ),
+            Parser::Protobuf(p) => (
+                p.finish(rest),
+                Position::Message(self.units + 1),
+                Summary { families: p.families, samples: p.samples },
+            ),
+        };
+        result.map(|()| summary).map_err(|message| VerifyError { format: self.format, position, message })
+    }
+
+    fn body_error(&self, message: String) -> VerifyError {
+        VerifyError { format: self.format, position: Position::Body, message }
+    }
+}
+
+#[inline]
+fn lines(
+    buf: &[u8],
+    scanned: &mut usize,
+    units: &mut u64,
+    format: Format,
+    mut check: impl FnMut(&[u8]) -> Result<(), String>,
+) -> Result<usize, VerifyError> {
+    let mut pos = 0;
+    let mut search = (*scanned).min(buf.len());
+    for nl in memchr::memchr_iter(b'\n', &buf[search..]) {
+        let end = search + nl;
+        *units += 1;
+        check(&buf[pos..end]).map_err(|message| VerifyError {
+            format,
+            position: Position::Line(*units),
+            message,
+        })?;
+        pos = end + 1;
+    }
+    search = buf.len();
+    *scanned = search - pos;
+    Ok(pos)
+}
+
+/// Verifies one response body as it arrives, looking through its content coding.
+#[derive(Debug)]
+pub struct BodyCheck {
+    inner: Inner,
+}
+
+#[derive(Debug)]
+enum Inner {
+    Identity { verifier: Verifier, checked: usize },
+    Gzip { decoder: Box<gzip::GzipCheck>, fed: usize },
+}
+
+impl BodyCheck {
+    /// Starts checking a body in `dialect` with `encoding`; a gzip body may decode to at most
+    /// `max_decoded` bytes.
+    pub fn new(dialect: Dialect, encoding: Encoding, max_decoded: u64) -> BodyCheck {
+        let verifier = Verifier::new(dialect);
+        let inner = match encoding {
+            Encoding::Identity => Inner::Identity { verifier, checked: 0 },
+            Encoding::Gzip => {
+                Inner::Gzip { decoder: Box::new(gzip::GzipCheck::new(verifier, max_decoded)), fed: 0 }
+            }
+        };
+        BodyCheck { inner }
+    }
+
+    /// Checks what `body` (everything received so far) holds beyond the previous call.
+    pub fn update(&mut self, body: &[u8]) -> Result<(), VerifyError> {
+        match &mut self.inner {
+            Inner::Identity { verifier, checked } => {
+                *checked += verifier.feed(&body[*checked..])?;
+            }
+            Inner::Gzip { decoder, fed } => {
+                decoder.write(&body[*fed..])?;
+                *fed = body.len();
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the body, which is now complete.
+    pub fn finish(mut self, body: &[u8]) -> Result<Summary, VerifyError> {
+        self.update(body)?;
+        match self.inner {
+            Inner::Identity { verifier, checked } => verifier.finish(&body[checked..]),
+            Inner::Gzip { decoder, .. } => decoder.finish(),
+        }
+    }
+}
+
+/// Verifies a complete body in one call.
+pub fn verify(body: &[u8], dialect: Dialect, encoding: Encoding) -> Result<Summary, VerifyError> {
+    BodyCheck::new(dialect, encoding, u64::MAX).finish(body)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,363 @@
+//! Byte-level building blocks shared by the text parsers: character classes, names, quoted
+//! strings and Go's number syntax. Everything here is pure and allocation-free.
+
+use std::collections::HashSet;
+
+/// Above this many labels on one sample, duplicate names are found with a set instead of pairwise.
+const PAIRWISE_LABEL_LIMIT: usize = 16;
+
+/// Byte classes, one bit each, in a 256-entry table so a class test is one load and one mask.
+const NAME_START: u8 = 1; // [a-zA-Z_:]
+const NAME_CONT: u8 = 2; // [a-zA-Z0-9_:]
+const LABEL_START: u8 = 4; // [a-zA-Z_]
+const LABEL_CONT: u8 = 8; // [a-zA-Z0-9_]
+
+const CLASSES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let alpha = c.is_ascii_alphabetic() || c == b'_';
+        let digit = c.is_ascii_digit();
+        let mut v = 0;
+        if alpha || c == b':' {
+            v |= NAME_START | NAME_CONT;
+        }
+        if digit {
+            v |= NAME_CONT | LABEL_CONT;
+        }
+        if alpha {
+            v |= LABEL_START | LABEL_CONT;
+        }
+        t[b] = v;
+        b += 1;
+    }
+    t
+};
+
+#[inline]
+fn is(class: u8, b: u8) -> bool {
+    CLASSES[b as usize] & class != 0
+}
+
+/// Index of the first byte at or after `i` that is neither a blank nor a tab.
+#[inline]
+pub(super) fn skip_blanks(line: &[u8], mut i: usize) -> usize {
+    while i < line.len() && (line[i] == b' ' || line[i] == b'\t') {
+        i += 1;
+    }
+    i
+}
+
+/// Index just past the token starting at `i`: the first blank, tab or end of line.
+#[inline]
+pub(super) fn token_end(line: &[u8], mut i: usize) -> usize {
+    while i < line.len() && line[i] != b' ' && line[i] != b'\t' {
+        i += 1;
+    }
+    i
+}
+
+/// End of a classic metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`) starting at `i`; `i` if none.
+#[inline]
+pub(super) fn metric_name_end(line: &[u8], i: usize) -> usize {
+    if i >= line.len() || !is(NAME_START, line[i]) {
+        return i;
+    }
+    let mut j = i + 1;
+    while j < line.len() && is(NAME_CONT, line[j]) {
+        j += 1;
+    }
+    j
+}
+
+/// End of a classic label name (`[a-zA-Z_][a-zA-Z0-9_]*`) starting at `i`; `i` if none.
+#[inline]
+pub(super) fn label_name_end(line: &[u8], i: usize) -> usize {
+    if i >= line.len() || !is(LABEL_START, line[i]) {
+        return i;
+    }
+    let mut j = i + 1;
+    while j < line.len() && is(LABEL_CONT, line[j]) {
+        j += 1;
+    }
+    j
+}
+
+/// Whether `name` is a classic metric name.
+pub(super) fn is_legacy_metric_name(name: &[u8]) -> bool {
+    !name.is_empty() && metric_name_end(name, 0) == name.len()
+}
+
+/// Whether `name` is a classic label name.
+pub(super) fn is_legacy_label_name(name: &[u8]) -> bool {
+    !name.is_empty() && label_name_end(name, 0) == name.len()
+}
+
+/// A quoted string found by [`quoted_end`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Quoted {
+    /// Index just past the closing quote.
+    pub(super) end: usize,
+    /// Whether the content holds a backslash escape (then it differs from its raw bytes).
+    pub(super) escaped: bool,
+}
+
+/// Why a quoted string is malformed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum QuoteError {
+    /// The line ended before the closing quote.
+    Unterminated,
+    /// A backslash followed by this byte, which is not `\\`, `"` or `n` (the text format's set).
+    BadEscape(u8),
+    /// A backslash at the very end of the line.
+    TrailingBackslash,
+}
+
+/// Scans a quoted string whose opening quote is at `open`. With `strict_escapes`, only `\\`,
+/// `\"` and `\n` are allowed (the text format); otherwise any escaped byte is (OpenMetrics' lexer).
+#[inline]
+pub(super) fn quoted_end(line: &[u8], open: usize, strict_escapes: bool) -> Result<Quoted, QuoteError> {
+    let mut i = open + 1;
+    let mut escaped = false;
+    loop {
+        let Some(off) = memchr::memchr2(b'"', b'\\', &line[i..]) else {
+            return Err(QuoteError::Unterminated);
+        };
+        let at = i + off;
+        if line[at] == b'"' {
+            return Ok(Quoted { end: at + 1, escaped });
+        }
+        let Some(&next) = line.get(at + 1) else {
+            return Err(QuoteError::TrailingBackslash);
+        };
+        if strict_escapes && !matches!(next, b'\\' | b'"' | b'n') {
+            return Err(QuoteError::BadEscape(next));
+        }
+        escaped = true;
+        i = at + 2;
+    }
+}
+
+/// Appends the unescaped content of a quoted string (without its quotes) to `out`.
+pub(super) fn unescape_into(raw: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'\\' && i + 1 < raw.len() {
+            out.push(if raw[i + 1] == b'n' { b'\n' } else { raw[i + 1] });
+            i += 2;
+        } else {
+            out.push(raw[i]);
+            i += 1;
+        }
+    }
+}
+
+/// The first name that repeats among `count` label names, if any: pairwise for the usual handful,
+/// with a set when a sample has many labels (so a hostile line cannot cost quadratic time).
+pub(super) fn find_duplicate<'a>(
+    mut names: impl Iterator<Item = &'a [u8]>,
+    count: usize,
+) -> Option<&'a [u8]> {
+    if count <= PAIRWISE_LABEL_LIMIT {
+        let mut seen: [&[u8]; PAIRWISE_LABEL_LIMIT] = [&[]; PAIRWISE_LABEL_LIMIT];
+        let mut n = 0;
+        names.find(|name| {
+            let dup = seen[..n].contains(name);
+            if n < PAIRWISE_LABEL_LIMIT {
+                seen[n] = name;
+                n += 1;
+            }
+            dup
+        })
+    } else {
+        let mut seen = HashSet::new();
+        names.find(|n| !seen.insert(*n))
+    }
+}
+
+/// Checks `s` with Go's `strconv.ParseFloat(s, 64)` rules, as Prometheus's parsers call it:
+/// `p`, `P` and `_` refused up front, then a decimal number with optional sign, fraction and
+/// exponent, or `inf`/`infinity` (optional sign) or `nan`, case-insensitive, and no overflow.
+#[inline]
+pub(super) fn is_go_float(s: &[u8]) -> bool {
+    let Some(&first) = s.first() else {
+        return false;
+    };
+    // Fast path: plain digits, the most common value by far.
+    if first.is_ascii_digit() && s.len() <= 15 && s.iter().all(u8::is_ascii_digit) {
+        return true;
+    }
+    let body = match first {
+        b'+' | b'-' => &s[1..],
+        _ => s,
+    };
+    if let Some(&c) = body.first()
+        && !(c.is_ascii_digit() || c == b'.')
+    {
+        // Go accepts a sign before "inf"/"infinity" but not before "nan".
+        return body.eq_ignore_ascii_case(b"inf")
+            || body.eq_ignore_ascii_case(b"infinity")
+            || (body.len() == s.len() && s.eq_ignore_ascii_case(b"nan"));
+    }
+    let mut i = 0;
+    let mut digits = 0usize;
+    let mut int_digits = 0usize;
+    let mut seen_dot = false;
+    while i < body.len() {
+        match body[i] {
+            b'0'..=b'9' => {
+                digits += 1;
+                if !seen_dot {
+                    int_digits += 1;
+                }
+            }
+            b'.' if !seen_dot => seen_dot = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    if digits == 0 {
+        return false;
+    }
+    let mut exp: i64 = 0;
+    if i < body.len() {
+        if body[i] != b'e' && body[i] != b'E' {
+            return false;
+        }
+        i += 1;
+        let negative = match body.get(i) {
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            _ => false,
+        };
+        let start = i;
+        while i < body.len() && body[i].is_ascii_digit() {
+            exp = exp.saturating_mul(10).saturating_add(i64::from(body[i] - b'0'));
+            i += 1;
+        }
+        if i == start || i != body.len() {
+            return false;
+        }
+        if negative {
+            exp = -exp;
+        }
+    }
+    // Overflow is an error in Go (ErrRange); underflow to zero is not. Only a number whose
+    // decimal magnitude may exceed f64::MAX needs the exact check.
+    let magnitude = exp.saturating_add(int_digits as i64);
+    if magnitude < 300 {
+        return true;
+    }
+    std::str::from_utf8(s).ok().and_then(|t| t.parse::<f64>().ok()).is_some_and(f64::is_finite)
+}
+
+/// Parses a float already accepted by [`is_go_float`].
+pub(super) fn parse_go_float(s: &[u8]) -> f64 {
+    let t = std::str::from_utf8(s).unwrap_or("NaN");
+    t.parse::<f64>().unwrap_or(f64::NAN)
+}
+
+/// Checks `s` with Go's `strconv.ParseInt(s, 10, 64)`: optional sign, digits, fits in i64.
+#[inline]
+pub(super) fn is_go_int64(s: &[u8]) -> bool {
+    let (negative, digits) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = match v.checked_mul(10).and_then(|v| v.checked_add(u64::from(d - b'0'))) {
+            Some(v) => v,
+            None => return false,
+        };
+    }
+    let limit = if negative { 1u64 << 63 } else { (1u64 << 63) - 1 };
+    v <= limit
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_floats() {
+        for ok in [
+            "1",
+            "-1",
+            "+1",
+            "1.5",
+            ".5",
+            "1.",
+            "1e5",
+            "1E-5",
+            "1e+05",
+            "0",
+            "-0",
+            "Inf",
+            "+Inf",
+            "-inf",
+            "INFINITY",
+            "-Infinity",
+            "NaN",
+            "nan",
+            "NAN",
+            "1e308",
+            "1.7976931348623157e308",
+            "1e-400",
+            "0.000001e-320",
+            "123456789012345678901234567890",
+            "00001",
+        ] {
+            assert!(is_go_float(ok.as_bytes()), "{ok} should be a Go float");
+        }
+        for bad in [
+            "", "+", "-", ".", "e5", "1e", "1e+", "1x", "0x1p3", "0x10", "1_000", "+NaN", "-nan", "infin",
+            "in", "1e400", "-1e400", "1.8e308", "1..2", "1.2.3", " 1", "1 ", "--1", "1e5.5",
+        ] {
+            assert!(!is_go_float(bad.as_bytes()), "{bad:?} should not be a Go float");
+        }
+    }
+
+    #[test]
+    fn go_int64() {
+        for ok in ["0", "-1", "+5", "9223372036854775807", "-9223372036854775808"] {
+            assert!(is_go_int64(ok.as_bytes()), "{ok}");
+        }
+        for bad in ["", "-", "1.0", "9223372036854775808", "-9223372036854775809", "1e3", "0x1"] {
+            assert!(!is_go_int64(bad.as_bytes()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn quoted_strings() {
+        let q = quoted_end(br#""a\"b" rest"#, 0, true).expect("terminated");
+        assert_eq!(q.end, 6);
+        assert!(q.escaped);
+        assert_eq!(quoted_end(br#""abc"#, 0, true).unwrap_err(), QuoteError::Unterminated);
+        assert_eq!(quoted_end(br#""a\tb""#, 0, true).unwrap_err(), QuoteError::BadEscape(b't'));
+        assert!(quoted_end(br#""a\tb""#, 0, false).is_ok());
+        let mut out = Vec::new();
+        unescape_into(br#"a\"b\\c\nd"#, &mut out);
+        assert_eq!(out, b"a\"b\\c\nd");
+    }
+
+    #[test]
+    fn names() {
+        assert!(is_legacy_metric_name(b"node_cpu:rate5m"));
+        assert!(!is_legacy_metric_name(b"0abc"));
+        assert!(!is_legacy_metric_name(b"a.b"));
+        assert!(is_legacy_label_name(b"_x9"));
+        assert!(!is_legacy_label_name(b"a:b"));
+    }
+}

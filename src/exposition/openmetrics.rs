@@ -1,0 +1,302 @@
+//! OpenMetrics text (1.0.0 and 0.0.1), checked line by line with the rules of Prometheus's own
+//! OpenMetrics lexer and parser plus the label checks of its scrape loop (docs/verification.md).
+
+use super::lex::{self, is_go_float, label_name_end, metric_name_end, quoted_end};
+
+const TYPES: [&[u8]; 8] =
+    [b"counter", b"gauge", b"histogram", b"gaugehistogram", b"summary", b"info", b"stateset", b"unknown"];
+
+/// Line-by-line checker for one OpenMetrics body.
+#[derive(Debug, Default)]
+pub(super) struct OpenMetricsParser {
+    eof: bool,
+    /// Label names of the current sample: ranges into the line, or into `scratch` when unescaped.
+    labels: Vec<(bool, usize, usize)>,
+    scratch: Vec<u8>,
+    pub(super) samples: u64,
+    pub(super) families: u64,
+}
+
+/// What a `{...}` group may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    /// A sample's labels; `named` says whether the name came before the brace.
+    Sample {
+        named: bool,
+    },
+    Exemplar,
+}
+
+impl OpenMetricsParser {
+    /// Checks one line, without its `\n`.
+    #[inline]
+    pub(super) fn line(&mut self, line: &[u8]) -> Result<(), String> {
+        if self.eof {
+            return Err("unexpected data after # EOF".into());
+        }
+        match line.first() {
+            None => Err("empty line (OpenMetrics allows none)".into()),
+            Some(b'#') => self.comment(line),
+            Some(_) => self.sample(line),
+        }
+    }
+
+    /// Checks what is left after the last `\n` and that the body ended with `# EOF`.
+    pub(super) fn finish(&mut self, rest: &[u8]) -> Result<(), String> {
+        if !rest.is_empty() {
+            if self.eof {
+                return Err("unexpected data after # EOF".into());
+            }
+            if rest != b"# EOF" {
+                return Err("data does not end with # EOF (the last line has no newline)".into());
+            }
+            self.eof = true;
+        }
+        if !self.eof {
+            return Err("data does not end with # EOF".into());
+        }
+        Ok(())
+    }
+
+    fn comment(&mut self, line: &[u8]) -> Result<(), String> {
+        if line == b"# EOF" {
+            self.eof = true;
+            return Ok(());
+        }
+        let keyword = line.get(..7).unwrap_or(line);
+        let kind = match keyword {
+            b"# HELP " => b'H',
+            b"# TYPE " => b'T',
+            b"# UNIT " => b'U',
+            _ => {
+                return Err(format!(
+                    "expected '# HELP ', '# TYPE ', '# UNIT ' or '# EOF', got {:?} (OpenMetrics has no other comments)",
+                    String::from_utf8_lossy(&line[..line.len().min(20)])
+                ));
+            }
+        };
+        let (name_start, name_end) = if line.get(7) == Some(&b'"') {
+            let q = quoted_end(line, 7, false).map_err(|_| "unterminated quoted metric name".to_string())?;
+            (8, q.end - 1)
+        } else {
+            let end = metric_name_end(line, 7);
+            if end == 7 {
+                return Err("expected metric name after the keyword".into());
+            }
+            (7, end)
+        };
+        let after = if line[name_start - 1] == b'"' { name_end + 1 } else { name_end };
+        if line.get(after) != Some(&b' ') {
+            return Err("expected a space and text after the metric name".into());
+        }
+        let text = &line[after + 1..];
+        match kind {
+            b'H' => {
+                if std::str::from_utf8(text).is_err() {
+                    return Err("HELP text is not valid UTF-8".into());
+                }
+            }
+            b'T' => {
+                if !TYPES.contains(&text) {
+                    return Err(format!("invalid metric type {:?}", String::from_utf8_lossy(text)));
+                }
+                self.families += 1;
+            }
+            _ => {
+                let name = &line[name_start..name_end];
+                let suffix_ok = name.len() > text.len()
+                    && name.ends_with(text)
+                    && name[name.len() - text.len() - 1] == b'_';
+                if !text.is_empty() && !suffix_ok {
+                    return Err(format!(
+                        "unit {:?} not a suffix of metric {:?}",
+                        String::from_utf8_lossy(text),
+                        String::from_utf8_lossy(name)
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn sample(&mut self, line: &[u8]) -> Result<(), String> {
+        self.labels.clear();
+        self.scratch.clear();
+        let mut i = metric_name_end(line, 0);
+        let named = i > 0;
+        if !named && line[0] != b'{' {
+            return Err(format!("expected a metric name or '{{', got {:?}", line[0] as char));
+        }
+        if line.get(i) == Some(&b'{') {
+            i = self.group(line, i + 1, Group::Sample { named })?;
+        }
+        self.check_label_names(line)?;
+        self.samples += 1;
+        i = value(line, i, "metric")?;
+        if i == line.len() {
+            return Ok(());
+        }
+        if !line[i..].starts_with(b" # {") {
+            let end = token(line, i)?;
+            check_timestamp(&line[i + 1..end], "timestamp")?;
+            i = end;
+            if i == line.len() {
+                return Ok(());
+            }
+            if !line[i..].starts_with(b" # {") {
+                return Err("expected the end of the line or an exemplar after the timestamp".into());
+            }
+        }
+        // An exemplar: ` # {labels} value [timestamp]`.
+        i = self.group(line, i + 4, Group::Exemplar)?;
+        i = value(line, i, "exemplar labels")?;
+        if i == line.len() {
+            return Ok(());
+        }
+        let end = token(line, i)?;
+        check_timestamp(&line[i + 1..end], "exemplar timestamp")?;
+        if end != line.len() {
+            return Err("expected the end of the line after the exemplar timestamp".into());
+        }
+        Ok(())
+    }
+
+    /// Reads a `{...}` group whose `{` is just before `i`; returns the index after its `}`.
+    fn group(&mut self, line: &[u8], mut i: usize, group: Group) -> Result<usize, String> {
+        let mut has_name = matches!(group, Group::Sample { named: true });
+        loop {
+            match line.get(i) {
+                Some(b'}') => break,
+                Some(b'"') => {
+                    let q = quoted_end(line, i, false).map_err(|_| "unterminated quoted name".to_string())?;
+                    let (start, end) = (i + 1, q.end - 1);
+                    i = q.end;
+                    if matches!(line.get(i), Some(b',' | b'}')) {
+                        if group == Group::Exemplar {
+                            return Err("expected label name in exemplar, got a bare quoted name".into());
+                        }
+                        if has_name {
+                            return Err("metric name already set".into());
+                        }
+                        has_name = true;
+                        check_quoted_name(&line[start..end], "metric name")?;
+                        if line[i] == b',' {
+                            i += 1;
+                        }
+                        continue;
+                    }
+                    if group != Group::Exemplar {
+                        check_quoted_name(&line[start..end], "label name")?;
+                        self.push_label(line, start, end, q.escaped);
+                    }
+                }
+                Some(_) => {
+                    let end = label_name_end(line, i);
+                    if end == i {
+                        return Err(format!(
+                            "expected label name, got {:?}",
+                            String::from_utf8_lossy(&line[i..])
+                        ));
+                    }
+                    if group != Group::Exemplar {
+                        self.push_label(line, i, end, false);
+                    }
+                    i = end;
+                }
+                None => return Err("unexpected end of line inside labels".into()),
+            }
+            if line.get(i) != Some(&b'=') {
+                return Err("expected '=' after label name".into());
+            }
+            i += 1;
+            if line.get(i) != Some(&b'"') {
+                return Err("expected quoted label value after '='".into());
+            }
+            let q = quoted_end(line, i, false).map_err(|_| "unterminated label value".to_string())?;
+            if std::str::from_utf8(&line[i + 1..q.end - 1]).is_err() {
+                return Err("invalid UTF-8 label value".into());
+            }
+            i = q.end;
+            match line.get(i) {
+                Some(b',') => i += 1,
+                Some(b'}') => {}
+                _ => return Err("expected ',' or '}' after label value".into()),
+            }
+        }
+        if !has_name && group != Group::Exemplar {
+            return Err("metric name not set".into());
+        }
+        Ok(i + 1)
+    }
+
+    fn push_label(&mut self, line: &[u8], start: usize, end: usize, escaped: bool) {
+        if escaped {
+            let s = self.scratch.len();
+            lex::unescape_into(&line[start..end], &mut self.scratch);
+            self.labels.push((true, s, self.scratch.len()));
+        } else {
+            self.labels.push((false, start, end));
+        }
+    }
+
+    /// Prometheus's scrape loop refuses a sample whose label names repeat (`__name__` included,
+    /// since the metric name is one). Names are compared after unescaping.
+    fn check_label_names(&self, line: &[u8]) -> Result<(), String> {
+        let names = self
+            .labels
+            .iter()
+            .map(|&(in_scratch, a, b)| if in_scratch { &self.scratch[a..b] } else { &line[a..b] });
+        if names.clone().any(|n| n == b"__name__") {
+            return Err("label name \"__name__\" is not unique: it repeats the metric name".into());
+        }
+        if let Some(n) = lex::find_duplicate(names, self.labels.len()) {
+            return Err(format!("label name {:?} is not unique", String::from_utf8_lossy(n)));
+        }
+        Ok(())
+    }
+}
+
+/// Reads ` value` at `i`; returns the index after it.
+fn value(line: &[u8], i: usize, after: &str) -> Result<usize, String> {
+    if line.get(i) != Some(&b' ') {
+        return Err(format!("expected a space and a value after {after}"));
+    }
+    let end = token(line, i)?;
+    let v = &line[i + 1..end];
+    if !is_go_float(v) {
+        return Err(format!("invalid value {:?} after {after}", String::from_utf8_lossy(v)));
+    }
+    Ok(end)
+}
+
+/// The end of a ` token` starting with its space at `i`: the token must not be empty.
+fn token(line: &[u8], i: usize) -> Result<usize, String> {
+    if line.get(i) != Some(&b' ') {
+        return Err("expected a single space".into());
+    }
+    let end = memchr::memchr(b' ', &line[i + 1..]).map_or(line.len(), |o| i + 1 + o);
+    if end == i + 1 {
+        return Err("expected a token after a single space, got another space".into());
+    }
+    Ok(end)
+}
+
+fn check_timestamp(ts: &[u8], what: &str) -> Result<(), String> {
+    if !is_go_float(ts) {
+        return Err(format!("invalid {what} {:?}", String::from_utf8_lossy(ts)));
+    }
+    if !lex::parse_go_float(ts).is_finite() {
+        return Err(format!("invalid {what} {:?}: must be finite", String::from_utf8_lossy(ts)));
+    }
+    Ok(())
+}
+
+fn check_quoted_name(raw: &[u8], what: &str) -> Result<(), String> {
+    if raw.is_empty() {
+        return Err(format!("empty {what}"));
+    }
+    if std::str::from_utf8(raw).is_err() {
+        return Err(format!("invalid UTF-8 in {what}"));
+    }
+    Ok(())
+}

@@ -1,0 +1,291 @@
+use super::*;
+
+const TEXT: Dialect = Dialect { format: Format::Text, utf8_names: false };
+const OM: Dialect = Dialect { format: Format::OpenMetrics, utf8_names: true };
+
+fn check(body: &str, dialect: Dialect) -> Result<Summary, VerifyError> {
+    verify(body.as_bytes(), dialect, Encoding::Identity)
+}
+
+#[test]
+fn content_types_pick_the_parser_prometheus_would() {
+    let d = |ct: &str| Dialect::from_content_type(Some(ct.as_bytes()));
+    assert_eq!(d("text/plain; version=0.0.4; charset=utf-8"), TEXT);
+    assert_eq!(d("application/openmetrics-text; version=1.0.0; charset=utf-8"), OM);
+    assert_eq!(d("Application/OpenMetrics-Text;version=0.0.1"), OM);
+    assert_eq!(
+        d("application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"),
+        Dialect { format: Format::Protobuf, utf8_names: false }
+    );
+    assert_eq!(d("application/vnd.google.protobuf; encoding=text").format, Format::Text);
+    assert_eq!(
+        d("text/plain;version=1.0.0;escaping=allow-utf8"),
+        Dialect { format: Format::Text, utf8_names: true }
+    );
+    assert_eq!(d("application/json"), TEXT);
+    assert_eq!(Dialect::from_content_type(None), TEXT);
+}
+
+#[test]
+fn content_encodings() {
+    assert_eq!(Encoding::from_header(None), Ok(Encoding::Identity));
+    assert_eq!(Encoding::from_header(Some(b" GZIP ")), Ok(Encoding::Gzip));
+    assert_eq!(Encoding::from_header(Some(b"x-gzip")), Ok(Encoding::Gzip));
+    assert_eq!(Encoding::from_header(Some(b"br")), Err("br".to_string()));
+}
+
+#[test]
+fn text_errors_name_the_line() {
+    let e = check("a 1\nb 2\nc x\n", TEXT).unwrap_err();
+    assert_eq!(e.position, Position::Line(3));
+    assert!(e.to_string().starts_with("text format line 3: expected float"), "{e}");
+}
+
+#[test]
+fn utf8_names_need_the_escaping_parameter() {
+    let body = "{\"my.metric\", a=\"b\"} 1\n";
+    assert!(check(body, TEXT).is_err());
+    assert!(check(body, Dialect { format: Format::Text, utf8_names: true }).is_ok());
+    assert!(check("{\"classic_name\"} 1\n", TEXT).is_ok());
+}
+
+#[test]
+fn summary_of_a_text_body() {
+    let s = check(
+        "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 2\nx 1\n",
+        TEXT,
+    )
+    .unwrap();
+    assert_eq!(s, Summary { families: 2, samples: 5 });
+}
+
+#[test]
+fn histogram_suffixes_resolve_to_the_family() {
+    // A second TYPE through a suffixed name hits the histogram itself, as in expfmt.
+    assert!(check("# TYPE h histogram\n# TYPE h_bucket gauge\n", TEXT).is_err());
+    assert!(check("# TYPE h histogram\nh_bucket{le=\"1\"} -1\n", TEXT).is_err());
+    assert!(check("# TYPE h histogram\nh_count -1\n", TEXT).is_err());
+    assert!(check("# TYPE h histogram\nh_sum -1\n", TEXT).is_ok());
+    assert!(check("# TYPE s summary\ns_count -1\ns{quantile=\"x\"} 1\n", TEXT).is_err());
+    // Without the TYPE, `h_bucket` is a family of its own and `le` is an ordinary label.
+    assert!(check("h_bucket{le=\"x\"} -1\n", TEXT).is_ok());
+}
+
+#[test]
+fn streaming_in_any_pieces_matches_one_shot() {
+    let bodies: [(&str, Dialect); 4] = [
+        ("# HELP a An a.\n# TYPE a counter\na{x=\"1\"} 1 123\na{x=\"2\"} 2\n", TEXT),
+        ("# HELP a An a.\n# TYPE a counter\na{x=\"1\"} 1\na{x=\"1\",x=\"2\"} 2\n", TEXT),
+        ("# TYPE a counter\na_total 1 # {trace=\"x\"} 1 2.5\n# EOF\n", OM),
+        ("# TYPE a counter\na_total 1\n# EOF\nmore\n", OM),
+    ];
+    for (body, dialect) in bodies {
+        let whole = check(body, dialect);
+        for split in 1..body.len() {
+            let mut check = BodyCheck::new(dialect, Encoding::Identity, u64::MAX);
+            let b = body.as_bytes();
+            let piecewise = check.update(&b[..split]).and_then(|()| check.finish(b));
+            assert_eq!(piecewise.is_ok(), whole.is_ok(), "split at {split} of {body:?}");
+        }
+    }
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+#[test]
+fn gzip_bodies_are_verified_after_decoding() {
+    let good = gzip(b"a 1\nb 2\n");
+    assert_eq!(verify(&good, TEXT, Encoding::Gzip).unwrap().samples, 2);
+    let bad = gzip(b"a 1\nb two\n");
+    assert_eq!(verify(&bad, TEXT, Encoding::Gzip).unwrap_err().position, Position::Line(2));
+    // Concatenated members are one stream, as Go's reader takes them.
+    let mut two = gzip(b"a 1\n");
+    two.extend(gzip(b"b 2\n"));
+    assert_eq!(verify(&two, TEXT, Encoding::Gzip).unwrap().samples, 2);
+    // A body that is not gzip, or is cut short, fails.
+    assert!(verify(b"a 1\n", TEXT, Encoding::Gzip).is_err());
+    assert!(verify(&good[..good.len() - 4], TEXT, Encoding::Gzip).is_err());
+    assert!(verify(&good[..10], TEXT, Encoding::Gzip).is_err());
+    assert!(verify(b"", TEXT, Encoding::Gzip).is_err());
+    // In pieces, too.
+    let mut check = BodyCheck::new(TEXT, Encoding::Gzip, u64::MAX);
+    for end in 1..good.len() {
+        check.update(&good[..end]).unwrap();
+    }
+    assert!(check.finish(&good).is_ok());
+}
+
+#[test]
+fn gzip_bombs_stop_at_the_decoded_limit() {
+    let big = gzip(&b"a 1\n".repeat(100_000));
+    let e = BodyCheck::new(TEXT, Encoding::Gzip, 1000).finish(&big).unwrap_err();
+    assert!(e.message.contains("more than 1000 bytes"), "{e}");
+}
+
+/// Minimal protobuf encoding for building test messages.
+mod pb {
+    pub(super) fn varint(mut v: u64, out: &mut Vec<u8>) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    pub(super) fn bytes(field: u64, data: &[u8], out: &mut Vec<u8>) {
+        varint(field << 3 | 2, out);
+        varint(data.len() as u64, out);
+        out.extend_from_slice(data);
+    }
+    pub(super) fn double(field: u64, v: f64, out: &mut Vec<u8>) {
+        varint(field << 3 | 1, out);
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    pub(super) fn uint(field: u64, v: u64, out: &mut Vec<u8>) {
+        varint(field << 3, out);
+        varint(v, out);
+    }
+    pub(super) fn label(name: &[u8], value: &[u8]) -> Vec<u8> {
+        let mut l = Vec::new();
+        bytes(1, name, &mut l);
+        bytes(2, value, &mut l);
+        l
+    }
+    /// A counter family with one metric per label set.
+    pub(super) fn family(name: &[u8], labels: &[(&[u8], &[u8])]) -> Vec<u8> {
+        let mut metric = Vec::new();
+        for (n, v) in labels {
+            bytes(1, &label(n, v), &mut metric);
+        }
+        let mut counter = Vec::new();
+        double(1, 1.0, &mut counter);
+        bytes(3, &counter, &mut metric);
+        let mut fam = Vec::new();
+        bytes(1, name, &mut fam);
+        bytes(2, b"help", &mut fam);
+        uint(3, 0, &mut fam);
+        bytes(4, &metric, &mut fam);
+        fam
+    }
+    pub(super) fn delimited(msgs: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for m in msgs {
+            varint(m.len() as u64, &mut out);
+            out.extend_from_slice(m);
+        }
+        out
+    }
+}
+
+const PROTO: Dialect = Dialect { format: Format::Protobuf, utf8_names: false };
+
+#[test]
+fn protobuf_good_bodies() {
+    let body = pb::delimited(&[pb::family(b"a_total", &[(b"x", b"1")]), pb::family(b"b", &[])]);
+    assert_eq!(verify(&body, PROTO, Encoding::Identity).unwrap(), Summary { families: 2, samples: 2 });
+    assert!(verify(b"", PROTO, Encoding::Identity).is_ok());
+    // Unknown fields of every wire type are skipped.
+    let mut fam = pb::family(b"a", &[]);
+    pb::uint(99, 7, &mut fam);
+    pb::bytes(100, b"whatever", &mut fam);
+    fam.extend_from_slice(&[(101 << 3 | 5) as u8, 1, 1, 1, 1]);
+    pb::varint(102 << 3 | 3, &mut fam);
+    pb::uint(1, 5, &mut fam);
+    pb::varint(102 << 3 | 4, &mut fam);
+    assert!(verify(&pb::delimited(&[fam]), PROTO, Encoding::Identity).is_ok());
+    // UTF-8 names with the escaping parameter.
+    let utf8 = pb::delimited(&[pb::family("a.b".as_bytes(), &[("c.d".as_bytes(), b"")])]);
+    assert!(verify(&utf8, PROTO, Encoding::Identity).is_err());
+    assert!(verify(&utf8, Dialect { utf8_names: true, ..PROTO }, Encoding::Identity).is_ok());
+}
+
+#[test]
+fn protobuf_bad_bodies() {
+    let good = pb::delimited(&[pb::family(b"a", &[(b"x", b"1")])]);
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("truncated", good[..good.len() - 1].to_vec()),
+        ("empty name", pb::delimited(&[pb::family(b"", &[])])),
+        ("bad name", pb::delimited(&[pb::family(b"1a", &[])])),
+        ("bad label name", pb::delimited(&[pb::family(b"a", &[(b"a-b", b"1")])])),
+        ("empty label name", pb::delimited(&[pb::family(b"a", &[(b"", b"1")])])),
+        ("label value not UTF-8", pb::delimited(&[pb::family(b"a", &[(b"x", b"\xff")])])),
+        ("empty message", pb::delimited(&[Vec::new()])),
+        ("text", b"a 1\n".to_vec()),
+        ("wire type 7", pb::delimited(&[vec![0x0f]])),
+        ("field 0", pb::delimited(&[vec![0x02, 0x00]])),
+        ("length past the end", pb::delimited(&[vec![0x0a, 0x05, b'a']])),
+        ("stray end group", pb::delimited(&[vec![0x0c]])),
+        (
+            "varint too long",
+            pb::delimited(&[vec![0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]]),
+        ),
+    ];
+    for (name, body) in cases {
+        assert!(verify(&body, PROTO, Encoding::Identity).is_err(), "{name} should fail");
+    }
+    // A bad nested message (a Counter with a truncated double) fails too.
+    let mut metric = Vec::new();
+    pb::bytes(3, &[0x09, 1, 2, 3], &mut metric);
+    let mut fam = Vec::new();
+    pb::bytes(1, b"a", &mut fam);
+    pb::bytes(4, &metric, &mut fam);
+    assert!(verify(&pb::delimited(&[fam]), PROTO, Encoding::Identity).is_err());
+}
+
+#[test]
+fn protobuf_in_pieces() {
+    let body = pb::delimited(&[pb::family(b"a", &[(b"x", b"1")]), pb::family(b"b", &[])]);
+    for split in 1..body.len() {
+        let mut check = BodyCheck::new(PROTO, Encoding::Identity, u64::MAX);
+        check.update(&body[..split]).unwrap();
+        assert!(check.finish(&body).is_ok(), "split at {split}");
+    }
+}
+
+#[test]
+fn openmetrics_rules() {
+    let ok = [
+        "# EOF\n",
+        "# EOF",
+        "# HELP a Some help.\n# TYPE a counter\n# UNIT a_seconds seconds\na_total 1\na_created 1.6e9\n# EOF\n",
+        "a{b=\"c\",} 1\n# EOF\n",
+        "{\"a.b\",c=\"d\"} 1 1.5\n# EOF\n",
+        "a 1 # {id=\"x\"} 2\n# EOF\n",
+        "a 1 1.5 # {id=\"x\"} 2 3\n# EOF\n",
+        "# TYPE s stateset\ns{s=\"a\"} 1\n# TYPE i info\ni_info{v=\"1\"} 1\n# EOF\n",
+    ];
+    for body in ok {
+        assert!(check(body, OM).is_ok(), "{body:?}: {:?}", check(body, OM));
+    }
+    let bad = [
+        "",
+        "a 1\n",
+        "# EOF\n\n",
+        "# EOF\na 1\n",
+        "a 1\n\n# EOF\n",
+        " a 1\n# EOF\n",
+        "# comment\n# EOF\n",
+        "a  1\n# EOF\n",
+        "a{b = \"c\"} 1\n# EOF\n",
+        "a 1 NaN\n# EOF\n",
+        "a 1 \n# EOF\n",
+        "# UNIT a_seconds bytes\n# EOF\n",
+        "# TYPE a Counter\n# EOF\n",
+        "# HELP a\n# EOF\n",
+        "a{b=\"1\",b=\"2\"} 1\n# EOF\n",
+        "a{__name__=\"x\"} 1\n# EOF\n",
+        "{c=\"d\"} 1\n# EOF\n",
+        "a{\"b\"} 1\n# EOF\n",
+        "a 1 # {\"x\"} 2\n# EOF\n",
+        "a 1 # {x=\"y\"}\n# EOF\n",
+    ];
+    for body in bad {
+        assert!(check(body, OM).is_err(), "{body:?} should fail");
+    }
+    assert!(verify(b"# HELP a \xff\n# EOF\n", OM, Encoding::Identity).is_err());
+    assert!(verify(b"a{b=\"\xff\"} 1\n# EOF\n", OM, Encoding::Identity).is_err());
+}

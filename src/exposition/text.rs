@@ -1,0 +1,510 @@
+//! The Prometheus text format (0.0.4 and 1.0.0), checked line by line with the rules of Go's
+//! `expfmt.TextParser` (see docs/verification.md). State is kept per metric family, never per
+//! sample, and a line is checked without allocating.
+
+use std::collections::HashMap;
+
+use super::lex::{
+    self, QuoteError, is_go_float, is_go_int64, label_name_end, metric_name_end, quoted_end, skip_blanks,
+    token_end,
+};
+
+/// A family's declared or implied type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Counter,
+    Gauge,
+    Summary,
+    Untyped,
+    Histogram,
+    GaugeHistogram,
+}
+
+impl Kind {
+    fn from_type_line(t: &[u8]) -> Option<Self> {
+        const KINDS: [(&[u8], Kind); 7] = [
+            (b"counter", Kind::Counter),
+            (b"gauge", Kind::Gauge),
+            (b"summary", Kind::Summary),
+            (b"untyped", Kind::Untyped),
+            (b"histogram", Kind::Histogram),
+            (b"gauge_histogram", Kind::GaugeHistogram),
+            (b"gaugehistogram", Kind::GaugeHistogram),
+        ];
+        KINDS.iter().find(|(name, _)| t.eq_ignore_ascii_case(name)).map(|&(_, k)| k)
+    }
+
+    fn is_histogram(self) -> bool {
+        matches!(self, Kind::Histogram | Kind::GaugeHistogram)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Family {
+    kind: Option<Kind>,
+    has_help: bool,
+}
+
+/// Which sample of its family a name stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Whole,
+    Count,
+    Sum,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Resolved {
+    family: usize,
+    role: Role,
+    /// Whether the name is the family's own name rather than a suffixed sample name.
+    own: bool,
+}
+
+/// Where a name's bytes are: in the line, or unescaped into the scratch buffer.
+#[derive(Debug, Clone, Copy)]
+enum Span {
+    Line(usize, usize),
+    Scratch(usize, usize),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Label {
+    name: Span,
+    /// Raw value bytes between the quotes (escapes included; see `labels`).
+    value: (usize, usize),
+}
+
+/// Line-by-line checker for one text-format body.
+#[derive(Debug)]
+pub(super) struct TextParser {
+    utf8_names: bool,
+    /// Every name seen in a sample or HELP/TYPE line, with what it resolved to. Resolution is
+    /// stable (expfmt looks the exact name up first, and a family's type never changes once a
+    /// name has been resolved against it), so each distinct name is resolved once.
+    names: HashMap<Box<[u8]>, Resolved>,
+    families: Vec<Family>,
+    last_name: Vec<u8>,
+    last: Option<Resolved>,
+    labels: Vec<Label>,
+    scratch: Vec<u8>,
+    pub(super) samples: u64,
+}
+
+impl TextParser {
+    pub(super) fn new(utf8_names: bool) -> Self {
+        TextParser {
+            utf8_names,
+            names: HashMap::new(),
+            families: Vec::new(),
+            last_name: Vec::new(),
+            last: None,
+            labels: Vec::new(),
+            scratch: Vec::new(),
+            samples: 0,
+        }
+    }
+
+    pub(super) fn families(&self) -> usize {
+        self.families.len()
+    }
+
+    /// Checks one line, without its `\n`.
+    #[inline]
+    pub(super) fn line(&mut self, line: &[u8]) -> Result<(), String> {
+        let i = skip_blanks(line, 0);
+        match line.get(i) {
+            None => Ok(()),
+            Some(b'#') => self.comment(line, i + 1),
+            Some(_) => self.sample(line, i),
+        }
+    }
+
+    /// Checks what is left after the last `\n`: only blanks may be there.
+    pub(super) fn finish(&mut self, rest: &[u8]) -> Result<(), String> {
+        if skip_blanks(rest, 0) == rest.len() {
+            Ok(())
+        } else {
+            Err("unexpected end of input stream (the last line has no newline)".into())
+        }
+    }
+
+    fn comment(&mut self, line: &[u8], i: usize) -> Result<(), String> {
+        let i = skip_blanks(line, i);
+        let kw_end = token_end(line, i);
+        if kw_end == line.len() {
+            return Ok(());
+        }
+        let keyword = &line[i..kw_end];
+        let is_help = match keyword {
+            b"HELP" => true,
+            b"TYPE" => false,
+            _ => return Ok(()),
+        };
+        let start = skip_blanks(line, kw_end);
+        let (name, end) = self.metric_name(line, start)?;
+        if end == line.len() {
+            return Ok(());
+        }
+        if line[end] != b' ' && line[end] != b'\t' {
+            return Err("invalid metric name in comment".into());
+        }
+        let resolved = self.resolve(line, name)?;
+        let rest = skip_blanks(line, end);
+        if rest == line.len() {
+            return Ok(());
+        }
+        let family = &mut self.families[resolved.family];
+        if is_help {
+            if family.has_help {
+                return Err(format!(
+                    "second HELP line for metric name {}",
+                    show_span(line, &self.scratch, name)
+                ));
+            }
+            check_help_escapes(&line[rest..])?;
+            self.families[resolved.family].has_help = true;
+        } else {
+            if family.kind.is_some() {
+                return Err(format!(
+                    "second TYPE line for metric name {}, or TYPE reported after samples",
+                    show_span(line, &self.scratch, name)
+                ));
+            }
+            let Some(kind) = Kind::from_type_line(&line[rest..]) else {
+                return Err(format!("unknown metric type {:?}", String::from_utf8_lossy(&line[rest..])));
+            };
+            self.families[resolved.family].kind = Some(kind);
+        }
+        Ok(())
+    }
+
+    fn sample(&mut self, line: &[u8], i: usize) -> Result<(), String> {
+        self.scratch.clear();
+        self.labels.clear();
+        let (resolved, after) = if line[i] == b'{' {
+            self.braced_sample_head(line, i + 1)?
+        } else {
+            let (name, end) = self.metric_name(line, i)?;
+            if span_is_empty(name) {
+                return Err("invalid metric name".into());
+            }
+            let resolved = self.resolve(line, name)?;
+            let mut j = skip_blanks(line, end);
+            if line.get(j) == Some(&b'{') {
+                j = self.labels(line, j + 1, false)?.1;
+                j = skip_blanks(line, j);
+            }
+            (resolved, j)
+        };
+        let kind = {
+            let family = &mut self.families[resolved.family];
+            *family.kind.get_or_insert(Kind::Untyped)
+        };
+        let bucket = self.check_labels(line, kind)?;
+        self.samples += 1;
+
+        let v_end = token_end(line, after);
+        let value = &line[after..v_end];
+        if !is_go_float(value) {
+            return Err(format!("expected float as value, got {:?}", String::from_utf8_lossy(value)));
+        }
+        if kind.is_histogram()
+            && (resolved.role == Role::Count || (resolved.role == Role::Whole && bucket))
+            && lex::parse_go_float(value) < 0.0
+        {
+            return Err(format!(
+                "negative {} for histogram {}",
+                if resolved.role == Role::Count { "count" } else { "bucket population" },
+                String::from_utf8_lossy(value)
+            ));
+        }
+        if v_end == line.len() {
+            return Ok(());
+        }
+        let t_start = skip_blanks(line, v_end);
+        let t_end = token_end(line, t_start);
+        let ts = &line[t_start..t_end];
+        if !is_go_int64(ts) {
+            return Err(format!("expected integer as timestamp, got {:?}", String::from_utf8_lossy(ts)));
+        }
+        if t_end != line.len() {
+            return Err(format!(
+                "spurious string after timestamp: {:?}",
+                String::from_utf8_lossy(&line[t_end..])
+            ));
+        }
+        Ok(())
+    }
+
+    /// A sample line that starts with `{`: the metric name is a bare item inside the braces.
+    fn braced_sample_head(&mut self, line: &[u8], i: usize) -> Result<(Resolved, usize), String> {
+        let (name, end) = self.labels(line, i, true)?;
+        let Some(name) = name else {
+            return Err("invalid metric name: the sample has labels but no name".into());
+        };
+        let resolved = self.resolve(line, name)?;
+        Ok((resolved, skip_blanks(line, end)))
+    }
+
+    /// Reads labels after a `{` up to and including the `}`. With `braced_name`, one item may be
+    /// a bare name (the metric name), which is returned. Returns the index after the `}`.
+    fn labels(
+        &mut self,
+        line: &[u8],
+        mut i: usize,
+        braced_name: bool,
+    ) -> Result<(Option<Span>, usize), String> {
+        let mut name_item: Option<Span> = None;
+        loop {
+            i = skip_blanks(line, i);
+            match line.get(i) {
+                None => return Err("unexpected end of input stream inside labels".into()),
+                Some(b'}') => return Ok((name_item, i + 1)),
+                Some(_) => {}
+            }
+            let quoted = line[i] == b'"';
+            let (label, end) = self.label_name(line, i)?;
+            if span_is_empty(label) {
+                return Err(format!("invalid label name at {:?}", String::from_utf8_lossy(&line[i..])));
+            }
+            i = skip_blanks(line, end);
+            match line.get(i) {
+                Some(b'=') => {}
+                Some(&c @ (b',' | b'}')) if braced_name && quoted => {
+                    if name_item.is_some() {
+                        return Err("multiple metric names in braces".into());
+                    }
+                    name_item = Some(label);
+                    i += usize::from(c == b',');
+                    continue;
+                }
+                Some(&c) => return Err(format!("expected '=' after label name, found {:?}", c as char)),
+                None => return Err("unexpected end of input stream after label name".into()),
+            }
+            i = skip_blanks(line, i + 1);
+            if line.get(i) != Some(&b'"') {
+                return Err("expected '\"' at start of label value".into());
+            }
+            let q = quoted_end(line, i, true).map_err(|e| quote_error("label value", e))?;
+            let value = (i + 1, q.end - 1);
+            if std::str::from_utf8(&line[value.0..value.1]).is_err() {
+                return Err(format!(
+                    "invalid label value {:?}: not UTF-8",
+                    String::from_utf8_lossy(&line[value.0..value.1])
+                ));
+            }
+            self.labels.push(Label { name: label, value });
+            i = skip_blanks(line, q.end);
+            match line.get(i) {
+                Some(b',') => i += 1,
+                Some(b'}') => {}
+                Some(_) => return Err("unexpected end of label value: expected ',' or '}'".into()),
+                None => return Err("unexpected end of input stream inside labels".into()),
+            }
+        }
+    }
+
+    /// Checks the labels collected for one sample against its family's kind; returns whether an
+    /// `le` label made it a histogram bucket.
+    fn check_labels(&self, line: &[u8], kind: Kind) -> Result<bool, String> {
+        let mut bucket = false;
+        let mut count = 0;
+        for l in &self.labels {
+            let name = self.span(line, l.name);
+            if name == b"__name__" {
+                return Err("label name \"__name__\" is reserved".into());
+            }
+            let value = &line[l.value.0..l.value.1];
+            if kind == Kind::Summary && name == b"quantile" {
+                if !is_go_float(value) {
+                    return Err(format!(
+                        "expected float as value for 'quantile' label, got {:?}",
+                        String::from_utf8_lossy(value)
+                    ));
+                }
+                continue;
+            }
+            if kind.is_histogram() && name == b"le" {
+                if !is_go_float(value) {
+                    return Err(format!(
+                        "expected float as value for 'le' label, got {:?}",
+                        String::from_utf8_lossy(value)
+                    ));
+                }
+                bucket = !lex::parse_go_float(value).is_nan();
+                continue;
+            }
+            count += 1;
+        }
+        if count > 1 {
+            self.check_duplicates(line, kind)?;
+        }
+        Ok(bucket)
+    }
+
+    fn check_duplicates(&self, line: &[u8], kind: Kind) -> Result<(), String> {
+        let exempt = |name: &[u8]| {
+            (kind == Kind::Summary && name == b"quantile") || (kind.is_histogram() && name == b"le")
+        };
+        let names = self.labels.iter().map(|l| self.span(line, l.name)).filter(|n| !exempt(n));
+        let duplicate = lex::find_duplicate(names, self.labels.len());
+        match duplicate {
+            Some(n) => Err(format!("duplicate label name {:?}", String::from_utf8_lossy(n))),
+            None => Ok(()),
+        }
+    }
+
+    /// Reads a metric name (classic or quoted) at `i`; an empty span if there is none.
+    fn metric_name(&mut self, line: &[u8], i: usize) -> Result<(Span, usize), String> {
+        if line.get(i) == Some(&b'"') {
+            return self.quoted_name(line, i, "metric name");
+        }
+        let end = metric_name_end(line, i);
+        Ok((Span::Line(i, end), end))
+    }
+
+    fn label_name(&mut self, line: &[u8], i: usize) -> Result<(Span, usize), String> {
+        if line.get(i) == Some(&b'"') {
+            return self.quoted_name(line, i, "label name");
+        }
+        let end = label_name_end(line, i);
+        Ok((Span::Line(i, end), end))
+    }
+
+    fn quoted_name(&mut self, line: &[u8], i: usize, what: &str) -> Result<(Span, usize), String> {
+        let q = quoted_end(line, i, true).map_err(|e| quote_error(what, e))?;
+        let raw = &line[i + 1..q.end - 1];
+        if raw.is_empty() {
+            return Err(format!("empty quoted {what}"));
+        }
+        let valid = if self.utf8_names {
+            std::str::from_utf8(raw).is_ok()
+        } else if what == "label name" {
+            lex::is_legacy_label_name(raw)
+        } else {
+            lex::is_legacy_metric_name(raw)
+        };
+        if !valid {
+            return Err(format!(
+                "invalid {what} {:?}{}",
+                String::from_utf8_lossy(raw),
+                if self.utf8_names {
+                    ""
+                } else {
+                    " (UTF-8 names need escaping=allow-utf8 in the Content-Type)"
+                }
+            ));
+        }
+        if !q.escaped {
+            return Ok((Span::Line(i + 1, q.end - 1), q.end));
+        }
+        let start = self.scratch.len();
+        lex::unescape_into(raw, &mut self.scratch);
+        Ok((Span::Scratch(start, self.scratch.len()), q.end))
+    }
+
+    fn span<'a>(&'a self, line: &'a [u8], span: Span) -> &'a [u8] {
+        match span {
+            Span::Line(a, b) => &line[a..b],
+            Span::Scratch(a, b) => &self.scratch[a..b],
+        }
+    }
+
+    /// Finds the family a name belongs to, creating it if needed, as expfmt's
+    /// `setOrCreateCurrentMF` does.
+    fn resolve(&mut self, line: &[u8], name: Span) -> Result<Resolved, String> {
+        let name = match name {
+            Span::Line(a, b) => &line[a..b],
+            Span::Scratch(a, b) => &self.scratch[a..b],
+        };
+        if let Some(last) = self.last
+            && self.last_name == name
+        {
+            return Ok(last);
+        }
+        if name.is_empty() {
+            return Err("invalid metric name \"\"".into());
+        }
+        let resolved = match self.names.get(name) {
+            Some(&r) => r,
+            None => {
+                let r = Self::resolve_new(&self.names, &mut self.families, name);
+                self.names.insert(name.into(), r);
+                r
+            }
+        };
+        self.last_name.clear();
+        self.last_name.extend_from_slice(name);
+        self.last = Some(resolved);
+        Ok(resolved)
+    }
+
+    fn resolve_new(
+        names: &HashMap<Box<[u8]>, Resolved>,
+        families: &mut Vec<Family>,
+        name: &[u8],
+    ) -> Resolved {
+        let suffixed = |suffix: &[u8]| {
+            (name.len() > suffix.len() && name.ends_with(suffix)).then(|| &name[..name.len() - suffix.len()])
+        };
+        // The kind of the family that is really named `base` (not a name resolved to a family).
+        let family_named =
+            |base: &[u8]| names.get(base).filter(|r| r.own).map(|r| (r.family, families[r.family].kind));
+        let (base, role) = match (suffixed(b"_count"), suffixed(b"_sum")) {
+            (Some(b), _) => (Some(b), Role::Count),
+            (None, Some(b)) => (Some(b), Role::Sum),
+            (None, None) => (None, Role::Whole),
+        };
+        if let Some((family, Some(Kind::Summary))) = base.and_then(family_named) {
+            return Resolved { family, role, own: false };
+        }
+        let (base, role) = match base {
+            Some(b) => (Some(b), role),
+            None => (suffixed(b"_bucket"), Role::Whole),
+        };
+        if let Some((family, Some(kind))) = base.and_then(family_named)
+            && kind.is_histogram()
+        {
+            return Resolved { family, role, own: false };
+        }
+        families.push(Family::default());
+        Resolved { family: families.len() - 1, role: Role::Whole, own: true }
+    }
+}
+
+fn span_is_empty(span: Span) -> bool {
+    match span {
+        Span::Line(a, b) | Span::Scratch(a, b) => a == b,
+    }
+}
+
+fn show_span(line: &[u8], scratch: &[u8], span: Span) -> String {
+    let bytes = match span {
+        Span::Line(a, b) => &line[a..b],
+        Span::Scratch(a, b) => &scratch[a..b],
+    };
+    format!("{:?}", String::from_utf8_lossy(bytes))
+}
+
+fn quote_error(what: &str, e: QuoteError) -> String {
+    match e {
+        QuoteError::Unterminated => format!("{what} is not terminated by '\"' before the end of the line"),
+        QuoteError::BadEscape(b) => format!("invalid escape sequence '\\{}' in {what}", b as char),
+        QuoteError::TrailingBackslash => format!("{what} ends with a lone backslash"),
+    }
+}
+
+/// HELP text escapes: `\\`, `\n` and `\"`; anything else after a backslash fails.
+fn check_help_escapes(text: &[u8]) -> Result<(), String> {
+    let mut i = 0;
+    while let Some(off) = memchr::memchr(b'\\', &text[i..]) {
+        let at = i + off;
+        match text.get(at + 1) {
+            Some(b'\\' | b'n' | b'"') => i = at + 2,
+            Some(&b) => return Err(format!("invalid escape sequence '\\{}' in HELP", b as char)),
+            None => return Err("HELP text ends with a lone backslash".into()),
+        }
+    }
+    Ok(())
+}

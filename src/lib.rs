@@ -1,0 +1,4 @@
+//! exporter_exporter: one port in front of every Prometheus exporter, script and textfile on a
+//! host, verifying that what it serves is valid exposition format.
+
+pub mod exposition;

@@ -1,0 +1,3 @@
+//! The `exporter_exporter` binary.
+
+fn main() {}
