@@ -1,4 +1,5 @@
 //! exporter_exporter: one port in front of every Prometheus exporter, script and textfile on a
 //! host, verifying that what it serves is valid exposition format.
 
+pub mod config;
 pub mod exposition;
