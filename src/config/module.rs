@@ -35,7 +35,7 @@ pub struct Module {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     /// Proxy to an HTTP(S) exporter.
-    Http(HttpSource),
+    Http(Box<HttpSource>),
     /// Run a command and serve its standard output.
     Exec(ExecSource),
     /// Serve a file.
@@ -210,7 +210,7 @@ impl Module {
             });
         }
         let source = match (method, http, exec, file) {
-            (raw::Method::Http, Some(h), _, _) => Source::Http(http_source(h)?),
+            (raw::Method::Http, Some(h), _, _) => Source::Http(Box::new(http_source(h)?)),
             (raw::Method::Exec, _, Some(e), _) => Source::Exec(exec_source(e)?),
             (raw::Method::File, _, _, Some(f)) => Source::File(file_source(f)?),
             (raw::Method::Http, None, ..) => {
