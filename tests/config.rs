@@ -79,7 +79,7 @@ fn defaults_and_parsed_values() {
     assert_eq!(h.headers.len(), 1, "host is not an ordinary header");
     assert!(!h.verify && h.tls.insecure_skip_verify && h.scheme == Scheme::Https);
     assert_eq!(h.query, vec![("collect[]".to_owned(), "cpu".to_owned())]);
-    assert_eq!(format!("{:?}", h.basic_auth).contains("\"p\""), false, "Debug hides the password");
+    assert!(!format!("{:?}", h.basic_auth).contains("\"p\""), "Debug hides the password");
 }
 
 fn write(path: &Path, text: &str) {
