@@ -10,11 +10,23 @@ const TYPES: [&[u8]; 8] =
 #[derive(Debug, Default)]
 pub(super) struct OpenMetricsParser {
     eof: bool,
-    /// Label names of the current sample: ranges into the line, or into `scratch` when unescaped.
-    labels: Vec<(bool, usize, usize)>,
+    /// Whether any line was seen: an empty body is a successful scrape of nothing.
+    started: bool,
+    /// Label names of the current sample.
+    labels: Vec<LabelName>,
     scratch: Vec<u8>,
     pub(super) samples: u64,
     pub(super) families: u64,
+}
+
+/// Where a label name's bytes are: in the line, or in `scratch` when unescaped.
+#[derive(Debug, Clone, Copy)]
+struct LabelName {
+    in_scratch: bool,
+    start: usize,
+    end: usize,
+    /// Prometheus drops labels with empty values before it looks for repeated names.
+    empty_value: bool,
 }
 
 /// What a `{...}` group may hold.
@@ -31,6 +43,7 @@ impl OpenMetricsParser {
     /// Checks one line, without its `\n`.
     #[inline]
     pub(super) fn line(&mut self, line: &[u8]) -> Result<(), String> {
+        self.started = true;
         if self.eof {
             return Err("unexpected data after # EOF".into());
         }
@@ -41,8 +54,12 @@ impl OpenMetricsParser {
         }
     }
 
-    /// Checks what is left after the last `\n` and that the body ended with `# EOF`.
+    /// Checks what is left after the last `\n` and that the body ended with `# EOF` (Prometheus
+    /// takes an empty body as a scrape of nothing, before any parser runs).
     pub(super) fn finish(&mut self, rest: &[u8]) -> Result<(), String> {
+        if !self.started && rest.is_empty() {
+            return Ok(());
+        }
         if !rest.is_empty() {
             if self.eof {
                 return Err("unexpected data after # EOF".into());
@@ -216,6 +233,11 @@ impl OpenMetricsParser {
             if std::str::from_utf8(&line[i + 1..q.end - 1]).is_err() {
                 return Err("invalid UTF-8 label value".into());
             }
+            if group != Group::Exemplar
+                && let Some(last) = self.labels.last_mut()
+            {
+                last.empty_value = q.end == i + 2;
+            }
             i = q.end;
             match line.get(i) {
                 Some(b',') => i += 1,
@@ -230,25 +252,26 @@ impl OpenMetricsParser {
     }
 
     fn push_label(&mut self, line: &[u8], start: usize, end: usize, escaped: bool) {
-        if escaped {
+        let name = if escaped {
             let s = self.scratch.len();
             lex::unescape_into(&line[start..end], &mut self.scratch);
-            self.labels.push((true, s, self.scratch.len()));
+            LabelName { in_scratch: true, start: s, end: self.scratch.len(), empty_value: false }
         } else {
-            self.labels.push((false, start, end));
-        }
+            LabelName { in_scratch: false, start, end, empty_value: false }
+        };
+        self.labels.push(name);
     }
 
-    /// Prometheus's scrape loop refuses a sample whose label names repeat (`__name__` included,
-    /// since the metric name is one). Names are compared after unescaping.
+    /// Prometheus refuses a sample with a `__name__` label (the metric name is one already) or
+    /// with a repeated label name among the labels that have a value. Names are compared after
+    /// unescaping.
     fn check_label_names(&self, line: &[u8]) -> Result<(), String> {
-        let names = self
-            .labels
-            .iter()
-            .map(|&(in_scratch, a, b)| if in_scratch { &self.scratch[a..b] } else { &line[a..b] });
-        if names.clone().any(|n| n == b"__name__") {
+        let bytes =
+            |l: &LabelName| if l.in_scratch { &self.scratch[l.start..l.end] } else { &line[l.start..l.end] };
+        if self.labels.iter().any(|l| bytes(l) == b"__name__") {
             return Err("label name \"__name__\" is not unique: it repeats the metric name".into());
         }
+        let names = self.labels.iter().filter(|l| !l.empty_value).map(bytes);
         if let Some(n) = lex::find_duplicate(names, self.labels.len()) {
             return Err(format!("label name {:?} is not unique", String::from_utf8_lossy(n)));
         }

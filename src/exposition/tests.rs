@@ -261,8 +261,8 @@ fn openmetrics_rules() {
     for body in ok {
         assert!(check(body, OM).is_ok(), "{body:?}: {:?}", check(body, OM));
     }
+    assert!(check("", OM).is_ok(), "an empty body is a scrape of nothing");
     let bad = [
-        "",
         "a 1\n",
         "# EOF\n\n",
         "# EOF\na 1\n",

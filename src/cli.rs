@@ -1,0 +1,350 @@
+//! The command line, in the original's Go `flag` syntax: `-name value`, `-name=value`,
+//! `--name value`, `--name=value`, booleans as `-name` or `-name=false`, repeatable
+//! `-config.dirs` and `-allow.net`. Parsed by clap after a small argv rewrite.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
+use ipnet::IpNet;
+
+/// Log verbosity, with logrus's names accepted too (`warning`, `fatal`, `panic`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    /// Everything.
+    Trace,
+    /// Debugging detail.
+    Debug,
+    /// Every request and every event.
+    Info,
+    /// Failures and suspicious input (the default).
+    Warn,
+    /// Failures only.
+    Error,
+}
+
+fn parse_log_level(s: &str) -> Result<LogLevel, String> {
+    Ok(match s.to_ascii_lowercase().as_str() {
+        "trace" => LogLevel::Trace,
+        "debug" => LogLevel::Debug,
+        "info" => LogLevel::Info,
+        "warn" | "warning" => LogLevel::Warn,
+        "error" | "fatal" | "panic" => LogLevel::Error,
+        _ => return Err(format!("not a valid log level: {s:?} (trace, debug, info, warn, error)")),
+    })
+}
+
+/// Go's `strconv.ParseBool`, which its `flag` package uses for boolean flags.
+fn parse_go_bool(s: &str) -> Result<bool, String> {
+    match s {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        _ => Err(format!("invalid boolean value {s:?}")),
+    }
+}
+
+/// Go's `net.ParseCIDR`: an address with a prefix length; host bits are dropped.
+fn parse_cidr(s: &str) -> Result<IpNet, String> {
+    s.parse::<IpNet>().map(|n| n.trunc()).map_err(|_| format!("invalid CIDR address: {s}"))
+}
+
+/// Every flag of the original, with its default.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "exporter_exporter",
+    about = "A reverse proxy for Prometheus exporters, scripts and textfiles that verifies what it serves.",
+    disable_version_flag = true,
+    after_help = "Flags may be written Go-style, as the original takes them: -web.listen-address=:9999, \
+                  -config.dirs DIR, -web.tls.verify, -web.tls.verify=false."
+)]
+pub struct Cli {
+    /// The configuration file; "" to use only -config.dirs.
+    #[arg(
+        long = "config.file",
+        value_name = "FILE",
+        default_value = "expexp.yaml",
+        allow_hyphen_values = true
+    )]
+    pub config_file: String,
+
+    /// A directory of module files (NAME.yaml each); may be repeated.
+    #[arg(long = "config.dirs", value_name = "DIR", action = ArgAction::Append, allow_hyphen_values = true)]
+    pub config_dirs: Vec<PathBuf>,
+
+    /// Skip -config.dirs entries that do not exist instead of failing.
+    #[arg(long = "config.skip-dirs", value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
+    pub config_skip_dirs: bool,
+
+    /// Address for plain HTTP (":9999", "127.0.0.1:9999", "[::1]:9999"); "" disables it.
+    #[arg(
+        long = "web.listen-address",
+        value_name = "ADDR",
+        default_value = ":9999",
+        allow_hyphen_values = true
+    )]
+    pub web_listen_address: String,
+
+    /// Address for HTTPS; "" (the default) disables it.
+    #[arg(
+        long = "web.tls.listen-address",
+        value_name = "ADDR",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
+    pub web_tls_listen_address: String,
+
+    /// Server certificate (PEM) for HTTPS.
+    #[arg(
+        long = "web.tls.cert",
+        value_name = "FILE",
+        default_value = "cert.pem",
+        allow_hyphen_values = true
+    )]
+    pub web_tls_cert: PathBuf,
+
+    /// Server key (PEM) for HTTPS.
+    #[arg(long = "web.tls.key", value_name = "FILE", default_value = "key.pem", allow_hyphen_values = true)]
+    pub web_tls_key: PathBuf,
+
+    /// CA certificates (PEM) that client certificates must chain to, with -web.tls.verify.
+    #[arg(long = "web.tls.ca", value_name = "FILE", default_value = "ca.pem", allow_hyphen_values = true)]
+    pub web_tls_ca: PathBuf,
+
+    /// Require a client certificate signed by -web.tls.ca.
+    #[arg(long = "web.tls.verify", value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
+    pub web_tls_verify: bool,
+
+    /// A regular expression the client certificate's subject CN, a DNS name or an email address
+    /// must match; needs -web.tls.verify.
+    #[arg(long = "web.tls.certmatch", value_name = "REGEX", default_value = "", allow_hyphen_values = true)]
+    pub web_tls_certmatch: String,
+
+    /// Require "Authorization: Bearer TOKEN" on every request.
+    #[arg(
+        long = "web.bearer.token",
+        value_name = "TOKEN",
+        default_value = "",
+        allow_hyphen_values = true,
+        hide_default_value = true
+    )]
+    pub web_bearer_token: String,
+
+    /// Like -web.bearer.token, with the token read from a file.
+    #[arg(
+        long = "web.bearer.token-file",
+        value_name = "FILE",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
+    pub web_bearer_token_file: String,
+
+    /// Accept connections only from this network (CIDR); may be repeated.
+    #[arg(long = "allow.net", value_name = "CIDR", action = ArgAction::Append, value_parser = parse_cidr,
+          allow_hyphen_values = true)]
+    pub allow_net: Vec<IpNet>,
+
+    /// Path of the proxy's own metrics.
+    #[arg(
+        long = "web.telemetry-path",
+        value_name = "PATH",
+        default_value = "/metrics",
+        allow_hyphen_values = true
+    )]
+    pub web_telemetry_path: String,
+
+    /// Path of the proxy endpoint.
+    #[arg(
+        long = "web.proxy-path",
+        value_name = "PATH",
+        default_value = "/proxy",
+        allow_hyphen_values = true
+    )]
+    pub web_proxy_path: String,
+
+    /// Log level: trace, debug, info, warn, error.
+    #[arg(long = "log.level", value_name = "LEVEL", default_value = "warn", value_parser = parse_log_level)]
+    pub log_level: LogLevel,
+
+    /// Write log lines as JSON.
+    #[arg(long = "log.json", value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
+    pub log_json: bool,
+
+    /// Print the version and exit.
+    #[arg(long = "version", value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
+    pub version: bool,
+}
+
+impl Cli {
+    /// Parses a full argv (program name first) written in Go's flag syntax.
+    pub fn parse_go<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString>,
+    {
+        let mut command = Cli::command();
+        let matches = command.try_get_matches_from_mut(rewrite(&command, args))?;
+        Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
+    }
+}
+
+/// Rewrites Go-style `-name[=value]` arguments to clap's `--name[=value]`, leaving alone the
+/// value that follows a value-taking flag (Go takes it whatever it looks like) and everything
+/// after `--`.
+fn rewrite<I, T>(command: &clap::Command, args: I) -> Vec<OsString>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
+{
+    let takes_value = |name: &str| {
+        command
+            .get_arguments()
+            .find(|a| a.get_long() == Some(name))
+            .map(|a| a.get_action().takes_values() && !a.is_require_equals_set())
+    };
+    let mut out = Vec::new();
+    let mut args = args.into_iter().map(Into::into);
+    if let Some(program) = args.next() {
+        out.push(program);
+    }
+    while let Some(arg) = args.next() {
+        let Some(s) = arg.to_str().map(str::to_owned) else {
+            out.push(arg);
+            continue;
+        };
+        if s == "--" {
+            out.push(arg);
+            out.extend(args.by_ref());
+            break;
+        }
+        let Some(flag) = s.strip_prefix("--").or_else(|| s.strip_prefix('-')) else {
+            out.push(arg);
+            continue;
+        };
+        if flag.is_empty() || (flag.len() == 1 && !s.starts_with("--")) {
+            // "-" alone, or a short flag such as -h.
+            out.push(arg);
+            continue;
+        }
+        let (name, has_value) = match flag.split_once('=') {
+            Some((name, _)) => (name, true),
+            None => (flag, false),
+        };
+        let name = if name == "help" { "help" } else { name };
+        out.push(OsString::from(format!("--{flag}")));
+        if !has_value
+            && takes_value(name) == Some(true)
+            && let Some(value) = args.next()
+        {
+            // Go consumes the next argument as the value, even if it starts with a dash; clap
+            // would too (allow_hyphen_values), but only if it is not mistaken for a flag here.
+            out.push(value);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::parse_go(std::iter::once("exporter_exporter").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_match_the_original() {
+        let c = parse(&[]).expect("parses");
+        assert_eq!(c.config_file, "expexp.yaml");
+        assert!(c.config_dirs.is_empty() && !c.config_skip_dirs);
+        assert_eq!(c.web_listen_address, ":9999");
+        assert_eq!(c.web_tls_listen_address, "");
+        assert_eq!(c.web_tls_cert, PathBuf::from("cert.pem"));
+        assert_eq!(c.web_tls_key, PathBuf::from("key.pem"));
+        assert_eq!(c.web_tls_ca, PathBuf::from("ca.pem"));
+        assert!(!c.web_tls_verify && c.web_tls_certmatch.is_empty());
+        assert!(
+            c.web_bearer_token.is_empty() && c.web_bearer_token_file.is_empty() && c.allow_net.is_empty()
+        );
+        assert_eq!((c.web_telemetry_path.as_str(), c.web_proxy_path.as_str()), ("/metrics", "/proxy"));
+        assert_eq!(c.log_level, LogLevel::Warn);
+        assert!(!c.log_json && !c.version);
+    }
+
+    #[test]
+    fn every_go_syntax() {
+        for args in [
+            &["-config.file", "a.yaml"][..],
+            &["-config.file=a.yaml"],
+            &["--config.file", "a.yaml"],
+            &["--config.file=a.yaml"],
+        ] {
+            assert_eq!(parse(args).expect("parses").config_file, "a.yaml", "{args:?}");
+        }
+        let c = parse(&[
+            "-config.dirs",
+            "a",
+            "--config.dirs=b",
+            "-allow.net",
+            "10.1.2.3/8",
+            "-allow.net=::1/128",
+        ])
+        .expect("parses");
+        assert_eq!(c.config_dirs, [PathBuf::from("a"), PathBuf::from("b")]);
+        assert_eq!(c.allow_net, ["10.0.0.0/8".parse::<IpNet>().unwrap(), "::1/128".parse().unwrap()]);
+        // A value that starts with a dash is still the value, as in Go.
+        assert_eq!(parse(&["-web.bearer.token", "-secret-"]).expect("parses").web_bearer_token, "-secret-");
+    }
+
+    #[test]
+    fn go_booleans() {
+        assert!(parse(&["-web.tls.verify"]).expect("bare").web_tls_verify);
+        assert!(parse(&["--web.tls.verify"]).expect("bare").web_tls_verify);
+        assert!(parse(&["-web.tls.verify=true"]).expect("=true").web_tls_verify);
+        assert!(parse(&["-web.tls.verify=1"]).expect("=1").web_tls_verify);
+        assert!(!parse(&["-web.tls.verify=false"]).expect("=false").web_tls_verify);
+        assert!(!parse(&["-web.tls.verify=F"]).expect("=F").web_tls_verify);
+        assert!(parse(&["-web.tls.verify=yes"]).is_err());
+        // Go never takes a separate word as a boolean's value; a stray word is an error here.
+        assert!(parse(&["-web.tls.verify", "false"]).is_err());
+        assert!(
+            parse(&["-config.skip-dirs", "-log.json"]).map(|c| c.config_skip_dirs && c.log_json).expect("ok")
+        );
+    }
+
+    #[test]
+    fn the_original_readme_tls_flag_line_parses() {
+        let line = "-web.listen-address= -web.tls.listen-address=:9998 \
+                    -web.tls.cert=/etc/prometheus/ssl/prom_node_cert.pem \
+                    -web.tls.key=/etc/prometheus/ssl/prom_node_key.pem \
+                    -web.tls.ca=/etc/prometheus/ssl/prometheus_cert.pem \
+                    -web.tls.verify";
+        let args: Vec<&str> = line.split_whitespace().collect();
+        let c = parse(&args).expect("parses");
+        assert_eq!(c.web_listen_address, "");
+        assert_eq!(c.web_tls_listen_address, ":9998");
+        assert_eq!(c.web_tls_ca, PathBuf::from("/etc/prometheus/ssl/prometheus_cert.pem"));
+        assert!(c.web_tls_verify);
+    }
+
+    #[test]
+    fn bad_flags_are_errors() {
+        let e = parse(&["-nosuchflag"]).unwrap_err();
+        assert!(e.to_string().contains("--nosuchflag"), "{e}");
+        assert!(parse(&["-allow.net", "10.0.0.1"]).unwrap_err().to_string().contains("invalid CIDR"));
+        assert!(parse(&["-log.level", "loud"]).unwrap_err().to_string().contains("not a valid log level"));
+        assert!(parse(&["stray"]).is_err());
+        assert_eq!(parse(&["-h"]).unwrap_err().kind(), clap::error::ErrorKind::DisplayHelp);
+        assert_eq!(parse(&["-help"]).unwrap_err().kind(), clap::error::ErrorKind::DisplayHelp);
+        assert_eq!(parse(&["--help"]).unwrap_err().kind(), clap::error::ErrorKind::DisplayHelp);
+    }
+
+    #[test]
+    fn log_levels_take_logrus_names() {
+        assert_eq!(parse(&["-log.level=warning"]).expect("ok").log_level, LogLevel::Warn);
+        assert_eq!(parse(&["-log.level", "DEBUG"]).expect("ok").log_level, LogLevel::Debug);
+    }
+}
