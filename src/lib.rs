@@ -4,3 +4,5 @@
 pub mod cli;
 pub mod config;
 pub mod exposition;
+pub mod logging;
+pub mod telemetry;

@@ -1,0 +1,250 @@
+//! The proxy's own metrics, served on `-web.telemetry-path`, with the original's names (they
+//! are an interface: dashboards use them). No global registry: [`Metrics`] is created once and
+//! passed down; each module holds its own [`ModuleMetrics`].
+
+mod process;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// What kind of module a set of counters belongs to, which decides the families it appears in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModuleKind {
+    /// An http module.
+    Http,
+    /// An exec module.
+    Exec,
+    /// A file module.
+    File,
+    /// Requests for modules that do not exist (`module="unknown"`).
+    Unknown,
+}
+
+/// A monotonically increasing counter.
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    /// Adds one.
+    pub fn inc(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The current value.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// The counters of one module (by name; they survive reloads that keep the name).
+#[derive(Debug, Default)]
+pub struct ModuleMetrics {
+    kind: Mutex<Option<ModuleKind>>,
+    duration_sum_micros: AtomicU64,
+    duration_count: AtomicU64,
+    /// Failed scrapes of any kind (`expexp_proxy_errors_total`).
+    pub errors: Counter,
+    /// Scrapes that hit the deadline (`expexp_proxy_timeout_errors_total`).
+    pub timeouts: Counter,
+    /// Bodies that failed verification (`expexp_malformed_content_errors_total`).
+    pub malformed: Counter,
+    /// Commands started (`expexp_command_starts_total`).
+    pub command_starts: Counter,
+    /// Commands that failed to start or exited non-zero (`expexp_command_fails_total`).
+    pub command_fails: Counter,
+    /// File reads that failed (`expexp_file_fails_total`).
+    pub file_fails: Counter,
+}
+
+impl ModuleMetrics {
+    /// Records the duration of one scrape.
+    pub fn observe(&self, elapsed: Duration) {
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        self.duration_sum_micros.fetch_add(micros, Ordering::Relaxed);
+        self.duration_count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn kind(&self) -> Option<ModuleKind> {
+        *self.kind.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Build facts, for `expexp_build_info` and `-version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildInfo {
+    /// Crate version.
+    pub version: &'static str,
+    /// Git revision the binary was built from.
+    pub revision: &'static str,
+    /// Build date (UTC, RFC 3339 date).
+    pub date: &'static str,
+    /// rustc version.
+    pub rustc: &'static str,
+}
+
+impl BuildInfo {
+    /// The facts of this binary, recorded by build.rs.
+    pub fn current() -> BuildInfo {
+        BuildInfo {
+            version: env!("CARGO_PKG_VERSION"),
+            revision: env!("EXPEXP_GIT_REVISION"),
+            date: env!("EXPEXP_BUILD_DATE"),
+            rustc: env!("EXPEXP_RUSTC_VERSION"),
+        }
+    }
+}
+
+/// Every metric the proxy exposes about itself.
+#[derive(Debug)]
+pub struct Metrics {
+    build: BuildInfo,
+    modules: Mutex<BTreeMap<String, Arc<ModuleMetrics>>>,
+    unknown: Arc<ModuleMetrics>,
+    process: process::Process,
+}
+
+impl Metrics {
+    /// A fresh set of metrics.
+    pub fn new(build: BuildInfo) -> Metrics {
+        let unknown = Arc::new(ModuleMetrics::default());
+        *unknown.kind.lock().unwrap_or_else(PoisonError::into_inner) = Some(ModuleKind::Unknown);
+        Metrics { build, modules: Mutex::new(BTreeMap::new()), unknown, process: process::Process::new() }
+    }
+
+    /// The counters of module `name`, created (at zero) on first use. A module that changes
+    /// kind on reload keeps its counters.
+    pub fn module(&self, name: &str, kind: ModuleKind) -> Arc<ModuleMetrics> {
+        let mut modules = self.modules.lock().unwrap_or_else(PoisonError::into_inner);
+        let m = modules.entry(name.to_owned()).or_default().clone();
+        *m.kind.lock().unwrap_or_else(PoisonError::into_inner) = Some(kind);
+        m
+    }
+
+    /// Counters for requests naming an unknown module.
+    pub fn unknown_module(&self) -> &ModuleMetrics {
+        &self.unknown
+    }
+
+    /// The text exposition (format 0.0.4) of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(8 << 10);
+        let modules: Vec<(String, Arc<ModuleMetrics>)> = {
+            let map = self.modules.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut v: Vec<_> = map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            if !map.contains_key("unknown") {
+                v.push(("unknown".to_owned(), self.unknown.clone()));
+            }
+            v
+        };
+        let with = |kinds: &'static [ModuleKind]| {
+            modules.iter().filter(move |(_, m)| m.kind().is_some_and(|k| kinds.contains(&k)))
+        };
+        use ModuleKind::*;
+        const SCRAPED: &[ModuleKind] = &[Http, Exec, File];
+
+        family(
+            &mut out,
+            "expexp_proxy_duration_seconds",
+            "Duration of proxying requests to configured exporters",
+            "summary",
+        );
+        for (name, m) in with(SCRAPED) {
+            let sum = m.duration_sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+            sample(&mut out, "expexp_proxy_duration_seconds_sum", name, &fmt_float(sum));
+            let count = m.duration_count.load(Ordering::Relaxed);
+            sample(&mut out, "expexp_proxy_duration_seconds_count", name, &count.to_string());
+        }
+        let counters: [(&str, &str, &'static [ModuleKind], fn(&ModuleMetrics) -> &Counter); 6] = [
+            ("expexp_proxy_errors_total", "Counts of errors", &[Http, Exec, File, Unknown], |m| &m.errors),
+            (
+                "expexp_proxy_timeout_errors_total",
+                "Counts of the number of times a proxy timeout occurred",
+                SCRAPED,
+                |m| &m.timeouts,
+            ),
+            (
+                "expexp_malformed_content_errors_total",
+                "Counts of unparsable scrape content errors",
+                SCRAPED,
+                |m| &m.malformed,
+            ),
+            ("expexp_command_starts_total", "Counts of command starts", &[Exec], |m| &m.command_starts),
+            (
+                "expexp_command_fails_total",
+                "Count of commands that failed to start or exited non-zero",
+                &[Exec],
+                |m| &m.command_fails,
+            ),
+            (
+                "expexp_file_fails_total",
+                "Count of file modules that failed to read their file",
+                &[File],
+                |m| &m.file_fails,
+            ),
+        ];
+        for (metric, help, kinds, get) in counters {
+            family(&mut out, metric, help, "counter");
+            for (name, m) in with(kinds) {
+                sample(&mut out, metric, name, &get(m).get().to_string());
+            }
+        }
+        let b = &self.build;
+        family(
+            &mut out,
+            "expexp_build_info",
+            "A metric with a constant '1' value labeled by the version, revision, build date and rustc version exporter_exporter was built from.",
+            "gauge",
+        );
+        let _ = writeln!(
+            out,
+            "expexp_build_info{{version=\"{}\",revision=\"{}\",build_date=\"{}\",rustversion=\"{}\"}} 1",
+            escape(b.version),
+            escape(b.revision),
+            escape(b.date),
+            escape(b.rustc)
+        );
+        self.process.render(&mut out);
+        out
+    }
+}
+
+fn family(out: &mut String, name: &str, help: &str, kind: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+fn sample(out: &mut String, metric: &str, module: &str, value: &str) {
+    let _ = writeln!(out, "{metric}{{module=\"{}\"}} {value}", escape(module));
+}
+
+/// Escapes a label value for the text format.
+pub fn escape(v: &str) -> String {
+    let mut s = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            '"' => s.push_str("\\\""),
+            '\n' => s.push_str("\\n"),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+/// Formats a float as Go's exposition does (shortest form, `e` notation for large exponents).
+pub fn fmt_float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+    } else if v != 0.0 && (v.abs() >= 1e21 || v.abs() < 1e-4) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
+#[cfg(test)]
+mod tests;
