@@ -157,7 +157,7 @@ impl Metrics {
             let count = m.duration_count.load(Ordering::Relaxed);
             sample(&mut out, "expexp_proxy_duration_seconds_count", name, &count.to_string());
         }
-        let counters: [(&str, &str, &'static [ModuleKind], fn(&ModuleMetrics) -> &Counter); 6] = [
+        let counters: [CounterFamily; 6] = [
             ("expexp_proxy_errors_total", "Counts of errors", &[Http, Exec, File, Unknown], |m| &m.errors),
             (
                 "expexp_proxy_timeout_errors_total",
@@ -210,6 +210,9 @@ impl Metrics {
         out
     }
 }
+
+/// A counter family: name, help, the module kinds it covers, and how to read it.
+type CounterFamily = (&'static str, &'static str, &'static [ModuleKind], fn(&ModuleMetrics) -> &Counter);
 
 fn family(out: &mut String, name: &str, help: &str, kind: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
