@@ -1,8 +1,14 @@
 //! exporter_exporter: one port in front of every Prometheus exporter, script and textfile on a
 //! host, verifying that what it serves is valid exposition format.
 
+pub mod app;
+pub mod body;
 pub mod cli;
 pub mod config;
 pub mod exposition;
 pub mod logging;
+pub mod modules;
+pub mod routes;
+pub mod server;
 pub mod telemetry;
+pub mod tls;

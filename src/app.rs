@@ -1,0 +1,137 @@
+//! The composition root: a checked [`Config`] and the web options become a running [`App`]
+//! (modules with their clients and counters) that answers requests.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cli::Cli;
+use crate::config::{Config, Module, Sources};
+use crate::modules::deadline::DEFAULT_TIMEOUT_OFFSET;
+use crate::modules::http::DEFAULT_MAX_BODY_BYTES;
+use crate::modules::{BuildError, Modules};
+use crate::telemetry::Metrics;
+
+/// Settings that come from flags rather than the YAML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Path of the proxy endpoint (`-web.proxy-path`).
+    pub proxy_path: String,
+    /// Path of our own metrics (`-web.telemetry-path`).
+    pub telemetry_path: String,
+    /// Subtracted from Prometheus's scrape timeout (`-web.timeout-offset`).
+    pub timeout_offset: Duration,
+    /// Largest upstream body read for verification.
+    pub max_body_bytes: u64,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            proxy_path: "/proxy".into(),
+            telemetry_path: "/metrics".into(),
+            timeout_offset: DEFAULT_TIMEOUT_OFFSET,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+/// Everything the flags decide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Where the configuration comes from.
+    pub sources: Sources,
+    /// Options for the app.
+    pub options: Options,
+    /// `-web.listen-address`, unless disabled with `""`.
+    pub listen_address: Option<String>,
+}
+
+impl Settings {
+    /// Checks the flags and derives the settings; the message says which flag is wrong.
+    pub fn from_cli(cli: &Cli) -> Result<Settings, String> {
+        let not_yet = [
+            (!cli.web_tls_listen_address.is_empty(), "-web.tls.listen-address"),
+            (cli.web_tls_verify, "-web.tls.verify"),
+            (!cli.web_tls_certmatch.is_empty(), "-web.tls.certmatch"),
+            (!cli.web_bearer_token.is_empty(), "-web.bearer.token"),
+            (!cli.web_bearer_token_file.is_empty(), "-web.bearer.token-file"),
+            (!cli.allow_net.is_empty(), "-allow.net"),
+        ];
+        if let Some((_, flag)) = not_yet.iter().find(|(set, _)| *set) {
+            return Err(format!("{flag} is not yet supported by this build; refusing to start without it"));
+        }
+        let proxy_path = clean_path(&cli.web_proxy_path);
+        let telemetry_path = clean_path(&cli.web_telemetry_path);
+        if proxy_path == telemetry_path {
+            return Err(
+                "flags -web.proxy-path and -web.telemetry-path can not be set to the same value".into()
+            );
+        }
+        if proxy_path == "/" || telemetry_path == "/" {
+            return Err(
+                "flags -web.proxy-path and -web.telemetry-path can not be \"/\", the module list".into()
+            );
+        }
+        Ok(Settings {
+            sources: Sources {
+                file: (!cli.config_file.is_empty()).then(|| cli.config_file.clone().into()),
+                dirs: cli.config_dirs.clone(),
+                skip_missing_dirs: cli.config_skip_dirs,
+            },
+            options: Options { proxy_path, telemetry_path, ..Options::default() },
+            listen_address: (!cli.web_listen_address.is_empty()).then(|| cli.web_listen_address.clone()),
+        })
+    }
+}
+
+/// The running proxy.
+#[derive(Debug)]
+pub struct App {
+    pub(crate) options: Options,
+    pub(crate) default_module: Option<String>,
+    pub(crate) modules: Modules,
+    pub(crate) metrics: Arc<Metrics>,
+    config: Config,
+}
+
+impl App {
+    /// Builds the modules of `config`; fails if one cannot be built (a TLS file, say).
+    pub fn build(config: Config, options: Options, metrics: Arc<Metrics>) -> Result<App, BuildError> {
+        let modules = Modules::build(&config, &metrics, options.max_body_bytes)?;
+        Ok(App { options, default_module: config.default_module.clone(), modules, metrics, config })
+    }
+
+    /// The configured modules, by name.
+    pub fn config_modules(&self) -> &BTreeMap<String, Module> {
+        &self.config.modules
+    }
+}
+
+/// Cleans a path flag as the original does (`path.Clean("/" + p)`).
+pub fn clean_path(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_path;
+
+    #[test]
+    fn paths_are_cleaned_like_go() {
+        assert_eq!(clean_path("proxy"), "/proxy");
+        assert_eq!(clean_path("/proxy/"), "/proxy");
+        assert_eq!(clean_path("//a/./b/../c"), "/a/c");
+        assert_eq!(clean_path(""), "/");
+    }
+}

@@ -1,0 +1,91 @@
+//! The response body type: a buffered body (verified upstream bodies, script output, our own
+//! pages), or an upstream body streamed through unread and cut off at the scrape deadline.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use hyper::body::Incoming;
+use tokio::time::{Instant, Sleep};
+
+/// Errors a streamed body can end with.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A response body.
+#[derive(Debug)]
+pub enum Body {
+    /// All of it, in memory.
+    Full(Option<Bytes>),
+    /// An upstream body passed through as it arrives.
+    Stream {
+        /// The upstream body.
+        inner: Incoming,
+        /// When to give up on it.
+        deadline: Option<Pin<Box<Sleep>>>,
+    },
+}
+
+/// The stream passed its deadline.
+#[derive(Debug, thiserror::Error)]
+#[error("upstream body not complete at the scrape deadline")]
+pub struct BodyDeadline;
+
+impl Body {
+    /// A buffered body.
+    pub fn full(b: impl Into<Bytes>) -> Body {
+        let b = b.into();
+        Body::Full((!b.is_empty()).then_some(b))
+    }
+
+    /// An empty body.
+    pub fn empty() -> Body {
+        Body::Full(None)
+    }
+
+    /// An upstream body passed through, cut off at `deadline`.
+    pub fn stream(inner: Incoming, deadline: Option<Instant>) -> Body {
+        Body::Stream { inner, deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))) }
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            Body::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
+            Body::Stream { inner, deadline } => {
+                if let Poll::Ready(frame) = Pin::new(inner).poll_frame(cx) {
+                    return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+                }
+                if let Some(d) = deadline
+                    && d.as_mut().poll(cx).is_ready()
+                {
+                    return Poll::Ready(Some(Err(BodyDeadline.into())));
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Body::Full(b) => b.is_none(),
+            Body::Stream { inner, .. } => inner.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Body::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
+            Body::Stream { inner, .. } => inner.size_hint(),
+        }
+    }
+}
+
+use std::future::Future as _;

@@ -1,0 +1,68 @@
+//! How long a scrape may take: the module's timeout, or Prometheus's own scrape timeout (sent in
+//! `X-Prometheus-Scrape-Timeout-Seconds`) minus an offset, whichever is shorter, as
+//! blackbox_exporter does. Pure arithmetic.
+
+use std::time::Duration;
+
+/// The shortest deadline a scrape-timeout header can produce, however small it is.
+pub const MIN_SCRAPE_TIMEOUT: Duration = Duration::from_millis(100);
+
+/// Default for `-web.timeout-offset`: room left for the response to reach Prometheus.
+pub const DEFAULT_TIMEOUT_OFFSET: Duration = Duration::from_millis(500);
+
+/// The time allowed for one scrape, if any. A missing or malformed header leaves the module
+/// timeout alone.
+pub fn effective_timeout(
+    module: Option<Duration>,
+    header: Option<&[u8]>,
+    offset: Duration,
+) -> Option<Duration> {
+    let from_header = header
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .map(|t| t.saturating_sub(offset).max(MIN_SCRAPE_TIMEOUT));
+    match (module, from_header) {
+        (Some(m), Some(h)) => Some(m.min(h)),
+        (m, h) => m.or(h),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HALF: Duration = DEFAULT_TIMEOUT_OFFSET;
+
+    fn t(module: Option<u64>, header: Option<&str>) -> Option<Duration> {
+        effective_timeout(module.map(Duration::from_millis), header.map(str::as_bytes), HALF)
+    }
+
+    #[test]
+    fn the_shorter_of_module_timeout_and_header_minus_offset() {
+        assert_eq!(t(None, None), None);
+        assert_eq!(t(Some(5000), None), Some(Duration::from_secs(5)));
+        assert_eq!(t(None, Some("10")), Some(Duration::from_millis(9500)));
+        assert_eq!(t(Some(5000), Some("10")), Some(Duration::from_secs(5)));
+        assert_eq!(t(Some(20_000), Some("10")), Some(Duration::from_millis(9500)));
+        assert_eq!(t(None, Some("2.5")), Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn never_below_the_floor() {
+        assert_eq!(t(None, Some("0.2")), Some(MIN_SCRAPE_TIMEOUT));
+        assert_eq!(
+            t(Some(50), Some("0.2")),
+            Some(Duration::from_millis(50)),
+            "a shorter module timeout still wins"
+        );
+    }
+
+    #[test]
+    fn malformed_headers_are_ignored() {
+        for h in ["", "abc", "-1", "0", "NaN", "inf", "1e400"] {
+            assert_eq!(t(Some(3000), Some(h)), Some(Duration::from_secs(3)), "{h:?}");
+        }
+    }
+}

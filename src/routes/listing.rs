@@ -1,0 +1,133 @@
+//! `GET /`: the module list. HTML with a link per module, or a JSON view when the client asks
+//! for `application/json`. The JSON is built from a view type, never from the configuration:
+//! it holds no password, header, environment or argument.
+
+use std::collections::BTreeMap;
+
+use http::header::{self, HeaderValue};
+use http::request::Parts;
+use http::{Response, StatusCode};
+use serde::Serialize;
+
+use crate::app::App;
+use crate::body::Body;
+use crate::config::{Module, Source};
+
+/// What the JSON listing says about a module. Key names follow the original's output, so
+/// scripts reading its non-secret fields keep working.
+#[derive(Debug, Serialize)]
+struct ModuleView<'a> {
+    #[serde(rename = "Method")]
+    method: &'static str,
+    /// Nanoseconds, as Go marshals a duration; 0 for none.
+    #[serde(rename = "Timeout")]
+    timeout: u128,
+    #[serde(rename = "HTTP", skip_serializing_if = "Option::is_none")]
+    http: Option<HttpView<'a>>,
+    #[serde(rename = "Exec", skip_serializing_if = "Option::is_none")]
+    exec: Option<ExecView<'a>>,
+    #[serde(rename = "File", skip_serializing_if = "Option::is_none")]
+    file: Option<FileView>,
+}
+
+#[derive(Debug, Serialize)]
+struct HttpView<'a> {
+    #[serde(rename = "Verify")]
+    verify: bool,
+    #[serde(rename = "Port")]
+    port: u16,
+    #[serde(rename = "Path")]
+    path: &'a str,
+    #[serde(rename = "Scheme")]
+    scheme: &'static str,
+    #[serde(rename = "Address")]
+    address: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct ExecView<'a> {
+    #[serde(rename = "Command")]
+    command: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct FileView {
+    #[serde(rename = "Path")]
+    path: String,
+}
+
+fn view(m: &Module) -> ModuleView<'_> {
+    let (http, exec, file) = match &m.source {
+        Source::Http(h) => (
+            Some(HttpView {
+                verify: h.verify,
+                port: h.port.get(),
+                path: &h.path,
+                scheme: h.scheme.as_str(),
+                address: &h.address,
+            }),
+            None,
+            None,
+        ),
+        Source::Exec(e) => (None, Some(ExecView { command: &e.command }), None),
+        Source::File(f) => (None, None, Some(FileView { path: f.path.display().to_string() })),
+    };
+    ModuleView { method: m.source.method(), timeout: m.timeout.map_or(0, |t| t.as_nanos()), http, exec, file }
+}
+
+fn wants_json(req: &Parts) -> bool {
+    req.headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")))
+}
+
+/// Answers `GET /`.
+pub(super) fn respond(app: &App, req: &Parts) -> Response<Body> {
+    let modules = app.config_modules();
+    let (content_type, body) = if wants_json(req) {
+        let views: BTreeMap<&str, ModuleView<'_>> =
+            modules.iter().map(|(n, m)| (n.as_str(), view(m))).collect();
+        ("application/json", serde_json::to_string(&views).unwrap_or_else(|_| "{}".into()))
+    } else {
+        let mut html = String::from(
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>exporter_exporter</title></head><body>\n\
+             <h2>Exporters:</h2>\n<ul>\n",
+        );
+        for name in modules.keys() {
+            let href = format!(
+                "{}?module={}",
+                app.options.proxy_path,
+                form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
+            );
+            html.push_str(&format!(
+                "<li><a href=\"{}\">{}</a></li>\n",
+                escape_html(&href),
+                escape_html(name)
+            ));
+        }
+        html.push_str("</ul>\n</body></html>\n");
+        ("text/html; charset=utf-8", html)
+    };
+    let mut r = Response::new(Body::full(body));
+    *r.status_mut() = StatusCode::OK;
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&#34;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,127 @@
+//! Listening: binds the addresses the flags name, accepts connections, serves HTTP/1.1 (with
+//! keep-alive) and HTTP/2 on them, logs each request, and drains in-flight requests on
+//! shutdown. No routing or policy lives here.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::{Request, Response};
+use http_body::Body as _;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+
+use crate::app::App;
+use crate::body::Body;
+use crate::routes::millis;
+
+/// How long a client may take to send its request headers.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long in-flight requests may run on after shutdown begins.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// Pause after a failed accept (out of file descriptors, say) before trying again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Why an address cannot be listened on.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {address:?}: {cause}")]
+pub struct ListenError {
+    /// The address as given.
+    pub address: String,
+    /// Why.
+    pub cause: String,
+}
+
+/// Binds `address` as Go's `net.Listen("tcp", address)` reads it: `:port` is every interface
+/// (IPv6 and IPv4), `host:port` or `[v6]:port` one address.
+pub async fn bind(address: &str) -> Result<TcpListener, ListenError> {
+    let err = |cause: String| ListenError { address: address.to_owned(), cause };
+    if let Some(port) = address.strip_prefix(':') {
+        let port: u16 = port.parse().map_err(|_| err("not a port number".into()))?;
+        return match TcpListener::bind(SocketAddr::from(([0u16; 8], port))).await {
+            Ok(l) => Ok(l),
+            // No IPv6 on this host: every IPv4 interface, as Go does.
+            Err(_) => {
+                TcpListener::bind(SocketAddr::from(([0u8; 4], port))).await.map_err(|e| err(e.to_string()))
+            }
+        };
+    }
+    let mut addrs = tokio::net::lookup_host(address).await.map_err(|e| err(e.to_string()))?;
+    let addr = addrs.next().ok_or_else(|| err("the name has no address".into()))?;
+    TcpListener::bind(addr).await.map_err(|e| err(e.to_string()))
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish
+/// (for at most [`SHUTDOWN_GRACE`]).
+pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT).keep_alive(true);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::error!(error = %e, "accept failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = service_fn(move |req: Request<Incoming>| {
+            let app = app.clone();
+            async move { Ok::<_, Infallible>(handle_logged(&app, req, peer).await) }
+        });
+        let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(client = %peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+        tracing::warn!("in-flight requests still running after the shutdown grace period; closing them");
+    }
+}
+
+async fn handle_logged(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    let start = Instant::now();
+    let (parts, _body) = req.into_parts();
+    let response = app.handle(&parts, peer).await;
+    tracing::info!(
+        client = %peer.ip(),
+        method = %parts.method,
+        path = parts.uri.path(),
+        status = response.status().as_u16(),
+        bytes = response.body().size_hint().exact().unwrap_or(0),
+        duration_ms = format!("{:.3}", millis(start.elapsed())),
+        "request"
+    );
+    response
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
+        tracing::error!("cannot install signal handlers; stop the process with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT received, shutting down"),
+    }
+}
