@@ -1,0 +1,358 @@
+//! The test world: fake exporters on 127.0.0.1:0, the proxy in-process on 127.0.0.1:0, an HTTP
+//! client, and certificates generated at test time. Everything stops when dropped.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use exporter_exporter::app::{App, Options};
+use exporter_exporter::config::Config;
+use exporter_exporter::server;
+use exporter_exporter::telemetry::{BuildInfo, Metrics};
+use http::{HeaderMap, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// What a fake exporter saw of one request.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: HeaderMap,
+}
+
+type Handler = Arc<dyn Fn(&Seen) -> Reply + Send + Sync>;
+
+/// A canned answer, possibly delayed.
+#[derive(Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Bytes,
+    pub delay: Duration,
+}
+
+impl Reply {
+    pub fn ok(content_type: &str, body: impl Into<Bytes>) -> Reply {
+        Reply {
+            status: 200,
+            headers: vec![("content-type", content_type.to_owned())],
+            body: body.into(),
+            delay: Duration::ZERO,
+        }
+    }
+    pub fn text(body: impl Into<Bytes>) -> Reply {
+        Reply::ok("text/plain; version=0.0.4; charset=utf-8", body)
+    }
+    pub fn status(mut self, status: u16) -> Reply {
+        self.status = status;
+        self
+    }
+    pub fn header(mut self, name: &'static str, value: &str) -> Reply {
+        self.headers.push((name, value.to_owned()));
+        self
+    }
+    pub fn delay(mut self, d: Duration) -> Reply {
+        self.delay = d;
+        self
+    }
+}
+
+/// An HTTP exporter stand-in that records what it is asked.
+pub struct FakeExporter {
+    pub addr: SocketAddr,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    _stop: oneshot::Sender<()>,
+}
+
+impl FakeExporter {
+    /// Always gives the same answer.
+    pub async fn serving(reply: Reply) -> FakeExporter {
+        FakeExporter::start(move |_| reply.clone(), None).await
+    }
+
+    /// Answers with `handler`; with `tls`, over HTTPS.
+    pub async fn start(
+        handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> FakeExporter {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let handler: Handler = Arc::new(handler);
+        let (stop, mut stopped) = oneshot::channel::<()>();
+        let record = seen.clone();
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = tokio::select! {
+                    a = listener.accept() => match a { Ok(a) => a, Err(_) => continue },
+                    _ = &mut stopped => return,
+                };
+                let handler = handler.clone();
+                let record = record.clone();
+                let tls = tls.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req: Request<Incoming>| {
+                        let handler = handler.clone();
+                        let record = record.clone();
+                        async move {
+                            let seen = Seen {
+                                method: req.method().to_string(),
+                                path: req.uri().path().to_owned(),
+                                query: req.uri().query().unwrap_or("").to_owned(),
+                                headers: req.headers().clone(),
+                            };
+                            record.lock().expect("lock").push(seen.clone());
+                            let reply = handler(&seen);
+                            if !reply.delay.is_zero() {
+                                tokio::time::sleep(reply.delay).await;
+                            }
+                            let mut r = Response::new(Full::new(reply.body));
+                            *r.status_mut() = StatusCode::from_u16(reply.status).expect("status");
+                            for (k, v) in reply.headers {
+                                r.headers_mut().append(k, v.parse().expect("header value"));
+                            }
+                            Ok::<_, Infallible>(r)
+                        }
+                    });
+                    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    match tls {
+                        Some(cfg) => {
+                            if let Ok(s) = tokio_rustls::TlsAcceptor::from(cfg).accept(stream).await {
+                                let _ = builder.serve_connection(TokioIo::new(s), service).await;
+                            }
+                        }
+                        None => {
+                            let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                    }
+                });
+            }
+        });
+        FakeExporter { addr, seen, _stop: stop }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().expect("lock").clone()
+    }
+
+    pub fn last(&self) -> Seen {
+        self.requests().pop().expect("the exporter saw a request")
+    }
+}
+
+/// The proxy, in-process, on 127.0.0.1:0.
+pub struct TestProxy {
+    pub addr: SocketAddr,
+    pub metrics: Arc<Metrics>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestProxy {
+    /// Starts the proxy on a YAML configuration.
+    pub async fn start(yaml: &str) -> TestProxy {
+        TestProxy::start_with(yaml, Options::default(), "127.0.0.1:0").await
+    }
+
+    pub async fn start_with(yaml: &str, options: Options, listen: &str) -> TestProxy {
+        let config = Config::from_yaml(yaml, Path::new("test.yaml")).expect("config");
+        let metrics = Arc::new(Metrics::new(BuildInfo::current()));
+        let app = Arc::new(App::build(config, options, metrics.clone()).expect("build"));
+        let listener = server::bind(listen).await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server::serve(listener, app, async move {
+            let _ = stopped.await;
+        }));
+        TestProxy { addr, metrics, stop: Some(stop), task: Some(task) }
+    }
+
+    pub fn url(&self, path_and_query: &str) -> String {
+        format!("http://{}{path_and_query}", self.addr)
+    }
+
+    pub async fn get(&self, path_and_query: &str) -> Got {
+        get(&self.url(path_and_query), &[]).await
+    }
+
+    /// Stops accepting and waits for in-flight requests.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for TestProxy {
+    fn drop(&mut self) {
+        if let Some(t) = &self.task {
+            t.abort();
+        }
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Got {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Got {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// GETs `url` with extra headers (bounded to 20 s, so a hang fails the test instead of CI).
+pub async fn get(url: &str, headers: &[(&str, &str)]) -> Got {
+    let client: hyper_util::client::legacy::Client<_, http_body_util::Empty<Bytes>> =
+        hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http();
+    let mut req = Request::get(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(http_body_util::Empty::new()).expect("request");
+    let fut = async {
+        let resp = client.request(req).await.expect("response");
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await.expect("body").to_bytes();
+        Got { status: parts.status.as_u16(), headers: parts.headers, body }
+    };
+    tokio::time::timeout(Duration::from_secs(20), fut).await.expect("request finished within 20 s")
+}
+
+/// Certificates made for one test, as PEM files in a temporary directory.
+pub struct Pki {
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Issued {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl Pki {
+    pub fn new() -> Pki {
+        Pki { dir: tempfile::tempdir().expect("tmp") }
+    }
+
+    fn write(&self, name: &str, cert: &rcgen::Certificate, key: &rcgen::KeyPair) -> Issued {
+        let (cert_pem, key_pem) = (cert.pem(), key.serialize_pem());
+        let c = self.dir.path().join(format!("{name}.crt"));
+        let k = self.dir.path().join(format!("{name}.key"));
+        std::fs::write(&c, &cert_pem).expect("write");
+        std::fs::write(&k, &key_pem).expect("write");
+        Issued { cert: c, key: k, cert_pem, key_pem }
+    }
+
+    /// A CA, and a function to issue leaves from it.
+    pub fn ca(&self, name: &str) -> (Issued, rcgen::Issuer<'static, rcgen::KeyPair>) {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.distinguished_name.push(rcgen::DnType::CommonName, name);
+        params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
+        let cert = params.self_signed(&key).expect("self-signed");
+        let issued = self.write(name, &cert, &key);
+        (issued, rcgen::Issuer::new(params, key))
+    }
+
+    /// A leaf for `names` (DNS names or IPs) signed by `issuer`.
+    pub fn leaf(
+        &self,
+        file: &str,
+        names: &[&str],
+        issuer: &rcgen::Issuer<'static, rcgen::KeyPair>,
+    ) -> Issued {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut params =
+            rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .expect("params");
+        params.distinguished_name.push(rcgen::DnType::CommonName, names.first().copied().unwrap_or(file));
+        let cert = params.signed_by(&key, issuer).expect("signed");
+        self.write(file, &cert, &key)
+    }
+
+    /// A self-signed certificate with CA:TRUE, as `openssl req -x509` makes.
+    pub fn self_signed_ca_leaf(&self, file: &str, names: &[&str]) -> Issued {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut params =
+            rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .expect("params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.distinguished_name.push(rcgen::DnType::CommonName, names.first().copied().unwrap_or(file));
+        let cert = params.self_signed(&key).expect("self-signed");
+        self.write(file, &cert, &key)
+    }
+}
+
+/// A rustls server configuration for a fake HTTPS exporter.
+pub fn tls_server(leaf: &Issued, client_ca: Option<&Issued>) -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let certs = vec![CertificateDer::from_pem_slice(leaf.cert_pem.as_bytes()).expect("cert")];
+    let key = PrivateKeyDer::from_pem_slice(leaf.key_pem.as_bytes()).expect("key");
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("versions");
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(CertificateDer::from_pem_slice(ca.cert_pem.as_bytes()).expect("ca")).expect("add");
+            let verifier =
+                rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                    .build()
+                    .expect("verifier");
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    Arc::new(builder.with_single_cert(certs, key).expect("server config"))
+}
+
+/// A port nothing listens on.
+pub async fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// Writes an executable script into `dir`.
+pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write script");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+/// The value of a sample line `name{labels} value` in a text exposition.
+pub fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|v| v.strip_prefix(' ')).and_then(|v| v.parse().ok()))
+}
