@@ -270,9 +270,8 @@ async fn keep_alive_serves_several_requests_on_one_connection() {
     let proxy = TestProxy::start(&module("node", up.port(), "")).await;
     let mut conn = tokio::net::TcpStream::connect(proxy.addr).await.expect("connect");
     let request = b"GET /proxy?module=node HTTP/1.1\r\nHost: x\r\n\r\n";
-    let mut seen = 0;
     let mut buf = Vec::new();
-    for _ in 0..3 {
+    for seen in 0..3 {
         conn.write_all(request).await.expect("write");
         let mut chunk = [0u8; 4096];
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -285,7 +284,6 @@ async fn keep_alive_serves_several_requests_on_one_connection() {
             assert!(n > 0, "the connection was closed after {seen} responses");
             buf.extend_from_slice(&chunk[..n]);
         }
-        seen += 1;
     }
     assert_eq!(String::from_utf8_lossy(&buf).matches("HTTP/1.1 200 OK").count(), 3);
 }
