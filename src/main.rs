@@ -54,7 +54,8 @@ async fn run(cli: Cli, build: BuildInfo) -> ExitCode {
         Ok(l) => l,
         Err(e) => return fail(&e.to_string()),
     };
-    tracing::info!(address = %address, "listening");
+    let bound = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    tracing::info!(address = %address, bound = %bound, "listening");
     server::serve(listener, app, server::shutdown_signal()).await;
     ExitCode::SUCCESS
 }

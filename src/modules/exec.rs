@@ -104,30 +104,31 @@ impl ExecRunner {
 
         let run = async {
             // Output over the limit ends the run at once; otherwise wait for the exit.
+            let mut early_stdout = None;
             let status = tokio::select! {
                 status = child.wait() => status,
                 out = &mut out_task => {
-                    match out {
-                        Ok(Ok(None)) => {
-                            kill_group();
-                            return Err(ScrapeError::OutputTooLarge { limit });
-                        }
-                        // Standard output closed (or failed) before the exit: wait for it.
-                        _ => child.wait().await,
+                    if let Ok(Ok(None)) = out {
+                        kill_group();
+                        return Err(ScrapeError::OutputTooLarge { limit });
                     }
+                    // Standard output closed (or failed) before the exit: wait for it.
+                    early_stdout = Some(out);
+                    child.wait().await
                 }
             };
             let status =
                 status.map_err(|cause| ScrapeError::Spawn { command: self.source.command.clone(), cause })?;
-            let stdout = if out_task.is_finished() {
-                (&mut out_task).await
-            } else {
-                // A child of the command may still hold the pipe; give it a moment, then end it.
-                let drained = tokio::time::timeout(EXIT_DRAIN_GRACE, &mut out_task).await;
-                kill_group();
-                match drained {
-                    Ok(r) => r,
-                    Err(_) => (&mut out_task).await,
+            let stdout = match early_stdout {
+                Some(out) => out,
+                None => {
+                    // A child of the command may still hold the pipe; give it a moment, then end it.
+                    let drained = tokio::time::timeout(EXIT_DRAIN_GRACE, &mut out_task).await;
+                    kill_group();
+                    match drained {
+                        Ok(r) => r,
+                        Err(_) => (&mut out_task).await,
+                    }
                 }
             };
             kill_group();

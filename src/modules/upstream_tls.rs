@@ -69,7 +69,8 @@ pub(crate) fn client_config(t: &UpstreamTls, system: &SystemRoots) -> Result<Cli
         Arc::new(PinnedOrWebPki { inner, pins: Pins::new(pins), provider: provider.clone() })
     };
     let builder = builder.dangerous().with_custom_certificate_verifier(verifier);
-    let mut config = match &t.client_cert {
+    // ALPN is set by the connector (HTTP/1.1 only).
+    let config = match &t.client_cert {
         None => builder.with_no_client_auth(),
         Some((cert, key)) => {
             let chain = tls::load_certs(cert)?;
@@ -81,7 +82,6 @@ pub(crate) fn client_config(t: &UpstreamTls, system: &SystemRoots) -> Result<Cli
             })?
         }
     };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
 

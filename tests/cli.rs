@@ -1,0 +1,127 @@
+//! The real binary, started the way operators start it: Go-style flags, exit codes, messages.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_exporter_exporter");
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).output().expect("run");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Kills the child when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serves_with_go_style_flags_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let prom = dir.path().join("a.prom");
+    std::fs::write(&prom, "a 1\n").expect("write");
+    let modules = dir.path().join("expexp.d");
+    std::fs::create_dir(&modules).expect("mkdir");
+    std::fs::write(modules.join("tf.yaml"), format!("method: file\nfile:\n  path: {}\n", prom.display()))
+        .expect("write");
+    let child = Command::new(BIN)
+        .args(["-config.file", "", "-config.dirs", modules.to_str().expect("utf8")])
+        .args(["-web.listen-address=127.0.0.1:0", "--log.level", "info", "-log.json=false"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut child = Running(child);
+    let stderr = child.0.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let bound = loop {
+        assert!(Instant::now() < deadline, "no listening line");
+        let line = lines.next().expect("a log line").expect("utf8");
+        if let Some(rest) = line.split(" bound=").nth(1) {
+            break rest.split_whitespace().next().expect("address").to_owned();
+        }
+    };
+    let body = http_get(&bound, "/proxy?module=tf");
+    assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
+    assert!(body.contains("\r\n\r\na 1\n# HELP expexp_file_mtime_timestamp"), "{body}");
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(child.0.id() as i32).expect("pid"),
+        rustix::process::Signal::TERM,
+    )
+    .expect("signal");
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.0.try_wait().expect("wait") {
+            assert!(status.success(), "exit {status}");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    out
+}
+
+#[test]
+fn version_and_help_exit_zero() {
+    let (code, out, _) = run(&["-version"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with(&format!("exporter_exporter {}", env!("CARGO_PKG_VERSION"))), "{out}");
+    assert!(out.contains("revision "), "{out}");
+    let (code, out, _) = run(&["-h"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("--web.listen-address") && out.contains("Go-style"), "{out}");
+}
+
+#[test]
+fn bad_flags_exit_two_like_go() {
+    let (code, _, err) = run(&["-no.such.flag"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--no.such.flag"), "{err}");
+}
+
+#[test]
+fn config_errors_exit_nonzero_naming_the_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = dir.path().join("bad.yaml");
+    std::fs::write(&cfg, "modules:\n  node:\n    method: http\n    http: {prot: 1}\n").expect("write");
+    let (code, _, err) =
+        run(&["-config.file", cfg.to_str().expect("utf8"), "-web.listen-address=127.0.0.1:0"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("bad.yaml") && err.contains("modules.node.http.prot"), "{err}");
+    let (code, _, err) = run(&["-config.file", "/nonexistent.yaml"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("/nonexistent.yaml"), "{err}");
+}
+
+#[test]
+fn same_proxy_and_telemetry_paths_are_refused() {
+    let (code, _, err) = run(&["-config.file", "", "-web.proxy-path", "/metrics"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("can not be set to the same value"), "{err}");
+}
+
+#[test]
+fn no_listener_is_a_clean_exit() {
+    let (code, _, err) = run(&["-config.file", "", "-web.listen-address=", "-log.level=info"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("nothing to do"), "{err}");
+}
