@@ -63,12 +63,17 @@ fn summary_of_a_text_body() {
 fn histogram_suffixes_resolve_to_the_family() {
     // A second TYPE through a suffixed name hits the histogram itself, as in expfmt.
     assert!(check("# TYPE h histogram\n# TYPE h_bucket gauge\n", TEXT).is_err());
-    assert!(check("# TYPE h histogram\nh_bucket{le=\"1\"} -1\n", TEXT).is_err());
-    assert!(check("# TYPE h histogram\nh_count -1\n", TEXT).is_err());
-    assert!(check("# TYPE h histogram\nh_sum -1\n", TEXT).is_ok());
+    assert!(check("# TYPE h histogram\nh_bucket{le=\"x\"} 1\n", TEXT).is_err(), "le must be a float");
+    assert!(
+        check("# TYPE h histogram\nh_bucket{le=\"1\"} -1\nh_count -1\n", TEXT).is_ok(),
+        "as the original"
+    );
     assert!(check("# TYPE s summary\ns_count -1\ns{quantile=\"x\"} 1\n", TEXT).is_err());
+    assert!(check("# TYPE s summary\ns_sum{quantile=\"x\"} 1\n", TEXT).is_err(), "s_sum belongs to s");
     // Without the TYPE, `h_bucket` is a family of its own and `le` is an ordinary label.
     assert!(check("h_bucket{le=\"x\"} -1\n", TEXT).is_ok());
+    // `x_count` seen before `x` is typed is a family of its own for good, as in expfmt.
+    assert!(check("s_count 1\n# TYPE s summary\ns_count{quantile=\"x\"} 1\n", TEXT).is_ok());
 }
 
 #[test]

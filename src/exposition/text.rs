@@ -45,18 +45,9 @@ struct Family {
     has_help: bool,
 }
 
-/// Which sample of its family a name stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    Whole,
-    Count,
-    Sum,
-}
-
 #[derive(Debug, Clone, Copy)]
 struct Resolved {
     family: usize,
-    role: Role,
     /// Whether the name is the family's own name rather than a suffixed sample name.
     own: bool,
 }
@@ -201,23 +192,13 @@ impl TextParser {
             let family = &mut self.families[resolved.family];
             *family.kind.get_or_insert(Kind::Untyped)
         };
-        let bucket = self.check_labels(line, kind)?;
+        self.check_labels(line, kind)?;
         self.samples += 1;
 
         let v_end = token_end(line, after);
         let value = &line[after..v_end];
         if !is_go_float(value) {
             return Err(format!("expected float as value, got {:?}", String::from_utf8_lossy(value)));
-        }
-        if kind.is_histogram()
-            && (resolved.role == Role::Count || (resolved.role == Role::Whole && bucket))
-            && lex::parse_go_float(value) < 0.0
-        {
-            return Err(format!(
-                "negative {} for histogram {}",
-                if resolved.role == Role::Count { "count" } else { "bucket population" },
-                String::from_utf8_lossy(value)
-            ));
         }
         if v_end == line.len() {
             return Ok(());
@@ -305,10 +286,8 @@ impl TextParser {
         }
     }
 
-    /// Checks the labels collected for one sample against its family's kind; returns whether an
-    /// `le` label made it a histogram bucket.
-    fn check_labels(&self, line: &[u8], kind: Kind) -> Result<bool, String> {
-        let mut bucket = false;
+    /// Checks the labels collected for one sample against its family's kind.
+    fn check_labels(&self, line: &[u8], kind: Kind) -> Result<(), String> {
         let mut count = 0;
         for l in &self.labels {
             let name = self.span(line, l.name);
@@ -332,7 +311,6 @@ impl TextParser {
                         String::from_utf8_lossy(value)
                     ));
                 }
-                bucket = !lex::parse_go_float(value).is_nan();
                 continue;
             }
             count += 1;
@@ -340,7 +318,7 @@ impl TextParser {
         if count > 1 {
             self.check_duplicates(line, kind)?;
         }
-        Ok(bucket)
+        Ok(())
     }
 
     fn check_duplicates(&self, line: &[u8], kind: Kind) -> Result<(), String> {
@@ -451,25 +429,18 @@ impl TextParser {
         // The kind of the family that is really named `base` (not a name resolved to a family).
         let family_named =
             |base: &[u8]| names.get(base).filter(|r| r.own).map(|r| (r.family, families[r.family].kind));
-        let (base, role) = match (suffixed(b"_count"), suffixed(b"_sum")) {
-            (Some(b), _) => (Some(b), Role::Count),
-            (None, Some(b)) => (Some(b), Role::Sum),
-            (None, None) => (None, Role::Whole),
-        };
+        let base = suffixed(b"_count").or_else(|| suffixed(b"_sum"));
         if let Some((family, Some(Kind::Summary))) = base.and_then(family_named) {
-            return Resolved { family, role, own: false };
+            return Resolved { family, own: false };
         }
-        let (base, role) = match base {
-            Some(b) => (Some(b), role),
-            None => (suffixed(b"_bucket"), Role::Whole),
-        };
+        let base = base.or_else(|| suffixed(b"_bucket"));
         if let Some((family, Some(kind))) = base.and_then(family_named)
             && kind.is_histogram()
         {
-            return Resolved { family, role, own: false };
+            return Resolved { family, own: false };
         }
         families.push(Family::default());
-        Resolved { family: families.len() - 1, role: Role::Whole, own: true }
+        Resolved { family: families.len() - 1, own: true }
     }
 }
 
