@@ -217,3 +217,18 @@ async fn runs_beyond_max_concurrency_wait_then_get_503() {
     assert_eq!(second.status, 503, "the only slot was busy past the second scrape's deadline");
     assert_eq!(first.await.expect("join"), 200);
 }
+
+#[tokio::test]
+async fn a_failed_run_is_logged_once_with_module_status_and_stderr() {
+    let (logs, _guard) = support::LogCapture::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = script(dir.path(), "fail.sh", "echo 'disk /dev/sda1 unreadable' >&2; exit 7");
+    let proxy = TestProxy::start(&exec_module("diskcheck", &s, "", "")).await;
+    assert_eq!(proxy.get("/proxy?module=diskcheck").await.status, 500);
+    let text = logs.text();
+    let failures: Vec<&str> = text.lines().filter(|l| l.contains("scrape failed")).collect();
+    assert_eq!(failures.len(), 1, "{text}");
+    let line = failures[0];
+    assert!(line.contains("level=warn") && line.contains("module=diskcheck"), "{line}");
+    assert!(line.contains("exit status: 7") && line.contains("disk /dev/sda1 unreadable"), "{line}");
+}

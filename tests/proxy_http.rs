@@ -330,3 +330,25 @@ async fn the_own_metrics_have_the_original_names_and_verify() {
     )
     .expect("our metrics verify");
 }
+
+#[tokio::test]
+async fn failures_are_logged_once_with_module_and_cause_but_no_secret() {
+    let (logs, _guard) = support::LogCapture::start();
+    let port = closed_port().await;
+    let extra = "      path: '/metrics?token=QUERYSECRET'\n      basic_auth_username: u\n      basic_auth_password: PASSWORDSECRET\n";
+    let proxy = TestProxy::start(&module("down", port, extra)).await;
+    assert_eq!(
+        get(&proxy.url("/proxy?module=down"), &[("Authorization", "Bearer CLIENTSECRET")]).await.status,
+        502
+    );
+    let text = logs.text();
+    let failures: Vec<&str> = text.lines().filter(|l| l.contains("scrape failed")).collect();
+    assert_eq!(failures.len(), 1, "{text}");
+    assert!(
+        failures[0].contains("module=down") && failures[0].contains(&format!("127.0.0.1:{port}")),
+        "{text}"
+    );
+    for secret in ["QUERYSECRET", "PASSWORDSECRET", "CLIENTSECRET"] {
+        assert!(!text.contains(secret), "{secret} in the log: {text}");
+    }
+}
