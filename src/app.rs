@@ -10,6 +10,7 @@ use crate::config::{Config, Module, Sources};
 use crate::modules::deadline::DEFAULT_TIMEOUT_OFFSET;
 use crate::modules::http::DEFAULT_MAX_BODY_BYTES;
 use crate::modules::{BuildError, Modules};
+use crate::security::{Security, WebSettings};
 use crate::telemetry::Metrics;
 
 /// Settings that come from flags rather than the YAML.
@@ -43,24 +44,13 @@ pub struct Settings {
     pub sources: Sources,
     /// Options for the app.
     pub options: Options,
-    /// `-web.listen-address`, unless disabled with `""`.
-    pub listen_address: Option<String>,
+    /// Listeners and inbound security.
+    pub web: WebSettings,
 }
 
 impl Settings {
     /// Checks the flags and derives the settings; the message says which flag is wrong.
     pub fn from_cli(cli: &Cli) -> Result<Settings, String> {
-        let not_yet = [
-            (!cli.web_tls_listen_address.is_empty(), "-web.tls.listen-address"),
-            (cli.web_tls_verify, "-web.tls.verify"),
-            (!cli.web_tls_certmatch.is_empty(), "-web.tls.certmatch"),
-            (!cli.web_bearer_token.is_empty(), "-web.bearer.token"),
-            (!cli.web_bearer_token_file.is_empty(), "-web.bearer.token-file"),
-            (!cli.allow_net.is_empty(), "-allow.net"),
-        ];
-        if let Some((_, flag)) = not_yet.iter().find(|(set, _)| *set) {
-            return Err(format!("{flag} is not yet supported by this build; refusing to start without it"));
-        }
         let proxy_path = clean_path(&cli.web_proxy_path);
         let telemetry_path = clean_path(&cli.web_telemetry_path);
         if proxy_path == telemetry_path {
@@ -80,7 +70,7 @@ impl Settings {
                 skip_missing_dirs: cli.config_skip_dirs,
             },
             options: Options { proxy_path, telemetry_path, ..Options::default() },
-            listen_address: (!cli.web_listen_address.is_empty()).then(|| cli.web_listen_address.clone()),
+            web: WebSettings::from_cli(cli)?,
         })
     }
 }
@@ -92,14 +82,26 @@ pub struct App {
     pub(crate) default_module: Option<String>,
     pub(crate) modules: Modules,
     pub(crate) metrics: Arc<Metrics>,
+    /// Inbound security: request checks, TLS, headers.
+    pub security: Security,
     config: Config,
 }
 
 impl App {
     /// Builds the modules of `config`; fails if one cannot be built (a TLS file, say).
-    pub fn build(config: Config, options: Options, metrics: Arc<Metrics>) -> Result<App, BuildError> {
+    pub fn build(
+        config: Config,
+        options: Options,
+        security: Security,
+        metrics: Arc<Metrics>,
+    ) -> Result<App, BuildError> {
         let modules = Modules::build(&config, &metrics, options.max_body_bytes)?;
-        Ok(App { options, default_module: config.default_module.clone(), modules, metrics, config })
+        Ok(App { options, default_module: config.default_module.clone(), modules, metrics, security, config })
+    }
+
+    /// The TLS configuration of the listeners that use TLS.
+    pub fn tls(&self) -> Option<&Arc<rustls::ServerConfig>> {
+        self.security.tls.as_ref()
     }
 
     /// The configured modules, by name.

@@ -145,6 +145,10 @@ pub struct Cli {
           allow_hyphen_values = true)]
     pub allow_net: Vec<IpNet>,
 
+    /// A web configuration file in the exporter-toolkit format (TLS, headers, basic auth).
+    #[arg(long = "web.config.file", value_name = "FILE", default_value = "", allow_hyphen_values = true)]
+    pub web_config_file: String,
+
     /// Path of the proxy's own metrics.
     #[arg(
         long = "web.telemetry-path",
@@ -176,6 +180,10 @@ pub struct Cli {
     #[arg(long = "version", value_name = "BOOL", num_args = 0..=1, require_equals = true,
           default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub version: bool,
+
+    /// The long names of the flags given on the command line (not defaulted).
+    #[arg(skip)]
+    pub given: std::collections::BTreeSet<String>,
 }
 
 impl Cli {
@@ -187,7 +195,15 @@ impl Cli {
     {
         let mut command = Cli::command();
         let matches = command.try_get_matches_from_mut(rewrite(&command, args))?;
-        Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
+        let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
+        cli.given = command
+            .get_arguments()
+            .filter(|a| {
+                matches.value_source(a.get_id().as_str()) == Some(clap::parser::ValueSource::CommandLine)
+            })
+            .filter_map(|a| a.get_long().map(str::to_owned))
+            .collect();
+        Ok(cli)
     }
 }
 
@@ -272,6 +288,9 @@ mod tests {
         assert_eq!((c.web_telemetry_path.as_str(), c.web_proxy_path.as_str()), ("/metrics", "/proxy"));
         assert_eq!(c.log_level, LogLevel::Warn);
         assert!(!c.log_json && !c.version);
+        assert!(c.given.is_empty());
+        let c = parse(&["-web.tls.cert=x.pem", "-log.json"]).expect("parses");
+        assert_eq!(c.given.iter().map(String::as_str).collect::<Vec<_>>(), ["log.json", "web.tls.cert"]);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod duration;
 mod module;
 mod raw;
+pub mod web;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -211,7 +212,10 @@ fn read(path: &Path) -> Result<String, ConfigError> {
 }
 
 /// Deserializes YAML, prefixing errors with the path of the key at fault.
-fn parse_yaml<T: serde::de::DeserializeOwned + Default>(text: &str, origin: &Path) -> Result<T, ConfigError> {
+pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned + Default>(
+    text: &str,
+    origin: &Path,
+) -> Result<T, ConfigError> {
     // An empty document (or only comments) is an empty config, as in Go.
     if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         return Ok(T::default());

@@ -2,13 +2,16 @@
 //! host, verifying that what it serves is valid exposition format.
 
 pub mod app;
+pub mod auth;
 pub mod body;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod exposition;
 pub mod logging;
 pub mod modules;
 pub mod routes;
+pub mod security;
 pub mod server;
 pub mod telemetry;
 pub mod tls;

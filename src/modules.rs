@@ -43,6 +43,8 @@ pub struct ScrapeRequest<'a> {
     pub host: Option<&'a HeaderValue>,
     /// The client's address.
     pub client_ip: IpAddr,
+    /// Whether the client's Authorization header goes upstream (not when it was ours).
+    pub forward_authorization: bool,
     /// The time allowed, if any.
     pub timeout: Option<Duration>,
     /// When the scrape must be answered by, if ever.

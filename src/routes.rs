@@ -25,8 +25,37 @@ use crate::modules::{ScrapeRequest, query};
 const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
 
 impl App {
-    /// Answers one request from `peer`.
+    /// Answers one request from `peer`: the allow list and the Authorization checks first,
+    /// then the route; the configured security headers go on every response.
     pub async fn handle(&self, req: &Parts, peer: SocketAddr) -> Response<Body> {
+        let auth = &self.security.auth;
+        let checked = match auth.allowed(peer.ip()) {
+            Ok(()) => auth.authorized(&req.headers).await,
+            Err(denied) => Err(denied),
+        };
+        let mut response = match checked {
+            Ok(()) => self.route(req, peer).await,
+            Err(denied) => {
+                tracing::info!(client = %peer.ip(), path = req.uri.path(), reason = %denied, "request refused");
+                let bearer_only = auth.bearer.is_some() && auth.basic.is_none();
+                let (status, body) = denied.response_parts(bearer_only);
+                let mut r = Response::new(Body::full(body));
+                *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED);
+                r.headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+                if status == 401 && auth.basic.is_some() {
+                    r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+                }
+                r
+            }
+        };
+        for (name, value) in &self.security.headers {
+            response.headers_mut().insert(name.clone(), value.clone());
+        }
+        response
+    }
+
+    async fn route(&self, req: &Parts, peer: SocketAddr) -> Response<Body> {
         if req.method != Method::GET && req.method != Method::HEAD {
             let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
             r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
@@ -74,6 +103,7 @@ impl App {
             headers: &req.headers,
             host: req.headers.get(header::HOST),
             client_ip: peer.ip(),
+            forward_authorization: !self.security.auth.consumes_authorization(),
             timeout,
             deadline: timeout.map(|t| Instant::now() + t),
         };

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use http::{Request, Response};
 use http_body::Body as _;
 use hyper::body::Incoming;
@@ -23,6 +24,8 @@ use crate::routes::millis;
 
 /// How long a client may take to send its request headers.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client may take to complete the TLS handshake.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long in-flight requests may run on after shutdown begins.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// Pause after a failed accept (out of file descriptors, say) before trying again.
@@ -57,12 +60,30 @@ pub async fn bind(address: &str) -> Result<TcpListener, ListenError> {
     TcpListener::bind(addr).await.map_err(|e| err(e.to_string()))
 }
 
+/// The running app, replaced whole on reload; each connection and request loads the current one.
+pub type SharedApp = Arc<ArcSwap<App>>;
+
+/// Whether a listener speaks TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Plain HTTP.
+    Plain,
+    /// HTTPS, with the app's current TLS configuration.
+    Tls,
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish
 /// (for at most [`SHUTDOWN_GRACE`]).
-pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
+pub async fn serve(
+    listener: TcpListener,
+    app: SharedApp,
+    transport: Transport,
+    shutdown: impl Future<Output = ()>,
+) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT).keep_alive(true);
-    let graceful = GracefulShutdown::new();
+    let builder = Arc::new(builder);
+    let graceful = Arc::new(GracefulShutdown::new());
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -78,19 +99,49 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let service = service_fn(move |req: Request<Incoming>| {
-            let app = app.clone();
-            async move { Ok::<_, Infallible>(handle_logged(&app, req, peer).await) }
-        });
-        let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-        let conn = graceful.watch(conn);
+        let builder = builder.clone();
+        let graceful = graceful.clone();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let service = {
+                let app = app.clone();
+                service_fn(move |req: Request<Incoming>| {
+                    let app = app.load_full();
+                    async move { Ok::<_, Infallible>(handle_logged(&app, req, peer).await) }
+                })
+            };
+            let result = match transport {
+                Transport::Plain => {
+                    let conn = builder.serve_connection(TokioIo::new(stream), service);
+                    graceful.watch(conn.into_owned()).await
+                }
+                Transport::Tls => {
+                    let Some(config) = app.load().tls().cloned() else {
+                        tracing::error!(client = %peer, "TLS listener without a TLS configuration");
+                        return;
+                    };
+                    let handshake = tokio_rustls::TlsAcceptor::from(config).accept(stream);
+                    let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, handshake).await {
+                        Ok(Ok(tls)) => tls,
+                        Ok(Err(e)) => {
+                            tracing::warn!(client = %peer.ip(), error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::info!(client = %peer.ip(), "TLS handshake timed out");
+                            return;
+                        }
+                    };
+                    let conn = builder.serve_connection(TokioIo::new(tls), service);
+                    graceful.watch(conn.into_owned()).await
+                }
+            };
+            if let Err(e) = result {
                 tracing::debug!(client = %peer, error = %e, "connection ended with an error");
             }
         });
     }
     drop(listener);
+    let graceful = Arc::try_unwrap(graceful).unwrap_or_else(|_| GracefulShutdown::new());
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
         tracing::warn!("in-flight requests still running after the shutdown grace period; closing them");
     }

@@ -1,7 +1,9 @@
 //! TLS material shared by the listener and the upstream client: loading PEM files with errors
 //! that say what to do, and the one place where we accept a certificate webpki refuses.
 
+pub mod names;
 pub mod pinned;
+pub mod server;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -149,6 +149,9 @@ impl HttpUpstream {
             if name == header::HOST || is_hop_by_hop(name) || connection_tokens.contains(name) {
                 continue;
             }
+            if name == header::AUTHORIZATION && !req.forward_authorization {
+                continue;
+            }
             headers.append(name.clone(), value.clone());
         }
         forwarded_for(&mut headers, req.client_ip);

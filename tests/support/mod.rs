@@ -12,7 +12,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use exporter_exporter::app::{App, Options};
 use exporter_exporter::config::Config;
-use exporter_exporter::server;
+use exporter_exporter::security::Security;
+use exporter_exporter::server::{self, Transport};
 use exporter_exporter::telemetry::{BuildInfo, Metrics};
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -170,13 +171,25 @@ impl TestProxy {
     }
 
     pub async fn start_with(yaml: &str, options: Options, listen: &str) -> TestProxy {
+        TestProxy::start_secure(yaml, options, Security::default(), Transport::Plain, listen).await
+    }
+
+    /// Starts the proxy with inbound security (TLS, auth) on one listener.
+    pub async fn start_secure(
+        yaml: &str,
+        options: Options,
+        security: Security,
+        transport: Transport,
+        listen: &str,
+    ) -> TestProxy {
         let config = Config::from_yaml(yaml, Path::new("test.yaml")).expect("config");
         let metrics = Arc::new(Metrics::new(BuildInfo::current()));
-        let app = Arc::new(App::build(config, options, metrics.clone()).expect("build"));
+        let app = App::build(config, options, security, metrics.clone()).expect("build");
+        let shared: server::SharedApp = Arc::new(arc_swap::ArcSwap::from_pointee(app));
         let listener = server::bind(listen).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::serve(listener, app, async move {
+        let task = tokio::spawn(server::serve(listener, shared, transport, async move {
             let _ = stopped.await;
         }));
         TestProxy { addr, metrics, stop: Some(stop), task: Some(task) }
