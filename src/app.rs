@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::cli::Cli;
 use crate::config::{Config, Module, Sources};
+use crate::daemon::ReloadHandle;
 use crate::modules::deadline::DEFAULT_TIMEOUT_OFFSET;
 use crate::modules::http::DEFAULT_MAX_BODY_BYTES;
 use crate::modules::{BuildError, Modules};
@@ -24,6 +25,8 @@ pub struct Options {
     pub timeout_offset: Duration,
     /// Largest upstream body read for verification.
     pub max_body_bytes: u64,
+    /// Whether `POST /-/reload` is allowed (`-web.enable-lifecycle`).
+    pub enable_lifecycle: bool,
 }
 
 impl Default for Options {
@@ -33,6 +36,7 @@ impl Default for Options {
             telemetry_path: "/metrics".into(),
             timeout_offset: DEFAULT_TIMEOUT_OFFSET,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            enable_lifecycle: false,
         }
     }
 }
@@ -69,7 +73,13 @@ impl Settings {
                 dirs: cli.config_dirs.clone(),
                 skip_missing_dirs: cli.config_skip_dirs,
             },
-            options: Options { proxy_path, telemetry_path, ..Options::default() },
+            options: Options {
+                proxy_path,
+                telemetry_path,
+                timeout_offset: cli.web_timeout_offset,
+                enable_lifecycle: cli.web_enable_lifecycle,
+                ..Options::default()
+            },
             web: WebSettings::from_cli(cli)?,
         })
     }
@@ -84,19 +94,31 @@ pub struct App {
     pub(crate) metrics: Arc<Metrics>,
     /// Inbound security: request checks, TLS, headers.
     pub security: Security,
+    pub(crate) reloader: Option<ReloadHandle>,
     config: Config,
 }
 
 impl App {
-    /// Builds the modules of `config`; fails if one cannot be built (a TLS file, say).
+    /// Builds the modules of `config`; fails if one cannot be built (a TLS file, say). Runners
+    /// of unchanged exec modules are taken over from `previous`, so a reload does not reset
+    /// their concurrency limit.
     pub fn build(
         config: Config,
         options: Options,
         security: Security,
         metrics: Arc<Metrics>,
+        previous: Option<&App>,
     ) -> Result<App, BuildError> {
-        let modules = Modules::build(&config, &metrics, options.max_body_bytes)?;
-        Ok(App { options, default_module: config.default_module.clone(), modules, metrics, security, config })
+        let modules =
+            Modules::build(&config, &metrics, options.max_body_bytes, previous.map(|p| &p.modules))?;
+        let default_module = config.default_module.clone();
+        Ok(App { options, default_module, modules, metrics, security, reloader: None, config })
+    }
+
+    /// Lets `POST /-/reload` ask for reloads through `reloader`.
+    pub fn with_reloader(mut self, reloader: ReloadHandle) -> App {
+        self.reloader = Some(reloader);
+        self
     }
 
     /// The TLS configuration of the listeners that use TLS.

@@ -43,6 +43,15 @@ fn parse_go_bool(s: &str) -> Result<bool, String> {
     }
 }
 
+/// Seconds as a number (blackbox's `--timeout-offset=0.5`) or a Go duration (`500ms`).
+fn parse_offset(s: &str) -> Result<std::time::Duration, String> {
+    if let Ok(secs) = s.parse::<f64>() {
+        return std::time::Duration::try_from_secs_f64(secs).map_err(|_| format!("invalid offset {s:?}"));
+    }
+    let ns = crate::config::parse_go_duration(s)?;
+    u64::try_from(ns).map(std::time::Duration::from_nanos).map_err(|_| format!("negative offset {s:?}"))
+}
+
 /// Go's `net.ParseCIDR`: an address with a prefix length; host bits are dropped.
 fn parse_cidr(s: &str) -> Result<IpNet, String> {
     s.parse::<IpNet>().map(|n| n.trunc()).map_err(|_| format!("invalid CIDR address: {s}"))
@@ -171,10 +180,29 @@ pub struct Cli {
     #[arg(long = "log.level", value_name = "LEVEL", default_value = "warn", value_parser = parse_log_level)]
     pub log_level: LogLevel,
 
-    /// Write log lines as JSON.
+    /// Log line format: logfmt or json.
+    #[arg(long = "log.format", value_name = "FORMAT", default_value = "logfmt", value_parser = ["logfmt", "json"])]
+    pub log_format: String,
+
+    /// Write log lines as JSON (the original's flag; same as -log.format=json).
     #[arg(long = "log.json", value_name = "BOOL", num_args = 0..=1, require_equals = true,
           default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub log_json: bool,
+
+    /// Enable POST /-/reload (as Prometheus's --web.enable-lifecycle).
+    #[arg(long = "web.enable-lifecycle", value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
+    pub web_enable_lifecycle: bool,
+
+    /// Subtracted from Prometheus's scrape timeout to get the deadline: seconds (0.5) or a Go
+    /// duration (500ms).
+    #[arg(long = "web.timeout-offset", value_name = "DURATION", default_value = "0.5", value_parser = parse_offset)]
+    pub web_timeout_offset: std::time::Duration,
+
+    /// Check the configuration (modules, web config, certificates, token file) and exit.
+    #[arg(long = "config.check", value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
+    pub config_check: bool,
 
     /// Print the version and exit.
     #[arg(long = "version", value_name = "BOOL", num_args = 0..=1, require_equals = true,
@@ -187,6 +215,15 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// The log format, with `-log.json` as an alias for `-log.format=json`.
+    pub fn log_format(&self) -> crate::logging::LogFormat {
+        if self.log_json || self.log_format == "json" {
+            crate::logging::LogFormat::Json
+        } else {
+            crate::logging::LogFormat::Logfmt
+        }
+    }
+
     /// Parses a full argv (program name first) written in Go's flag syntax.
     pub fn parse_go<I, T>(args: I) -> Result<Cli, clap::Error>
     where
@@ -359,6 +396,31 @@ mod tests {
         assert_eq!(parse(&["-h"]).unwrap_err().kind(), clap::error::ErrorKind::DisplayHelp);
         assert_eq!(parse(&["-help"]).unwrap_err().kind(), clap::error::ErrorKind::DisplayHelp);
         assert_eq!(parse(&["--help"]).unwrap_err().kind(), clap::error::ErrorKind::DisplayHelp);
+    }
+
+    #[test]
+    fn operations_flags() {
+        let c = parse(&[]).expect("defaults");
+        assert_eq!(c.web_timeout_offset, std::time::Duration::from_millis(500));
+        assert!(!c.web_enable_lifecycle && !c.config_check);
+        assert_eq!(c.log_format(), crate::logging::LogFormat::Logfmt);
+        let c = parse(&[
+            "-web.timeout-offset=250ms",
+            "-web.enable-lifecycle",
+            "-config.check",
+            "-log.format=json",
+        ])
+        .expect("parses");
+        assert_eq!(c.web_timeout_offset, std::time::Duration::from_millis(250));
+        assert!(c.web_enable_lifecycle && c.config_check);
+        assert_eq!(c.log_format(), crate::logging::LogFormat::Json);
+        assert_eq!(parse(&["-log.json"]).expect("alias").log_format(), crate::logging::LogFormat::Json);
+        assert_eq!(
+            parse(&["-web.timeout-offset", "1"]).expect("secs").web_timeout_offset,
+            std::time::Duration::from_secs(1)
+        );
+        assert!(parse(&["-web.timeout-offset=-1s"]).is_err());
+        assert!(parse(&["-log.format=xml"]).is_err());
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use exporter_exporter::cli::Cli;
 use exporter_exporter::daemon;
-use exporter_exporter::logging::{self, LogFormat};
+use exporter_exporter::logging;
 use exporter_exporter::telemetry::BuildInfo;
 
 fn main() -> ExitCode {
@@ -20,7 +20,19 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    logging::init(cli.log_level, if cli.log_json { LogFormat::Json } else { LogFormat::Logfmt });
+    logging::init(cli.log_level, cli.log_format());
+    if cli.config_check {
+        return match daemon::check(&cli, build) {
+            Ok(()) => {
+                println!("configuration OK");
+                ExitCode::SUCCESS
+            }
+            Err(problems) => {
+                eprintln!("configuration has errors:\n{problems}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

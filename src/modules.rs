@@ -86,11 +86,24 @@ pub struct Modules {
 }
 
 impl Modules {
-    /// Builds every module of `config`; TLS files are read now.
-    pub fn build(config: &Config, metrics: &Metrics, max_body: u64) -> Result<Modules, BuildError> {
+    /// Builds every module of `config`; TLS files are read now. An exec module configured
+    /// exactly as in `previous` keeps its runner (and so its run slots).
+    pub fn build(
+        config: &Config,
+        metrics: &Metrics,
+        max_body: u64,
+        previous: Option<&Modules>,
+    ) -> Result<Modules, BuildError> {
         let roots = SystemRoots::default();
         let mut by_name = HashMap::with_capacity(config.modules.len());
         for (name, module) in &config.modules {
+            if let Some(old) = previous.and_then(|p| p.get(name))
+                && matches!(old.runner, Runner::Exec(_))
+                && old.config == *module
+            {
+                by_name.insert(name.clone(), old.clone());
+                continue;
+            }
             let (runner, kind) = match &module.source {
                 Source::Http(h) => (
                     Runner::Http(Box::new(

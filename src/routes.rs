@@ -1,15 +1,20 @@
 //! The endpoints, and the one place where failures become HTTP responses.
 //!
-//! * `GET /` -- the modules, as HTML links, or as JSON with `Accept: application/json`.
+//! * `GET /` -- the landing page: modules with their last scrape, as HTML; JSON with
+//!   `Accept: application/json`.
 //! * `GET <-web.proxy-path>?module=NAME` -- scrape a module (default `/proxy`).
 //! * `GET <-web.telemetry-path>` -- the proxy's own metrics (default `/metrics`).
+//! * `GET /discovery` -- Prometheus `http_sd` targets, one group per module.
+//! * `GET /-/healthy`, `GET /-/ready` -- health checks.
+//! * `POST /-/reload` -- reload the configuration (with `-web.enable-lifecycle`).
 //!
-//! Anything else is a 404; a method other than GET or HEAD is a 405.
+//! Anything else is a 404; a method the endpoint does not take is a 405. Every request first
+//! passes the allow list and the Authorization checks.
 
+pub mod discovery;
 pub mod listing;
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use http::header::{self, HeaderValue};
 use http::request::Parts;
@@ -24,25 +29,41 @@ use crate::modules::{ScrapeRequest, query};
 /// The header in which Prometheus sends its scrape timeout.
 const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
 
+/// The connection a request arrived on.
+#[derive(Debug, Clone, Copy)]
+pub struct Conn {
+    /// The client.
+    pub peer: SocketAddr,
+    /// Our end.
+    pub local: SocketAddr,
+    /// Whether it is TLS.
+    pub tls: bool,
+}
+
+/// The module a response is for, attached to it for the access log.
+#[derive(Debug, Clone)]
+pub struct ScrapedModule(pub String);
+
+const READ: &[Method] = &[Method::GET, Method::HEAD];
+const WRITE: &[Method] = &[Method::POST, Method::PUT];
+
 impl App {
-    /// Answers one request from `peer`: the allow list and the Authorization checks first,
-    /// then the route; the configured security headers go on every response.
-    pub async fn handle(&self, req: &Parts, peer: SocketAddr) -> Response<Body> {
+    /// Answers one request: the allow list and the Authorization checks first, then the
+    /// route; the configured security headers go on every response.
+    pub async fn handle(&self, req: &Parts, conn: &Conn) -> Response<Body> {
         let auth = &self.security.auth;
-        let checked = match auth.allowed(peer.ip()) {
+        let checked = match auth.allowed(conn.peer.ip()) {
             Ok(()) => auth.authorized(&req.headers).await,
             Err(denied) => Err(denied),
         };
         let mut response = match checked {
-            Ok(()) => self.route(req, peer).await,
+            Ok(()) => self.route(req, conn).await,
             Err(denied) => {
-                tracing::info!(client = %peer.ip(), path = req.uri.path(), reason = %denied, "request refused");
+                tracing::info!(client = %conn.peer.ip(), path = req.uri.path(), reason = %denied, "request refused");
                 let bearer_only = auth.bearer.is_some() && auth.basic.is_none();
                 let (status, body) = denied.response_parts(bearer_only);
-                let mut r = Response::new(Body::full(body));
-                *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED);
-                r.headers_mut()
-                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+                let mut r = plain(StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED), body);
+                r.headers_mut().remove(header::X_CONTENT_TYPE_OPTIONS);
                 if status == 401 && auth.basic.is_some() {
                     r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
                 }
@@ -55,29 +76,58 @@ impl App {
         response
     }
 
-    async fn route(&self, req: &Parts, peer: SocketAddr) -> Response<Body> {
-        if req.method != Method::GET && req.method != Method::HEAD {
+    async fn route(&self, req: &Parts, conn: &Conn) -> Response<Body> {
+        let path = req.uri.path();
+        let methods = if path == "/-/reload" { WRITE } else { READ };
+        let known = path == self.options.proxy_path
+            || path == self.options.telemetry_path
+            || matches!(path, "/" | "/discovery" | "/-/healthy" | "/-/ready" | "/-/reload");
+        if !known {
+            return plain(StatusCode::NOT_FOUND, "404 page not found\n");
+        }
+        if !methods.contains(&req.method) {
             let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
-            r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+            r.headers_mut().insert(
+                header::ALLOW,
+                HeaderValue::from_str(&allow).unwrap_or(HeaderValue::from_static("GET")),
+            );
             return r;
         }
-        let path = req.uri.path();
         if path == self.options.proxy_path {
-            self.proxy(req, peer).await
+            self.proxy(req, conn).await
         } else if path == self.options.telemetry_path {
-            let body = self.metrics.render();
-            Response::builder()
-                .header(header::CONTENT_TYPE, crate::modules::output::TEXT_CONTENT_TYPE)
-                .body(Body::full(body))
-                .unwrap_or_else(|_| Response::new(Body::empty()))
-        } else if path == "/" {
-            listing::respond(self, req)
+            let mut r = Response::new(Body::full(self.metrics.render()));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(crate::modules::output::TEXT_CONTENT_TYPE),
+            );
+            r
         } else {
-            plain(StatusCode::NOT_FOUND, "404 page not found\n")
+            match path {
+                "/" => listing::respond(self, req),
+                "/discovery" => discovery::respond(self, req, conn),
+                "/-/healthy" => plain(StatusCode::OK, "exporter_exporter is Healthy.\n"),
+                "/-/ready" => plain(StatusCode::OK, "exporter_exporter is Ready.\n"),
+                _ => self.reload().await,
+            }
         }
     }
 
-    async fn proxy(&self, req: &Parts, peer: SocketAddr) -> Response<Body> {
+    async fn reload(&self) -> Response<Body> {
+        let Some(reloader) = self.reloader.as_ref().filter(|_| self.options.enable_lifecycle) else {
+            return plain(StatusCode::FORBIDDEN, "Lifecycle API is not enabled.\n");
+        };
+        match reloader.reload().await {
+            Ok(()) => plain(StatusCode::OK, ""),
+            Err(reason) => {
+                plain(StatusCode::INTERNAL_SERVER_ERROR, &format!("failed to reload config: {reason}\n"))
+            }
+        }
+    }
+
+    async fn proxy(&self, req: &Parts, conn: &Conn) -> Response<Body> {
+        let peer = conn.peer;
         let mut params = query::parse(req.uri.query().unwrap_or(""));
         // The first `module` picks the module; later ones go upstream (blackbox's convention).
         let name = match params.iter().position(|(k, _)| k == "module") {
@@ -107,10 +157,12 @@ impl App {
             timeout,
             deadline: timeout.map(|t| Instant::now() + t),
         };
-        match module.scrape(&scrape).await {
+        let mut response = match module.scrape(&scrape).await {
             Ok(response) => response,
             Err(e) => plain(e.status(), e.body()),
-        }
+        };
+        response.extensions_mut().insert(ScrapedModule(name));
+        response
     }
 }
 
@@ -122,9 +174,4 @@ pub fn plain(status: StatusCode, body: &str) -> Response<Body> {
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     r
-}
-
-/// How long a request took, for the access log.
-pub fn millis(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }

@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 
 use crate::app::App;
 use crate::body::Body;
-use crate::routes::millis;
+use crate::routes::{Conn, ScrapedModule};
 
 /// How long a client may take to send its request headers.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -102,11 +102,13 @@ pub async fn serve(
         let builder = builder.clone();
         let graceful = graceful.clone();
         tokio::spawn(async move {
+            let local = stream.local_addr().unwrap_or(peer);
+            let conn = Conn { peer, local, tls: transport == Transport::Tls };
             let service = {
                 let app = app.clone();
                 service_fn(move |req: Request<Incoming>| {
                     let app = app.load_full();
-                    async move { Ok::<_, Infallible>(handle_logged(&app, req, peer).await) }
+                    async move { Ok::<_, Infallible>(handle_logged(&app, req, conn).await) }
                 })
             };
             let result = match transport {
@@ -147,32 +149,35 @@ pub async fn serve(
     }
 }
 
-async fn handle_logged(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+async fn handle_logged(app: &App, req: Request<Incoming>, conn: Conn) -> Response<Body> {
     let start = Instant::now();
     let (parts, _body) = req.into_parts();
-    let response = app.handle(&parts, peer).await;
+    let mut response = app.handle(&parts, &conn).await;
+    let module = response.extensions_mut().remove::<ScrapedModule>().map(|m| m.0).unwrap_or_default();
     tracing::info!(
-        client = %peer.ip(),
+        client = %conn.peer.ip(),
         method = %parts.method,
         path = parts.uri.path(),
+        module = %module,
         status = response.status().as_u16(),
         bytes = response.body().size_hint().exact().unwrap_or(0),
-        duration_ms = format!("{:.3}", millis(start.elapsed())),
+        duration_ms = format!("{:.3}", start.elapsed().as_secs_f64() * 1000.0),
         "request"
     );
     response
 }
 
-/// Completes on SIGTERM or SIGINT.
-pub async fn shutdown_signal() {
+/// A future that completes on SIGTERM or SIGINT. The handlers are installed when this is
+/// called, so call it before announcing the listeners: a signal in between is not lost.
+pub fn shutdown_signal() -> Result<impl Future<Output = ()>, String> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
-    else {
-        tracing::error!("cannot install signal handlers; stop the process with SIGKILL");
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
-        _ = int.recv() => tracing::info!("SIGINT received, shutting down"),
-    }
+    let installed = |kind| signal(kind).map_err(|e| format!("cannot install signal handlers: {e}"));
+    let mut term = installed(SignalKind::terminate())?;
+    let mut int = installed(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
+            _ = int.recv() => tracing::info!("SIGINT received, shutting down"),
+        }
+    })
 }

@@ -104,6 +104,9 @@ pub struct Metrics {
     modules: Mutex<BTreeMap<String, Arc<ModuleMetrics>>>,
     unknown: Arc<ModuleMetrics>,
     process: process::Process,
+    reload_successful: AtomicU64,
+    /// Seconds since the epoch, as f64 bits.
+    reload_success_time: AtomicU64,
 }
 
 impl Metrics {
@@ -111,7 +114,14 @@ impl Metrics {
     pub fn new(build: BuildInfo) -> Metrics {
         let unknown = Arc::new(ModuleMetrics::default());
         *unknown.kind.lock().unwrap_or_else(PoisonError::into_inner) = Some(ModuleKind::Unknown);
-        Metrics { build, modules: Mutex::new(BTreeMap::new()), unknown, process: process::Process::new() }
+        Metrics {
+            build,
+            modules: Mutex::new(BTreeMap::new()),
+            unknown,
+            process: process::Process::new(),
+            reload_successful: AtomicU64::new(0),
+            reload_success_time: AtomicU64::new(0f64.to_bits()),
+        }
     }
 
     /// The counters of module `name`, created (at zero) on first use. A module that changes
@@ -121,6 +131,24 @@ impl Metrics {
         let m = modules.entry(name.to_owned()).or_default().clone();
         *m.kind.lock().unwrap_or_else(PoisonError::into_inner) = Some(kind);
         m
+    }
+
+    /// Records a successful (re)load of the configuration.
+    pub fn reload_succeeded(&self) {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        self.reload_successful.store(1, Ordering::Relaxed);
+        self.reload_success_time.store(now.as_secs_f64().to_bits(), Ordering::Relaxed);
+    }
+
+    /// Records a refused reload.
+    pub fn reload_failed(&self) {
+        self.reload_successful.store(0, Ordering::Relaxed);
+    }
+
+    /// Forgets the counters of modules no longer configured.
+    pub fn retain_modules<'a>(&self, names: impl Iterator<Item = &'a String>) {
+        let keep: std::collections::HashSet<&String> = names.collect();
+        self.modules.lock().unwrap_or_else(PoisonError::into_inner).retain(|name, _| keep.contains(name));
     }
 
     /// Counters for requests naming an unknown module.
@@ -206,6 +234,25 @@ impl Metrics {
             escape(b.date),
             escape(b.rustc)
         );
+        family(
+            &mut out,
+            "expexp_config_last_reload_successful",
+            "Whether the last configuration reload attempt was successful.",
+            "gauge",
+        );
+        let _ = writeln!(
+            out,
+            "expexp_config_last_reload_successful {}",
+            self.reload_successful.load(Ordering::Relaxed)
+        );
+        family(
+            &mut out,
+            "expexp_config_last_reload_success_timestamp_seconds",
+            "Timestamp of the last successful configuration reload.",
+            "gauge",
+        );
+        let ts = f64::from_bits(self.reload_success_time.load(Ordering::Relaxed));
+        let _ = writeln!(out, "expexp_config_last_reload_success_timestamp_seconds {}", fmt_float(ts));
         self.process.render(&mut out);
         out
     }

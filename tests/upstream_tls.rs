@@ -83,8 +83,14 @@ async fn a_client_certificate_is_presented() {
 
 fn build(yaml: &str) -> Result<App, String> {
     let config = Config::from_yaml(yaml, Path::new("t.yaml")).map_err(|e| e.to_string())?;
-    App::build(config, Options::default(), Default::default(), Arc::new(Metrics::new(BuildInfo::current())))
-        .map_err(|e| e.to_string())
+    App::build(
+        config,
+        Options::default(),
+        Default::default(),
+        Arc::new(Metrics::new(BuildInfo::current())),
+        None,
+    )
+    .map_err(|e| e.to_string())
 }
 
 #[test]

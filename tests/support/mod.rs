@@ -184,7 +184,7 @@ impl TestProxy {
     ) -> TestProxy {
         let config = Config::from_yaml(yaml, Path::new("test.yaml")).expect("config");
         let metrics = Arc::new(Metrics::new(BuildInfo::current()));
-        let app = App::build(config, options, security, metrics.clone()).expect("build");
+        let app = App::build(config, options, security, metrics.clone(), None).expect("build");
         let shared: server::SharedApp = Arc::new(arc_swap::ArcSwap::from_pointee(app));
         let listener = server::bind(listen).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
