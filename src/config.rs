@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 pub use duration::{parse_go_duration, parse_timeout};
 pub use module::{
-    BasicAuth, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_OUTPUT_BYTES, ExecSource, FileSource, HttpSource, Module,
-    Scheme, Source, UpstreamTls,
+    BasicAuth, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_OUTPUT_BYTES, Endpoint, ExecSource, FileSource,
+    HttpSource, Module, Scheme, Source, UpstreamTls,
 };
 
 /// The modules to serve.

@@ -9,6 +9,7 @@ pub mod file;
 pub mod http;
 pub mod output;
 pub mod query;
+pub mod unix;
 mod upstream_tls;
 
 use std::collections::HashMap;
@@ -138,7 +139,11 @@ impl RunningModule {
             Runner::Exec(e) => e.scrape(name, req, &self.metrics).await,
             Runner::File(f) => f.scrape(name, req).await,
         };
-        self.metrics.observe(start.elapsed());
+        let status = match &result {
+            Ok(r) => r.status(),
+            Err(e) => e.status(),
+        };
+        self.metrics.observe(status.as_u16(), start.elapsed());
         if let Err(e) = &result {
             self.record(e);
             tracing::warn!(module = name, method = self.config.source.method(), error = %e, "scrape failed");

@@ -45,6 +45,8 @@ pub struct ModuleMetrics {
     kind: Mutex<Option<ModuleKind>>,
     duration_sum_micros: AtomicU64,
     duration_count: AtomicU64,
+    last_status: AtomicU64,
+    last_duration_micros: AtomicU64,
     /// Failed scrapes of any kind (`expexp_proxy_errors_total`).
     pub errors: Counter,
     /// Scrapes that hit the deadline (`expexp_proxy_timeout_errors_total`).
@@ -60,11 +62,19 @@ pub struct ModuleMetrics {
 }
 
 impl ModuleMetrics {
-    /// Records the duration of one scrape.
-    pub fn observe(&self, elapsed: Duration) {
+    /// Records the status and duration of one scrape.
+    pub fn observe(&self, status: u16, elapsed: Duration) {
         let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         self.duration_sum_micros.fetch_add(micros, Ordering::Relaxed);
         self.duration_count.fetch_add(1, Ordering::Relaxed);
+        self.last_status.store(u64::from(status), Ordering::Relaxed);
+        self.last_duration_micros.store(micros, Ordering::Relaxed);
+    }
+
+    /// The status and duration of the last scrape, if there was one.
+    pub fn last(&self) -> Option<(u16, Duration)> {
+        let status = u16::try_from(self.last_status.load(Ordering::Relaxed)).ok().filter(|s| *s != 0)?;
+        Some((status, Duration::from_micros(self.last_duration_micros.load(Ordering::Relaxed))))
     }
 
     fn kind(&self) -> Option<ModuleKind> {

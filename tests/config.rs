@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use exporter_exporter::config::{Config, ConfigError, Scheme, Source, Sources};
+use exporter_exporter::config::{Config, ConfigError, Endpoint, Scheme, Source, Sources};
 
 fn fixtures() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/config");
@@ -55,7 +55,8 @@ fn defaults_and_parsed_values() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/config");
     let c = load_file(&dir.join("original_readme.good.yaml")).expect("loads");
     let Source::Http(node) = &c.modules["node"].source else { panic!("node is http") };
-    assert_eq!((node.scheme, node.address.as_str(), node.port.get()), (Scheme::Http, "localhost", 9100));
+    let Endpoint::Tcp { address, port } = &node.endpoint else { panic!("tcp") };
+    assert_eq!((node.scheme, address.as_str(), port.get()), (Scheme::Http, "localhost", 9100));
     assert_eq!((node.path.as_str(), node.verify), ("/metrics", true));
     assert!(node.query.is_empty() && node.basic_auth.is_none() && node.host.is_none());
     let Source::Http(netdata) = &c.modules["netdata"].source else { panic!("netdata is http") };

@@ -77,10 +77,8 @@ impl Scheme {
 pub struct HttpSource {
     /// URL scheme of the upstream.
     pub scheme: Scheme,
-    /// Host name or address of the upstream (default `localhost`).
-    pub address: String,
-    /// Upstream port.
-    pub port: NonZeroU16,
+    /// Where the upstream listens.
+    pub endpoint: Endpoint,
     /// Path part of the upstream URL, starting with `/`.
     pub path: String,
     /// Query parameters from the configured path, merged into every upstream request.
@@ -95,6 +93,20 @@ pub struct HttpSource {
     pub basic_auth: Option<BasicAuth>,
     /// TLS settings for an `https` upstream.
     pub tls: UpstreamTls,
+}
+
+/// Where an http module's upstream listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A TCP host (default `localhost`) and port.
+    Tcp {
+        /// Host name or address.
+        address: String,
+        /// Port.
+        port: NonZeroU16,
+    },
+    /// A unix socket (`http.socket`).
+    Unix(PathBuf),
 }
 
 /// Upstream basic-auth credentials. `Debug` never shows the password.
@@ -188,6 +200,9 @@ impl Module {
         };
         let labels = labels.unwrap_or_default();
         for name in labels.keys() {
+            if name == "module" {
+                return Err(invalid("labels", "\"module\" is set by the proxy and cannot be overridden"));
+            }
             if !is_label_name(name) || name.starts_with("__") {
                 return Err(invalid(
                     "labels",
@@ -237,6 +252,7 @@ fn http_source(h: raw::Http) -> Result<HttpSource, Invalid> {
     let raw::Http {
         port,
         address,
+        socket,
         scheme,
         path,
         headers,
@@ -250,23 +266,36 @@ fn http_source(h: raw::Http) -> Result<HttpSource, Invalid> {
         tls_root_ca_file,
         server_name,
     } = h;
-    let port = match port {
-        None | Some(0) => return Err(invalid("http.port", "missing: must be a non-zero port number")),
-        Some(p) => u16::try_from(p)
-            .ok()
-            .and_then(NonZeroU16::new)
-            .ok_or_else(|| invalid("http.port", format!("{p} is not a port number (1-65535)")))?,
+    let endpoint = match (socket.filter(|s| !s.is_empty()), port, address) {
+        (Some(path), None, None) => Endpoint::Unix(PathBuf::from(path)),
+        (Some(_), _, _) => {
+            return Err(invalid("http.socket", "give either socket or port (and address), not both"));
+        }
+        (None, port, address) => {
+            let port = match port {
+                None | Some(0) => {
+                    return Err(invalid("http.port", "missing: must be a non-zero port number"));
+                }
+                Some(p) => u16::try_from(p)
+                    .ok()
+                    .and_then(NonZeroU16::new)
+                    .ok_or_else(|| invalid("http.port", format!("{p} is not a port number (1-65535)")))?,
+            };
+            let address = address.filter(|a| !a.is_empty()).unwrap_or_else(|| "localhost".to_owned());
+            if address.contains(['/', '?', '#', '@', ' ']) {
+                return Err(invalid("http.address", format!("{address:?} is not a host name or address")));
+            }
+            Endpoint::Tcp { address, port }
+        }
     };
-    let address = address.filter(|a| !a.is_empty()).unwrap_or_else(|| "localhost".to_owned());
-    let authority_ok = !address.contains(['/', '?', '#', '@', ' ']);
-    if !authority_ok {
-        return Err(invalid("http.address", format!("{address:?} is not a host name or address")));
-    }
     let scheme = match scheme.as_deref() {
         None | Some("") | Some("http") => Scheme::Http,
         Some("https") => Scheme::Https,
         Some(other) => return Err(invalid("http.scheme", format!("{other:?} is not http or https"))),
     };
+    if scheme == Scheme::Https && matches!(endpoint, Endpoint::Unix(_)) {
+        return Err(invalid("http.scheme", "https is not available over a unix socket"));
+    }
     let (path, query) = split_path(path.as_deref().unwrap_or(""))?;
     let mut host = None;
     let mut header_list = Vec::new();
@@ -311,8 +340,7 @@ fn http_source(h: raw::Http) -> Result<HttpSource, Invalid> {
     };
     Ok(HttpSource {
         scheme,
-        address,
-        port,
+        endpoint,
         path,
         query,
         headers: header_list,

@@ -50,6 +50,7 @@ pub(super) enum Timeout {
 pub(super) struct Http {
     pub(super) port: Option<i64>,
     pub(super) address: Option<String>,
+    pub(super) socket: Option<String>,
     pub(super) scheme: Option<String>,
     pub(super) path: Option<String>,
     pub(super) headers: Option<BTreeMap<String, String>>,

@@ -79,13 +79,8 @@ impl ExecRunner {
         let mut child = command
             .spawn()
             .map_err(|cause| ScrapeError::Spawn { command: self.source.command.clone(), cause })?;
-        let group = child.id().and_then(|id| rustix::process::Pid::from_raw(id as i32));
-        let kill_group = move || {
-            if let Some(pgid) = group {
-                // Gone already is fine: there is nothing left to kill.
-                let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
-            }
-        };
+        let group = GroupGuard(child.id().and_then(|id| rustix::process::Pid::from_raw(id as i32)));
+        let kill_group = || group.kill();
         let limit = self.source.max_output_bytes;
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
@@ -163,6 +158,25 @@ impl ExecRunner {
         }
         let dialect = output::check(&run.stdout)?;
         Ok(output::respond(run.stdout, dialect, output::accepts_gzip(req.headers)).await)
+    }
+}
+
+/// The command's process group, killed when the run ends however it ends (a timeout, an
+/// error, or the scrape's task being dropped at shutdown), so no child of it outlives it.
+struct GroupGuard(Option<rustix::process::Pid>);
+
+impl GroupGuard {
+    fn kill(&self) {
+        if let Some(pgid) = self.0 {
+            // Gone already is fine: there is nothing left to kill.
+            let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 

@@ -16,10 +16,11 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use super::error::ScrapeError;
+use super::unix::UnixConnector;
 use super::upstream_tls::{self, SystemRoots};
 use super::{ScrapeRequest, query};
 use crate::body::Body;
-use crate::config::{HttpSource, Scheme};
+use crate::config::{Endpoint, HttpSource, Scheme};
 use crate::exposition::{BodyCheck, Dialect, Encoding};
 use crate::tls::TlsError;
 
@@ -41,13 +42,30 @@ const HOP_BY_HOP: [HeaderName; 8] = [
     header::TRANSFER_ENCODING,
 ];
 
-type HttpsClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+/// The pooled client of one module: TCP (HTTP or HTTPS) or a unix socket.
+#[derive(Debug)]
+enum UpstreamClient {
+    Tcp(Client<HttpsConnector<HttpConnector>, Empty<Bytes>>),
+    Unix(Client<UnixConnector, Empty<Bytes>>),
+}
+
+impl UpstreamClient {
+    async fn request(
+        &self,
+        req: Request<Empty<Bytes>>,
+    ) -> Result<Response<Incoming>, hyper_util::client::legacy::Error> {
+        match self {
+            UpstreamClient::Tcp(c) => c.request(req).await,
+            UpstreamClient::Unix(c) => c.request(req).await,
+        }
+    }
+}
 
 /// A running http module.
 #[derive(Debug)]
 pub struct HttpUpstream {
     source: Box<HttpSource>,
-    client: HttpsClient,
+    client: UpstreamClient,
     /// `scheme://host:port`, the start of every upstream URL.
     origin: String,
     /// `host:port`, for messages.
@@ -59,40 +77,32 @@ pub struct HttpUpstream {
 impl HttpUpstream {
     /// Builds the client for one module; reads its TLS files now, so errors surface at startup.
     pub fn build(source: &HttpSource, roots: &SystemRoots, max_body: u64) -> Result<HttpUpstream, TlsError> {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        let builder = HttpsConnectorBuilder::new();
-        let builder = match source.scheme {
-            Scheme::Https => builder.with_tls_config(upstream_tls::client_config(&source.tls, roots)?),
-            // Never used for a plain-HTTP upstream, so no roots are loaded for it.
-            Scheme::Http => builder.with_tls_config(
-                rustls::ClientConfig::builder_with_provider(crate::tls::provider())
-                    .with_safe_default_protocol_versions()
-                    .map_err(|e| TlsError::Config(e.to_string()))?
-                    .with_root_certificates(rustls::RootCertStore::empty())
-                    .with_no_client_auth(),
-            ),
+        let pool = || {
+            let mut b = Client::builder(TokioExecutor::new());
+            b.pool_max_idle_per_host(MAX_IDLE_CONNECTIONS);
+            b
         };
-        let builder = builder.https_or_http();
-        let builder = match &source.tls.server_name {
-            Some(name) => {
-                let name = rustls::pki_types::ServerName::try_from(name.clone())
-                    .map_err(|e| TlsError::Config(format!("server_name {name:?}: {e}")))?;
-                builder.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name))
+        let (client, origin, authority) = match &source.endpoint {
+            Endpoint::Unix(path) => {
+                let client = pool().build(UnixConnector::new(path.clone()));
+                // The host part is never dialled; the connector always goes to the socket.
+                (
+                    UpstreamClient::Unix(client),
+                    "http://localhost".to_owned(),
+                    format!("unix:{}", path.display()),
+                )
             }
-            None => builder,
+            Endpoint::Tcp { address, port } => {
+                let host = if address.contains(':') && !address.starts_with('[') {
+                    format!("[{address}]")
+                } else {
+                    address.clone()
+                };
+                let authority = format!("{host}:{port}");
+                let origin = format!("{}://{authority}", source.scheme.as_str());
+                (UpstreamClient::Tcp(pool().build(tcp_connector(source, roots)?)), origin, authority)
+            }
         };
-        let connector = builder.enable_http1().wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(MAX_IDLE_CONNECTIONS)
-            .build(connector);
-        let host = if source.address.contains(':') && !source.address.starts_with('[') {
-            format!("[{}]", source.address)
-        } else {
-            source.address.clone()
-        };
-        let authority = format!("{host}:{}", source.port);
         let basic_auth = source.basic_auth.as_ref().map(|b| {
             use base64::Engine as _;
             let token =
@@ -102,14 +112,7 @@ impl HttpUpstream {
             v.set_sensitive(true);
             v
         });
-        Ok(HttpUpstream {
-            source: Box::new(source.clone()),
-            client,
-            origin: format!("{}://{authority}", source.scheme.as_str()),
-            authority,
-            basic_auth,
-            max_body,
-        })
+        Ok(HttpUpstream { source: Box::new(source.clone()), client, origin, authority, basic_auth, max_body })
     }
 
     /// Proxies one scrape.
@@ -211,6 +214,38 @@ impl HttpUpstream {
             ScrapeError::Upstream { upstream: self.authority.clone(), cause }
         }
     }
+}
+
+/// The connector of a TCP upstream: TLS for `https`, with the module's settings.
+fn tcp_connector(
+    source: &HttpSource,
+    roots: &SystemRoots,
+) -> Result<HttpsConnector<HttpConnector>, TlsError> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    let builder = HttpsConnectorBuilder::new();
+    let builder = match source.scheme {
+        Scheme::Https => builder.with_tls_config(upstream_tls::client_config(&source.tls, roots)?),
+        // Never used for a plain-HTTP upstream, so no roots are loaded for it.
+        Scheme::Http => builder.with_tls_config(
+            rustls::ClientConfig::builder_with_provider(crate::tls::provider())
+                .with_safe_default_protocol_versions()
+                .map_err(|e| TlsError::Config(e.to_string()))?
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth(),
+        ),
+    };
+    let builder = builder.https_or_http();
+    let builder = match &source.tls.server_name {
+        Some(name) => {
+            let name = rustls::pki_types::ServerName::try_from(name.clone())
+                .map_err(|e| TlsError::Config(format!("server_name {name:?}: {e}")))?;
+            builder.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name))
+        }
+        None => builder,
+    };
+    Ok(builder.enable_http1().wrap_connector(http))
 }
 
 /// An error with its causes, `a: b: c`, skipping the generic wrapper texts.

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::body::Body;
-use crate::config::{Module, Source};
+use crate::config::{Endpoint, Module, Source};
 
 /// What the JSON listing says about a module. Key names follow the original's output, so
 /// scripts reading its non-secret fields keep working.
@@ -34,14 +34,16 @@ struct ModuleView<'a> {
 struct HttpView<'a> {
     #[serde(rename = "Verify")]
     verify: bool,
-    #[serde(rename = "Port")]
-    port: u16,
+    #[serde(rename = "Port", skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+    #[serde(rename = "Socket", skip_serializing_if = "Option::is_none")]
+    socket: Option<String>,
     #[serde(rename = "Path")]
     path: &'a str,
     #[serde(rename = "Scheme")]
     scheme: &'static str,
-    #[serde(rename = "Address")]
-    address: &'a str,
+    #[serde(rename = "Address", skip_serializing_if = "Option::is_none")]
+    address: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -59,12 +61,23 @@ struct FileView {
 fn view(m: &Module) -> ModuleView<'_> {
     let (http, exec, file) = match &m.source {
         Source::Http(h) => (
-            Some(HttpView {
-                verify: h.verify,
-                port: h.port.get(),
-                path: &h.path,
-                scheme: h.scheme.as_str(),
-                address: &h.address,
+            Some(match &h.endpoint {
+                Endpoint::Tcp { address, port } => HttpView {
+                    verify: h.verify,
+                    port: Some(port.get()),
+                    socket: None,
+                    path: &h.path,
+                    scheme: h.scheme.as_str(),
+                    address: Some(address),
+                },
+                Endpoint::Unix(socket) => HttpView {
+                    verify: h.verify,
+                    port: None,
+                    socket: Some(socket.display().to_string()),
+                    path: &h.path,
+                    scheme: h.scheme.as_str(),
+                    address: None,
+                },
             }),
             None,
             None,
@@ -92,29 +105,46 @@ pub(super) fn respond(app: &App, req: &Parts) -> Response<Body> {
             modules.iter().map(|(n, m)| (n.as_str(), view(m))).collect();
         ("application/json", serde_json::to_string(&views).unwrap_or_else(|_| "{}".into()))
     } else {
-        let mut html = String::from(
-            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>exporter_exporter</title></head><body>\n\
-             <h2>Exporters:</h2>\n<ul>\n",
-        );
-        for name in modules.keys() {
-            let href = format!(
-                "{}?module={}",
-                app.options.proxy_path,
-                form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
-            );
-            html.push_str(&format!(
-                "<li><a href=\"{}\">{}</a></li>\n",
-                escape_html(&href),
-                escape_html(name)
-            ));
-        }
-        html.push_str("</ul>\n</body></html>\n");
-        ("text/html; charset=utf-8", html)
+        ("text/html; charset=utf-8", landing_page(app))
     };
     let mut r = Response::new(Body::full(body));
     *r.status_mut() = StatusCode::OK;
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     r
+}
+
+/// The HTML landing page: every module with its method and last scrape, and the endpoints.
+fn landing_page(app: &App) -> String {
+    let mut html = String::from(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>exporter_exporter</title>\n\
+         <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
+         td,th{padding:.2em .8em;text-align:left;border-bottom:1px solid #ddd}</style></head><body>\n\
+         <h1>exporter_exporter</h1>\n<h2>Exporters:</h2>\n<table>\n\
+         <tr><th>module</th><th>method</th><th>last scrape</th><th>took</th></tr>\n",
+    );
+    for (name, module) in app.config_modules() {
+        let href = format!(
+            "{}?module={}",
+            app.options.proxy_path,
+            form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
+        );
+        let (status, took) = match app.modules.get(name).and_then(|m| m.metrics.last()) {
+            Some((status, took)) => (status.to_string(), format!("{:.1} ms", took.as_secs_f64() * 1000.0)),
+            None => ("never".to_owned(), String::new()),
+        };
+        html.push_str(&format!(
+            "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{status}</td><td>{took}</td></tr>\n",
+            escape_html(&href),
+            escape_html(name),
+            module.source.method()
+        ));
+    }
+    html.push_str(&format!(
+        "</table>\n<p><a href=\"{}\">own metrics</a> &middot; <a href=\"/discovery\">service discovery</a> &middot; \
+         <a href=\"/-/healthy\">healthy</a> &middot; <a href=\"/-/ready\">ready</a></p>\n</body></html>\n",
+        escape_html(&app.options.telemetry_path)
+    ));
+    html
 }
 
 fn escape_html(s: &str) -> String {

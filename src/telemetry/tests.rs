@@ -9,7 +9,9 @@ fn build() -> BuildInfo {
 fn renders_the_original_names_and_verifies() {
     let m = Metrics::new(build());
     let node = m.module("node", ModuleKind::Http);
-    node.observe(Duration::from_millis(1500));
+    node.observe(200, Duration::from_millis(1500));
+    assert_eq!(node.last(), Some((200, Duration::from_millis(1500))));
+    assert_eq!(m.module("never", ModuleKind::File).last(), None);
     node.errors.inc();
     let script = m.module("script", ModuleKind::Exec);
     script.command_starts.inc();
