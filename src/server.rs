@@ -83,7 +83,7 @@ pub async fn serve(
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT).keep_alive(true);
     let builder = Arc::new(builder);
-    let graceful = Arc::new(GracefulShutdown::new());
+    let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -100,7 +100,7 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let builder = builder.clone();
-        let graceful = graceful.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
             let local = stream.local_addr().unwrap_or(peer);
             let conn = Conn { peer, local, tls: transport == Transport::Tls };
@@ -114,7 +114,7 @@ pub async fn serve(
             let result = match transport {
                 Transport::Plain => {
                     let conn = builder.serve_connection(TokioIo::new(stream), service);
-                    graceful.watch(conn.into_owned()).await
+                    watcher.watch(conn.into_owned()).await
                 }
                 Transport::Tls => {
                     let Some(config) = app.load().tls().cloned() else {
@@ -134,7 +134,7 @@ pub async fn serve(
                         }
                     };
                     let conn = builder.serve_connection(TokioIo::new(tls), service);
-                    graceful.watch(conn.into_owned()).await
+                    watcher.watch(conn.into_owned()).await
                 }
             };
             if let Err(e) = result {
@@ -143,7 +143,6 @@ pub async fn serve(
         });
     }
     drop(listener);
-    let graceful = Arc::try_unwrap(graceful).unwrap_or_else(|_| GracefulShutdown::new());
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
         tracing::warn!("in-flight requests still running after the shutdown grace period; closing them");
     }

@@ -402,3 +402,102 @@ impl LogCapture {
         String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
     }
 }
+
+/// The real binary, running with `args`; its log lines are collected; killed on drop.
+pub struct Daemon {
+    pub child: std::process::Child,
+    /// The addresses it announced, plain first.
+    pub bound: Vec<String>,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl Daemon {
+    pub fn start(args: &[&str]) -> Daemon {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_exporter_exporter"))
+            .args(args)
+            .args(["-log.level=info"])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn the binary");
+        let stderr = child.stderr.take().expect("stderr");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { return };
+                sink.lock().expect("lock").push(line);
+            }
+        });
+        let mut daemon = Daemon { child, bound: Vec::new(), logs };
+        daemon.wait_for_log("listening", std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        daemon.bound = daemon
+            .logs()
+            .iter()
+            .filter_map(|l| {
+                l.split(" bound=").nth(1).and_then(|r| r.split_whitespace().next()).map(str::to_owned)
+            })
+            .collect();
+        daemon
+    }
+
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().expect("lock").clone()
+    }
+
+    /// Waits for a log line containing `text`; panics with the log if none comes in time.
+    pub fn wait_for_log(&self, text: &str, within: std::time::Duration) {
+        let deadline = std::time::Instant::now() + within;
+        while !self.logs().iter().any(|l| l.contains(text)) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no log line with {text:?}:\n{}",
+                self.logs().join("\n")
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.bound[0])
+    }
+
+    pub fn signal(&self, signal: rustix::process::Signal) {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("pid");
+        rustix::process::kill_process(pid, signal).expect("signal");
+    }
+
+    /// Waits for the process to exit; returns its exit code.
+    pub fn wait_exit(&mut self, within: std::time::Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.code();
+            }
+            assert!(std::time::Instant::now() < deadline, "did not exit:\n{}", self.logs().join("\n"));
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A request with a method, on a fresh connection; for the real binary.
+pub async fn request(method: &str, url: &str) -> Got {
+    let client: hyper_util::client::legacy::Client<_, http_body_util::Empty<Bytes>> =
+        hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http();
+    let req = Request::builder().method(method).uri(url).body(http_body_util::Empty::new()).expect("request");
+    let fut = async {
+        let resp = client.request(req).await.expect("response");
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await.expect("body").to_bytes();
+        Got { status: parts.status.as_u16(), headers: parts.headers, body }
+    };
+    tokio::time::timeout(Duration::from_secs(20), fut).await.expect("request finished within 20 s")
+}
