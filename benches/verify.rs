@@ -116,6 +116,7 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 
 const SIZES: [usize; 2] = [50 << 10, 10 << 20];
 
+#[allow(clippy::needless_pass_by_value, reason = "divan hands the bencher over by value")]
 fn run(bencher: divan::Bencher<'_, '_>, body: Vec<u8>, dialect: Dialect, encoding: Encoding, counted: usize) {
     assert!(verify(&body, dialect, encoding).is_ok(), "the benchmark body must verify");
     bencher.counter(BytesCount::new(counted)).bench(|| verify(divan::black_box(&body), dialect, encoding));

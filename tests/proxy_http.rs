@@ -352,3 +352,30 @@ async fn failures_are_logged_once_with_module_and_cause_but_no_secret() {
         assert!(!text.contains(secret), "{secret} in the log: {text}");
     }
 }
+
+#[tokio::test]
+async fn an_http_1_0_upstream_does_not_downgrade_our_answer() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A minimal HTTP/1.0 exporter, like Python's http.server.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf).await;
+            let _ = s
+                .write_all(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n\r\nold 1\n")
+                .await;
+        }
+    });
+    let proxy = TestProxy::start(&module("old", port, "")).await;
+    let mut conn = tokio::net::TcpStream::connect(proxy.addr).await.expect("connect");
+    conn.write_all(b"GET /proxy?module=old HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("write");
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), conn.read(&mut buf))
+        .await
+        .expect("read")
+        .expect("read");
+    let head = String::from_utf8_lossy(&buf[..n]);
+    assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
+}

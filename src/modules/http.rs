@@ -122,6 +122,9 @@ impl HttpUpstream {
             let response = self.client.request(upstream_req).await.map_err(|e| self.client_error(&e))?;
             let (mut parts, body) = response.into_parts();
             strip_hop_by_hop(&mut parts.headers);
+            // The client's connection has its own protocol version; an HTTP/1.0 upstream must not
+            // turn our answer into HTTP/1.0 (which closes the client's kept-alive connection).
+            parts.version = http::Version::default();
             if parts.status != StatusCode::OK || !self.source.verify || req.method == Method::HEAD {
                 return Ok(Response::from_parts(parts, Body::stream(body, req.deadline)));
             }

@@ -1,0 +1,368 @@
+#!/usr/bin/env bash
+# Throughput / latency / memory comparison of this proxy against the original Go
+# exporter_exporter (Debian's prometheus-exporter-exporter) and nginx, on loopback.
+# See bench/README.md. A benchmark, not a test: exits 0 whatever the numbers, non-zero
+# only when the setup fails.
+set -euo pipefail
+
+# ---------------------------------------------------------------- knobs
+SMALL_DURATION=${BENCH_SMALL_DURATION:-10}      # seconds per measured run, small payload
+BIG_DURATION=${BENCH_BIG_DURATION:-20}          # seconds per measured run, big payload
+WARMUP=${BENCH_WARMUP:-2}                       # seconds of warm-up before each measured run
+SMALL_CONNECTIONS=${BENCH_SMALL_CONNECTIONS:-16}
+SMALL_THREADS=${BENCH_SMALL_THREADS:-2}
+BIG_CONNECTIONS=${BENCH_BIG_CONNECTIONS:-4}
+BIG_THREADS=${BENCH_BIG_THREADS:-1}
+ORIGINAL=${BENCH_ORIGINAL:-/usr/bin/prometheus-exporter-exporter}
+NODE_EXPORTER=${BENCH_NODE_EXPORTER:-/usr/bin/prometheus-node-exporter}
+OURS=${BENCH_OURS:-}                            # a prebuilt binary; empty = cargo build --release
+KEEP_TMP=${BENCH_KEEP_TMP:-0}                   # 1 = keep the temp dir (configs, logs, wrk output)
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+
+die() { echo "compare.sh: $*" >&2; exit 1; }
+note() { echo "# $*" >&2; }
+
+# ---------------------------------------------------------------- process bookkeeping
+PIDS=()
+TMP=""
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
+    if [[ -n $TMP && -d $TMP ]]; then
+        if [[ $KEEP_TMP == 1 ]]; then note "kept $TMP"; else rm -rf "$TMP"; fi
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+track() { PIDS+=("$1"); }
+untrack() {
+    local p keep=()
+    for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+    PIDS=("${keep[@]}")
+}
+stop() { # stop PID: TERM, up to 5 s, then KILL
+    local p=$1
+    kill -TERM "$p" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+    untrack "$p"
+}
+
+# ---------------------------------------------------------------- 1. tools
+missing=()
+command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light)
+command -v wrk >/dev/null || missing+=(wrk)
+[[ -x $ORIGINAL ]] || missing+=(prometheus-exporter-exporter)
+command -v curl >/dev/null || missing+=(curl)
+command -v python3 >/dev/null || missing+=(python3)
+if ((${#missing[@]})); then
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        note "installing ${missing[*]}"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >&2 ||
+            { DEBIAN_FRONTEND=noninteractive apt-get update >&2 &&
+              DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >&2; } ||
+            die "apt-get install ${missing[*]} failed"
+    else
+        die "missing: ${missing[*]} (install with: apt-get install -y ${missing[*]})"
+    fi
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[[ -x $ORIGINAL ]] || die "$ORIGINAL not found"
+[[ -n $OURS ]] || command -v cargo >/dev/null || die "cargo not found (or set BENCH_OURS to a built binary)"
+
+TMP=$(mktemp -d /tmp/expexp-bench.XXXXXX)
+chmod 755 "$TMP" # nginx workers run as nobody when we are root
+mkdir -p "$TMP/www" "$TMP/logs" "$TMP/nginx-up" "$TMP/nginx-px"
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+wait_http() { # wait_http URL PID NAME: until the URL answers anything, or the process dies
+    local url=$1 pid=$2 name=$3
+    for _ in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || return 1
+        curl -s -o /dev/null --max-time 2 "$url" && return 0
+        sleep 0.1
+    done
+    echo "compare.sh: $name did not answer $url" >&2
+    return 1
+}
+
+# ---------------------------------------------------------------- 4a. build ours (early: slowest step)
+if [[ -z $OURS ]]; then
+    note "cargo build --release"
+    (cd "$ROOT" && cargo build --release --quiet) >&2 || die "cargo build --release failed"
+    OURS=$ROOT/target/release/exporter_exporter
+fi
+[[ -x $OURS ]] || die "$OURS not found"
+
+# ---------------------------------------------------------------- 2. payloads
+SMALL_SOURCE="synthetic (gen_payload.py small)"
+if [[ -x $NODE_EXPORTER ]]; then
+    port=$(free_port)
+    "$NODE_EXPORTER" --web.listen-address="127.0.0.1:$port" >"$TMP/logs/node_exporter.log" 2>&1 &
+    ne=$!
+    track "$ne"
+    if wait_http "http://127.0.0.1:$port/metrics" "$ne" node_exporter 2>/dev/null &&
+        curl -sf --max-time 10 -H 'Accept: text/plain' -o "$TMP/www/small.prom" "http://127.0.0.1:$port/metrics" &&
+        [[ -s $TMP/www/small.prom ]]; then
+        SMALL_SOURCE="$("$NODE_EXPORTER" --version 2>&1 | head -1 | sed 's/ *(.*//') /metrics"
+    else
+        rm -f "$TMP/www/small.prom"
+    fi
+    stop "$ne"
+fi
+if [[ ! -s $TMP/www/small.prom ]]; then
+    note "node_exporter scrape unavailable, using a synthetic small page"
+    python3 "$HERE/gen_payload.py" small "$TMP/www/small.prom" || die "gen_payload.py small failed"
+fi
+python3 "$HERE/gen_payload.py" big "$TMP/www/big.prom" || die "gen_payload.py big failed"
+chmod 644 "$TMP/www/"*.prom
+SMALL_BYTES=$(stat -c %s "$TMP/www/small.prom")
+BIG_BYTES=$(stat -c %s "$TMP/www/big.prom")
+
+# ---------------------------------------------------------------- 3. nginx: upstream and proxy
+UP_PORT=$(free_port)
+PX_PORT=$(free_port)
+nginx_user=""
+if [[ $(id -u) == 0 ]]; then
+    nginx_user="user nobody $(id -gn nobody 2>/dev/null || echo nogroup);"
+fi
+nginx_conf() { # nginx_conf DIR SERVER-BLOCK [HTTP-EXTRA]
+    local dir=$1
+    cat >"$dir/nginx.conf" <<EOF
+$nginx_user
+daemon off;
+worker_processes auto;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $dir/client_body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 75s;
+    keepalive_requests 1000000;
+    ${3:-}
+    $2
+}
+EOF
+}
+nginx_conf "$TMP/nginx-up" "
+    types { }
+    default_type \"text/plain; version=0.0.4\";
+    server {
+        listen 127.0.0.1:$UP_PORT;
+        location / { root $TMP/www; }
+    }"
+nginx_conf "$TMP/nginx-px" "
+    server {
+        listen 127.0.0.1:$PX_PORT;
+        location / {
+            proxy_pass http://upstream_nginx;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+        }
+    }" "upstream upstream_nginx { server 127.0.0.1:$UP_PORT; keepalive 32; }"
+
+start_nginx() { # start_nginx DIR -> sets NGINX_PID
+    local dir=$1
+    "$NGINX" -t -q -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" >&2 || die "nginx -t failed for $dir/nginx.conf"
+    "$NGINX" -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" >"$dir/stdout.log" 2>&1 &
+    NGINX_PID=$!
+    track "$NGINX_PID"
+}
+start_nginx "$TMP/nginx-up"
+NGINX_UP_PID=$NGINX_PID
+start_nginx "$TMP/nginx-px"
+NGINX_PX_PID=$NGINX_PID
+wait_http "http://127.0.0.1:$UP_PORT/small.prom" "$NGINX_UP_PID" "nginx upstream" ||
+    die "nginx upstream failed to start (see $TMP/nginx-up/error.log): $(tail -3 "$TMP/nginx-up/error.log" 2>/dev/null)"
+wait_http "http://127.0.0.1:$PX_PORT/small.prom" "$NGINX_PX_PID" "nginx proxy" ||
+    die "nginx proxy failed to start: $(tail -3 "$TMP/nginx-px/error.log" 2>/dev/null)"
+
+# ---------------------------------------------------------------- 4b. proxies' shared config
+cat >"$TMP/expexp.yaml" <<EOF
+modules:
+  small:
+    method: http
+    timeout: 60s
+    http: {address: 127.0.0.1, port: $UP_PORT, path: /small.prom}
+  small_noverify:
+    method: http
+    timeout: 60s
+    http: {address: 127.0.0.1, port: $UP_PORT, path: /small.prom, verify: false}
+  big:
+    method: http
+    timeout: 60s
+    http: {address: 127.0.0.1, port: $UP_PORT, path: /big.prom}
+  big_noverify:
+    method: http
+    timeout: 60s
+    http: {address: 127.0.0.1, port: $UP_PORT, path: /big.prom, verify: false}
+EOF
+
+start_proxy() { # start_proxy ours|original -> sets PROXY_PID, PROXY_PORT
+    local which=$1 bin
+    [[ $which == ours ]] && bin=$OURS || bin=$ORIGINAL
+    PROXY_PORT=$(free_port)
+    "$bin" -config.file "$TMP/expexp.yaml" -web.listen-address "127.0.0.1:$PROXY_PORT" -log.level error \
+        >>"$TMP/logs/$which.log" 2>&1 &
+    PROXY_PID=$!
+    track "$PROXY_PID"
+    wait_http "http://127.0.0.1:$PROXY_PORT/metrics" "$PROXY_PID" "$which" ||
+        die "$which ($bin) failed to start: $(tail -5 "$TMP/logs/$which.log")"
+}
+
+# ---------------------------------------------------------------- 5. measuring
+cat >"$TMP/report.lua" <<'EOF'
+done = function(summary, latency, requests)
+    local e = summary.errors
+    io.write(string.format("WRKRESULT %d %d %.0f %.0f %d %d %d %d %d %d\n",
+        summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+        e.connect, e.read, e.write, e.status, e.timeout, summary.bytes))
+end
+EOF
+
+children_of() { # PIDs whose parent is $1
+    grep -l "^PPid:[[:space:]]*$1\$" /proc/[0-9]*/status 2>/dev/null | sed 's|/proc/\([0-9]*\)/status|\1|' || true
+}
+rss_field() { # rss_field FIELD PID...: sum of FIELD (kB) over the PIDs
+    local f=$1 sum=0 p v
+    shift
+    for p in "$@"; do
+        v=$(awk -v f="$f:" '$1 == f {print $2}' "/proc/$p/status" 2>/dev/null || true)
+        sum=$((sum + ${v:-0}))
+    done
+    echo "$sum"
+}
+
+RESULTS=$TMP/results.tsv
+: >"$RESULTS"
+PROBES=()
+
+# measure TARGET PAYLOAD URL PIDS...: warm-up, reset the peak-RSS mark, measured run, record.
+measure() {
+    local target=$1 payload=$2 url=$3
+    shift 3
+    local pids=("$@") dur conns threads probe
+    if [[ $payload == small ]]; then
+        dur=$SMALL_DURATION conns=$SMALL_CONNECTIONS threads=$SMALL_THREADS
+    else
+        dur=$BIG_DURATION conns=$BIG_CONNECTIONS threads=$BIG_THREADS
+    fi
+    probe=$(curl -s -o /dev/null --max-time 60 -w '%{http_code} %{size_download}' "$url" || echo "000 0")
+    PROBES+=("$(printf '%-22s %-6s HTTP %s, %s bytes' "$target" "$payload" ${probe% *} ${probe#* })")
+    note "$target / $payload: warm-up ${WARMUP}s, run ${dur}s, -t$threads -c$conns"
+    wrk -t"$threads" -c"$conns" -d"${WARMUP}s" --timeout 60s "$url" >"$TMP/logs/wrk-$target-$payload-warmup.txt" 2>&1 || true
+
+    # Peak RSS over the measured run: reset VmHWM (clear_refs 5), read it afterwards; where the
+    # reset is refused, poll VmRSS every 100 ms instead.
+    local hwm_ok=1 p poller="" peakfile=$TMP/peak.$target.$payload
+    for p in "${pids[@]}"; do echo 5 2>/dev/null >"/proc/$p/clear_refs" || hwm_ok=0; done
+    if [[ $hwm_ok == 0 ]]; then
+        echo 0 >"$peakfile"
+        (
+            peak=0
+            while :; do
+                r=$(rss_field VmRSS "${pids[@]}")
+                ((r > peak)) && { peak=$r; echo "$peak" >"$peakfile"; }
+                sleep 0.1
+            done
+        ) &
+        poller=$!
+        track "$poller"
+    fi
+    local out=$TMP/logs/wrk-$target-$payload.txt
+    wrk -t"$threads" -c"$conns" -d"${dur}s" --timeout 60s --latency -s "$TMP/report.lua" "$url" >"$out" 2>&1 || true
+    local rss
+    if [[ $hwm_ok == 1 ]]; then
+        rss=$(rss_field VmHWM "${pids[@]}")
+    else
+        stop "$poller"
+        rss=$(cat "$peakfile")
+    fi
+    local line
+    line=$(grep '^WRKRESULT ' "$out" | tail -1 || true)
+    if [[ -z $line ]]; then
+        note "wrk produced no result for $target/$payload (see $out)"
+        printf '%s\t%s\t-\t-\t-\t%s\t-\n' "$target" "$payload" "$rss" >>"$RESULTS"
+        return 0
+    fi
+    # WRKRESULT requests duration_us p50_us p99_us connect read write status timeout bytes
+    awk -v t="$target" -v pl="$payload" -v rss="$rss" '{
+        rps = $2 / ($3 / 1e6); errs = $6 + $7 + $8 + $10; non2xx = $9
+        printf "%s\t%s\t%.1f\t%s\t%s\t%s\t%d/%d\n", t, pl, rps, $4, $5, rss, non2xx, errs
+    }' <<<"$line" >>"$RESULTS"
+}
+
+for payload in small big; do
+    measure nginx-direct "$payload" "http://127.0.0.1:$UP_PORT/$payload.prom" \
+        $(children_of "$NGINX_UP_PID")
+    measure nginx-proxy "$payload" "http://127.0.0.1:$PX_PORT/$payload.prom" \
+        $(children_of "$NGINX_PX_PID")
+    for which in original ours; do
+        for mode in verified noverify; do
+            module=$payload
+            [[ $mode == noverify ]] && module=${payload}_noverify
+            start_proxy "$which" # a fresh process per target: no memory carried over
+            measure "$which-$mode" "$payload" "http://127.0.0.1:$PROXY_PORT/proxy?module=$module" "$PROXY_PID"
+            stop "$PROXY_PID"
+        done
+    done
+done
+
+# ---------------------------------------------------------------- 6. report
+cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
+echo "== exporter_exporter comparison benchmark"
+echo "date:      $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+echo "machine:   $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r), $(awk '/^MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo)"
+echo "ours:      $("$OURS" -version 2>&1 | head -1)"
+echo "original:  $ORIGINAL $("$ORIGINAL" -version 2>&1 | head -1 | sed 's/ *(.*//')"
+echo "nginx:     $("$NGINX" -v 2>&1 | sed 's/.*version: //'), workers: $(nproc) per instance (auto), upstream keepalive 32"
+echo "wrk:       $(wrk -v 2>&1 | head -1 | awk '{print $2}'), small: -t$SMALL_THREADS -c$SMALL_CONNECTIONS ${SMALL_DURATION}s, big: -t$BIG_THREADS -c$BIG_CONNECTIONS ${BIG_DURATION}s, warm-up ${WARMUP}s each"
+echo "payloads:  small $SMALL_BYTES bytes ($SMALL_SOURCE); big $BIG_BYTES bytes (gen_payload.py big: 10000 families x 10 series)"
+echo "probes (one GET each before loading):"
+for p in "${PROBES[@]}"; do echo "  $p"; done
+echo
+awk -F'\t' '
+function ms(us) { return us == "-" ? "-" : sprintf("%.2f", us / 1000) }
+function mib(kb) { return kb == "-" || kb == 0 ? "-" : sprintf("%.1f", kb / 1024) }
+BEGIN { printf "%-18s %-7s %10s %9s %9s %9s %9s\n", "target", "payload", "req/s", "p50 ms", "p99 ms", "RSS MiB", "non2xx/err"
+        printf "%-18s %-7s %10s %9s %9s %9s %9s\n", "------", "-------", "-----", "------", "------", "-------", "----------" }
+{ printf "%-18s %-7s %10s %9s %9s %9s %9s\n", $1, $2, $3, ms($4), ms($5), mib($6), $7 }
+' "$RESULTS"
+echo
+echo "ratios (ours / other; req/s above 1 is better for ours, p99 and RSS below 1 are):"
+awk -F'\t' '
+{ rps[$1 "," $2] = $3; p99[$1 "," $2] = $5; rss[$1 "," $2] = $6 }
+function r(a, b) { return (a == "-" || b == "-" || b == 0 || a == "") ? "-" : sprintf("%.2fx", a / b) }
+END {
+    printf "%-7s %-9s %-14s %8s %8s %8s\n", "payload", "mode", "vs", "req/s", "p99", "RSS"
+    printf "%-7s %-9s %-14s %8s %8s %8s\n", "-------", "----", "--", "-----", "---", "---"
+    n = split("small big", pl, " ")
+    for (i = 1; i <= n; i++)
+        for (m = 1; m <= 2; m++) {
+            mode = m == 1 ? "verified" : "noverify"
+            o = "ours-" mode "," pl[i]
+            printf "%-7s %-9s %-14s %8s %8s %8s\n", pl[i], mode, "original", \
+                r(rps[o], rps["original-" mode "," pl[i]]), r(p99[o], p99["original-" mode "," pl[i]]), r(rss[o], rss["original-" mode "," pl[i]])
+            printf "%-7s %-9s %-14s %8s %8s %8s\n", pl[i], mode, "nginx-proxy", \
+                r(rps[o], rps["nginx-proxy," pl[i]]), r(p99[o], p99["nginx-proxy," pl[i]]), r(rss[o], rss["nginx-proxy," pl[i]])
+        }
+}' "$RESULTS"
+exit 0
