@@ -191,8 +191,14 @@ impl Verifier {
     pub fn feed(&mut self, buf: &[u8]) -> Result<usize, VerifyError> {
         let format = self.format;
         match &mut self.parser {
-            Parser::Text(p) => lines(buf, &mut self.scanned, &mut self.units, format, |l| p.line(l)),
-            Parser::OpenMetrics(p) => lines(buf, &mut self.scanned, &mut self.units, format, |l| p.line(l)),
+            Parser::Text(p) => {
+                p.ascii = buf.is_ascii();
+                lines(buf, &mut self.scanned, &mut self.units, format, |l| p.line(l))
+            }
+            Parser::OpenMetrics(p) => {
+                p.ascii = buf.is_ascii();
+                lines(buf, &mut self.scanned, &mut self.units, format, |l| p.line(l))
+            }
             Parser::Protobuf(p) => {
                 let mut pos = 0;
                 while pos < buf.len() {

@@ -17,6 +17,8 @@ pub(super) struct OpenMetricsParser {
     scratch: Vec<u8>,
     pub(super) samples: u64,
     pub(super) families: u64,
+    /// Whether the input being fed is all ASCII, which makes every UTF-8 check true.
+    pub(super) ascii: bool,
 }
 
 /// Where a label name's bytes are: in the line, or in `scratch` when unescaped.
@@ -230,7 +232,7 @@ impl OpenMetricsParser {
                 return Err("expected quoted label value after '='".into());
             }
             let q = quoted_end(line, i, false).map_err(|_| "unterminated label value".to_string())?;
-            if std::str::from_utf8(&line[i + 1..q.end - 1]).is_err() {
+            if !self.ascii && std::str::from_utf8(&line[i + 1..q.end - 1]).is_err() {
                 return Err("invalid UTF-8 label value".into());
             }
             if group != Group::Exemplar

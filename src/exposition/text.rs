@@ -4,10 +4,15 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::RandomState;
+
 use super::lex::{
     self, QuoteError, is_go_float, is_go_int64, label_name_end, metric_name_end, quoted_end, skip_blanks,
     token_end,
 };
+
+/// How many recently resolved names are remembered.
+const RECENT: usize = 4;
 
 /// A family's declared or implied type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,10 +78,14 @@ pub(super) struct TextParser {
     /// Every name seen in a sample or HELP/TYPE line, with what it resolved to. Resolution is
     /// stable (expfmt looks the exact name up first, and a family's type never changes once a
     /// name has been resolved against it), so each distinct name is resolved once.
-    names: HashMap<Box<[u8]>, Resolved>,
+    names: HashMap<Box<[u8]>, Resolved, RandomState>,
     families: Vec<Family>,
-    last_name: Vec<u8>,
-    last: Option<Resolved>,
+    /// The last few names resolved, so a histogram's `_bucket`, `_sum` and `_count` lines,
+    /// which alternate, are found without hashing.
+    recent: [(Vec<u8>, Option<Resolved>); RECENT],
+    next_recent: usize,
+    /// Whether the input being fed is all ASCII, which makes every UTF-8 check true.
+    pub(super) ascii: bool,
     labels: Vec<Label>,
     scratch: Vec<u8>,
     pub(super) samples: u64,
@@ -86,10 +95,11 @@ impl TextParser {
     pub(super) fn new(utf8_names: bool) -> Self {
         TextParser {
             utf8_names,
-            names: HashMap::new(),
+            names: HashMap::default(),
             families: Vec::new(),
-            last_name: Vec::new(),
-            last: None,
+            recent: Default::default(),
+            next_recent: 0,
+            ascii: false,
             labels: Vec::new(),
             scratch: Vec::new(),
             samples: 0,
@@ -269,7 +279,7 @@ impl TextParser {
             }
             let q = quoted_end(line, i, true).map_err(|e| quote_error("label value", e))?;
             let value = (i + 1, q.end - 1);
-            if std::str::from_utf8(&line[value.0..value.1]).is_err() {
+            if !self.ascii && std::str::from_utf8(&line[value.0..value.1]).is_err() {
                 return Err(format!(
                     "invalid label value {:?}: not UTF-8",
                     String::from_utf8_lossy(&line[value.0..value.1])
@@ -357,7 +367,7 @@ impl TextParser {
             return Err(format!("empty quoted {what}"));
         }
         let valid = if self.utf8_names {
-            std::str::from_utf8(raw).is_ok()
+            self.ascii || std::str::from_utf8(raw).is_ok()
         } else if what == "label name" {
             lex::is_legacy_label_name(raw)
         } else {
@@ -396,10 +406,8 @@ impl TextParser {
             Span::Line(a, b) => &line[a..b],
             Span::Scratch(a, b) => &self.scratch[a..b],
         };
-        if let Some(last) = self.last
-            && self.last_name == name
-        {
-            return Ok(last);
+        if let Some(hit) = self.recent.iter().find_map(|(n, r)| r.filter(|_| n.as_slice() == name)) {
+            return Ok(hit);
         }
         if name.is_empty() {
             return Err("invalid metric name \"\"".into());
@@ -412,14 +420,16 @@ impl TextParser {
                 r
             }
         };
-        self.last_name.clear();
-        self.last_name.extend_from_slice(name);
-        self.last = Some(resolved);
+        let slot = &mut self.recent[self.next_recent];
+        slot.0.clear();
+        slot.0.extend_from_slice(name);
+        slot.1 = Some(resolved);
+        self.next_recent = (self.next_recent + 1) % RECENT;
         Ok(resolved)
     }
 
     fn resolve_new(
-        names: &HashMap<Box<[u8]>, Resolved>,
+        names: &HashMap<Box<[u8]>, Resolved, RandomState>,
         families: &mut Vec<Family>,
         name: &[u8],
     ) -> Resolved {
