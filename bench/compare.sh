@@ -18,6 +18,7 @@ NODE_EXPORTER=${BENCH_NODE_EXPORTER:-/usr/bin/prometheus-node-exporter}
 OURS=${BENCH_OURS:-}                            # a prebuilt binary; empty = cargo build --release
 KEEP_TMP=${BENCH_KEEP_TMP:-0}                   # 1 = keep the temp dir (configs, logs, wrk output)
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg) # before we add any load
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 
@@ -331,6 +332,7 @@ cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || 
 echo "== exporter_exporter comparison benchmark"
 echo "date:      $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "machine:   $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r), $(awk '/^MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo)"
+echo "load avg:  $LOAD_START (1/5/15 min) when the script started; other work on the machine skews the figures"
 echo "ours:      $("$OURS" -version 2>&1 | head -1)"
 echo "original:  $ORIGINAL $("$ORIGINAL" -version 2>&1 | head -1 | sed 's/ *(.*//')"
 echo "nginx:     $("$NGINX" -v 2>&1 | sed 's/.*version: //'), workers: $(nproc) per instance (auto), upstream keepalive 32"

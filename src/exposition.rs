@@ -157,7 +157,7 @@ pub struct Summary {
 
 #[derive(Debug)]
 enum Parser {
-    Text(TextParser),
+    Text(Box<TextParser>),
     OpenMetrics(OpenMetricsParser),
     Protobuf(ProtobufParser),
 }
@@ -178,7 +178,7 @@ impl Verifier {
     /// A verifier for one body in `dialect`.
     pub fn new(dialect: Dialect) -> Verifier {
         let parser = match dialect.format {
-            Format::Text => Parser::Text(TextParser::new(dialect.utf8_names)),
+            Format::Text => Parser::Text(Box::new(TextParser::new(dialect.utf8_names))),
             Format::OpenMetrics => Parser::OpenMetrics(OpenMetricsParser::default()),
             Format::Protobuf => Parser::Protobuf(ProtobufParser::new(dialect.utf8_names)),
         };
