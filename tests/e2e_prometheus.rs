@@ -42,16 +42,17 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
-async fn wait_http(url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+/// Waits until Prometheus answers /-/ready with 200 (it answers 503 while it starts).
+async fn wait_ready(prom: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let addr = prom.trim_start_matches("http://").to_owned();
     loop {
-        if tokio::net::TcpStream::connect(url.trim_start_matches("http://").split('/').next().unwrap_or(""))
-            .await
-            .is_ok()
+        if tokio::net::TcpStream::connect(&addr).await.is_ok()
+            && get(&format!("{prom}/-/ready"), &[]).await.status == 200
         {
             return;
         }
-        assert!(Instant::now() < deadline, "{url} never came up");
+        assert!(Instant::now() < deadline, "{prom} never became ready");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
