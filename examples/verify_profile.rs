@@ -6,6 +6,22 @@ use std::io::Write as _;
 use exporter_exporter::exposition::{Dialect, Encoding, Format, verify};
 
 fn main() {
+    // `verify_profile ROUNDS [FILE]`: a file (say a real node_exporter page) or a generated body.
+    let rounds: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(3);
+    let body = match std::env::args().nth(2) {
+        Some(path) => std::fs::read(path).expect("read the body"),
+        None => generated(),
+    };
+    let dialect = Dialect { format: Format::Text, utf8_names: false };
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        verify(&body, dialect, Encoding::Identity).expect("valid");
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!("{:.0} MB/s", (body.len() * rounds) as f64 / secs / 1e6);
+}
+
+fn generated() -> Vec<u8> {
     let mut body = Vec::new();
     let mut f = 0;
     while body.len() < 10 << 20 {
@@ -31,12 +47,5 @@ fn main() {
         }
         f += 1;
     }
-    let rounds: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(3);
-    let dialect = Dialect { format: Format::Text, utf8_names: false };
-    let start = std::time::Instant::now();
-    for _ in 0..rounds {
-        verify(&body, dialect, Encoding::Identity).expect("valid");
-    }
-    let secs = start.elapsed().as_secs_f64();
-    println!("{:.0} MB/s", (body.len() * rounds) as f64 / secs / 1e6);
+    body
 }

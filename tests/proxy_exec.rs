@@ -137,6 +137,12 @@ async fn a_timeout_kills_the_whole_group_and_answers_at_the_deadline() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+    // The command itself is our child: it must be reaped, not left a zombie.
+    let shell = pids.split_whitespace().nth(1).expect("the shell's pid");
+    while std::path::Path::new(&format!("/proc/{shell}")).exists() {
+        assert!(Instant::now() < deadline, "the command {shell} was left a zombie");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let metrics = proxy.get("/metrics").await.text();
     assert_eq!(sample(&metrics, "expexp_proxy_timeout_errors_total{module=\"s\"}"), Some(1.0));
     assert_eq!(sample(&metrics, "expexp_command_fails_total{module=\"s\"}"), Some(1.0));

@@ -274,3 +274,46 @@ impl ClientCertVerifier for ClientVerifier {
         self.provider.signature_verification_algorithms.supported_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tls(suites: &[&str], curves: &[&str]) -> ServerTls {
+        ServerTls {
+            cert_file: PathBuf::new(),
+            key_file: PathBuf::new(),
+            client_auth: ClientAuth::NoClientCert,
+            client_ca_file: None,
+            allowed_sans: Vec::new(),
+            certmatch: None,
+            min_version: TlsVersion::Tls12,
+            max_version: TlsVersion::Tls13,
+            cipher_suites: suites.iter().map(|s| s.to_string()).collect(),
+            curves: curves.iter().map(|s| s.to_string()).collect(),
+            prefer_server_order: true,
+            http2: true,
+        }
+    }
+
+    #[test]
+    fn cipher_suites_and_curves_by_go_name() {
+        let p =
+            provider_for(&tls(&["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"], &["CurveP256"])).expect("valid");
+        let tls12: Vec<String> = p
+            .cipher_suites
+            .iter()
+            .filter(|s| s.version() == &rustls::version::TLS12)
+            .map(|s| format!("{:?}", s.suite()))
+            .collect();
+        assert_eq!(tls12, ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]);
+        assert!(
+            p.cipher_suites.iter().any(|s| s.version() == &rustls::version::TLS13),
+            "TLS 1.3 suites stay"
+        );
+        assert_eq!(p.kx_groups.len(), 1);
+        let e = provider_for(&tls(&["TLS_RSA_WITH_AES_128_CBC_SHA"], &[])).unwrap_err().to_string();
+        assert!(e.contains("TLS_RSA_WITH_AES_128_CBC_SHA") && e.contains("not supported"), "{e}");
+        assert!(provider_for(&tls(&[], &["CurveP521"])).is_err());
+    }
+}
