@@ -7,6 +7,7 @@
 
 mod gzip;
 mod lex;
+mod names;
 mod openmetrics;
 mod protobuf;
 mod text;

@@ -64,7 +64,17 @@ fn class_run_end(line: &[u8], i: usize, start: u8, class: u8) -> usize {
         Some(&b) if is(start, b) => {}
         _ => return i,
     }
-    line[i + 1..].iter().position(|&b| !is(class, b)).map_or(line.len(), |k| i + 1 + k)
+    // Four bytes per step while they all belong: names are the longest runs in a body.
+    let mut j = i + 1;
+    while let Some(c) = line.get(j..j + 4) {
+        let all =
+            CLASSES[c[0] as usize] & CLASSES[c[1] as usize] & CLASSES[c[2] as usize] & CLASSES[c[3] as usize];
+        if all & class == 0 {
+            break;
+        }
+        j += 4;
+    }
+    line[j..].iter().position(|&b| !is(class, b)).map_or(line.len(), |k| j + k)
 }
 
 /// End of a classic metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`) starting at `i`; `i` if none.
@@ -195,76 +205,49 @@ pub(super) fn find_duplicate<'a>(
 /// exponent, or `inf`/`infinity` (optional sign) or `nan`, case-insensitive, and no overflow.
 #[inline]
 pub(super) fn is_go_float(s: &[u8]) -> bool {
+    let n = s.len();
     let Some(&first) = s.first() else {
         return false;
     };
-    // Fast path: short plain decimals (`123`, `0.25`), the most common values by far. With no
-    // exponent and at most 17 characters they cannot overflow.
-    if s.len() <= 17 && first != b'.' {
-        let mut dots = 0u32;
-        let plain = s.iter().all(|&c| {
-            dots += u32::from(c == b'.');
-            c.is_ascii_digit() || c == b'.'
-        });
-        if plain && dots <= 1 && s.iter().any(u8::is_ascii_digit) {
-            return true;
-        }
-    }
-    let body = match first {
-        b'+' | b'-' => &s[1..],
-        _ => s,
-    };
-    if let Some(&c) = body.first()
-        && !(c.is_ascii_digit() || c == b'.')
-    {
-        // Go accepts a sign before "inf"/"infinity" but not before "nan".
-        return body.eq_ignore_ascii_case(b"inf")
-            || body.eq_ignore_ascii_case(b"infinity")
-            || (body.len() == s.len() && s.eq_ignore_ascii_case(b"nan"));
-    }
-    let mut i = 0;
-    let mut digits = 0usize;
-    let mut int_digits = 0usize;
-    let mut seen_dot = false;
-    while i < body.len() {
-        match body[i] {
-            b'0'..=b'9' => {
-                digits += 1;
-                if !seen_dot {
-                    int_digits += 1;
-                }
-            }
-            b'.' if !seen_dot => seen_dot = true,
-            _ => break,
-        }
+    let signed = first == b'+' || first == b'-';
+    let mut i = usize::from(signed);
+    let int_start = i;
+    while i < n && s[i].is_ascii_digit() {
         i += 1;
     }
-    if digits == 0 {
-        return false;
+    let int_digits = i - int_start;
+    let mut frac_digits = 0;
+    if i < n && s[i] == b'.' {
+        i += 1;
+        let frac_start = i;
+        while i < n && s[i].is_ascii_digit() {
+            i += 1;
+        }
+        frac_digits = i - frac_start;
+    }
+    if int_digits + frac_digits == 0 {
+        // Not a decimal: Go accepts "inf"/"infinity" with an optional sign, "nan" without.
+        let body = &s[usize::from(signed)..];
+        return body.eq_ignore_ascii_case(b"inf")
+            || body.eq_ignore_ascii_case(b"infinity")
+            || (!signed && s.eq_ignore_ascii_case(b"nan"));
     }
     let mut exp: i64 = 0;
-    if i < body.len() {
-        if body[i] != b'e' && body[i] != b'E' {
+    if i < n {
+        if s[i] != b'e' && s[i] != b'E' {
             return false;
         }
         i += 1;
-        let negative = match body.get(i) {
-            Some(b'+') => {
-                i += 1;
-                false
-            }
-            Some(b'-') => {
-                i += 1;
-                true
-            }
-            _ => false,
-        };
-        let start = i;
-        while i < body.len() && body[i].is_ascii_digit() {
-            exp = exp.saturating_mul(10).saturating_add(i64::from(body[i] - b'0'));
+        let negative = s.get(i) == Some(&b'-');
+        if matches!(s.get(i), Some(b'+' | b'-')) {
             i += 1;
         }
-        if i == start || i != body.len() {
+        let exp_start = i;
+        while i < n && s[i].is_ascii_digit() {
+            exp = exp.saturating_mul(10).saturating_add(i64::from(s[i] - b'0'));
+            i += 1;
+        }
+        if i == exp_start || i != n {
             return false;
         }
         if negative {
@@ -273,8 +256,7 @@ pub(super) fn is_go_float(s: &[u8]) -> bool {
     }
     // Overflow is an error in Go (ErrRange); underflow to zero is not. Only a number whose
     // decimal magnitude may exceed f64::MAX needs the exact check.
-    let magnitude = exp.saturating_add(int_digits as i64);
-    if magnitude < 300 {
+    if exp.saturating_add(int_digits as i64) < 300 {
         return true;
     }
     std::str::from_utf8(s).ok().and_then(|t| t.parse::<f64>().ok()).is_some_and(f64::is_finite)

@@ -2,9 +2,7 @@
 //! `expfmt.TextParser` (see docs/verification.md). State is kept per metric family, never per
 //! sample, and a line is checked without allocating.
 
-use std::collections::HashMap;
-
-use foldhash::fast::RandomState;
+use super::names::NameTable;
 
 use super::lex::{
     self, QuoteError, is_go_float, is_go_int64, label_name_end, metric_name_end, quoted_end, skip_blanks,
@@ -78,7 +76,7 @@ pub(super) struct TextParser {
     /// Every name seen in a sample or HELP/TYPE line, with what it resolved to. Resolution is
     /// stable (expfmt looks the exact name up first, and a family's type never changes once a
     /// name has been resolved against it), so each distinct name is resolved once.
-    names: HashMap<Box<[u8]>, Resolved, RandomState>,
+    names: NameTable<Resolved>,
     families: Vec<Family>,
     /// The last few names resolved, so a histogram's `_bucket`, `_sum` and `_count` lines,
     /// which alternate, are found without hashing.
@@ -95,7 +93,7 @@ impl TextParser {
     pub(super) fn new(utf8_names: bool) -> Self {
         TextParser {
             utf8_names,
-            names: HashMap::default(),
+            names: NameTable::new(),
             families: Vec::new(),
             recent: Default::default(),
             next_recent: 0,
@@ -413,10 +411,10 @@ impl TextParser {
             return Err("invalid metric name \"\"".into());
         }
         let resolved = match self.names.get(name) {
-            Some(&r) => r,
+            Some(r) => r,
             None => {
                 let r = Self::resolve_new(&self.names, &mut self.families, name);
-                self.names.insert(name.into(), r);
+                self.names.insert(name, r);
                 r
             }
         };
@@ -428,11 +426,7 @@ impl TextParser {
         Ok(resolved)
     }
 
-    fn resolve_new(
-        names: &HashMap<Box<[u8]>, Resolved, RandomState>,
-        families: &mut Vec<Family>,
-        name: &[u8],
-    ) -> Resolved {
+    fn resolve_new(names: &NameTable<Resolved>, families: &mut Vec<Family>, name: &[u8]) -> Resolved {
         let suffixed = |suffix: &[u8]| {
             (name.len() > suffix.len() && name.ends_with(suffix)).then(|| &name[..name.len() - suffix.len()])
         };

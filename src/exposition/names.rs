@@ -1,0 +1,68 @@
+//! The names seen in one body, each once: the bytes in one arena, a hash table of positions.
+//! A new name costs an append and an insert, never an allocation of its own.
+
+use std::hash::BuildHasher;
+
+use foldhash::fast::RandomState;
+use hashbrown::HashTable;
+
+/// Names expected in a typical body, to size the table once instead of growing it repeatedly.
+const INITIAL_NAMES: usize = 256;
+
+/// A map from name bytes to a small value.
+#[derive(Debug)]
+pub(super) struct NameTable<V> {
+    arena: Vec<u8>,
+    table: HashTable<(u32, u32, V)>,
+    /// Seeded per process, so a hostile body cannot aim at collisions it can predict.
+    hasher: RandomState,
+}
+
+impl<V: Copy> NameTable<V> {
+    pub(super) fn new() -> Self {
+        NameTable {
+            arena: Vec::with_capacity(INITIAL_NAMES * 32),
+            table: HashTable::with_capacity(INITIAL_NAMES),
+            hasher: RandomState::default(),
+        }
+    }
+
+    fn bytes(arena: &[u8], start: u32, len: u32) -> &[u8] {
+        &arena[start as usize..(start + len) as usize]
+    }
+
+    /// The value stored for `name`.
+    #[inline]
+    pub(super) fn get(&self, name: &[u8]) -> Option<V> {
+        let hash = self.hasher.hash_one(name);
+        self.table.find(hash, |&(s, l, _)| Self::bytes(&self.arena, s, l) == name).map(|e| e.2)
+    }
+
+    /// Stores `value` for `name`, which must not be stored yet.
+    pub(super) fn insert(&mut self, name: &[u8], value: V) {
+        let hash = self.hasher.hash_one(name);
+        let start = self.arena.len() as u32;
+        self.arena.extend_from_slice(name);
+        let (arena, hasher) = (&self.arena, &self.hasher);
+        self.table.insert_unique(hash, (start, name.len() as u32, value), |&(s, l, _)| {
+            hasher.hash_one(Self::bytes(arena, s, l))
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stores_and_finds() {
+        let mut t = NameTable::new();
+        for i in 0..1000u32 {
+            t.insert(format!("name_{i}").as_bytes(), i);
+        }
+        assert_eq!(t.get(b"name_0"), Some(0));
+        assert_eq!(t.get(b"name_999"), Some(999));
+        assert_eq!(t.get(b"name_1000"), None);
+        assert_eq!(t.get(b""), None);
+    }
+}
