@@ -10,6 +10,10 @@ use crate::config::{Config, Module, Sources};
 use crate::daemon::ReloadHandle;
 use crate::modules::deadline::DEFAULT_TIMEOUT_OFFSET;
 use crate::modules::http::DEFAULT_MAX_BODY_BYTES;
+use tokio::sync::Semaphore;
+
+/// Default for `-web.max-requests`.
+pub const DEFAULT_MAX_REQUESTS: usize = 1024;
 use crate::modules::{BuildError, Modules};
 use crate::security::{Security, WebSettings};
 use crate::telemetry::Metrics;
@@ -27,6 +31,8 @@ pub struct Options {
     pub max_body_bytes: u64,
     /// Whether `POST /-/reload` is allowed (`-web.enable-lifecycle`).
     pub enable_lifecycle: bool,
+    /// Most scrapes at once (`-web.max-requests`); 0 for no limit.
+    pub max_requests: usize,
 }
 
 impl Default for Options {
@@ -37,6 +43,7 @@ impl Default for Options {
             timeout_offset: DEFAULT_TIMEOUT_OFFSET,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             enable_lifecycle: false,
+            max_requests: DEFAULT_MAX_REQUESTS,
         }
     }
 }
@@ -50,6 +57,8 @@ pub struct Settings {
     pub options: Options,
     /// Listeners and inbound security.
     pub web: WebSettings,
+    /// Bounds on client connections.
+    pub limits: crate::server::Limits,
 }
 
 impl Settings {
@@ -78,9 +87,15 @@ impl Settings {
                 telemetry_path,
                 timeout_offset: cli.web_timeout_offset,
                 enable_lifecycle: cli.web_enable_lifecycle,
-                ..Options::default()
+                max_requests: cli.web_max_requests,
+                max_body_bytes: cli.upstream_max_body_bytes,
             },
             web: WebSettings::from_cli(cli)?,
+            limits: crate::server::Limits {
+                read_header_timeout: cli.web_read_header_timeout,
+                max_header_bytes: cli.web_max_header_bytes,
+                max_connections: cli.web_max_connections,
+            },
         })
     }
 }
@@ -95,6 +110,9 @@ pub struct App {
     /// Inbound security: request checks, TLS, headers.
     pub security: Security,
     pub(crate) reloader: Option<ReloadHandle>,
+    /// Slots for scrapes in flight; shared with the app this one replaced, so a reload does not
+    /// reset the limit.
+    pub(crate) scrape_slots: Option<Arc<Semaphore>>,
     config: Config,
 }
 
@@ -112,7 +130,11 @@ impl App {
         let modules =
             Modules::build(&config, &metrics, options.max_body_bytes, previous.map(|p| &p.modules))?;
         let default_module = config.default_module.clone();
-        Ok(App { options, default_module, modules, metrics, security, reloader: None, config })
+        let scrape_slots = match previous {
+            Some(p) if p.options.max_requests == options.max_requests => p.scrape_slots.clone(),
+            _ => (options.max_requests > 0).then(|| Arc::new(Semaphore::new(options.max_requests))),
+        };
+        Ok(App { options, default_module, modules, metrics, security, reloader: None, scrape_slots, config })
     }
 
     /// Lets `POST /-/reload` ask for reloads through `reloader`.

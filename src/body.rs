@@ -23,6 +23,8 @@ pub enum Body {
         inner: Incoming,
         /// When to give up on it.
         deadline: Option<Pin<Box<Sleep>>>,
+        /// Bytes it may still carry.
+        remaining: u64,
     },
 }
 
@@ -30,6 +32,11 @@ pub enum Body {
 #[derive(Debug, thiserror::Error)]
 #[error("upstream body not complete at the scrape deadline")]
 pub struct BodyDeadline;
+
+/// The stream carried more than its limit.
+#[derive(Debug, thiserror::Error)]
+#[error("upstream body larger than the limit")]
+pub struct BodyTooLarge;
 
 impl Body {
     /// A buffered body.
@@ -43,9 +50,13 @@ impl Body {
         Body::Full(None)
     }
 
-    /// An upstream body passed through, cut off at `deadline`.
-    pub fn stream(inner: Incoming, deadline: Option<Instant>) -> Body {
-        Body::Stream { inner, deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))) }
+    /// An upstream body passed through, cut off at `deadline` or after `limit` bytes.
+    pub fn stream(inner: Incoming, deadline: Option<Instant>, limit: u64) -> Body {
+        Body::Stream {
+            inner,
+            deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
+            remaining: limit,
+        }
     }
 }
 
@@ -59,8 +70,17 @@ impl http_body::Body for Body {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.get_mut() {
             Body::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
-            Body::Stream { inner, deadline } => {
+            Body::Stream { inner, deadline, remaining } => {
                 if let Poll::Ready(frame) = Pin::new(inner).poll_frame(cx) {
+                    if let Some(Ok(f)) = &frame
+                        && let Some(data) = f.data_ref()
+                    {
+                        let n = data.len() as u64;
+                        if n > *remaining {
+                            return Poll::Ready(Some(Err(BodyTooLarge.into())));
+                        }
+                        *remaining -= n;
+                    }
                     return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
                 }
                 if let Some(d) = deadline

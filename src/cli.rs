@@ -199,6 +199,27 @@ pub struct Cli {
     #[arg(long = "web.timeout-offset", value_name = "DURATION", default_value = "0.5", value_parser = parse_offset)]
     pub web_timeout_offset: std::time::Duration,
 
+    /// Most scrapes served at once; more get a 503 at once (0: no limit).
+    #[arg(long = "web.max-requests", value_name = "N", default_value = "1024")]
+    pub web_max_requests: usize,
+
+    /// Most client connections open at once; more wait in the listen queue.
+    #[arg(long = "web.max-connections", value_name = "N", default_value = "8192")]
+    pub web_max_connections: usize,
+
+    /// How long a client may take to send a request's headers, and how long a kept-alive
+    /// connection may sit idle: seconds or a Go duration.
+    #[arg(long = "web.read-header-timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_offset)]
+    pub web_read_header_timeout: std::time::Duration,
+
+    /// Largest request head (request line and headers) accepted, in bytes.
+    #[arg(long = "web.max-header-bytes", value_name = "BYTES", default_value = "65536")]
+    pub web_max_header_bytes: usize,
+
+    /// Largest upstream body read for verification, in bytes; more is a 502.
+    #[arg(long = "upstream.max-body-bytes", value_name = "BYTES", default_value = "268435456")]
+    pub upstream_max_body_bytes: u64,
+
     /// Check the configuration (modules, web config, certificates, token file) and exit.
     #[arg(long = "config.check", value_name = "BOOL", num_args = 0..=1, require_equals = true,
           default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]

@@ -125,6 +125,7 @@ pub async fn run(cli: &Cli, build: BuildInfo) -> Result<(), String> {
         bound.push((listener, transport));
     }
     let shared: SharedApp = Arc::new(ArcSwap::from_pointee(app));
+    let limits = settings.limits;
     let reloader = Arc::new(Reloader { settings, metrics, shared: shared.clone(), handle });
     tokio::spawn(async move {
         loop {
@@ -154,7 +155,7 @@ pub async fn run(cli: &Cli, build: BuildInfo) -> Result<(), String> {
         let shutdown = async move {
             let _ = stopped.wait_for(|s| *s).await;
         };
-        tasks.push(tokio::spawn(server::serve(listener, shared.clone(), transport, shutdown)));
+        tasks.push(tokio::spawn(server::serve(listener, shared.clone(), transport, limits, shutdown)));
     }
     shutdown.await;
     let _ = stop.send(true);

@@ -7,6 +7,19 @@ use exporter_exporter::daemon;
 use exporter_exporter::logging;
 use exporter_exporter::telemetry::BuildInfo;
 
+/// Raises the soft limit on open files to the hard limit, as Go programs do at startup: a
+/// proxy holds a client connection and an upstream connection per scrape.
+fn raise_fd_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        if let Err(e) = setrlimit(Resource::Nofile, limit) {
+            tracing::warn!(error = %e, "cannot raise the open files limit");
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::parse_go(std::env::args_os()) {
         Ok(cli) => cli,
@@ -21,6 +34,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     logging::init(cli.log_level, cli.log_format());
+    raise_fd_limit();
     if cli.config_check {
         return match daemon::check(&cli, build) {
             Ok(()) => {

@@ -140,6 +140,20 @@ impl App {
                 }
             },
         };
+        // Bounded before any work is done: past the limit, a quick 503 beats a pile-up.
+        let _slot = match &self.scrape_slots {
+            Some(slots) => match slots.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    tracing::warn!(module = %name, client = %peer.ip(), "too many scrapes in flight (-web.max-requests)");
+                    return plain(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "Service Unavailable: too many scrapes in flight\n",
+                    );
+                }
+            },
+            None => None,
+        };
         let Some(module) = self.modules.get(&name) else {
             self.metrics.unknown_module().errors.inc();
             tracing::warn!(module = %name, client = %peer.ip(), "unknown module requested");

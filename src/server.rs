@@ -22,8 +22,29 @@ use crate::app::App;
 use crate::body::Body;
 use crate::routes::{Conn, ScrapedModule};
 
-/// How long a client may take to send its request headers.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bounds on what clients may hold of the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Time to send a request's headers; also how long a kept-alive connection may idle.
+    pub read_header_timeout: Duration,
+    /// Largest request head, in bytes.
+    pub max_header_bytes: usize,
+    /// Most connections open at once; more wait in the listen queue.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            read_header_timeout: Duration::from_secs(10),
+            max_header_bytes: 64 << 10,
+            max_connections: 8192,
+        }
+    }
+}
+
+/// The smallest request-head buffer hyper accepts.
+const MIN_HEADER_BYTES: usize = 8192;
 /// How long a client may take to complete the TLS handshake.
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long in-flight requests may run on after shutdown begins.
@@ -78,14 +99,35 @@ pub async fn serve(
     listener: TcpListener,
     app: SharedApp,
     transport: Transport,
+    limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT).keep_alive(true);
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.read_header_timeout)
+        .max_buf_size(limits.max_header_bytes.max(MIN_HEADER_BYTES))
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+        .keep_alive_interval(limits.read_header_timeout)
+        .keep_alive_timeout(limits.read_header_timeout);
+    let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
+        // At the connection limit, stop accepting: new clients wait in the kernel's queue.
+        let permit = tokio::select! {
+            p = connections.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -102,6 +144,7 @@ pub async fn serve(
         let builder = builder.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
+            let _permit = permit;
             let local = stream.local_addr().unwrap_or(peer);
             let conn = Conn { peer, local, tls: transport == Transport::Tls };
             let service = {

@@ -49,6 +49,9 @@ pub enum ScrapeError {
     /// The request passed `args` to an exec module that does not accept them.
     #[error("args given but exec.allow_args is false")]
     ArgsNotAllowed,
+    /// An `args` value holds a NUL byte, which no command line can carry.
+    #[error("an args value holds a NUL byte")]
+    NulInArgs,
     /// The command could not be started.
     #[error("cannot start {command}: {cause}")]
     Spawn {
@@ -105,7 +108,7 @@ impl ScrapeError {
             E::Connect { .. } | E::Upstream { .. } | E::BodyTooLarge { .. } => StatusCode::BAD_GATEWAY,
             E::Malformed(_) | E::Encoding(_) => StatusCode::INTERNAL_SERVER_ERROR,
             E::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
-            E::ArgsNotAllowed => StatusCode::BAD_REQUEST,
+            E::ArgsNotAllowed | E::NulInArgs => StatusCode::BAD_REQUEST,
             E::Spawn { .. } | E::Output(_) | E::Exit { .. } | E::OutputTooLarge { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -123,6 +126,7 @@ impl ScrapeError {
             E::Malformed(_) | E::Encoding(_) => VERIFICATION_FAILED,
             E::Busy(_) => "Service Unavailable: too many concurrent runs of this module\n",
             E::ArgsNotAllowed => "Bad Request: this module does not accept args\n",
+            E::NulInArgs => "Bad Request: args may not contain NUL bytes\n",
             E::Spawn { .. } | E::Output(_) | E::Exit { .. } | E::OutputTooLarge { .. } => {
                 "Internal Server Error: the module's command failed. See server logs for details\n"
             }

@@ -58,6 +58,9 @@ impl ExecRunner {
         if !query_args.is_empty() && !self.source.allow_args {
             return Err(ScrapeError::ArgsNotAllowed);
         }
+        if query_args.iter().any(|a| a.contains('\0')) {
+            return Err(ScrapeError::NulInArgs);
+        }
         let wait_until = req.deadline.unwrap_or_else(|| Instant::now() + QUEUE_WAIT_WITHOUT_DEADLINE);
         let _slot = tokio::time::timeout_at(wait_until, self.slots.acquire())
             .await

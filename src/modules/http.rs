@@ -126,7 +126,7 @@ impl HttpUpstream {
             // turn our answer into HTTP/1.0 (which closes the client's kept-alive connection).
             parts.version = http::Version::default();
             if parts.status != StatusCode::OK || !self.source.verify || req.method == Method::HEAD {
-                return Ok(Response::from_parts(parts, Body::stream(body, req.deadline)));
+                return Ok(Response::from_parts(parts, Body::stream(body, req.deadline, self.max_body)));
             }
             let bytes = self.read_verified(body, &parts.headers).await?;
             parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));

@@ -189,9 +189,10 @@ impl TestProxy {
         let listener = server::bind(listen).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::serve(listener, shared, transport, async move {
-            let _ = stopped.await;
-        }));
+        let task =
+            tokio::spawn(server::serve(listener, shared, transport, server::Limits::default(), async move {
+                let _ = stopped.await;
+            }));
         TestProxy { addr, metrics, stop: Some(stop), task: Some(task) }
     }
 
