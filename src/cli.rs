@@ -63,6 +63,7 @@ fn parse_cidr(s: &str) -> Result<IpNet, String> {
     name = "exporter_exporter",
     about = "A reverse proxy for Prometheus exporters, scripts and textfiles that verifies what it serves.",
     disable_version_flag = true,
+    args_override_self = true,
     after_help = "Flags may be written Go-style, as the original takes them: -web.listen-address=:9999, \
                   -config.dirs DIR, -web.tls.verify, -web.tls.verify=false."
 )]
@@ -374,6 +375,14 @@ mod tests {
         assert_eq!(c.allow_net, ["10.0.0.0/8".parse::<IpNet>().unwrap(), "::1/128".parse().unwrap()]);
         // A value that starts with a dash is still the value, as in Go.
         assert_eq!(parse(&["-web.bearer.token", "-secret-"]).expect("parses").web_bearer_token, "-secret-");
+    }
+
+    #[test]
+    fn a_repeated_flag_takes_the_last_value_as_go_does() {
+        let c = parse(&["-log.level=info", "-log.level", "error", "-config.dirs=a", "-config.dirs=b"])
+            .expect("parses");
+        assert_eq!(c.log_level, LogLevel::Error);
+        assert_eq!(c.config_dirs.len(), 2, "repeatable flags still collect every value");
     }
 
     #[test]

@@ -51,6 +51,20 @@ impl App {
     /// Answers one request: the allow list and the Authorization checks first, then the
     /// route; the configured security headers go on every response.
     pub async fn handle(&self, req: &Parts, conn: &Conn) -> Response<Body> {
+        // No endpoint takes a request body. A chunked one (with or without a Content-Length
+        // beside it, the shape of request smuggling) or a sized one on a GET is refused, and the
+        // connection closed, rather than read past.
+        let chunked = req.headers.contains_key(header::TRANSFER_ENCODING);
+        let sized = req
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0" && matches!(req.method, Method::GET | Method::HEAD));
+        if chunked || sized {
+            tracing::info!(client = %conn.peer.ip(), path = req.uri.path(), "request with a body refused");
+            let mut r = plain(StatusCode::BAD_REQUEST, "Bad Request: request bodies are not accepted\n");
+            r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return r;
+        }
         let auth = &self.security.auth;
         let checked = match auth.allowed(conn.peer.ip()) {
             Ok(()) => auth.authorized(&req.headers).await,

@@ -4,6 +4,7 @@
 //! through as it arrives.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -27,8 +28,11 @@ use crate::tls::TlsError;
 /// Largest upstream body read for verification by default (256 MiB).
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 256 << 20;
 
-/// Idle upstream connections kept per module.
-const MAX_IDLE_CONNECTIONS: usize = 32;
+/// Idle upstream connections kept per module (Go keeps 2): enough to serve a burst of scrapes
+/// without reconnecting, few enough that an idle proxy holds little.
+pub const MAX_IDLE_CONNECTIONS: usize = 8;
+/// How long an idle upstream connection is kept (as Go's default transport).
+pub const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Headers that describe one connection, never forwarded (RFC 9110 section 7.6.1).
 const HOP_BY_HOP: [HeaderName; 8] = [
@@ -79,7 +83,7 @@ impl HttpUpstream {
     pub fn build(source: &HttpSource, roots: &SystemRoots, max_body: u64) -> Result<HttpUpstream, TlsError> {
         let pool = || {
             let mut b = Client::builder(TokioExecutor::new());
-            b.pool_max_idle_per_host(MAX_IDLE_CONNECTIONS);
+            b.pool_max_idle_per_host(MAX_IDLE_CONNECTIONS).pool_idle_timeout(IDLE_CONNECTION_TIMEOUT);
             b
         };
         let (client, origin, authority) = match &source.endpoint {

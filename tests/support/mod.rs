@@ -502,3 +502,69 @@ pub async fn request(method: &str, url: &str) -> Got {
     };
     tokio::time::timeout(Duration::from_secs(20), fut).await.expect("request finished within 20 s")
 }
+
+/// What this process holds: open file descriptors, threads, child processes, resident memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resources {
+    pub fds: usize,
+    pub threads: usize,
+    pub children: usize,
+    pub rss_kib: u64,
+}
+
+impl Resources {
+    pub fn now() -> Resources {
+        Resources::of(std::process::id())
+    }
+
+    /// The resources of process `pid`.
+    pub fn of(pid: u32) -> Resources {
+        let count = |dir: &str| std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
+        let me = pid.to_string();
+        let children = std::fs::read_dir("/proc")
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| {
+                        std::fs::read_to_string(e.path().join("stat")).ok().is_some_and(|stat| {
+                            // Field 4 (after the parenthesised name) is the parent pid.
+                            stat.rsplit(')').next().and_then(|r| r.split_whitespace().nth(1))
+                                == Some(me.as_str())
+                        })
+                    })
+                    .count()
+            })
+            .unwrap_or(0);
+        let rss_kib = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            })
+            .unwrap_or(0);
+        Resources {
+            fds: count(&format!("/proc/{pid}/fd")),
+            threads: count(&format!("/proc/{pid}/task")),
+            children,
+            rss_kib,
+        }
+    }
+
+    /// Waits (up to 10 s) until fds, threads and children are back to `self` (give or take
+    /// `slack` fds), and RSS has grown by at most `rss_slack_kib`.
+    pub async fn settle(&self, slack: usize, rss_slack_kib: u64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = Resources::now();
+            let ok = now.fds <= self.fds + slack
+                && now.threads <= self.threads + 2
+                && now.children <= self.children
+                && now.rss_kib <= self.rss_kib + rss_slack_kib;
+            if ok {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "resources did not return to {self:?}: {now:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! Upstreams and scripts that misbehave: each gives the right status quickly and leaves no
+//! file descriptor, thread or process behind. The tests run one at a time (they measure the
+//! whole process), each bounded in time.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use exporter_exporter::app::Options;
+use support::{Resources, TestProxy, script};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// The tests measure process-wide resources, so they must not overlap.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A raw TCP upstream: reads one request head, then runs `behave` on the connection.
+async fn raw_upstream<F, Fut>(behave: F) -> u16
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let behave = std::sync::Arc::new(behave);
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let behave = behave.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                behave(s).await;
+            });
+        }
+    });
+    port
+}
+
+fn module(port: u16, extra: &str) -> String {
+    format!(
+        "modules:\n  m:\n    method: http\n    timeout: 1s\n    http:\n      address: 127.0.0.1\n      port: {port}\n{extra}"
+    )
+}
+
+async fn status_within(proxy: &TestProxy, limit: Duration) -> u16 {
+    let start = Instant::now();
+    let got = proxy.get("/proxy?module=m").await;
+    assert!(start.elapsed() < limit, "took {:?}", start.elapsed());
+    got.status
+}
+
+const HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misbehaving_upstreams() {
+    let _serial = SERIAL.lock().await;
+    let before = Resources::now();
+    let small = Options { max_body_bytes: 1 << 20, ..Options::default() };
+    let cases: Vec<(&str, u16, u16, &str)> = vec![
+        (
+            "hangs without answering",
+            raw_upstream(|s| async move {
+                let _held = s;
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            })
+            .await,
+            504,
+            "",
+        ),
+        (
+            "drips one byte a second",
+            raw_upstream(|mut s| async move {
+                let _ = s.write_all(HEAD).await;
+                let _ = s.write_all(b"Content-Length: 100\r\n\r\n").await;
+                for _ in 0..30 {
+                    if s.write_all(b"a").await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            })
+            .await,
+            504,
+            "",
+        ),
+        (
+            "resets mid-body",
+            raw_upstream(|mut s| async move {
+                let _ = s.write_all(HEAD).await;
+                let _ = s.write_all(b"Content-Length: 100\r\n\r\nmetric_a 1\nmet").await;
+                let _ = s.set_zero_linger();
+            })
+            .await,
+            502,
+            "",
+        ),
+        (
+            "sends less than its Content-Length",
+            raw_upstream(|mut s| async move {
+                let _ = s.write_all(HEAD).await;
+                let _ = s.write_all(b"Content-Length: 1000\r\n\r\nmetric_a 1\n").await;
+            })
+            .await,
+            502,
+            "",
+        ),
+        (
+            "lies about gzip",
+            raw_upstream(|mut s| async move {
+                let _ = s.write_all(HEAD).await;
+                let _ =
+                    s.write_all(b"Content-Encoding: gzip\r\nContent-Length: 11\r\n\r\nmetric_a 1\n").await;
+            })
+            .await,
+            500,
+            "",
+        ),
+        (
+            "sends an endless body",
+            raw_upstream(|mut s| async move {
+                let _ = s.write_all(HEAD).await;
+                let _ = s.write_all(b"Transfer-Encoding: chunked\r\n\r\n").await;
+                let chunk = format!("{:x}\r\n{}\r\n", 8192, "a 1\n".repeat(2048));
+                while s.write_all(chunk.as_bytes()).await.is_ok() {}
+            })
+            .await,
+            502,
+            "",
+        ),
+        ("closes without answering", raw_upstream(|_s| async move {}).await, 502, ""),
+    ];
+    for (what, port, status, extra) in cases {
+        let proxy = TestProxy::start_with(&module(port, extra), small.clone(), "127.0.0.1:0").await;
+        assert_eq!(status_within(&proxy, Duration::from_secs(5)).await, status, "an upstream that {what}");
+        proxy.stop().await;
+    }
+    before.settle(8, 64 << 10).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_unverified_body_is_cut_at_the_limit() {
+    let _serial = SERIAL.lock().await;
+    let port = raw_upstream(|mut s| async move {
+        let _ = s.write_all(HEAD).await;
+        let _ = s.write_all(b"Transfer-Encoding: chunked\r\n\r\n").await;
+        let chunk = format!("{:x}\r\n{}\r\n", 8192, "a".repeat(8192));
+        while s.write_all(chunk.as_bytes()).await.is_ok() {}
+    })
+    .await;
+    let small = Options { max_body_bytes: 1 << 20, ..Options::default() };
+    let yaml = format!(
+        "modules:\n  m:\n    method: http\n    http: {{address: 127.0.0.1, port: {port}, verify: false}}\n"
+    );
+    let proxy = TestProxy::start_with(&yaml, small, "127.0.0.1:0").await;
+    let mut conn = tokio::net::TcpStream::connect(proxy.addr).await.expect("connect");
+    conn.write_all(b"GET /proxy?module=m HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("write");
+    let mut total = 0usize;
+    let mut buf = vec![0u8; 65536];
+    let start = Instant::now();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), conn.read(&mut buf)).await.expect("no stall") {
+            Ok(0) | Err(_) => break,
+            Ok(n) => total += n,
+        }
+    }
+    assert!(total < 2 << 20, "the stream stopped near the 1 MiB limit, after {total} bytes");
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misbehaving_scripts() {
+    let _serial = SERIAL.lock().await;
+    let before = Resources::now();
+    let dir = tempfile::tempdir().expect("tmp");
+    let cases = [
+        (
+            "ignores SIGTERM and forks a child that does too",
+            "trap '' TERM; (trap '' TERM; sleep 30) & sleep 30",
+            "timeout: 500ms",
+            504,
+        ),
+        ("closes stdout early and keeps running", "echo 'a 1'; exec >&-; sleep 30", "timeout: 500ms", 504),
+        ("writes without end", "yes 'a 1'", "timeout: 20s", 500),
+    ];
+    for (what, body, timeout, status) in cases {
+        let s = script(dir.path(), "s.sh", body);
+        let yaml = format!(
+            "modules:\n  m:\n    method: exec\n    {timeout}\n    exec: {{command: {}, max_output_bytes: 1048576}}\n",
+            s.display()
+        );
+        let proxy = TestProxy::start(&yaml).await;
+        assert_eq!(status_within(&proxy, Duration::from_secs(5)).await, status, "a script that {what}");
+        proxy.stop().await;
+    }
+    // Children are killed with their process group and reaped.
+    before.settle(8, 64 << 10).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_slowloris_connections_do_not_block_a_scrape_and_are_closed() {
+    let _serial = SERIAL.lock().await;
+    let before = Resources::now();
+    let config =
+        exporter_exporter::config::Config::from_yaml("modules: {}\n", std::path::Path::new("t.yaml"))
+            .expect("config");
+    let metrics = std::sync::Arc::new(exporter_exporter::telemetry::Metrics::new(
+        exporter_exporter::telemetry::BuildInfo::current(),
+    ));
+    let app =
+        exporter_exporter::app::App::build(config, Options::default(), Default::default(), metrics, None)
+            .expect("app");
+    let shared: exporter_exporter::server::SharedApp =
+        std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(app));
+    let listener = exporter_exporter::server::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let limits = exporter_exporter::server::Limits {
+        read_header_timeout: Duration::from_secs(2),
+        ..Default::default()
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(exporter_exporter::server::serve(
+        listener,
+        shared,
+        exporter_exporter::server::Transport::Plain,
+        limits,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let mut idle = Vec::new();
+    for _ in 0..500 {
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.expect("partial head");
+        idle.push(s);
+    }
+    let start = Instant::now();
+    let got = support::get(&format!("http://{addr}/-/healthy"), &[]).await;
+    assert_eq!(got.status, 200);
+    assert!(start.elapsed() < Duration::from_secs(1), "a normal request waited {:?}", start.elapsed());
+    // After the header timeout every idle connection is closed by the server.
+    let mut buf = [0u8; 256];
+    for s in &mut idle {
+        let read = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await;
+        let closed = match read {
+            Err(_) => false,
+            Ok(Ok(0) | Err(_)) => true,
+            // hyper may answer 408 before closing; the next read then sees the end.
+            Ok(Ok(_)) => matches!(s.read(&mut buf).await, Ok(0) | Err(_)),
+        };
+        assert!(closed, "an idle connection stayed open past the header timeout");
+    }
+    drop(idle);
+    let _ = stop.send(());
+    let _ = server.await;
+    before.settle(8, 64 << 10).await;
+}
