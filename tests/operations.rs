@@ -360,3 +360,26 @@ async fn the_access_log_names_client_method_path_module_status_duration_and_byte
         assert!(line.contains(field), "{field} missing in {line}");
     }
 }
+
+#[tokio::test]
+async fn scrapes_beyond_max_requests_get_a_quick_503() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let slow = script(dir.path(), "slow.sh", "sleep 1; echo 'a 1'");
+    let cfg = dir.path().join("expexp.yaml");
+    write(&cfg, &exec_yaml(&[("slow", &slow)]));
+    let d = Daemon::start(&[
+        "-config.file",
+        cfg.to_str().expect("utf8"),
+        "-web.listen-address=127.0.0.1:0",
+        "-web.max-requests=1",
+    ]);
+    let url = d.url("/proxy?module=slow");
+    let first = tokio::spawn(async move { get(&url, &[]).await.status });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let start = Instant::now();
+    let second = get(&d.url("/proxy?module=slow"), &[]).await;
+    assert_eq!(second.status, 503, "{}", second.text());
+    assert!(start.elapsed() < Duration::from_millis(500), "the 503 came at once");
+    assert_eq!(get(&d.url("/-/healthy"), &[]).await.status, 200, "other endpoints are not limited");
+    assert_eq!(first.await.expect("join"), 200);
+}
