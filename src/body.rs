@@ -17,6 +17,13 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub enum Body {
     /// All of it, in memory.
     Full(Option<Bytes>),
+    /// All of it, in memory, in the pieces it arrived in (served without joining them).
+    Frames {
+        /// The pieces, first to send last.
+        pieces: Vec<Bytes>,
+        /// Bytes left to send.
+        remaining: u64,
+    },
     /// An upstream body passed through as it arrives.
     Stream {
         /// The upstream body.
@@ -45,6 +52,12 @@ impl Body {
         Body::Full((!b.is_empty()).then_some(b))
     }
 
+    /// A body in the pieces it arrived in, `len` bytes in all.
+    pub fn frames(mut pieces: Vec<Bytes>, len: u64) -> Body {
+        pieces.reverse();
+        Body::Frames { pieces, remaining: len }
+    }
+
     /// An empty body.
     pub fn empty() -> Body {
         Body::Full(None)
@@ -70,6 +83,10 @@ impl http_body::Body for Body {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.get_mut() {
             Body::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
+            Body::Frames { pieces, remaining } => Poll::Ready(pieces.pop().map(|b| {
+                *remaining = remaining.saturating_sub(b.len() as u64);
+                Ok(Frame::data(b))
+            })),
             Body::Stream { inner, deadline, remaining } => {
                 if let Poll::Ready(frame) = Pin::new(inner).poll_frame(cx) {
                     if let Some(Ok(f)) = &frame
@@ -96,6 +113,7 @@ impl http_body::Body for Body {
     fn is_end_stream(&self) -> bool {
         match self {
             Body::Full(b) => b.is_none(),
+            Body::Frames { pieces, .. } => pieces.is_empty(),
             Body::Stream { inner, .. } => inner.is_end_stream(),
         }
     }
@@ -103,6 +121,7 @@ impl http_body::Body for Body {
     fn size_hint(&self) -> SizeHint {
         match self {
             Body::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
+            Body::Frames { remaining, .. } => SizeHint::with_exact(*remaining),
             Body::Stream { inner, .. } => inner.size_hint(),
         }
     }

@@ -1,9 +1,10 @@
 //! The exposition verifier: decides whether a body is something Prometheus would ingest, in
 //! every format it negotiates (docs/verification.md). Pure: bytes in, verdict out, no I/O.
 //!
-//! Bodies are checked as they arrive. [`BodyCheck::update`] is called with the whole body
-//! received so far and checks only what is new, one line (or protobuf message) at a time, so a
-//! verdict is ready when the last byte lands and the body is never read twice.
+//! Bodies are checked as they arrive: [`BodyCheck::push`] takes each piece as it comes and
+//! checks it where it lies, one line (or protobuf message) at a time, copying only the unit a
+//! piece boundary cuts; a verdict is ready when the last byte lands and the body is never read
+//! twice or gathered into one buffer.
 
 mod gzip;
 mod lex;
@@ -277,53 +278,109 @@ fn lines(
     Ok(pos)
 }
 
+/// A verifier fed pieces of a body in any sizes: each piece is checked where it lies, and only
+/// the unit (line or message) cut by a piece boundary is copied, to be completed by the next.
+#[derive(Debug)]
+pub(crate) struct Feeder {
+    verifier: Verifier,
+    /// The start of a line or message that a piece boundary cut.
+    pending: Vec<u8>,
+}
+
+impl Feeder {
+    fn new(verifier: Verifier) -> Feeder {
+        Feeder { verifier, pending: Vec::new() }
+    }
+
+    /// Checks one more piece of the (decoded) body.
+    pub(crate) fn push(&mut self, mut piece: &[u8]) -> Result<(), VerifyError> {
+        if !self.pending.is_empty() {
+            if self.verifier.format == Format::Protobuf {
+                self.pending.extend_from_slice(piece);
+                let used = self.verifier.feed(&self.pending)?;
+                self.pending.drain(..used);
+                return Ok(());
+            }
+            // Complete the cut line with the start of this piece, check it, go on in place.
+            let Some(nl) = memchr::memchr(b'\n', piece) else {
+                self.pending.extend_from_slice(piece);
+                return Ok(());
+            };
+            self.pending.extend_from_slice(&piece[..=nl]);
+            let used = self.verifier.feed(&self.pending)?;
+            debug_assert_eq!(used, self.pending.len(), "a line ending in a newline is used whole");
+            self.pending.clear();
+            piece = &piece[nl + 1..];
+        }
+        let used = self.verifier.feed(piece)?;
+        self.pending.extend_from_slice(&piece[used..]);
+        Ok(())
+    }
+
+    /// Ends the body.
+    pub(crate) fn finish(self) -> Result<Summary, VerifyError> {
+        self.verifier.finish(&self.pending)
+    }
+
+    fn body_error(&self, message: String) -> VerifyError {
+        self.verifier.body_error(message)
+    }
+}
+
 /// Verifies one response body as it arrives, looking through its content coding.
 #[derive(Debug)]
 pub struct BodyCheck {
     inner: Inner,
+    /// Bytes received so far, for [`BodyCheck::update`].
+    received: usize,
 }
 
 #[derive(Debug)]
 enum Inner {
-    Identity { verifier: Verifier, checked: usize },
-    Gzip { decoder: Box<gzip::GzipCheck>, fed: usize },
+    Identity(Feeder),
+    Gzip(Box<gzip::GzipCheck>),
 }
 
 impl BodyCheck {
     /// Starts checking a body in `dialect` with `encoding`; a gzip body may decode to at most
     /// `max_decoded` bytes.
     pub fn new(dialect: Dialect, encoding: Encoding, max_decoded: u64) -> BodyCheck {
-        let verifier = Verifier::new(dialect);
+        let feeder = Feeder::new(Verifier::new(dialect));
         let inner = match encoding {
-            Encoding::Identity => Inner::Identity { verifier, checked: 0 },
-            Encoding::Gzip => {
-                Inner::Gzip { decoder: Box::new(gzip::GzipCheck::new(verifier, max_decoded)), fed: 0 }
-            }
+            Encoding::Identity => Inner::Identity(feeder),
+            Encoding::Gzip => Inner::Gzip(Box::new(gzip::GzipCheck::new(feeder, max_decoded))),
         };
-        BodyCheck { inner }
+        BodyCheck { inner, received: 0 }
     }
 
-    /// Checks what `body` (everything received so far) holds beyond the previous call.
-    pub fn update(&mut self, body: &[u8]) -> Result<(), VerifyError> {
+    /// Checks the next piece of the body as received (a frame, say).
+    pub fn push(&mut self, piece: &[u8]) -> Result<(), VerifyError> {
+        self.received += piece.len();
         match &mut self.inner {
-            Inner::Identity { verifier, checked } => {
-                *checked += verifier.feed(&body[*checked..])?;
-            }
-            Inner::Gzip { decoder, fed } => {
-                decoder.write(&body[*fed..])?;
-                *fed = body.len();
-            }
+            Inner::Identity(feeder) => feeder.push(piece),
+            Inner::Gzip(decoder) => decoder.write(piece),
         }
-        Ok(())
     }
 
-    /// Ends the body, which is now complete.
+    /// Checks what `body` (everything received so far, in one buffer) holds beyond the
+    /// previous call.
+    pub fn update(&mut self, body: &[u8]) -> Result<(), VerifyError> {
+        let new = &body[self.received.min(body.len())..];
+        self.push(new)
+    }
+
+    /// Ends a body given piece by piece with [`BodyCheck::push`].
+    pub fn end(self) -> Result<Summary, VerifyError> {
+        match self.inner {
+            Inner::Identity(feeder) => feeder.finish(),
+            Inner::Gzip(decoder) => decoder.finish(),
+        }
+    }
+
+    /// Ends a body given whole so far with [`BodyCheck::update`]: `body` is now complete.
     pub fn finish(mut self, body: &[u8]) -> Result<Summary, VerifyError> {
         self.update(body)?;
-        match self.inner {
-            Inner::Identity { verifier, checked } => verifier.finish(&body[checked..]),
-            Inner::Gzip { decoder, .. } => decoder.finish(),
-        }
+        self.end()
     }
 }
 

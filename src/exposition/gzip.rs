@@ -5,14 +5,12 @@ use std::io::{self, Write};
 
 use flate2::write::MultiGzDecoder;
 
-use super::{Verifier, VerifyError};
+use super::{Feeder, VerifyError};
 
 /// The decoded side: takes decompressed bytes and verifies every complete line.
 #[derive(Debug)]
 struct Sink {
-    verifier: Option<Verifier>,
-    /// Decoded bytes not yet consumed by the verifier (at most one partial line or message).
-    pending: Vec<u8>,
+    feeder: Option<Feeder>,
     decoded: u64,
     max_decoded: u64,
     error: Option<VerifyError>,
@@ -20,22 +18,17 @@ struct Sink {
 
 impl Write for Sink {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let Some(verifier) = self.verifier.as_mut() else {
+        let Some(feeder) = self.feeder.as_mut() else {
             return Err(io::Error::other("verifier finished"));
         };
         self.decoded += data.len() as u64;
         if self.decoded > self.max_decoded {
-            self.error = Some(
-                verifier.body_error(format!("gzip body decodes to more than {} bytes", self.max_decoded)),
-            );
+            self.error =
+                Some(feeder.body_error(format!("gzip body decodes to more than {} bytes", self.max_decoded)));
             return Err(io::Error::other("decoded size limit"));
         }
-        self.pending.extend_from_slice(data);
-        match verifier.feed(&self.pending) {
-            Ok(used) => {
-                self.pending.drain(..used);
-                Ok(data.len())
-            }
+        match feeder.push(data) {
+            Ok(()) => Ok(data.len()),
             Err(e) => {
                 self.error = Some(e);
                 Err(io::Error::other("verification failed"))
@@ -55,9 +48,8 @@ pub(super) struct GzipCheck {
 }
 
 impl GzipCheck {
-    pub(super) fn new(verifier: Verifier, max_decoded: u64) -> Self {
-        let sink =
-            Sink { verifier: Some(verifier), pending: Vec::new(), decoded: 0, max_decoded, error: None };
+    pub(super) fn new(feeder: Feeder, max_decoded: u64) -> Self {
+        let sink = Sink { feeder: Some(feeder), decoded: 0, max_decoded, error: None };
         GzipCheck { decoder: MultiGzDecoder::new(sink) }
     }
 
@@ -75,19 +67,18 @@ impl GzipCheck {
         if let Some(e) = sink.error.take() {
             return Err(e);
         }
-        let pending = std::mem::take(&mut sink.pending);
-        let Some(verifier) = sink.verifier.take() else {
+        let Some(feeder) = sink.feeder.take() else {
             return Err(gzip_error("verifier already finished".into()));
         };
-        verifier.finish(&pending)
+        feeder.finish()
     }
 
     fn error_from(&mut self, e: &io::Error) -> VerifyError {
         let sink = self.decoder.get_mut();
         match sink.error.take() {
             Some(verify) => verify,
-            None => match &sink.verifier {
-                Some(v) => v.body_error(format!("gzip: {e}")),
+            None => match &sink.feeder {
+                Some(f) => f.body_error(format!("gzip: {e}")),
                 None => gzip_error(format!("gzip: {e}")),
             },
         }

@@ -294,3 +294,26 @@ fn openmetrics_rules() {
     assert!(verify(b"# HELP a \xff\n# EOF\n", OM, Encoding::Identity).is_err());
     assert!(verify(b"a{b=\"\xff\"} 1\n# EOF\n", OM, Encoding::Identity).is_err());
 }
+
+#[test]
+fn pieces_of_any_size_give_the_one_shot_verdict() {
+    let text = "# HELP a An a.\n# TYPE a counter\na{x=\"1\"} 1 123\na{x=\"2\"} 2\nb 3\n";
+    let om = "# TYPE a counter\na_total 1 # {trace=\"x\"} 1 2.5\n# EOF\n";
+    let proto = pb::delimited(&[pb::family(b"a", &[(b"x", b"1")]), pb::family(b"b", &[])]);
+    let cases: [(&[u8], Dialect); 5] = [
+        (text.as_bytes(), TEXT),
+        (b"a 1\nb x\n", TEXT),
+        (om.as_bytes(), OM),
+        (b"a 1\n# EOF\nx", OM),
+        (&proto, Dialect { format: Format::Protobuf, utf8_names: false }),
+    ];
+    for (body, dialect) in cases {
+        let whole = verify(body, dialect, Encoding::Identity).is_ok();
+        for size in [1, 2, 3, 5, 7, 16] {
+            let mut check = BodyCheck::new(dialect, Encoding::Identity, u64::MAX);
+            let pieces = body.chunks(size).try_for_each(|p| check.push(p));
+            let verdict = pieces.and_then(|()| check.end()).is_ok();
+            assert_eq!(verdict, whole, "pieces of {size} of {:?}", String::from_utf8_lossy(body));
+        }
+    }
+}

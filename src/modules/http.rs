@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Empty};
@@ -132,9 +132,9 @@ impl HttpUpstream {
             if parts.status != StatusCode::OK || !self.source.verify || req.method == Method::HEAD {
                 return Ok(Response::from_parts(parts, Body::stream(body, req.deadline, self.max_body)));
             }
-            let bytes = self.read_verified(body, &parts.headers).await?;
-            parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
-            Ok(Response::from_parts(parts, Body::full(bytes)))
+            let (frames, len) = self.read_verified(body, &parts.headers).await?;
+            parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+            Ok(Response::from_parts(parts, Body::frames(frames, len)))
         };
         match req.deadline {
             Some(deadline) => tokio::time::timeout_at(deadline, exchange)
@@ -183,7 +183,13 @@ impl HttpUpstream {
         request
     }
 
-    async fn read_verified(&self, mut body: Incoming, headers: &HeaderMap) -> Result<Bytes, ScrapeError> {
+    /// Reads a 200 body, verifying each frame as it arrives. The frames are kept as received
+    /// (no copy into one buffer) and become the response body.
+    async fn read_verified(
+        &self,
+        mut body: Incoming,
+        headers: &HeaderMap,
+    ) -> Result<(Vec<Bytes>, u64), ScrapeError> {
         let dialect =
             Dialect::from_content_type(headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes));
         let encoding =
@@ -196,21 +202,22 @@ impl HttpUpstream {
         if declared.is_some_and(|n| n > self.max_body) {
             return Err(ScrapeError::BodyTooLarge { limit: self.max_body });
         }
-        let capacity = declared.unwrap_or(64 << 10) as usize;
-        let mut buf = BytesMut::with_capacity(capacity);
+        let mut frames = Vec::new();
+        let mut total: u64 = 0;
         let mut check = BodyCheck::new(dialect, encoding, self.max_body);
         while let Some(frame) = body.frame().await {
             let frame = frame
                 .map_err(|e| ScrapeError::Upstream { upstream: self.authority.clone(), cause: chain(&e) })?;
             let Ok(data) = frame.into_data() else { continue };
-            if (buf.len() + data.len()) as u64 > self.max_body {
+            total += data.len() as u64;
+            if total > self.max_body {
                 return Err(ScrapeError::BodyTooLarge { limit: self.max_body });
             }
-            buf.extend_from_slice(&data);
-            check.update(&buf)?;
+            check.push(&data)?;
+            frames.push(data);
         }
-        check.finish(&buf)?;
-        Ok(buf.freeze())
+        check.end()?;
+        Ok((frames, total))
     }
 
     fn client_error(&self, e: &hyper_util::client::legacy::Error) -> ScrapeError {
