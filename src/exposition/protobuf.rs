@@ -240,56 +240,63 @@ fn walk<'a>(
 ) -> Result<(), Wire> {
     let mut i = 0;
     while i < msg.len() {
-        let (tag, n) = varint(&msg[i..])?;
-        i += n;
-        let number = tag >> 3;
-        let wire = (tag & 7) as u8;
-        if number == 0 || number > MAX_FIELD_NUMBER {
-            return Err(Wire::FieldNumber);
+        let (number, wire, value) = read_tag(msg, i)?;
+        if wire != BYTES {
+            i = skip_value(msg, value, number, wire, depth)?;
+            continue;
         }
-        let known = field(kind, number);
-        match wire {
-            VARINT => i += varint(&msg[i..])?.1,
-            FIXED64 => i = advance(msg, i, 8)?,
-            FIXED32 => i = advance(msg, i, 4)?,
-            BYTES => {
-                let (len, n) = varint(&msg[i..])?;
-                let start = i + n;
-                let end =
-                    usize::try_from(len).ok().and_then(|l| start.checked_add(l)).ok_or(Wire::Truncated)?;
-                if end > msg.len() {
-                    return Err(Wire::Truncated);
-                }
-                let payload = &msg[start..end];
-                match known {
-                    Some(Field::Message(inner)) => {
-                        walk(payload, inner, depth, visit)?;
-                        visit(kind, number, payload);
-                    }
-                    Some(Field::Bytes) => visit(kind, number, payload),
-                    Some(Field::RepeatedVarint) => {
-                        let mut j = 0;
-                        while j < payload.len() {
-                            j += varint(&payload[j..]).map_err(|_| Wire::Packed)?.1;
-                        }
-                    }
-                    Some(Field::RepeatedFixed64) if !payload.len().is_multiple_of(8) => {
-                        return Err(Wire::Packed);
-                    }
-                    _ => {}
-                }
-                i = end;
+        let (start, end) = delimited(msg, value)?;
+        let payload = &msg[start..end];
+        match field(kind, number) {
+            Some(Field::Message(inner)) => {
+                walk(payload, inner, depth, visit)?;
+                visit(kind, number, payload);
             }
-            START_GROUP => i = skip_group(msg, i, number, depth + 1)?,
-            END_GROUP => return Err(Wire::EndGroup),
-            other => return Err(Wire::BadWireType(other)),
+            Some(Field::Bytes) => visit(kind, number, payload),
+            Some(Field::RepeatedVarint) => {
+                let mut j = 0;
+                while j < payload.len() {
+                    j += varint(&payload[j..]).map_err(|_| Wire::Packed)?.1;
+                }
+            }
+            Some(Field::RepeatedFixed64) if !payload.len().is_multiple_of(8) => return Err(Wire::Packed),
+            _ => {}
         }
+        i = end;
     }
     Ok(())
 }
 
-fn advance(msg: &[u8], i: usize, n: usize) -> Result<usize, Wire> {
-    if msg.len() - i < n { Err(Wire::Truncated) } else { Ok(i + n) }
+/// Reads the tag at `i`: the field number, the wire type, and where the value starts.
+fn read_tag(msg: &[u8], i: usize) -> Result<(u64, u8, usize), Wire> {
+    let (tag, n) = varint(&msg[i..])?;
+    let number = tag >> 3;
+    if number == 0 || number > MAX_FIELD_NUMBER {
+        return Err(Wire::FieldNumber);
+    }
+    Ok((number, (tag & 7) as u8, i + n))
+}
+
+/// The span of the length-delimited value at `i`.
+fn delimited(msg: &[u8], i: usize) -> Result<(usize, usize), Wire> {
+    let (len, n) = varint(&msg[i..])?;
+    let start = i + n;
+    let end = usize::try_from(len).ok().and_then(|l| start.checked_add(l)).ok_or(Wire::Truncated)?;
+    if end > msg.len() { Err(Wire::Truncated) } else { Ok((start, end)) }
+}
+
+/// Skips the value of field `number` of wire type `wire` starting at `i`; returns its end.
+fn skip_value(msg: &[u8], i: usize, number: u64, wire: u8, depth: usize) -> Result<usize, Wire> {
+    let fixed = |n: usize| if msg.len() - i < n { Err(Wire::Truncated) } else { Ok(i + n) };
+    match wire {
+        VARINT => Ok(i + varint(&msg[i..])?.1),
+        FIXED64 => fixed(8),
+        FIXED32 => fixed(4),
+        BYTES => Ok(delimited(msg, i)?.1),
+        START_GROUP => skip_group(msg, i, number, depth + 1),
+        END_GROUP => Err(Wire::EndGroup),
+        other => Err(Wire::BadWireType(other)),
+    }
 }
 
 /// Skips an unknown group that started before `i`, up to its matching end marker.
@@ -301,28 +308,10 @@ fn skip_group(msg: &[u8], mut i: usize, number: u64, depth: usize) -> Result<usi
         if i >= msg.len() {
             return Err(Wire::Truncated);
         }
-        let (tag, n) = varint(&msg[i..])?;
-        i += n;
-        let inner = tag >> 3;
-        if inner == 0 || inner > MAX_FIELD_NUMBER {
-            return Err(Wire::FieldNumber);
+        let (inner, wire, value) = read_tag(msg, i)?;
+        if wire == END_GROUP && inner == number {
+            return Ok(value);
         }
-        match (tag & 7) as u8 {
-            VARINT => i += varint(&msg[i..])?.1,
-            FIXED64 => i = advance(msg, i, 8)?,
-            FIXED32 => i = advance(msg, i, 4)?,
-            BYTES => {
-                let (len, n) = varint(&msg[i..])?;
-                let start = i + n;
-                i = usize::try_from(len).ok().and_then(|l| start.checked_add(l)).ok_or(Wire::Truncated)?;
-                if i > msg.len() {
-                    return Err(Wire::Truncated);
-                }
-            }
-            START_GROUP => i = skip_group(msg, i, inner, depth + 1)?,
-            END_GROUP if inner == number => return Ok(i),
-            END_GROUP => return Err(Wire::EndGroup),
-            other => return Err(Wire::BadWireType(other)),
-        }
+        i = skip_value(msg, value, inner, wire, depth)?;
     }
 }

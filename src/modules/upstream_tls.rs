@@ -39,8 +39,8 @@ pub(crate) fn client_config(t: &UpstreamTls, system: &SystemRoots) -> Result<Cli
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Config(e.to_string()))?;
-    let verifier: Arc<dyn ServerCertVerifier> = if t.insecure_skip_verify {
-        Arc::new(NoVerification { provider: provider.clone() })
+    let trust = if t.insecure_skip_verify {
+        Trust::Anything
     } else {
         let mut roots = RootCertStore::empty();
         let mut pins = Vec::new();
@@ -57,7 +57,7 @@ pub(crate) fn client_config(t: &UpstreamTls, system: &SystemRoots) -> Result<Cli
         if t.ca_file.is_none() || t.root_ca_file.is_some() {
             roots.add_parsable_certificates(system.get().iter().cloned());
         }
-        let inner = if roots.is_empty() {
+        let webpki = if roots.is_empty() {
             None
         } else {
             Some(
@@ -66,8 +66,9 @@ pub(crate) fn client_config(t: &UpstreamTls, system: &SystemRoots) -> Result<Cli
                     .map_err(|e| TlsError::Config(e.to_string()))?,
             )
         };
-        Arc::new(PinnedOrWebPki { inner, pins: Pins::new(pins), provider: provider.clone() })
+        Trust::Roots { webpki, pins: Pins::new(pins) }
     };
+    let verifier = Arc::new(UpstreamVerifier { trust, provider: provider.clone() });
     let builder = builder.dangerous().with_custom_certificate_verifier(verifier);
     // ALPN is set by the connector (HTTP/1.1 only).
     let config = match &t.client_cert {
@@ -85,15 +86,24 @@ pub(crate) fn client_config(t: &UpstreamTls, system: &SystemRoots) -> Result<Cli
     Ok(config)
 }
 
-/// WebPKI verification, falling back to certificates pinned by the CA files.
+/// What an upstream's certificate is checked against.
 #[derive(Debug)]
-struct PinnedOrWebPki {
-    inner: Option<Arc<WebPkiServerVerifier>>,
-    pins: Pins,
+enum Trust {
+    /// `tls_insecure_skip_verify: true`: any certificate, though the handshake itself must still
+    /// be signed by the certificate presented.
+    Anything,
+    /// WebPKI verification against the roots, falling back to certificates pinned by the CA files.
+    Roots { webpki: Option<Arc<WebPkiServerVerifier>>, pins: Pins },
+}
+
+/// The upstream certificate check.
+#[derive(Debug)]
+struct UpstreamVerifier {
+    trust: Trust,
     provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for PinnedOrWebPki {
+impl ServerCertVerifier for UpstreamVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -102,60 +112,22 @@ impl ServerCertVerifier for PinnedOrWebPki {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let result = match &self.inner {
+        let (webpki, pins) = match &self.trust {
+            Trust::Anything => return Ok(ServerCertVerified::assertion()),
+            Trust::Roots { webpki, pins } => (webpki, pins),
+        };
+        let result = match webpki {
             Some(v) => v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now),
             None => Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)),
         };
         match result {
             Ok(v) => Ok(v),
-            Err(e) => match self.pins.accepts(end_entity, now) {
+            Err(e) => match pins.accepts(end_entity, now) {
                 Ok(true) => Ok(ServerCertVerified::assertion()),
                 Ok(false) => Err(e),
                 Err(problem) => Err(rustls::Error::General(problem)),
             },
         }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// `tls_insecure_skip_verify: true`: any certificate, though the handshake itself must still
-/// be signed by the certificate presented.
-#[derive(Debug)]
-struct NoVerification {
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for NoVerification {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
