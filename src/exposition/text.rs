@@ -84,6 +84,9 @@ pub(super) struct TextParser {
     next_recent: usize,
     /// Whether the input being fed is all ASCII, which makes every UTF-8 check true.
     pub(super) ascii: bool,
+    /// The previous sample's classic name and the byte after it, with what the name resolved to.
+    last_sample_prefix: Vec<u8>,
+    last_sample: Option<Resolved>,
     labels: Vec<Label>,
     scratch: Vec<u8>,
     pub(super) samples: u64,
@@ -98,6 +101,8 @@ impl TextParser {
             recent: Default::default(),
             next_recent: 0,
             ascii: false,
+            last_sample_prefix: Vec::new(),
+            last_sample: None,
             labels: Vec::new(),
             scratch: Vec::new(),
             samples: 0,
@@ -184,11 +189,30 @@ impl TextParser {
         let (resolved, after) = if line[i] == b'{' {
             self.braced_sample_head(line, i + 1)?
         } else {
-            let (name, end) = self.metric_name(line, i)?;
-            if span_is_empty(name) {
-                return Err("invalid metric name".into());
-            }
-            let resolved = self.resolve(line, name)?;
+            // Consecutive samples mostly share a name: when this line starts with the previous
+            // sample's classic name and the same delimiter, the name is already checked and
+            // resolved.
+            let prefix = &self.last_sample_prefix;
+            let (end, resolved) = match self.last_sample {
+                Some(r) if i == 0 && line.len() > prefix.len() && line[..prefix.len()] == prefix[..] => {
+                    (prefix.len() - 1, r)
+                }
+                _ => {
+                    let (name, end) = self.metric_name(line, i)?;
+                    if span_is_empty(name) {
+                        return Err("invalid metric name".into());
+                    }
+                    let resolved = self.resolve(line, name)?;
+                    self.last_sample = None;
+                    if let (Span::Line(0, _), Some(&d @ (b'{' | b' '))) = (name, line.get(end)) {
+                        self.last_sample_prefix.clear();
+                        self.last_sample_prefix.extend_from_slice(&line[..end]);
+                        self.last_sample_prefix.push(d);
+                        self.last_sample = Some(resolved);
+                    }
+                    (end, resolved)
+                }
+            };
             let mut j = skip_blanks(line, end);
             if line.get(j) == Some(&b'{') {
                 j = self.labels(line, j + 1, false)?.1;
