@@ -31,16 +31,32 @@ impl<V: Copy> NameTable<V> {
         &arena[start as usize..(start + len) as usize]
     }
 
+    /// The hash of `name`, for [`NameTable::get_hashed`] and [`NameTable::insert_hashed`].
+    #[inline]
+    pub(super) fn hash(&self, name: &[u8]) -> u64 {
+        self.hasher.hash_one(name)
+    }
+
     /// The value stored for `name`.
     #[inline]
     pub(super) fn get(&self, name: &[u8]) -> Option<V> {
-        let hash = self.hasher.hash_one(name);
+        self.get_hashed(self.hash(name), name)
+    }
+
+    /// The value stored for `name`, whose hash is `hash`.
+    #[inline]
+    pub(super) fn get_hashed(&self, hash: u64, name: &[u8]) -> Option<V> {
         self.table.find(hash, |&(s, l, _)| Self::bytes(&self.arena, s, l) == name).map(|e| e.2)
     }
 
     /// Stores `value` for `name`, which must not be stored yet.
+    #[cfg(test)]
     pub(super) fn insert(&mut self, name: &[u8], value: V) {
-        let hash = self.hasher.hash_one(name);
+        self.insert_hashed(self.hash(name), name, value);
+    }
+
+    /// Stores `value` for `name`, whose hash is `hash` and which must not be stored yet.
+    pub(super) fn insert_hashed(&mut self, hash: u64, name: &[u8], value: V) {
         let start = self.arena.len() as u32;
         self.arena.extend_from_slice(name);
         let (arena, hasher) = (&self.arena, &self.hasher);

@@ -134,18 +134,24 @@ impl TextParser {
     }
 
     fn comment(&mut self, line: &[u8], i: usize) -> Result<(), String> {
-        let i = skip_blanks(line, i);
-        let kw_end = token_end(line, i);
-        if kw_end == line.len() {
-            return Ok(());
-        }
-        let keyword = &line[i..kw_end];
-        let is_help = match keyword {
-            b"HELP" => true,
-            b"TYPE" => false,
-            _ => return Ok(()),
+        // The way every encoder writes them, first; any other spacing the long way.
+        let (is_help, start) = match line.get(i..i + 6) {
+            Some(b" HELP ") => (true, skip_blanks(line, i + 6)),
+            Some(b" TYPE ") => (false, skip_blanks(line, i + 6)),
+            _ => {
+                let i = skip_blanks(line, i);
+                let kw_end = token_end(line, i);
+                if kw_end == line.len() {
+                    return Ok(());
+                }
+                let is_help = match &line[i..kw_end] {
+                    b"HELP" => true,
+                    b"TYPE" => false,
+                    _ => return Ok(()),
+                };
+                (is_help, skip_blanks(line, kw_end))
+            }
         };
-        let start = skip_blanks(line, kw_end);
         let (name, end) = self.metric_name(line, start)?;
         if end == line.len() {
             return Ok(());
@@ -434,11 +440,12 @@ impl TextParser {
         if name.is_empty() {
             return Err("invalid metric name \"\"".into());
         }
-        let resolved = match self.names.get(name) {
+        let hash = self.names.hash(name);
+        let resolved = match self.names.get_hashed(hash, name) {
             Some(r) => r,
             None => {
                 let r = Self::resolve_new(&self.names, &mut self.families, name);
-                self.names.insert(name, r);
+                self.names.insert_hashed(hash, name, r);
                 r
             }
         };
