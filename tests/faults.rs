@@ -206,33 +206,11 @@ async fn misbehaving_scripts() {
 async fn idle_slowloris_connections_do_not_block_a_scrape_and_are_closed() {
     let _serial = SERIAL.lock().await;
     let before = Resources::now();
-    let config =
-        exporter_exporter::config::Config::from_yaml("modules: {}\n", std::path::Path::new("t.yaml"))
-            .expect("config");
-    let metrics = std::sync::Arc::new(exporter_exporter::telemetry::Metrics::new(
-        exporter_exporter::telemetry::BuildInfo::current(),
-    ));
-    let app =
-        exporter_exporter::app::App::build(config, Options::default(), Default::default(), metrics, None)
-            .expect("app");
-    let shared: exporter_exporter::server::SharedApp =
-        std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(app));
-    let listener = exporter_exporter::server::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let limits = exporter_exporter::server::Limits {
         read_header_timeout: Duration::from_secs(2),
         ..Default::default()
     };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(exporter_exporter::server::serve(
-        listener,
-        shared,
-        exporter_exporter::server::Transport::Plain,
-        limits,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let (addr, stop) = bare_server(limits).await;
     let mut idle = Vec::new();
     for _ in 0..500 {
         let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
@@ -257,6 +235,87 @@ async fn idle_slowloris_connections_do_not_block_a_scrape_and_are_closed() {
     }
     drop(idle);
     let _ = stop.send(());
-    let _ = server.await;
     before.settle(8, 64 << 10).await;
+}
+
+/// Starts the server alone (no config) with `limits`; returns its address and a stopper.
+async fn bare_server(
+    limits: exporter_exporter::server::Limits,
+) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let config =
+        exporter_exporter::config::Config::from_yaml("modules: {}\n", std::path::Path::new("t.yaml"))
+            .expect("config");
+    let metrics = std::sync::Arc::new(exporter_exporter::telemetry::Metrics::new(
+        exporter_exporter::telemetry::BuildInfo::current(),
+    ));
+    let app =
+        exporter_exporter::app::App::build(config, Options::default(), Default::default(), metrics, None)
+            .expect("app");
+    let shared: exporter_exporter::server::SharedApp =
+        std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(app));
+    let listener = exporter_exporter::server::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(exporter_exporter::server::serve(
+        listener,
+        shared,
+        exporter_exporter::server::Transport::Plain,
+        limits,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    (addr, stop)
+}
+
+/// Sends one request on `s` and reads until its response has arrived.
+async fn one_request(s: &mut tokio::net::TcpStream) -> bool {
+    if s.write_all(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n").await.is_err() {
+        return false;
+    }
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&got).contains("Healthy.") {
+        match tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => got.extend_from_slice(&buf[..n]),
+            _ => return false,
+        }
+    }
+    true
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_kept_alive_connection_is_closed_after_the_timeout() {
+    let _serial = SERIAL.lock().await;
+    let limits = exporter_exporter::server::Limits {
+        read_header_timeout: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let (addr, _stop) = bare_server(limits).await;
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    assert!(one_request(&mut s).await, "served");
+    let start = Instant::now();
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await;
+    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "the idle connection was closed: {read:?}");
+    let idle = start.elapsed();
+    assert!(idle >= Duration::from_millis(800) && idle < Duration::from_secs(5), "closed after {idle:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_limit_wait_until_one_closes() {
+    let _serial = SERIAL.lock().await;
+    let limits = exporter_exporter::server::Limits { max_connections: 2, ..Default::default() };
+    let (addr, _stop) = bare_server(limits).await;
+    let mut a = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut b = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    assert!(one_request(&mut a).await && one_request(&mut b).await);
+    let mut c = tokio::net::TcpStream::connect(addr).await.expect("the kernel queues it");
+    c.write_all(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("write");
+    let mut buf = [0u8; 256];
+    let early = tokio::time::timeout(Duration::from_millis(500), c.read(&mut buf)).await;
+    assert!(early.is_err(), "a third connection was served beyond the limit of 2");
+    drop(a);
+    let late = tokio::time::timeout(Duration::from_secs(5), c.read(&mut buf)).await;
+    assert!(matches!(late, Ok(Ok(n)) if n > 0), "served once a slot was free: {late:?}");
 }
