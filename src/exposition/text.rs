@@ -84,9 +84,10 @@ pub(super) struct TextParser {
     next_recent: usize,
     /// Whether the input being fed is all ASCII, which makes every UTF-8 check true.
     pub(super) ascii: bool,
-    /// The previous sample's classic name and the byte after it, with what the name resolved to.
-    last_sample_prefix: Vec<u8>,
-    last_sample: Option<Resolved>,
+    /// The last unquoted name resolved, in a sample or a HELP/TYPE line, with what it resolved
+    /// to: a family's HELP, TYPE and samples, and runs of samples, mostly share one name.
+    last_name: Vec<u8>,
+    last_resolved: Option<Resolved>,
     labels: Vec<Label>,
     scratch: Vec<u8>,
     pub(super) samples: u64,
@@ -101,8 +102,8 @@ impl TextParser {
             recent: Default::default(),
             next_recent: 0,
             ascii: false,
-            last_sample_prefix: Vec::new(),
-            last_sample: None,
+            last_name: Vec::new(),
+            last_resolved: None,
             labels: Vec::new(),
             scratch: Vec::new(),
             samples: 0,
@@ -152,14 +153,24 @@ impl TextParser {
                 (is_help, skip_blanks(line, kw_end))
             }
         };
-        let (name, end) = self.metric_name(line, start)?;
-        if end == line.len() {
-            return Ok(());
-        }
-        if line[end] != b' ' && line[end] != b'\t' {
+        let (name, end, resolved) = match self.cached_name(line, start) {
+            Some((end, resolved)) => (Span::Line(start, end), end, resolved),
+            None => {
+                let (name, end) = self.metric_name(line, start)?;
+                if end == line.len() {
+                    return Ok(());
+                }
+                if line[end] != b' ' && line[end] != b'\t' {
+                    return Err("invalid metric name in comment".into());
+                }
+                let resolved = self.resolve(line, name)?;
+                self.remember_name(line, start, name, resolved);
+                (name, end, resolved)
+            }
+        };
+        if line[end] == b'{' {
             return Err("invalid metric name in comment".into());
         }
-        let resolved = self.resolve(line, name)?;
         let rest = skip_blanks(line, end);
         if rest == line.len() {
             return Ok(());
@@ -195,27 +206,15 @@ impl TextParser {
         let (resolved, after) = if line[i] == b'{' {
             self.braced_sample_head(line, i + 1)?
         } else {
-            // Consecutive samples mostly share a name: when this line starts with the previous
-            // sample's classic name and the same delimiter, the name is already checked and
-            // resolved.
-            let prefix = &self.last_sample_prefix;
-            let (end, resolved) = match self.last_sample {
-                Some(r) if i == 0 && line.len() > prefix.len() && line[..prefix.len()] == prefix[..] => {
-                    (prefix.len() - 1, r)
-                }
-                _ => {
+            let (end, resolved) = match self.cached_name(line, i) {
+                Some(hit) => hit,
+                None => {
                     let (name, end) = self.metric_name(line, i)?;
                     if span_is_empty(name) {
                         return Err("invalid metric name".into());
                     }
                     let resolved = self.resolve(line, name)?;
-                    self.last_sample = None;
-                    if let (Span::Line(0, _), Some(&d @ (b'{' | b' '))) = (name, line.get(end)) {
-                        self.last_sample_prefix.clear();
-                        self.last_sample_prefix.extend_from_slice(&line[..end]);
-                        self.last_sample_prefix.push(d);
-                        self.last_sample = Some(resolved);
-                    }
+                    self.remember_name(line, i, name, resolved);
                     (end, resolved)
                 }
             };
@@ -372,6 +371,33 @@ impl TextParser {
     }
 
     /// Reads a metric name (classic or quoted) at `i`; an empty span if there is none.
+    /// The end of the name at `i` and what it resolves to, when it is the last name remembered
+    /// and a delimiter follows it, so it is already checked and resolved.
+    #[inline]
+    fn cached_name(&self, line: &[u8], i: usize) -> Option<(usize, Resolved)> {
+        let resolved = self.last_resolved?;
+        let end = i + self.last_name.len();
+        match line.get(end) {
+            Some(b' ' | b'\t' | b'{') if line[i..end] == self.last_name[..] => Some((end, resolved)),
+            _ => None,
+        }
+    }
+
+    /// Remembers a name that was written unquoted at `i`; quoted names are rare and their span
+    /// does not start where the line's bytes do.
+    fn remember_name(&mut self, line: &[u8], i: usize, name: Span, resolved: Resolved) {
+        self.last_resolved = None;
+        if let Span::Line(s, e) = name
+            && s == i
+            && e > s
+            && line[i] != b'"'
+        {
+            self.last_name.clear();
+            self.last_name.extend_from_slice(&line[s..e]);
+            self.last_resolved = Some(resolved);
+        }
+    }
+
     fn metric_name(&mut self, line: &[u8], i: usize) -> Result<(Span, usize), String> {
         if line.get(i) == Some(&b'"') {
             return self.quoted_name(line, i, "metric name");
