@@ -200,6 +200,45 @@ pub(super) fn find_duplicate<'a>(
     }
 }
 
+/// The end of the run of ASCII digits at `i`, eight bytes at a time: values and `le` bounds are
+/// mostly long digit runs.
+#[inline]
+fn digit_run_end(s: &[u8], mut i: usize) -> usize {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = s.get(i..i + 8) {
+        // Per lane, t = b ^ '0' is below 10 exactly for a digit; adding 0x76 to its low seven
+        // bits sets the lane's top bit for 10..=127 without carrying into the next lane.
+        let t = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])) ^ 0x3030_3030_3030_3030;
+        let non_digit = (((t & LOW7) + 0x7676_7676_7676_7676) | t) & HI;
+        if non_digit != 0 {
+            return i + (non_digit.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    s[i.min(s.len())..].iter().position(|b| !b.is_ascii_digit()).map_or(s.len(), |k| i + k)
+}
+
+/// The end of the sample value at `i` if it is a Go float followed by a blank or the end of the
+/// line. Plain decimals, nearly every value, are checked in one pass; the rest by [`is_go_float`].
+#[inline]
+pub(super) fn go_float_end(line: &[u8], i: usize) -> Option<usize> {
+    let start = i + usize::from(matches!(line.get(i), Some(b'+' | b'-')));
+    let int_end = digit_run_end(line, start);
+    let (end, digits) = if line.get(int_end) == Some(&b'.') {
+        let end = digit_run_end(line, int_end + 1);
+        (end, end - start - 1)
+    } else {
+        (int_end, int_end - start)
+    };
+    // Without an exponent, fewer than 300 integer digits cannot overflow (see is_go_float).
+    if digits > 0 && int_end - start < 300 && matches!(line.get(end), None | Some(b' ' | b'\t')) {
+        return Some(end);
+    }
+    let end = token_end(line, i);
+    is_go_float(&line[i..end]).then_some(end)
+}
+
 /// Checks `s` with Go's `strconv.ParseFloat(s, 64)` rules, as Prometheus's parsers call it:
 /// `p`, `P` and `_` refused up front, then a decimal number with optional sign, fraction and
 /// exponent, or `inf`/`infinity` (optional sign) or `nan`, case-insensitive, and no overflow.
@@ -212,17 +251,12 @@ pub(super) fn is_go_float(s: &[u8]) -> bool {
     let signed = first == b'+' || first == b'-';
     let mut i = usize::from(signed);
     let int_start = i;
-    while i < n && s[i].is_ascii_digit() {
-        i += 1;
-    }
+    i = digit_run_end(s, i);
     let int_digits = i - int_start;
     let mut frac_digits = 0;
     if i < n && s[i] == b'.' {
-        i += 1;
-        let frac_start = i;
-        while i < n && s[i].is_ascii_digit() {
-            i += 1;
-        }
+        let frac_start = i + 1;
+        i = digit_run_end(s, frac_start);
         frac_digits = i - frac_start;
     }
     if int_digits + frac_digits == 0 {
@@ -331,6 +365,39 @@ mod tests {
         ] {
             assert!(!is_go_float(bad.as_bytes()), "{bad:?} should not be a Go float");
         }
+    }
+
+    #[test]
+    fn digit_runs_match_a_byte_loop() {
+        let naive = |s: &[u8], i: usize| i + s[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+        // Every byte value in every lane of a word, and runs that end in and after the word.
+        for len in [1, 7, 8, 9, 16, 17] {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut s = vec![b'7'; len];
+                    s[at] = b;
+                    for from in [0, 1] {
+                        assert_eq!(digit_run_end(&s, from), naive(&s, from), "byte {b:#x} at {at} of {len}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn float_tokens() {
+        let end = |s: &str| go_float_end(s.as_bytes(), 0);
+        assert_eq!(end("123456789 17"), Some(9));
+        assert_eq!(end("1.5\t3"), Some(3));
+        assert_eq!(end("-0.25"), Some(5));
+        assert_eq!(end("1e5 2"), Some(3));
+        assert_eq!(end("+Inf"), Some(4));
+        for bad in [".", "+", "1.2.3", "12345678_9", "1x", "", " 1", "1,"] {
+            assert_eq!(end(bad), None, "{bad:?}");
+        }
+        let long = "9".repeat(320);
+        assert_eq!(end(&long), None, "a 320-digit integer overflows f64");
+        assert_eq!(end(&long[..299]), Some(299));
     }
 
     #[test]

@@ -5,8 +5,8 @@
 use super::names::NameTable;
 
 use super::lex::{
-    self, QuoteError, is_go_float, is_go_int64, label_name_end, metric_name_end, quoted_end, skip_blanks,
-    token_end,
+    self, QuoteError, go_float_end, is_go_float, is_go_int64, label_name_end, metric_name_end, quoted_end,
+    skip_blanks, token_end,
 };
 
 /// How many recently resolved names are remembered.
@@ -69,6 +69,21 @@ struct Label {
     value: (usize, usize),
 }
 
+/// The label names of the last sample line whose labels were checked, so the next line that
+/// repeats them (most do: a family's series share their label names) is read without scanning
+/// or comparing names again. Label checks depend only on the names and the family's kind.
+#[derive(Debug, Default)]
+struct Skeleton {
+    /// The kind the names were checked against; `None` until a line is learnt.
+    kind: Option<Kind>,
+    /// Each label's bytes from the end of the previous item (the `{` or `,`) to its value's
+    /// opening quote, e.g. `code="`, one after another.
+    bytes: Vec<u8>,
+    /// Per label: where its bytes end in `bytes`, and whether its value must be a float
+    /// (`le` of a histogram, `quantile` of a summary).
+    labels: Vec<(usize, bool)>,
+}
+
 /// Line-by-line checker for one text-format body.
 #[derive(Debug)]
 pub(super) struct TextParser {
@@ -89,6 +104,7 @@ pub(super) struct TextParser {
     last_name: Vec<u8>,
     last_resolved: Option<Resolved>,
     labels: Vec<Label>,
+    skeleton: Skeleton,
     scratch: Vec<u8>,
     pub(super) samples: u64,
 }
@@ -105,6 +121,7 @@ impl TextParser {
             last_name: Vec::new(),
             last_resolved: None,
             labels: Vec::new(),
+            skeleton: Skeleton::default(),
             scratch: Vec::new(),
             samples: 0,
         }
@@ -203,7 +220,7 @@ impl TextParser {
     fn sample(&mut self, line: &[u8], i: usize) -> Result<(), String> {
         self.scratch.clear();
         self.labels.clear();
-        let (resolved, after) = if line[i] == b'{' {
+        let after = if line[i] == b'{' {
             self.braced_sample_head(line, i + 1)?
         } else {
             let (end, resolved) = match self.cached_name(line, i) {
@@ -218,25 +235,28 @@ impl TextParser {
                     (end, resolved)
                 }
             };
+            let kind = self.kind_of(resolved);
             let mut j = skip_blanks(line, end);
             if line.get(j) == Some(&b'{') {
-                j = self.labels(line, j + 1, false)?.1;
+                j = match self.labels_like_last(line, j + 1, kind) {
+                    Some(j) => j,
+                    None => {
+                        let end = self.labels(line, j + 1, false)?.1;
+                        self.check_labels(line, kind)?;
+                        self.learn_skeleton(line, kind, j + 1, end);
+                        end
+                    }
+                };
                 j = skip_blanks(line, j);
             }
-            (resolved, j)
+            j
         };
-        let kind = {
-            let family = &mut self.families[resolved.family];
-            *family.kind.get_or_insert(Kind::Untyped)
-        };
-        self.check_labels(line, kind)?;
         self.samples += 1;
 
-        let v_end = token_end(line, after);
-        let value = &line[after..v_end];
-        if !is_go_float(value) {
+        let Some(v_end) = go_float_end(line, after) else {
+            let value = &line[after..token_end(line, after)];
             return Err(format!("expected float as value, got {:?}", String::from_utf8_lossy(value)));
-        }
+        };
         if v_end == line.len() {
             return Ok(());
         }
@@ -256,13 +276,90 @@ impl TextParser {
     }
 
     /// A sample line that starts with `{`: the metric name is a bare item inside the braces.
-    fn braced_sample_head(&mut self, line: &[u8], i: usize) -> Result<(Resolved, usize), String> {
+    /// Returns the index of the value.
+    fn braced_sample_head(&mut self, line: &[u8], i: usize) -> Result<usize, String> {
         let (name, end) = self.labels(line, i, true)?;
         let Some(name) = name else {
             return Err("invalid metric name: the sample has labels but no name".into());
         };
         let resolved = self.resolve(line, name)?;
-        Ok((resolved, skip_blanks(line, end)))
+        let kind = self.kind_of(resolved);
+        self.check_labels(line, kind)?;
+        Ok(skip_blanks(line, end))
+    }
+
+    /// The kind of a sample's family: a family without a TYPE line is untyped from its first
+    /// sample on, and a kind never changes once set.
+    #[inline]
+    fn kind_of(&mut self, resolved: Resolved) -> Kind {
+        *self.families[resolved.family].kind.get_or_insert(Kind::Untyped)
+    }
+
+    /// Reads labels after the `{` at `i - 1` if their names, spacing and kind are exactly the
+    /// last learnt line's, returning the index after the `}`; `None` sends the line the long
+    /// way, which finds any fault and learns it. Only the values are new, so only they are read.
+    #[inline]
+    fn labels_like_last(&self, line: &[u8], mut i: usize, kind: Kind) -> Option<usize> {
+        let skeleton = &self.skeleton;
+        if skeleton.kind != Some(kind) {
+            return None;
+        }
+        let Some(last) = skeleton.labels.len().checked_sub(1) else {
+            return (line.get(i) == Some(&b'}')).then_some(i + 1);
+        };
+        let mut from = 0;
+        for (k, &(to, float)) in skeleton.labels.iter().enumerate() {
+            let open = i + (to - from);
+            if line.get(i..open)? != &skeleton.bytes[from..to] {
+                return None;
+            }
+            from = to;
+            let q = quoted_end(line, open - 1, true).ok()?;
+            let value = &line[open..q.end - 1];
+            if float && !is_go_float(value) || !self.ascii && std::str::from_utf8(value).is_err() {
+                return None;
+            }
+            let delimiter = if k == last { b'}' } else { b',' };
+            if line.get(q.end) != Some(&delimiter) {
+                return None;
+            }
+            i = q.end + 1;
+        }
+        Some(i)
+    }
+
+    /// Remembers the label names of a line whose labels (from `start`, just after the `{`, to
+    /// the `}` before `end`) passed [`Self::check_labels`], when they are written the way
+    /// [`Self::labels_like_last`] reads them: each value's closing quote directly followed by
+    /// `,` or, for the last, `}`.
+    fn learn_skeleton(&mut self, line: &[u8], kind: Kind, start: usize, end: usize) {
+        let skeleton = &mut self.skeleton;
+        skeleton.kind = None;
+        skeleton.bytes.clear();
+        skeleton.labels.clear();
+        let count = self.labels.len();
+        if count == 0 && end != start + 1 {
+            return;
+        }
+        let mut item = start;
+        for (k, label) in self.labels.iter().enumerate() {
+            let (open, close) = (label.value.0, label.value.1);
+            let delimiter = if k + 1 == count { b'}' } else { b',' };
+            if line.get(close + 1) != Some(&delimiter) {
+                skeleton.labels.clear();
+                return;
+            }
+            skeleton.bytes.extend_from_slice(&line[item..open]);
+            let name = match label.name {
+                Span::Line(a, b) => &line[a..b],
+                Span::Scratch(a, b) => &self.scratch[a..b],
+            };
+            let float =
+                (kind == Kind::Summary && name == b"quantile") || (kind.is_histogram() && name == b"le");
+            skeleton.labels.push((skeleton.bytes.len(), float));
+            item = close + 2;
+        }
+        skeleton.kind = Some(kind);
     }
 
     /// Reads labels after a `{` up to and including the `}`. With `braced_name`, one item may be
@@ -539,4 +636,40 @@ fn check_help_escapes(text: &[u8]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(p: &mut TextParser, body: &str) -> Result<(), String> {
+        p.ascii = body.is_ascii();
+        body.lines().try_for_each(|l| p.line(l.as_bytes()))
+    }
+
+    #[test]
+    fn label_names_are_learnt_from_a_line_written_plainly() {
+        let mut p = TextParser::new(false);
+        feed(&mut p, "# TYPE h histogram\nh_bucket{code=\"200\",le=\"0.5\"} 1\n").expect("valid");
+        assert_eq!(p.skeleton.kind, Some(Kind::Histogram));
+        assert_eq!(p.skeleton.bytes, b"code=\"le=\"");
+        assert_eq!(p.skeleton.labels, [(6, false), (10, true)]);
+        let line = br#"h_bucket{code="404",le="+Inf"} 2"#;
+        assert_eq!(p.labels_like_last(line, 9, Kind::Histogram), Some(30), "same names, new values");
+        assert_eq!(p.labels_like_last(line, 9, Kind::Gauge), None, "another kind checks names again");
+        assert_eq!(p.labels_like_last(br#"h_bucket{code="404",le="x"} 2"#, 9, Kind::Histogram), None);
+        assert_eq!(p.labels_like_last(br#"h_bucket{code="404",lf="1"} 2"#, 9, Kind::Histogram), None);
+    }
+
+    #[test]
+    fn label_names_written_loosely_are_not_learnt() {
+        for line in ["g{a=\"1\",} 1", "g{a=\"1\" } 1", "g{ } 1", "g{a=\"1\" ,b=\"2\"} 1"] {
+            let mut p = TextParser::new(false);
+            feed(&mut p, line).expect("valid");
+            assert_eq!(p.skeleton.kind, None, "{line}");
+        }
+        let mut p = TextParser::new(false);
+        feed(&mut p, "g{} 1\n").expect("valid");
+        assert_eq!((p.skeleton.kind, p.skeleton.labels.len()), (Some(Kind::Untyped), 0));
+    }
 }
