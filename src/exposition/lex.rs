@@ -143,6 +143,33 @@ pub(super) fn quoted_end(line: &[u8], open: usize, strict_escapes: bool) -> Resu
     }
 }
 
+/// Whether two short byte strings (names, label prefixes) are equal, compared a word at a time
+/// in line: most are under 32 bytes, where a call to `memcmp` costs more than the comparison.
+#[inline]
+pub(super) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        if n < 4 {
+            return a.iter().zip(b).all(|(x, y)| x == y);
+        }
+        let word = |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().unwrap_or_default());
+        return word(a, 0) == word(b, 0) && word(a, n - 4) == word(b, n - 4);
+    }
+    let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or_default());
+    let mut i = 0;
+    while i + 8 < n {
+        if word(a, i) != word(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    // The last word may overlap the one before it.
+    word(a, n - 8) == word(b, n - 8)
+}
+
 /// The index of the first `"` or `\\` at or after `from`, eight bytes at a time: label values
 /// are mostly short, where this beats both a byte loop and a vectorised search.
 #[inline]
@@ -380,6 +407,20 @@ mod tests {
                         assert_eq!(digit_run_end(&s, from), naive(&s, from), "byte {b:#x} at {at} of {len}");
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn same_bytes_finds_a_difference_anywhere() {
+        for n in 0..40usize {
+            let a: Vec<u8> = (0..n as u8).map(|k| b'a' + k % 26).collect();
+            assert!(same_bytes(&a, &a.clone()), "{n} bytes");
+            assert!(!same_bytes(&a, &a[..n.saturating_sub(1)]) || n == 0, "lengths differ at {n}");
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!same_bytes(&a, &b), "byte {at} of {n}");
             }
         }
     }

@@ -310,7 +310,7 @@ impl TextParser {
         let mut from = 0;
         for (k, &(to, float)) in skeleton.labels.iter().enumerate() {
             let open = i + (to - from);
-            if line.get(i..open)? != &skeleton.bytes[from..to] {
+            if !lex::same_bytes(line.get(i..open)?, &skeleton.bytes[from..to]) {
                 return None;
             }
             from = to;
@@ -475,7 +475,9 @@ impl TextParser {
         let resolved = self.last_resolved?;
         let end = i + self.last_name.len();
         match line.get(end) {
-            Some(b' ' | b'\t' | b'{') if line[i..end] == self.last_name[..] => Some((end, resolved)),
+            Some(b' ' | b'\t' | b'{') if lex::same_bytes(&line[i..end], &self.last_name) => {
+                Some((end, resolved))
+            }
             _ => None,
         }
     }
