@@ -9,9 +9,6 @@ use super::lex::{
     skip_blanks, token_end,
 };
 
-/// How many recently resolved names are remembered.
-const RECENT: usize = 4;
-
 /// A family's declared or implied type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -25,6 +22,13 @@ enum Kind {
 
 impl Kind {
     fn from_type_line(t: &[u8]) -> Option<Self> {
+        // The spelling every encoder writes, without the case-insensitive search.
+        match t {
+            b"counter" => return Some(Kind::Counter),
+            b"gauge" => return Some(Kind::Gauge),
+            b"histogram" => return Some(Kind::Histogram),
+            _ => {}
+        }
         const KINDS: [(&[u8], Kind); 7] = [
             (b"counter", Kind::Counter),
             (b"gauge", Kind::Gauge),
@@ -93,10 +97,6 @@ pub(super) struct TextParser {
     /// name has been resolved against it), so each distinct name is resolved once.
     names: NameTable<Resolved>,
     families: Vec<Family>,
-    /// The last few names resolved, so a histogram's `_bucket`, `_sum` and `_count` lines,
-    /// which alternate, are found without hashing.
-    recent: [(Vec<u8>, Option<Resolved>); RECENT],
-    next_recent: usize,
     /// Whether the input being fed is all ASCII, which makes every UTF-8 check true.
     pub(super) ascii: bool,
     /// The last unquoted name resolved, in a sample or a HELP/TYPE line, with what it resolved
@@ -115,8 +115,6 @@ impl TextParser {
             utf8_names,
             names: NameTable::new(),
             families: Vec::new(),
-            recent: Default::default(),
-            next_recent: 0,
             ascii: false,
             last_name: Vec::new(),
             last_resolved: None,
@@ -559,9 +557,6 @@ impl TextParser {
             Span::Line(a, b) => &line[a..b],
             Span::Scratch(a, b) => &self.scratch[a..b],
         };
-        if let Some(hit) = self.recent.iter().find_map(|(n, r)| r.filter(|_| n.as_slice() == name)) {
-            return Ok(hit);
-        }
         if name.is_empty() {
             return Err("invalid metric name \"\"".into());
         }
@@ -574,11 +569,6 @@ impl TextParser {
                 r
             }
         };
-        let slot = &mut self.recent[self.next_recent];
-        slot.0.clear();
-        slot.0.extend_from_slice(name);
-        slot.1 = Some(resolved);
-        self.next_recent = (self.next_recent + 1) % RECENT;
         Ok(resolved)
     }
 
