@@ -13,7 +13,9 @@ const INITIAL_NAMES: usize = 256;
 #[derive(Debug)]
 pub(super) struct NameTable<V> {
     arena: Vec<u8>,
-    table: HashTable<(u32, u32, V)>,
+    /// Each name's place in the arena and its hash, kept so growing the table never hashes a
+    /// name again.
+    table: HashTable<(u32, u32, u64, V)>,
     /// Seeded per process, so a hostile body cannot aim at collisions it can predict.
     hasher: RandomState,
 }
@@ -46,7 +48,9 @@ impl<V: Copy> NameTable<V> {
     /// The value stored for `name`, whose hash is `hash`.
     #[inline]
     pub(super) fn get_hashed(&self, hash: u64, name: &[u8]) -> Option<V> {
-        self.table.find(hash, |&(s, l, _)| Self::bytes(&self.arena, s, l) == name).map(|e| e.2)
+        self.table
+            .find(hash, |&(s, l, h, _)| h == hash && Self::bytes(&self.arena, s, l) == name)
+            .map(|e| e.3)
     }
 
     /// Stores `value` for `name`, which must not be stored yet.
@@ -59,10 +63,7 @@ impl<V: Copy> NameTable<V> {
     pub(super) fn insert_hashed(&mut self, hash: u64, name: &[u8], value: V) {
         let start = self.arena.len() as u32;
         self.arena.extend_from_slice(name);
-        let (arena, hasher) = (&self.arena, &self.hasher);
-        self.table.insert_unique(hash, (start, name.len() as u32, value), |&(s, l, _)| {
-            hasher.hash_one(Self::bytes(arena, s, l))
-        });
+        self.table.insert_unique(hash, (start, name.len() as u32, hash, value), |e| e.2);
     }
 }
 

@@ -9,6 +9,10 @@ use super::lex::{
     skip_blanks, token_end,
 };
 
+/// How many kinds there are.
+const KINDS: usize = 6;
+const _: () = assert!(Kind::GaugeHistogram as usize + 1 == KINDS, "KINDS counts every Kind");
+
 /// A family's declared or implied type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -104,7 +108,9 @@ pub(super) struct TextParser {
     last_name: Vec<u8>,
     last_resolved: Option<Resolved>,
     labels: Vec<Label>,
-    skeleton: Skeleton,
+    /// One per kind, so families of different kinds that follow each other (a gauge, then a
+    /// counter with the same labels) each find theirs.
+    skeletons: [Skeleton; KINDS],
     scratch: Vec<u8>,
     pub(super) samples: u64,
 }
@@ -119,7 +125,7 @@ impl TextParser {
             last_name: Vec::new(),
             last_resolved: None,
             labels: Vec::new(),
-            skeleton: Skeleton::default(),
+            skeletons: Default::default(),
             scratch: Vec::new(),
             samples: 0,
         }
@@ -298,7 +304,7 @@ impl TextParser {
     /// way, which finds any fault and learns it. Only the values are new, so only they are read.
     #[inline]
     fn labels_like_last(&self, line: &[u8], mut i: usize, kind: Kind) -> Option<usize> {
-        let skeleton = &self.skeleton;
+        let skeleton = &self.skeletons[kind as usize];
         if skeleton.kind != Some(kind) {
             return None;
         }
@@ -331,7 +337,7 @@ impl TextParser {
     /// [`Self::labels_like_last`] reads them: each value's closing quote directly followed by
     /// `,` or, for the last, `}`.
     fn learn_skeleton(&mut self, line: &[u8], kind: Kind, start: usize, end: usize) {
-        let skeleton = &mut self.skeleton;
+        let skeleton = &mut self.skeletons[kind as usize];
         skeleton.kind = None;
         skeleton.bytes.clear();
         skeleton.labels.clear();
@@ -643,14 +649,17 @@ mod tests {
     fn label_names_are_learnt_from_a_line_written_plainly() {
         let mut p = TextParser::new(false);
         feed(&mut p, "# TYPE h histogram\nh_bucket{code=\"200\",le=\"0.5\"} 1\n").expect("valid");
-        assert_eq!(p.skeleton.kind, Some(Kind::Histogram));
-        assert_eq!(p.skeleton.bytes, b"code=\"le=\"");
-        assert_eq!(p.skeleton.labels, [(6, false), (10, true)]);
+        let skeleton = &p.skeletons[Kind::Histogram as usize];
+        assert_eq!(skeleton.kind, Some(Kind::Histogram));
+        assert_eq!(skeleton.bytes, b"code=\"le=\"");
+        assert_eq!(skeleton.labels, [(6, false), (10, true)]);
         let line = br#"h_bucket{code="404",le="+Inf"} 2"#;
         assert_eq!(p.labels_like_last(line, 9, Kind::Histogram), Some(30), "same names, new values");
         assert_eq!(p.labels_like_last(line, 9, Kind::Gauge), None, "another kind checks names again");
         assert_eq!(p.labels_like_last(br#"h_bucket{code="404",le="x"} 2"#, 9, Kind::Histogram), None);
         assert_eq!(p.labels_like_last(br#"h_bucket{code="404",lf="1"} 2"#, 9, Kind::Histogram), None);
+        feed(&mut p, "c{code=\"200\"} 1\n").expect("valid");
+        assert_eq!(p.labels_like_last(line, 9, Kind::Histogram), Some(30), "a counter has its own");
     }
 
     #[test]
@@ -658,10 +667,11 @@ mod tests {
         for line in ["g{a=\"1\",} 1", "g{a=\"1\" } 1", "g{ } 1", "g{a=\"1\" ,b=\"2\"} 1"] {
             let mut p = TextParser::new(false);
             feed(&mut p, line).expect("valid");
-            assert_eq!(p.skeleton.kind, None, "{line}");
+            assert_eq!(p.skeletons[Kind::Untyped as usize].kind, None, "{line}");
         }
         let mut p = TextParser::new(false);
         feed(&mut p, "g{} 1\n").expect("valid");
-        assert_eq!((p.skeleton.kind, p.skeleton.labels.len()), (Some(Kind::Untyped), 0));
+        let skeleton = &p.skeletons[Kind::Untyped as usize];
+        assert_eq!((skeleton.kind, skeleton.labels.len()), (Some(Kind::Untyped), 0));
     }
 }
