@@ -6,13 +6,20 @@ use std::io::Write as _;
 use exporter_exporter::exposition::{Dialect, Encoding, Format, verify};
 
 fn main() {
-    // `verify_profile ROUNDS [FILE]`: a file (say a real node_exporter page) or a generated body.
+    // `verify_profile ROUNDS [FILE [text|openmetrics|protobuf]]`: a file (say a real
+    // node_exporter page) in the given format, or a generated text body.
     let rounds: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(3);
     let body = match std::env::args().nth(2) {
         Some(path) => std::fs::read(path).expect("read the body"),
         None => generated(),
     };
-    let dialect = Dialect { format: Format::Text, utf8_names: false };
+    let format = match std::env::args().nth(3).as_deref() {
+        None | Some("text") => Format::Text,
+        Some("openmetrics") => Format::OpenMetrics,
+        Some("protobuf") => Format::Protobuf,
+        Some(other) => panic!("unknown format {other:?}: text, openmetrics or protobuf"),
+    };
+    let dialect = Dialect { format, utf8_names: format == Format::OpenMetrics };
     let start = std::time::Instant::now();
     for _ in 0..rounds {
         verify(&body, dialect, Encoding::Identity).expect("valid");

@@ -11,6 +11,7 @@ mod lex;
 mod names;
 mod openmetrics;
 mod protobuf;
+mod skeleton;
 mod text;
 
 use std::fmt;

@@ -246,10 +246,11 @@ fn digit_run_end(s: &[u8], mut i: usize) -> usize {
     s[i.min(s.len())..].iter().position(|b| !b.is_ascii_digit()).map_or(s.len(), |k| i + k)
 }
 
-/// The end of the sample value at `i` if it is a Go float followed by a blank or the end of the
-/// line. Plain decimals, nearly every value, are checked in one pass; the rest by [`is_go_float`].
+/// The end of a plain decimal at `i` (optional sign, digits, optional fraction, at least one
+/// digit, no exponent), the form of nearly every sample value, which [`is_go_float`] accepts;
+/// `None` if there is none.
 #[inline]
-pub(super) fn go_float_end(line: &[u8], i: usize) -> Option<usize> {
+pub(super) fn plain_decimal_end(line: &[u8], i: usize) -> Option<usize> {
     let start = i + usize::from(matches!(line.get(i), Some(b'+' | b'-')));
     let int_end = digit_run_end(line, start);
     let (end, digits) = if line.get(int_end) == Some(&b'.') {
@@ -259,7 +260,16 @@ pub(super) fn go_float_end(line: &[u8], i: usize) -> Option<usize> {
         (int_end, int_end - start)
     };
     // Without an exponent, fewer than 300 integer digits cannot overflow (see is_go_float).
-    if digits > 0 && int_end - start < 300 && matches!(line.get(end), None | Some(b' ' | b'\t')) {
+    (digits > 0 && int_end - start < 300).then_some(end)
+}
+
+/// The end of the sample value at `i` if it is a Go float followed by a blank or the end of the
+/// line. Plain decimals are checked in one pass; the rest by [`is_go_float`].
+#[inline]
+pub(super) fn go_float_end(line: &[u8], i: usize) -> Option<usize> {
+    if let Some(end) = plain_decimal_end(line, i)
+        && matches!(line.get(end), None | Some(b' ' | b'\t'))
+    {
         return Some(end);
     }
     let end = token_end(line, i);

@@ -2,6 +2,7 @@
 //! OpenMetrics lexer and parser plus the label checks of its scrape loop (docs/verification.md).
 
 use super::lex::{self, is_go_float, label_name_end, metric_name_end, quoted_end};
+use super::skeleton::{Skeleton, Values};
 
 const TYPES: [&[u8]; 8] =
     [b"counter", b"gauge", b"histogram", b"gaugehistogram", b"summary", b"info", b"stateset", b"unknown"];
@@ -14,6 +15,10 @@ pub(super) struct OpenMetricsParser {
     started: bool,
     /// Label names of the current sample.
     labels: Vec<LabelName>,
+    /// The label names of the last sample whose names were all distinct.
+    skeleton: Skeleton,
+    /// The last metric name read before a `{` or a space: runs of samples share one.
+    last_name: Vec<u8>,
     scratch: Vec<u8>,
     pub(super) samples: u64,
     pub(super) families: u64,
@@ -29,6 +34,8 @@ struct LabelName {
     end: usize,
     /// Prometheus drops labels with empty values before it looks for repeated names.
     empty_value: bool,
+    /// The value, from after its opening quote to its closing quote.
+    value: (usize, usize),
 }
 
 /// What a `{...}` group may hold.
@@ -141,15 +148,26 @@ impl OpenMetricsParser {
     fn sample(&mut self, line: &[u8]) -> Result<(), String> {
         self.labels.clear();
         self.scratch.clear();
-        let mut i = metric_name_end(line, 0);
+        let mut i = self.metric_name_end(line);
         let named = i > 0;
         if !named && line[0] != b'{' {
             return Err(format!("expected a metric name or '{{', got {:?}", line[0] as char));
         }
         if line.get(i) == Some(&b'{') {
-            i = self.group(line, i + 1, Group::Sample { named })?;
+            let start = i + 1;
+            let values = Values { strict_escapes: false, ascii: self.ascii };
+            i = match named.then(|| self.skeleton.read(line, start, values)).flatten() {
+                Some(end) => end,
+                None => {
+                    let end = self.group(line, start, Group::Sample { named })?;
+                    self.check_label_names(line)?;
+                    if named {
+                        self.learn_skeleton(line, start, end);
+                    }
+                    end
+                }
+            };
         }
-        self.check_label_names(line)?;
         self.samples += 1;
         i = value(line, i, "metric")?;
         if i == line.len() {
@@ -239,6 +257,7 @@ impl OpenMetricsParser {
                 && let Some(last) = self.labels.last_mut()
             {
                 last.empty_value = q.end == i + 2;
+                last.value = (i + 1, q.end - 1);
             }
             i = q.end;
             match line.get(i) {
@@ -253,13 +272,47 @@ impl OpenMetricsParser {
         Ok(i + 1)
     }
 
+    /// The end of the metric name that starts the line (0 if none), remembered while lines
+    /// repeat it: a name's run of name bytes ends at the `{` or space after it, so a line that
+    /// starts with the last name and then one of those holds that very name.
+    #[inline]
+    fn metric_name_end(&mut self, line: &[u8]) -> usize {
+        let n = self.last_name.len();
+        if n > 0 && matches!(line.get(n), Some(b'{' | b' ')) && lex::same_bytes(&line[..n], &self.last_name) {
+            return n;
+        }
+        let end = metric_name_end(line, 0);
+        self.last_name.clear();
+        self.last_name.extend_from_slice(&line[..end]);
+        end
+    }
+
+    /// Remembers the label names of a named sample whose labels (from `start`, just after the
+    /// `{`, to the `}` before `end`) passed the checks, when no name repeats: then any values,
+    /// empty or not, pass them too.
+    fn learn_skeleton(&mut self, line: &[u8], start: usize, end: usize) {
+        let bytes =
+            |l: &LabelName| if l.in_scratch { &self.scratch[l.start..l.end] } else { &line[l.start..l.end] };
+        if lex::find_duplicate(self.labels.iter().map(bytes), self.labels.len()).is_some() {
+            self.skeleton.forget();
+            return;
+        }
+        self.skeleton.learn(line, start, end, self.labels.iter().map(|l| (l.value, false)));
+    }
+
     fn push_label(&mut self, line: &[u8], start: usize, end: usize, escaped: bool) {
         let name = if escaped {
             let s = self.scratch.len();
             lex::unescape_into(&line[start..end], &mut self.scratch);
-            LabelName { in_scratch: true, start: s, end: self.scratch.len(), empty_value: false }
+            LabelName {
+                in_scratch: true,
+                start: s,
+                end: self.scratch.len(),
+                empty_value: false,
+                value: (0, 0),
+            }
         } else {
-            LabelName { in_scratch: false, start, end, empty_value: false }
+            LabelName { in_scratch: false, start, end, empty_value: false, value: (0, 0) }
         };
         self.labels.push(name);
     }
@@ -285,6 +338,11 @@ impl OpenMetricsParser {
 fn value(line: &[u8], i: usize, after: &str) -> Result<usize, String> {
     if line.get(i) != Some(&b' ') {
         return Err(format!("expected a space and a value after {after}"));
+    }
+    if let Some(end) = lex::plain_decimal_end(line, i + 1)
+        && matches!(line.get(end), None | Some(b' '))
+    {
+        return Ok(end);
     }
     let end = token(line, i)?;
     let v = &line[i + 1..end];

@@ -3,6 +3,7 @@
 //! sample, and a line is checked without allocating.
 
 use super::names::NameTable;
+use super::skeleton::{Skeleton, Values};
 
 use super::lex::{
     self, QuoteError, go_float_end, is_go_float, is_go_int64, label_name_end, metric_name_end, quoted_end,
@@ -75,21 +76,6 @@ struct Label {
     name: Span,
     /// Raw value bytes between the quotes (escapes included; see `labels`).
     value: (usize, usize),
-}
-
-/// The label names of the last sample line whose labels were checked, so the next line that
-/// repeats them (most do: a family's series share their label names) is read without scanning
-/// or comparing names again. Label checks depend only on the names and the family's kind.
-#[derive(Debug, Default)]
-struct Skeleton {
-    /// The kind the names were checked against; `None` until a line is learnt.
-    kind: Option<Kind>,
-    /// Each label's bytes from the end of the previous item (the `{` or `,`) to its value's
-    /// opening quote, e.g. `code="`, one after another.
-    bytes: Vec<u8>,
-    /// Per label: where its bytes end in `bytes`, and whether its value must be a float
-    /// (`le` of a histogram, `quantile` of a summary).
-    labels: Vec<(usize, bool)>,
 }
 
 /// Line-by-line checker for one text-format body.
@@ -299,71 +285,28 @@ impl TextParser {
         *self.families[resolved.family].kind.get_or_insert(Kind::Untyped)
     }
 
-    /// Reads labels after the `{` at `i - 1` if their names, spacing and kind are exactly the
-    /// last learnt line's, returning the index after the `}`; `None` sends the line the long
-    /// way, which finds any fault and learns it. Only the values are new, so only they are read.
+    /// Reads labels after the `{` at `i - 1` if their names and spacing are exactly those of
+    /// the last line of the same kind that passed the label checks (which depend only on the
+    /// names and the kind); returns the index after the `}`.
     #[inline]
-    fn labels_like_last(&self, line: &[u8], mut i: usize, kind: Kind) -> Option<usize> {
-        let skeleton = &self.skeletons[kind as usize];
-        if skeleton.kind != Some(kind) {
-            return None;
-        }
-        let Some(last) = skeleton.labels.len().checked_sub(1) else {
-            return (line.get(i) == Some(&b'}')).then_some(i + 1);
-        };
-        let mut from = 0;
-        for (k, &(to, float)) in skeleton.labels.iter().enumerate() {
-            let open = i + (to - from);
-            if !lex::same_bytes(line.get(i..open)?, &skeleton.bytes[from..to]) {
-                return None;
-            }
-            from = to;
-            let q = quoted_end(line, open - 1, true).ok()?;
-            let value = &line[open..q.end - 1];
-            if float && !is_go_float(value) || !self.ascii && std::str::from_utf8(value).is_err() {
-                return None;
-            }
-            let delimiter = if k == last { b'}' } else { b',' };
-            if line.get(q.end) != Some(&delimiter) {
-                return None;
-            }
-            i = q.end + 1;
-        }
-        Some(i)
+    fn labels_like_last(&self, line: &[u8], i: usize, kind: Kind) -> Option<usize> {
+        self.skeletons[kind as usize].read(line, i, Values { strict_escapes: true, ascii: self.ascii })
     }
 
-    /// Remembers the label names of a line whose labels (from `start`, just after the `{`, to
-    /// the `}` before `end`) passed [`Self::check_labels`], when they are written the way
-    /// [`Self::labels_like_last`] reads them: each value's closing quote directly followed by
-    /// `,` or, for the last, `}`.
+    /// Remembers the label names of a line whose labels, from `start` (just after the `{`) to
+    /// the `}` before `end`, passed [`Self::check_labels`] for `kind`.
     fn learn_skeleton(&mut self, line: &[u8], kind: Kind, start: usize, end: usize) {
-        let skeleton = &mut self.skeletons[kind as usize];
-        skeleton.kind = None;
-        skeleton.bytes.clear();
-        skeleton.labels.clear();
-        let count = self.labels.len();
-        if count == 0 && end != start + 1 {
-            return;
-        }
-        let mut item = start;
-        for (k, label) in self.labels.iter().enumerate() {
-            let (open, close) = (label.value.0, label.value.1);
-            let delimiter = if k + 1 == count { b'}' } else { b',' };
-            if line.get(close + 1) != Some(&delimiter) {
-                skeleton.labels.clear();
-                return;
-            }
-            skeleton.bytes.extend_from_slice(&line[item..open]);
+        let scratch = &self.scratch;
+        let labels = self.labels.iter().map(|label| {
             let name = match label.name {
                 Span::Line(a, b) => &line[a..b],
-                Span::Scratch(a, b) => &self.scratch[a..b],
+                Span::Scratch(a, b) => &scratch[a..b],
             };
             let float =
                 (kind == Kind::Summary && name == b"quantile") || (kind.is_histogram() && name == b"le");
-            skeleton.labels.push((skeleton.bytes.len(), float));
-            item = close + 2;
-        }
-        skeleton.kind = Some(kind);
+            (label.value, float)
+        });
+        self.skeletons[kind as usize].learn(line, start, end, labels);
     }
 
     /// Reads labels after a `{` up to and including the `}`. With `braced_name`, one item may be
@@ -649,10 +592,8 @@ mod tests {
     fn label_names_are_learnt_from_a_line_written_plainly() {
         let mut p = TextParser::new(false);
         feed(&mut p, "# TYPE h histogram\nh_bucket{code=\"200\",le=\"0.5\"} 1\n").expect("valid");
-        let skeleton = &p.skeletons[Kind::Histogram as usize];
-        assert_eq!(skeleton.kind, Some(Kind::Histogram));
-        assert_eq!(skeleton.bytes, b"code=\"le=\"");
-        assert_eq!(skeleton.labels, [(6, false), (10, true)]);
+        let learnt = p.skeletons[Kind::Histogram as usize].learnt();
+        assert_eq!(learnt, Some((&b"code=\"le=\""[..], &[(6, false), (10, true)][..])));
         let line = br#"h_bucket{code="404",le="+Inf"} 2"#;
         assert_eq!(p.labels_like_last(line, 9, Kind::Histogram), Some(30), "same names, new values");
         assert_eq!(p.labels_like_last(line, 9, Kind::Gauge), None, "another kind checks names again");
@@ -667,11 +608,10 @@ mod tests {
         for line in ["g{a=\"1\",} 1", "g{a=\"1\" } 1", "g{ } 1", "g{a=\"1\" ,b=\"2\"} 1"] {
             let mut p = TextParser::new(false);
             feed(&mut p, line).expect("valid");
-            assert_eq!(p.skeletons[Kind::Untyped as usize].kind, None, "{line}");
+            assert_eq!(p.skeletons[Kind::Untyped as usize].learnt(), None, "{line}");
         }
         let mut p = TextParser::new(false);
         feed(&mut p, "g{} 1\n").expect("valid");
-        let skeleton = &p.skeletons[Kind::Untyped as usize];
-        assert_eq!((skeleton.kind, skeleton.labels.len()), (Some(Kind::Untyped), 0));
+        assert_eq!(p.skeletons[Kind::Untyped as usize].learnt(), Some((&b""[..], &[][..])));
     }
 }
