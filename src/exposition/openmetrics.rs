@@ -383,3 +383,23 @@ fn check_quoted_name(raw: &[u8], what: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_names_are_learnt_only_when_none_repeats() {
+        let mut p = OpenMetricsParser { ascii: true, ..Default::default() };
+        p.line(br#"g{a="1",b="2"} 1"#).expect("valid");
+        assert_eq!(p.skeleton.learnt(), Some((&b"a=\"b=\""[..], &[(3, false), (6, false)][..])));
+        assert_eq!(
+            p.skeleton.read(br#"g{a="",b="x"} 2"#, 2, Values { strict_escapes: false, ascii: true }),
+            Some(13)
+        );
+        // Valid only because the repeated name has an empty value: another value would not be.
+        p.line(br#"g{a="",a="1"} 3"#).expect("valid");
+        assert_eq!(p.skeleton.learnt(), None);
+        assert!(p.line(br#"g{a="2",a="1"} 4"#).is_err());
+    }
+}
