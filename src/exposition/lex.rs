@@ -121,7 +121,7 @@ pub(super) enum QuoteError {
 
 /// Scans a quoted string whose opening quote is at `open`. With `strict_escapes`, only `\\`,
 /// `\"` and `\n` are allowed (the text format); otherwise any escaped byte is (OpenMetrics' lexer).
-#[inline]
+#[inline(always)]
 pub(super) fn quoted_end(line: &[u8], open: usize, strict_escapes: bool) -> Result<Quoted, QuoteError> {
     let mut i = open + 1;
     let mut escaped = false;
@@ -145,7 +145,7 @@ pub(super) fn quoted_end(line: &[u8], open: usize, strict_escapes: bool) -> Resu
 
 /// Whether two short byte strings (names, label prefixes) are equal, compared a word at a time
 /// in line: most are under 32 bytes, where a call to `memcmp` costs more than the comparison.
-#[inline]
+#[inline(always)]
 pub(super) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
@@ -172,7 +172,7 @@ pub(super) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 
 /// The index of the first `"` or `\\` at or after `from`, eight bytes at a time: label values
 /// are mostly short, where this beats both a byte loop and a vectorised search.
-#[inline]
+#[inline(always)]
 fn find_quote_or_backslash(line: &[u8], from: usize) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
@@ -229,7 +229,7 @@ pub(super) fn find_duplicate<'a>(
 
 /// The end of the run of ASCII digits at `i`, eight bytes at a time: values and `le` bounds are
 /// mostly long digit runs.
-#[inline]
+#[inline(always)]
 fn digit_run_end(s: &[u8], mut i: usize) -> usize {
     const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
     const HI: u64 = 0x8080_8080_8080_8080;
@@ -249,7 +249,7 @@ fn digit_run_end(s: &[u8], mut i: usize) -> usize {
 /// The end of a plain decimal at `i` (optional sign, digits, optional fraction, at least one
 /// digit, no exponent), the form of nearly every sample value, which [`is_go_float`] accepts;
 /// `None` if there is none.
-#[inline]
+#[inline(always)]
 pub(super) fn plain_decimal_end(line: &[u8], i: usize) -> Option<usize> {
     let start = i + usize::from(matches!(line.get(i), Some(b'+' | b'-')));
     let int_end = digit_run_end(line, start);
@@ -265,7 +265,7 @@ pub(super) fn plain_decimal_end(line: &[u8], i: usize) -> Option<usize> {
 
 /// The end of the sample value at `i` if it is a Go float followed by a blank or the end of the
 /// line. Plain decimals are checked in one pass; the rest by [`is_go_float`].
-#[inline]
+#[inline(always)]
 pub(super) fn go_float_end(line: &[u8], i: usize) -> Option<usize> {
     if let Some(end) = plain_decimal_end(line, i)
         && matches!(line.get(end), None | Some(b' ' | b'\t'))

@@ -33,7 +33,7 @@ impl Skeleton {
     /// Reads labels from `i`, just after the `{`, if their names and spacing are exactly the
     /// learnt line's, returning the index after the `}`. `None` sends the line the long way,
     /// which finds any fault and may learn the line.
-    #[inline]
+    #[inline(always)]
     pub(super) fn read(&self, line: &[u8], mut i: usize, values: Values) -> Option<usize> {
         if !self.learnt {
             return None;
