@@ -13,6 +13,9 @@ SMALL_CONNECTIONS=${BENCH_SMALL_CONNECTIONS:-16}
 SMALL_THREADS=${BENCH_SMALL_THREADS:-2}
 BIG_CONNECTIONS=${BENCH_BIG_CONNECTIONS:-4}
 BIG_THREADS=${BENCH_BIG_THREADS:-1}
+EXEC_DURATION=${BENCH_EXEC_DURATION:-10}        # seconds per measured run, exec module
+EXEC_CONNECTIONS=${BENCH_EXEC_CONNECTIONS:-4}
+EXEC_THREADS=${BENCH_EXEC_THREADS:-1}
 ORIGINAL=${BENCH_ORIGINAL:-/usr/bin/prometheus-exporter-exporter}
 NODE_EXPORTER=${BENCH_NODE_EXPORTER:-/usr/bin/prometheus-node-exporter}
 OURS=${BENCH_OURS:-}                            # a prebuilt binary; empty = cargo build --release
@@ -197,8 +200,19 @@ wait_http "http://127.0.0.1:$PX_PORT/small.prom" "$NGINX_PX_PID" "nginx proxy" |
     die "nginx proxy failed to start: $(tail -3 "$TMP/nginx-px/error.log" 2>/dev/null)"
 
 # ---------------------------------------------------------------- 4b. proxies' shared config
+# The exec module's script: the cheapest valid page, so what is measured is the module's own
+# cost (starting a process, collecting and checking its output), not the script's.
+cat >"$TMP/trivial.sh" <<'EOF'
+#!/bin/sh
+printf '# HELP trivial A constant.\n# TYPE trivial gauge\ntrivial 1\n'
+EOF
+chmod 755 "$TMP/trivial.sh"
 cat >"$TMP/expexp.yaml" <<EOF
 modules:
+  exec:
+    method: exec
+    timeout: 10s
+    exec: {command: $TMP/trivial.sh}
   small:
     method: http
     timeout: 60s
@@ -261,11 +275,11 @@ measure() {
     local target=$1 payload=$2 url=$3
     shift 3
     local pids=("$@") dur conns threads probe
-    if [[ $payload == small ]]; then
-        dur=$SMALL_DURATION conns=$SMALL_CONNECTIONS threads=$SMALL_THREADS
-    else
-        dur=$BIG_DURATION conns=$BIG_CONNECTIONS threads=$BIG_THREADS
-    fi
+    case $payload in
+        small) dur=$SMALL_DURATION conns=$SMALL_CONNECTIONS threads=$SMALL_THREADS ;;
+        big) dur=$BIG_DURATION conns=$BIG_CONNECTIONS threads=$BIG_THREADS ;;
+        *) dur=$EXEC_DURATION conns=$EXEC_CONNECTIONS threads=$EXEC_THREADS ;;
+    esac
     probe=$(curl -s -o /dev/null --max-time 60 -w '%{http_code} %{size_download}' "$url" || echo "000 0")
     PROBES+=("$(printf '%-22s %-6s HTTP %s, %s bytes' "$target" "$payload" ${probe% *} ${probe#* })")
     note "$target / $payload: warm-up ${WARMUP}s, run ${dur}s, -t$threads -c$conns"
@@ -326,6 +340,12 @@ for payload in small big; do
         done
     done
 done
+# The exec module: a process per scrape, its output checked by both (exec has no verify switch).
+for which in original ours; do
+    start_proxy "$which"
+    measure "$which-verified" exec "http://127.0.0.1:$PROXY_PORT/proxy?module=exec" "$PROXY_PID"
+    stop "$PROXY_PID"
+done
 
 # ---------------------------------------------------------------- 6. report
 cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
@@ -336,8 +356,8 @@ echo "load avg:  $LOAD_START (1/5/15 min) when the script started; other work on
 echo "ours:      $("$OURS" -version 2>&1 | head -1)"
 echo "original:  $ORIGINAL $("$ORIGINAL" -version 2>&1 | head -1 | sed 's/ *(.*//')"
 echo "nginx:     $("$NGINX" -v 2>&1 | sed 's/.*version: //'), workers: $(nproc) per instance (auto), upstream keepalive 32"
-echo "wrk:       $(wrk -v 2>&1 | head -1 | awk '{print $2}'), small: -t$SMALL_THREADS -c$SMALL_CONNECTIONS ${SMALL_DURATION}s, big: -t$BIG_THREADS -c$BIG_CONNECTIONS ${BIG_DURATION}s, warm-up ${WARMUP}s each"
-echo "payloads:  small $SMALL_BYTES bytes ($SMALL_SOURCE); big $BIG_BYTES bytes (gen_payload.py big: 10000 families x 10 series)"
+echo "wrk:       $(wrk -v 2>&1 | head -1 | awk '{print $2}'), small: -t$SMALL_THREADS -c$SMALL_CONNECTIONS ${SMALL_DURATION}s, big: -t$BIG_THREADS -c$BIG_CONNECTIONS ${BIG_DURATION}s, exec: -t$EXEC_THREADS -c$EXEC_CONNECTIONS ${EXEC_DURATION}s, warm-up ${WARMUP}s each"
+echo "payloads:  small $SMALL_BYTES bytes ($SMALL_SOURCE); big $BIG_BYTES bytes (gen_payload.py big: 10000 families x 10 series); exec: a /bin/sh script printing one gauge"
 echo "probes (one GET each before loading):"
 for p in "${PROBES[@]}"; do echo "  $p"; done
 echo
@@ -356,13 +376,15 @@ function r(a, b) { return (a == "-" || b == "-" || b == 0 || a == "") ? "-" : sp
 END {
     printf "%-7s %-9s %-14s %8s %8s %8s\n", "payload", "mode", "vs", "req/s", "p99", "RSS"
     printf "%-7s %-9s %-14s %8s %8s %8s\n", "-------", "----", "--", "-----", "---", "---"
-    n = split("small big", pl, " ")
+    n = split("small big exec", pl, " ")
     for (i = 1; i <= n; i++)
         for (m = 1; m <= 2; m++) {
             mode = m == 1 ? "verified" : "noverify"
             o = "ours-" mode "," pl[i]
+            if (!(o in rps)) continue
             printf "%-7s %-9s %-14s %8s %8s %8s\n", pl[i], mode, "original", \
                 r(rps[o], rps["original-" mode "," pl[i]]), r(p99[o], p99["original-" mode "," pl[i]]), r(rss[o], rss["original-" mode "," pl[i]])
+            if (!(("nginx-proxy," pl[i]) in rps)) continue
             printf "%-7s %-9s %-14s %8s %8s %8s\n", pl[i], mode, "nginx-proxy", \
                 r(rps[o], rps["nginx-proxy," pl[i]]), r(p99[o], p99["nginx-proxy," pl[i]]), r(rss[o], rss["nginx-proxy," pl[i]])
         }
