@@ -196,6 +196,7 @@ impl Verifier {
         match &mut self.parser {
             Parser::Text(p) => {
                 p.ascii = buf.is_ascii();
+                p.backslashes = memchr::memchr(b'\\', buf).is_some();
                 lines(buf, &mut self.scanned, &mut self.units, format, |l| p.line(l))
             }
             Parser::OpenMetrics(p) => {

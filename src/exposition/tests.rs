@@ -300,9 +300,11 @@ fn pieces_of_any_size_give_the_one_shot_verdict() {
     let text = "# HELP a An a.\n# TYPE a counter\na{x=\"1\"} 1 123\na{x=\"2\"} 2\nb 3\n";
     let om = "# TYPE a counter\na_total 1 # {trace=\"x\"} 1 2.5\n# EOF\n";
     let proto = pb::delimited(&[pb::family(b"a", &[(b"x", b"1")]), pb::family(b"b", &[])]);
-    let cases: [(&[u8], Dialect); 5] = [
+    let cases: [(&[u8], Dialect); 6] = [
         (text.as_bytes(), TEXT),
         (b"a 1\nb x\n", TEXT),
+        // HELP escapes are checked only in pieces that hold a backslash: every cut must find it.
+        (b"a 1\n# HELP b x\\q y\nb 2\n", TEXT),
         (om.as_bytes(), OM),
         (b"a 1\n# EOF\nx", OM),
         (&proto, Dialect { format: Format::Protobuf, utf8_names: false }),
@@ -316,4 +318,5 @@ fn pieces_of_any_size_give_the_one_shot_verdict() {
             assert_eq!(verdict, whole, "pieces of {size} of {:?}", String::from_utf8_lossy(body));
         }
     }
+    assert!(verify(cases[2].0, TEXT, Encoding::Identity).is_err(), "a bad HELP escape fails");
 }

@@ -89,6 +89,9 @@ pub(super) struct TextParser {
     families: Vec<Family>,
     /// Whether the input being fed is all ASCII, which makes every UTF-8 check true.
     pub(super) ascii: bool,
+    /// Whether the input being fed holds a backslash: where it holds none, no HELP text can hold
+    /// a bad escape, and one search of the whole piece replaces one per HELP line.
+    pub(super) backslashes: bool,
     /// The last unquoted name resolved, in a sample or a HELP/TYPE line, with what it resolved
     /// to: a family's HELP, TYPE and samples, and runs of samples, mostly share one name.
     last_name: Vec<u8>,
@@ -108,6 +111,7 @@ impl TextParser {
             names: NameTable::new(),
             families: Vec::new(),
             ascii: false,
+            backslashes: true,
             last_name: Vec::new(),
             last_resolved: None,
             labels: Vec::new(),
@@ -160,7 +164,9 @@ impl TextParser {
                 (is_help, skip_blanks(line, kw_end))
             }
         };
-        let (name, end, resolved) = match self.cached_name(line, start) {
+        // A HELP line mostly opens a family, so its name is seldom the last one seen.
+        let cached = if is_help { None } else { self.cached_name(line, start) };
+        let (name, end, resolved) = match cached {
             Some((end, resolved)) => (Span::Line(start, end), end, resolved),
             None => {
                 let (name, end) = self.metric_name(line, start)?;
@@ -190,7 +196,9 @@ impl TextParser {
                     show_span(line, &self.scratch, name)
                 ));
             }
-            check_help_escapes(&line[rest..])?;
+            if self.backslashes {
+                check_help_escapes(&line[rest..])?;
+            }
             self.families[resolved.family].has_help = true;
         } else {
             if family.kind.is_some() {
