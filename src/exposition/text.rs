@@ -422,10 +422,9 @@ impl TextParser {
         }
     }
 
-    /// Reads a metric name (classic or quoted) at `i`; an empty span if there is none.
     /// The end of the name at `i` and what it resolves to, when it is the last name remembered
     /// and a delimiter follows it, so it is already checked and resolved.
-    #[inline]
+    #[inline(always)]
     fn cached_name(&self, line: &[u8], i: usize) -> Option<(usize, Resolved)> {
         let resolved = self.last_resolved?;
         let end = i + self.last_name.len();
@@ -452,6 +451,7 @@ impl TextParser {
         }
     }
 
+    /// Reads a metric name (classic or quoted) at `i`; an empty span if there is none.
     fn metric_name(&mut self, line: &[u8], i: usize) -> Result<(Span, usize), String> {
         if line.get(i) == Some(&b'"') {
             return self.quoted_name(line, i, "metric name");
