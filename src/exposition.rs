@@ -253,6 +253,18 @@ impl Verifier {
     fn body_error(&self, message: String) -> VerifyError {
         VerifyError { format: self.format, position: Position::Body, message }
     }
+
+    /// Tests only: a verifier that remembers nothing between lines (no last-name cache, no label
+    /// skeletons), so every line takes the full checks; its verdicts are the reference.
+    #[cfg(test)]
+    fn exact(mut self) -> Verifier {
+        match &mut self.parser {
+            Parser::Text(p) => p.exact = true,
+            Parser::OpenMetrics(p) => p.exact = true,
+            Parser::Protobuf(_) => {}
+        }
+        self
+    }
 }
 
 #[inline]

@@ -320,3 +320,76 @@ fn pieces_of_any_size_give_the_one_shot_verdict() {
     }
     assert!(verify(cases[2].0, TEXT, Encoding::Identity).is_err(), "a bad HELP escape fails");
 }
+
+/// Bodies whose lines repeat their names and label names, the shape the fast paths serve, each
+/// one edit away from a line that repeats a remembered shape but must fail.
+const REPEATING: [(&str, Dialect); 4] = [
+    (
+        "# HELP h A histogram.\n# TYPE h histogram\n\
+         h_bucket{code=\"200\",le=\"0.5\"} 1\nh_bucket{code=\"200\",le=\"+Inf\"} 2\n\
+         h_sum{code=\"200\"} 3\nh_count{code=\"200\"} 2\n\
+         g{a=\"1\",b=\"2\"} 1\ng{a=\"x\\\"y\",b=\"\\\\\"} 2\ng {a=\"1\",b=\"2\"} 3\n\
+         g{a=\"1\",b=\"2\"} 4 1700000000\ng{a=\"1\",b=\"2\"} 5\n",
+        TEXT,
+    ),
+    // The same label name under two kinds: only a summary's `quantile` must be a float.
+    (
+        "# TYPE g gauge\ng{quantile=\"x\"} 1\n# TYPE s summary\ns{quantile=\"0.5\"} 1\ns{quantile=\"1\"} 2\n",
+        TEXT,
+    ),
+    (
+        "# TYPE g gauge\ng{a=\"1\",b=\"2\"} 1\ng{a=\"1\",b=\"2\"} 2 # {t=\"1\"} 1\n\
+         # TYPE c counter\nc_total{a=\"1\"} 1\nc_total{a=\"1\"} 2\n# EOF\n",
+        OM,
+    ),
+    // A repeated name is allowed while one of its values is empty, and only then.
+    ("# TYPE g gauge\ng{a=\"\",a=\"1\"} 1\ng{a=\"\",a=\"2\"} 2\ng{a=\"1\",b=\"2\"} 3\n# EOF\n", OM),
+];
+/// Bytes that matter to the grammar, and a few that do not.
+const EDIT_BYTES: &[u8] = b"\"\\,{}= \t\nabeglq1._+#\xff";
+
+fn verdict(body: &[u8], dialect: Dialect, exact: bool) -> Result<Summary, VerifyError> {
+    let mut verifier = Verifier::new(dialect);
+    if exact {
+        verifier = verifier.exact();
+    }
+    let used = verifier.feed(body)?;
+    verifier.finish(&body[used..])
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config { cases: 8000, ..Default::default() })]
+
+    /// What the parsers remember between lines (the last name, the label skeletons) only saves
+    /// work: every body, however damaged, gets the verdict, message and line it gets with every
+    /// line taking the full checks.
+    #[test]
+    fn remembered_lines_never_change_a_verdict(
+        seed in 0..REPEATING.len(),
+        edits in proptest::collection::vec(
+            (proptest::arbitrary::any::<proptest::sample::Index>(), 0..3u8, proptest::sample::select(EDIT_BYTES)),
+            0..4,
+        ),
+    ) {
+        let (seed, dialect) = REPEATING[seed];
+        let mut body = seed.as_bytes().to_vec();
+        for (at, op, byte) in edits {
+            let i = at.index(body.len());
+            match op {
+                0 => body[i] = byte,
+                1 => body.insert(i, byte),
+                _ => {
+                    body.remove(i);
+                }
+            }
+        }
+        proptest::prop_assert_eq!(verdict(&body, dialect, false), verdict(&body, dialect, true));
+    }
+}
+
+#[test]
+fn the_repeating_bodies_are_valid() {
+    for (body, dialect) in REPEATING {
+        verdict(body.as_bytes(), dialect, false).expect("the seed is valid");
+    }
+}
