@@ -151,7 +151,7 @@ impl OpenMetricsParser {
     fn sample(&mut self, line: &[u8]) -> Result<(), String> {
         self.labels.clear();
         self.scratch.clear();
-        let mut i = self.metric_name_end(line);
+        let mut i = self.sample_name_end(line);
         let named = i > 0;
         if !named && line[0] != b'{' {
             return Err(format!("expected a metric name or '{{', got {:?}", line[0] as char));
@@ -279,7 +279,7 @@ impl OpenMetricsParser {
     /// repeat it: a name's run of name bytes ends at the `{` or space after it, so a line that
     /// starts with the last name and then one of those holds that very name.
     #[inline]
-    fn metric_name_end(&mut self, line: &[u8]) -> usize {
+    fn sample_name_end(&mut self, line: &[u8]) -> usize {
         let n = self.last_name.len();
         if n > 0 && matches!(line.get(n), Some(b'{' | b' ')) && lex::same_bytes(&line[..n], &self.last_name) {
             return n;
