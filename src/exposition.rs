@@ -11,6 +11,7 @@ mod lex;
 mod names;
 mod openmetrics;
 mod protobuf;
+mod scan;
 mod skeleton;
 mod text;
 
@@ -197,7 +198,7 @@ impl Verifier {
             Parser::Text(p) => {
                 p.ascii = buf.is_ascii();
                 p.backslashes = memchr::memchr(b'\\', buf).is_some();
-                lines(buf, &mut self.scanned, &mut self.units, format, |l| p.line(l))
+                text_lines(buf, &mut self.scanned, &mut self.units, format, p)
             }
             Parser::OpenMetrics(p) => {
                 p.ascii = buf.is_ascii();
@@ -283,6 +284,56 @@ fn lines(
         return each_line(buf, search, finder.iter(&buf[search..]), scanned, units, format, check);
     }
     each_line(buf, search, memchr::memchr_iter(b'\n', &buf[search..]), scanned, units, format, check)
+}
+
+/// [`lines`] for the text format, where most sample lines repeat the last one's shape and are
+/// checked in place without a newline search first (see [`TextParser::repeated_sample`]).
+#[inline]
+fn text_lines(
+    buf: &[u8],
+    scanned: &mut usize,
+    units: &mut u64,
+    format: Format,
+    p: &mut TextParser,
+) -> Result<usize, VerifyError> {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(finder) = memchr::arch::x86_64::avx2::memchr::One::new(b'\n') {
+        return each_text_line(buf, scanned, units, format, p, |h| finder.find(h));
+    }
+    each_text_line(buf, scanned, units, format, p, |h| memchr::memchr(b'\n', h))
+}
+
+#[inline]
+fn each_text_line(
+    buf: &[u8],
+    scanned: &mut usize,
+    units: &mut u64,
+    format: Format,
+    p: &mut TextParser,
+    find: impl Fn(&[u8]) -> Option<usize>,
+) -> Result<usize, VerifyError> {
+    // buf[..searched] is known to hold no newline.
+    let searched = (*scanned).min(buf.len());
+    let mut pos = 0;
+    loop {
+        if let Some(nl) = p.repeated_sample(buf, pos) {
+            *units += 1;
+            pos = nl + 1;
+            continue;
+        }
+        let from = pos.max(searched);
+        let Some(k) = find(&buf[from..]) else { break };
+        let end = from + k;
+        *units += 1;
+        p.line(&buf[pos..end]).map_err(|message| VerifyError {
+            format,
+            position: Position::Line(*units),
+            message,
+        })?;
+        pos = end + 1;
+    }
+    *scanned = buf.len() - pos;
+    Ok(pos)
 }
 
 #[inline]

@@ -3,6 +3,9 @@
 
 use std::collections::HashSet;
 
+pub(super) use super::scan::digit_run_end;
+use super::scan::quote_escape_or_newline;
+
 /// Above this many labels on one sample, duplicate names are found with a set instead of pairwise.
 const PAIRWISE_LABEL_LIMIT: usize = 16;
 
@@ -126,11 +129,17 @@ pub(super) fn quoted_end(line: &[u8], open: usize, strict_escapes: bool) -> Resu
     let mut i = open + 1;
     let mut escaped = false;
     loop {
-        let Some(at) = find_quote_or_backslash(line, i) else {
+        let Some(at) = quote_escape_or_newline(line, i) else {
             return Err(QuoteError::Unterminated);
         };
-        if line[at] == b'"' {
-            return Ok(Quoted { end: at + 1, escaped });
+        match line[at] {
+            b'"' => return Ok(Quoted { end: at + 1, escaped }),
+            // Not in a line; an ordinary byte if it were.
+            b'\n' => {
+                i = at + 1;
+                continue;
+            }
+            _ => {}
         }
         let Some(&next) = line.get(at + 1) else {
             return Err(QuoteError::TrailingBackslash);
@@ -170,26 +179,6 @@ pub(super) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     word(a, n - 8) == word(b, n - 8)
 }
 
-/// The index of the first `"` or `\\` at or after `from`, eight bytes at a time: label values
-/// are mostly short, where this beats both a byte loop and a vectorised search.
-#[inline(always)]
-fn find_quote_or_backslash(line: &[u8], from: usize) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let mut i = from;
-    while let Some(chunk) = line.get(i..i + 8) {
-        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        let (q, b) = (x ^ (LO * u64::from(b'"')), x ^ (LO * u64::from(b'\\')));
-        // A zero byte in q or b is a match; the lowest flagged lane is always a real one.
-        let found = ((q.wrapping_sub(LO) & !q) | (b.wrapping_sub(LO) & !b)) & HI;
-        if found != 0 {
-            return Some(i + (found.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    line.get(i..)?.iter().position(|&b| b == b'"' || b == b'\\').map(|k| i + k)
-}
-
 /// Appends the unescaped content of a quoted string (without its quotes) to `out`.
 pub(super) fn unescape_into(raw: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
@@ -225,25 +214,6 @@ pub(super) fn find_duplicate<'a>(
         let mut seen = HashSet::new();
         names.find(|n| !seen.insert(*n))
     }
-}
-
-/// The end of the run of ASCII digits at `i`, eight bytes at a time: values and `le` bounds are
-/// mostly long digit runs.
-#[inline(always)]
-fn digit_run_end(s: &[u8], mut i: usize) -> usize {
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    while let Some(chunk) = s.get(i..i + 8) {
-        // Per lane, t = b ^ '0' is below 10 exactly for a digit; adding 0x76 to its low seven
-        // bits sets the lane's top bit for 10..=127 without carrying into the next lane.
-        let t = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])) ^ 0x3030_3030_3030_3030;
-        let non_digit = (((t & LOW7) + 0x7676_7676_7676_7676) | t) & HI;
-        if non_digit != 0 {
-            return i + (non_digit.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    s[i.min(s.len())..].iter().position(|b| !b.is_ascii_digit()).map_or(s.len(), |k| i + k)
 }
 
 /// The end of a plain decimal at `i` (optional sign, digits, optional fraction, at least one
@@ -401,23 +371,6 @@ mod tests {
             "in", "1e400", "-1e400", "1.8e308", "1..2", "1.2.3", " 1", "1 ", "--1", "1e5.5",
         ] {
             assert!(!is_go_float(bad.as_bytes()), "{bad:?} should not be a Go float");
-        }
-    }
-
-    #[test]
-    fn digit_runs_match_a_byte_loop() {
-        let naive = |s: &[u8], i: usize| i + s[i..].iter().take_while(|b| b.is_ascii_digit()).count();
-        // Every byte value in every lane of a word, and runs that end in and after the word.
-        for len in [1, 7, 8, 9, 16, 17] {
-            for at in 0..len {
-                for b in 0..=255u8 {
-                    let mut s = vec![b'7'; len];
-                    s[at] = b;
-                    for from in [0, 1] {
-                        assert_eq!(digit_run_end(&s, from), naive(&s, from), "byte {b:#x} at {at} of {len}");
-                    }
-                }
-            }
         }
     }
 

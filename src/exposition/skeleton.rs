@@ -2,21 +2,24 @@
 //! that repeats them (most do: a family's series share their label names) is read without
 //! scanning or checking the names again: only its values are new.
 
-use super::lex::{is_go_float, quoted_end, same_bytes};
+use super::lex::{is_go_float, same_bytes};
+use super::scan::quote_escape_or_newline;
 
 /// A skeleton's prefixes and labels, as tests see them.
 #[cfg(test)]
 pub(super) type Learnt<'a> = (&'a [u8], &'a [(usize, bool)]);
 
-/// What a line's labels looked like, up to their values.
+/// What a line's labels looked like, up to their values: the bytes between the values.
 #[derive(Debug, Default)]
 pub(super) struct Skeleton {
     learnt: bool,
-    /// Each label's bytes from the end of the previous item (the `{` or `,`) to its value's
-    /// opening quote, e.g. `code="`, one after another.
+    /// The literal pieces around the values, one after another: from just after the `{` to the
+    /// first value's opening quote (`code="`), then from each value's closing quote to the
+    /// next one's opening quote (`",handler="`), then the last closing quote and the `}`
+    /// (`"}`). A line without labels has the one piece `}`.
     bytes: Vec<u8>,
-    /// Per label: where its bytes end in `bytes`, and whether its value must be a float
-    /// (`le` of a histogram, `quantile` of a summary in the text format).
+    /// Per label: where the piece before its value ends in `bytes`, and whether its value must
+    /// be a float (`le` of a histogram, `quantile` of a summary in the text format).
     labels: Vec<(usize, bool)>,
 }
 
@@ -32,34 +35,31 @@ pub(super) struct Values {
 impl Skeleton {
     /// Reads labels from `i`, just after the `{`, if their names and spacing are exactly the
     /// learnt line's, returning the index after the `}`. `None` sends the line the long way,
-    /// which finds any fault and may learn the line.
+    /// which finds any fault and may learn the line. `line` may also be the rest of a piece of
+    /// the body, of which the line is the start.
     #[inline(always)]
     pub(super) fn read(&self, line: &[u8], mut i: usize, values: Values) -> Option<usize> {
         if !self.learnt {
             return None;
         }
-        let Some(last) = self.labels.len().checked_sub(1) else {
-            return (line.get(i) == Some(&b'}')).then_some(i + 1);
-        };
         let mut from = 0;
-        for (k, &(to, float)) in self.labels.iter().enumerate() {
-            let open = i + (to - from);
-            if !same_bytes(line.get(i..open)?, &self.bytes[from..to]) {
+        for &(to, float) in &self.labels {
+            let piece = &self.bytes[from..to];
+            let open = i + piece.len();
+            if !same_bytes(line.get(i..open)?, piece) {
                 return None;
             }
-            from = to;
-            let q = quoted_end(line, open - 1, values.strict_escapes).ok()?;
-            let value = &line[open..q.end - 1];
+            let close = value_end(line, open, values.strict_escapes)?;
+            let value = &line[open..close];
             if float && !is_go_float(value) || !values.ascii && std::str::from_utf8(value).is_err() {
                 return None;
             }
-            let delimiter = if k == last { b'}' } else { b',' };
-            if line.get(q.end) != Some(&delimiter) {
-                return None;
-            }
-            i = q.end + 1;
+            i = close;
+            from = to;
         }
-        Some(i)
+        let piece = &self.bytes[from..];
+        let end = i + piece.len();
+        same_bytes(line.get(i..end)?, piece).then_some(end)
     }
 
     /// Learns the labels of a line that passed every label check: they start at `start`, just
@@ -78,9 +78,6 @@ impl Skeleton {
         self.bytes.clear();
         self.labels.clear();
         let count = labels.len();
-        if count == 0 && end != start + 1 {
-            return;
-        }
         let mut item = start;
         for (k, ((open, close), float)) in labels.enumerate() {
             let delimiter = if k + 1 == count { b'}' } else { b',' };
@@ -90,8 +87,15 @@ impl Skeleton {
             }
             self.bytes.extend_from_slice(&line[item..open]);
             self.labels.push((self.bytes.len(), float));
-            item = close + 2;
+            item = close;
         }
+        // The last closing quote and the `}`, or the `}` alone.
+        if end != item + 1 + usize::from(count > 0) {
+            self.labels.clear();
+            self.bytes.clear();
+            return;
+        }
+        self.bytes.extend_from_slice(&line[item..end]);
         self.learnt = true;
     }
 
@@ -100,9 +104,31 @@ impl Skeleton {
         self.learnt = false;
     }
 
-    /// The learnt prefixes and labels, if any.
+    /// The learnt pieces and labels, if any.
     #[cfg(test)]
     pub(super) fn learnt(&self) -> Option<Learnt<'_>> {
         self.learnt.then_some((&self.bytes, &self.labels))
+    }
+}
+
+/// The index of the closing quote of the label value that starts at `open`, if the value ends
+/// before any newline and its escapes are allowed: `line` may be a whole piece of the body, not
+/// one line, so a newline ends the search (the line the long way then finds what is wrong).
+#[inline(always)]
+fn value_end(line: &[u8], open: usize, strict_escapes: bool) -> Option<usize> {
+    let mut i = open;
+    loop {
+        let at = quote_escape_or_newline(line, i)?;
+        match line[at] {
+            b'"' => return Some(at),
+            b'\\' => {
+                let next = *line.get(at + 1)?;
+                if next == b'\n' || strict_escapes && !matches!(next, b'\\' | b'"' | b'n') {
+                    return None;
+                }
+                i = at + 2;
+            }
+            _ => return None,
+        }
     }
 }

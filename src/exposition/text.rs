@@ -141,6 +141,46 @@ impl TextParser {
         }
     }
 
+    /// Checks the sample line at `start` of `buf` (a piece of the body) if it is written the
+    /// way the last sample line was, up to its values: the same name, label names and spacing,
+    /// so that only its label values and its value (and timestamp) are new; returns the index
+    /// of its newline. `None` (also for any fault) leaves everything as it was, and the line
+    /// goes the long way.
+    #[inline(always)]
+    pub(super) fn repeated_sample(&mut self, buf: &[u8], start: usize) -> Option<usize> {
+        #[cfg(test)]
+        if self.exact {
+            return None;
+        }
+        let resolved = self.last_resolved?;
+        let kind = self.families[resolved.family].kind?;
+        let open = start + self.last_name.len();
+        if buf.get(open) != Some(&b'{') || !lex::same_bytes(&buf[start..open], &self.last_name) {
+            return None;
+        }
+        let values = Values { strict_escapes: true, ascii: self.ascii };
+        let after = self.skeletons[kind as usize].read(buf, open + 1, values)?;
+        if buf.get(after) != Some(&b' ') {
+            return None;
+        }
+        let end = lex::plain_decimal_end(buf, after + 1)?;
+        let end = match buf.get(end)? {
+            b'\n' => end,
+            b' ' => {
+                let t = end + 1;
+                let t_end = t + usize::from(buf.get(t) == Some(&b'-'));
+                let t_end = lex::digit_run_end(buf, t_end);
+                if buf.get(t_end) != Some(&b'\n') || !is_go_int64(&buf[t..t_end]) {
+                    return None;
+                }
+                t_end
+            }
+            _ => return None,
+        };
+        self.samples += 1;
+        Some(end)
+    }
+
     /// Checks what is left after the last `\n`: only blanks may be there.
     pub(super) fn finish(&mut self, rest: &[u8]) -> Result<(), String> {
         if skip_blanks(rest, 0) == rest.len() {
@@ -614,7 +654,7 @@ mod tests {
         let mut p = TextParser::new(false);
         feed(&mut p, "# TYPE h histogram\nh_bucket{code=\"200\",le=\"0.5\"} 1\n").expect("valid");
         let learnt = p.skeletons[Kind::Histogram as usize].learnt();
-        assert_eq!(learnt, Some((&b"code=\"le=\""[..], &[(6, false), (10, true)][..])));
+        assert_eq!(learnt, Some((&b"code=\"\",le=\"\"}"[..], &[(6, false), (12, true)][..])));
         let line = br#"h_bucket{code="404",le="+Inf"} 2"#;
         assert_eq!(p.labels_like_last(line, 9, Kind::Histogram), Some(30), "same names, new values");
         assert_eq!(p.labels_like_last(line, 9, Kind::Gauge), None, "another kind checks names again");
@@ -633,6 +673,6 @@ mod tests {
         }
         let mut p = TextParser::new(false);
         feed(&mut p, "g{} 1\n").expect("valid");
-        assert_eq!(p.skeletons[Kind::Untyped as usize].learnt(), Some((&b""[..], &[][..])));
+        assert_eq!(p.skeletons[Kind::Untyped as usize].learnt(), Some((&b"}"[..], &[][..])));
     }
 }

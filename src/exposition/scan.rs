@@ -1,0 +1,118 @@
+//! Byte searches the checks make on every line: where a quoted value stops and where a run of
+//! digits ends, sixteen bytes per step with SSE2 on x86_64 (part of its baseline, so no runtime
+//! detection), eight per step with word arithmetic elsewhere. Label values and sample values
+//! are mostly under sixteen bytes, so one step usually finds the end.
+
+/// The index of the first `"`, `\\` or `\n` at or after `from`: what ends or interrupts a
+/// quoted label value (a newline can only be in the way when `buf` is a piece, not a line).
+#[inline(always)]
+pub(super) fn quote_escape_or_newline(buf: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use safe_arch::{bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i};
+        let (q, b, n) = (splat(b'"'), splat(b'\\'), splat(b'\n'));
+        while let Some(chunk) = buf.get(i..i + 16) {
+            let v = load_unaligned_m128i(chunk.try_into().unwrap_or(&[0; 16]));
+            let hit = bitor_m128i(
+                bitor_m128i(cmp_eq_mask_i8_m128i(v, q), cmp_eq_mask_i8_m128i(v, b)),
+                cmp_eq_mask_i8_m128i(v, n),
+            );
+            let mask = move_mask_i8_m128i(hit) as u32;
+            if mask != 0 {
+                return Some(i + mask.trailing_zeros() as usize);
+            }
+            i += 16;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    while let Some(chunk) = buf.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let found = zero_lanes(x ^ LO * u64::from(b'"'))
+            | zero_lanes(x ^ LO * u64::from(b'\\'))
+            | zero_lanes(x ^ LO * u64::from(b'\n'));
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    buf.get(i..)?.iter().position(|&b| matches!(b, b'"' | b'\\' | b'\n')).map(|k| i + k)
+}
+
+/// The end of the run of ASCII digits at `i`: values and `le` bounds are mostly digit runs.
+#[inline(always)]
+pub(super) fn digit_run_end(s: &[u8], mut i: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use safe_arch::{
+            cmp_eq_mask_i8_m128i, load_unaligned_m128i, max_u8_m128i, move_mask_i8_m128i, sub_i8_m128i,
+        };
+        let (zero, nine) = (splat(b'0'), splat(9));
+        while let Some(chunk) = s.get(i..i + 16) {
+            // b - '0' (wrapping) is at most 9 exactly for a digit.
+            let d = sub_i8_m128i(load_unaligned_m128i(chunk.try_into().unwrap_or(&[0; 16])), zero);
+            let digits = move_mask_i8_m128i(cmp_eq_mask_i8_m128i(max_u8_m128i(d, nine), nine)) as u32;
+            if digits != 0xFFFF {
+                return i + (!digits).trailing_zeros() as usize;
+            }
+            i += 16;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    while let Some(chunk) = s.get(i..i + 8) {
+        const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+        // Per lane, t = b ^ '0' is below 10 exactly for a digit; adding 0x76 to its low seven
+        // bits sets the lane's top bit for 10..=127 without carrying into the next lane.
+        let t = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])) ^ 0x3030_3030_3030_3030;
+        let non_digit = (((t & LOW7) + 0x7676_7676_7676_7676) | t) & HI;
+        if non_digit != 0 {
+            return i + (non_digit.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    s[i.min(s.len())..].iter().position(|b| !b.is_ascii_digit()).map_or(s.len(), |k| i + k)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn splat(b: u8) -> safe_arch::m128i {
+    safe_arch::set_splat_i8_m128i(b as i8)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+const LO: u64 = 0x0101_0101_0101_0101;
+#[cfg(not(target_arch = "x86_64"))]
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// The top bit of each zero byte of `x`, and possibly of bytes above the lowest one: the lowest
+/// flagged lane is always a real zero.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn zero_lanes(x: u64) -> u64 {
+    x.wrapping_sub(LO) & !x & HI
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn searches_match_a_byte_loop() {
+        // Every byte value in every lane of a step, in runs that end in, at and after a step.
+        for len in [1, 7, 8, 9, 15, 16, 17, 31, 32, 33] {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut s = vec![b'7'; len];
+                    s[at] = b;
+                    for from in [0, 1, at, len] {
+                        let digits = s[from.min(len)..].iter().take_while(|b| b.is_ascii_digit()).count();
+                        assert_eq!(digit_run_end(&s, from), from + digits, "digits: {b:#x} at {at} of {len}");
+                        let stop = s[from..].iter().position(|b| matches!(b, b'"' | b'\\' | b'\n'));
+                        let found = quote_escape_or_newline(&s, from);
+                        assert_eq!(found, stop.map(|k| from + k), "stop: {b:#x} at {at} of {len}");
+                    }
+                }
+            }
+        }
+    }
+}
