@@ -296,11 +296,7 @@ fn text_lines(
     format: Format,
     p: &mut TextParser,
 ) -> Result<usize, VerifyError> {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(finder) = memchr::arch::x86_64::avx2::memchr::One::new(b'\n') {
-        return each_text_line(buf, scanned, units, format, p, |h| finder.find(h));
-    }
-    each_text_line(buf, scanned, units, format, p, |h| memchr::memchr(b'\n', h))
+    each_text_line(buf, scanned, units, format, p, |h| scan::newline(h, 0))
 }
 
 #[inline]

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 pub(super) use super::scan::digit_run_end;
-use super::scan::quote_escape_or_newline;
+use super::scan::{name_run_end, quote_escape_or_newline};
 
 /// Above this many labels on one sample, duplicate names are found with a set instead of pairwise.
 const PAIRWISE_LABEL_LIMIT: usize = 16;
@@ -67,17 +67,7 @@ fn class_run_end(line: &[u8], i: usize, start: u8, class: u8) -> usize {
         Some(&b) if is(start, b) => {}
         _ => return i,
     }
-    // Four bytes per step while they all belong: names are the longest runs in a body.
-    let mut j = i + 1;
-    while let Some(c) = line.get(j..j + 4) {
-        let all =
-            CLASSES[c[0] as usize] & CLASSES[c[1] as usize] & CLASSES[c[2] as usize] & CLASSES[c[3] as usize];
-        if all & class == 0 {
-            break;
-        }
-        j += 4;
-    }
-    line[j..].iter().position(|&b| !is(class, b)).map_or(line.len(), |k| j + k)
+    name_run_end(line, i + 1, class == NAME_CONT)
 }
 
 /// End of a classic metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`) starting at `i`; `i` if none.

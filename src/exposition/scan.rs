@@ -39,6 +39,65 @@ pub(super) fn quote_escape_or_newline(buf: &[u8], from: usize) -> Option<usize> 
     buf.get(i..)?.iter().position(|&b| matches!(b, b'"' | b'\\' | b'\n')).map(|k| i + k)
 }
 
+/// The index of the first `\n` at or after `from`. Lines are short (most under 100 bytes), so
+/// an inlined 16-byte step beats a call into a wider search that must be set up each time.
+#[inline(always)]
+pub(super) fn newline(buf: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use safe_arch::{cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i};
+        let n = splat(b'\n');
+        while let Some(chunk) = buf.get(i..i + 16) {
+            let v = load_unaligned_m128i(chunk.try_into().unwrap_or(&[0; 16]));
+            let mask = move_mask_i8_m128i(cmp_eq_mask_i8_m128i(v, n)) as u32;
+            if mask != 0 {
+                return Some(i + mask.trailing_zeros() as usize);
+            }
+            i += 16;
+        }
+    }
+    memchr::memchr(b'\n', buf.get(i..)?).map(|k| i + k)
+}
+
+/// The end of the run of name bytes at `i`: `[a-zA-Z0-9_]`, and `:` too with `colon` (metric
+/// names). Names are the longest runs a body's checks scan byte by byte.
+#[inline(always)]
+pub(super) fn name_run_end(s: &[u8], mut i: usize, colon: bool) -> usize {
+    let belongs = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || colon && b == b':';
+    #[cfg(target_arch = "x86_64")]
+    {
+        use safe_arch::{
+            bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, min_u8_m128i, move_mask_i8_m128i,
+            sub_i8_m128i,
+        };
+        let (a, z, zero, digits, underscore, case) = (
+            splat(b'a'),
+            splat(b'z' - b'a'),
+            splat(b'0'),
+            splat(if colon { 10 } else { 9 }),
+            splat(b'_'),
+            splat(0x20),
+        );
+        // x is in lo..=lo+len exactly when x - lo (wrapping) is at most len.
+        let within = |d, len| cmp_eq_mask_i8_m128i(min_u8_m128i(d, len), d);
+        while let Some(chunk) = s.get(i..i + 16) {
+            let v = load_unaligned_m128i(chunk.try_into().unwrap_or(&[0; 16]));
+            // Setting bit 5 maps A-Z onto a-z and no other byte into a-z.
+            let letter = within(sub_i8_m128i(bitor_m128i(v, case), a), z);
+            // `:` follows `9`, so one range covers both for metric names.
+            let digit = within(sub_i8_m128i(v, zero), digits);
+            let name = bitor_m128i(bitor_m128i(letter, digit), cmp_eq_mask_i8_m128i(v, underscore));
+            let mask = move_mask_i8_m128i(name) as u32;
+            if mask != 0xFFFF {
+                return i + (!mask).trailing_zeros() as usize;
+            }
+            i += 16;
+        }
+    }
+    s[i.min(s.len())..].iter().position(|&b| !belongs(b)).map_or(s.len(), |k| i + k)
+}
+
 /// The end of the run of ASCII digits at `i`: values and `le` bounds are mostly digit runs.
 #[inline(always)]
 pub(super) fn digit_run_end(s: &[u8], mut i: usize) -> usize {
@@ -110,6 +169,18 @@ mod tests {
                         let stop = s[from..].iter().position(|b| matches!(b, b'"' | b'\\' | b'\n'));
                         let found = quote_escape_or_newline(&s, from);
                         assert_eq!(found, stop.map(|k| from + k), "stop: {b:#x} at {at} of {len}");
+                        let newline = s[from..].iter().position(|&b| b == b'\n').map(|k| from + k);
+                        assert_eq!(super::newline(&s, from), newline, "newline: {b:#x} at {at} of {len}");
+                        for colon in [false, true] {
+                            let name =
+                                |b: &u8| b.is_ascii_alphanumeric() || *b == b'_' || colon && *b == b':';
+                            let run = s[from.min(len)..].iter().take_while(|b| name(b)).count();
+                            assert_eq!(
+                                name_run_end(&s, from, colon),
+                                from + run,
+                                "name: {b:#x} at {at} of {len}"
+                            );
+                        }
                     }
                 }
             }

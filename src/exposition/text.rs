@@ -142,9 +142,9 @@ impl TextParser {
     }
 
     /// Checks the sample line at `start` of `buf` (a piece of the body) if it is written the
-    /// way the last sample line was, up to its values: the same name, label names and spacing,
-    /// so that only its label values and its value (and timestamp) are new; returns the index
-    /// of its newline. `None` (also for any fault) leaves everything as it was, and the line
+    /// way the last sample line was, up to its values: the last name, then no labels or the
+    /// label names and spacing of the last line of its kind, so that only its label values and
+    /// its value (and timestamp) are new; returns the index of its newline. `None` (also for any fault) leaves everything as it was, and the line
     /// goes the long way.
     #[inline(always)]
     pub(super) fn repeated_sample(&mut self, buf: &[u8], start: usize) -> Option<usize> {
@@ -155,11 +155,20 @@ impl TextParser {
         let resolved = self.last_resolved?;
         let kind = self.families[resolved.family].kind?;
         let open = start + self.last_name.len();
-        if buf.get(open) != Some(&b'{') || !lex::same_bytes(&buf[start..open], &self.last_name) {
+        let braced = match buf.get(open) {
+            Some(b'{') => true,
+            Some(b' ') => false,
+            _ => return None,
+        };
+        if !lex::same_bytes(&buf[start..open], &self.last_name) {
             return None;
         }
-        let values = Values { strict_escapes: true, ascii: self.ascii };
-        let after = self.skeletons[kind as usize].read(buf, open + 1, values)?;
+        let after = if braced {
+            let values = Values { strict_escapes: true, ascii: self.ascii };
+            self.skeletons[kind as usize].read(buf, open + 1, values)?
+        } else {
+            open
+        };
         if buf.get(after) != Some(&b' ') {
             return None;
         }
