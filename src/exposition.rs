@@ -277,13 +277,13 @@ fn lines(
     check: impl FnMut(&[u8]) -> Result<(), String>,
 ) -> Result<usize, VerifyError> {
     let search = (*scanned).min(buf.len());
-    // Lines are short, so the search's per-call cost matters: a finder made once per piece
-    // skips the CPU dispatch `memchr_iter` makes on every call.
-    #[cfg(target_arch = "x86_64")]
-    if let Some(finder) = memchr::arch::x86_64::avx2::memchr::One::new(b'\n') {
-        return each_line(buf, search, finder.iter(&buf[search..]), scanned, units, format, check);
-    }
-    each_line(buf, search, memchr::memchr_iter(b'\n', &buf[search..]), scanned, units, format, check)
+    let mut from = search;
+    let newlines = std::iter::from_fn(|| {
+        let nl = scan::newline(buf, from)?;
+        from = nl + 1;
+        Some(nl - search)
+    });
+    each_line(buf, search, newlines, scanned, units, format, check)
 }
 
 /// [`lines`] for the text format, where most sample lines repeat the last one's shape and are

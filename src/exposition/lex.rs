@@ -11,9 +11,7 @@ const PAIRWISE_LABEL_LIMIT: usize = 16;
 
 /// Byte classes, one bit each, in a 256-entry table so a class test is one load and one mask.
 const NAME_START: u8 = 1; // [a-zA-Z_:]
-const NAME_CONT: u8 = 2; // [a-zA-Z0-9_:]
-const LABEL_START: u8 = 4; // [a-zA-Z_]
-const LABEL_CONT: u8 = 8; // [a-zA-Z0-9_]
+const LABEL_START: u8 = 2; // [a-zA-Z_]
 
 const CLASSES: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -21,16 +19,12 @@ const CLASSES: [u8; 256] = {
     while b < 256 {
         let c = b as u8;
         let alpha = c.is_ascii_alphabetic() || c == b'_';
-        let digit = c.is_ascii_digit();
         let mut v = 0;
         if alpha || c == b':' {
-            v |= NAME_START | NAME_CONT;
-        }
-        if digit {
-            v |= NAME_CONT | LABEL_CONT;
+            v |= NAME_START;
         }
         if alpha {
-            v |= LABEL_START | LABEL_CONT;
+            v |= LABEL_START;
         }
         t[b] = v;
         b += 1;
@@ -60,26 +54,27 @@ pub(super) fn token_end(line: &[u8], i: usize) -> usize {
     rest.iter().position(|&b| b == b' ' || b == b'\t').map_or(line.len(), |k| i + k)
 }
 
-/// The end of a run of bytes of `class` starting at `i`, the first of which must be in `start`.
+/// The end of a name starting at `i` whose first byte must be in `start`: `[a-zA-Z0-9_]` after
+/// that, and `:` too with `colon`.
 #[inline]
-fn class_run_end(line: &[u8], i: usize, start: u8, class: u8) -> usize {
+fn name_end(line: &[u8], i: usize, start: u8, colon: bool) -> usize {
     match line.get(i) {
         Some(&b) if is(start, b) => {}
         _ => return i,
     }
-    name_run_end(line, i + 1, class == NAME_CONT)
+    name_run_end(line, i + 1, colon)
 }
 
 /// End of a classic metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`) starting at `i`; `i` if none.
 #[inline]
 pub(super) fn metric_name_end(line: &[u8], i: usize) -> usize {
-    class_run_end(line, i, NAME_START, NAME_CONT)
+    name_end(line, i, NAME_START, true)
 }
 
 /// End of a classic label name (`[a-zA-Z_][a-zA-Z0-9_]*`) starting at `i`; `i` if none.
 #[inline]
 pub(super) fn label_name_end(line: &[u8], i: usize) -> usize {
-    class_run_end(line, i, LABEL_START, LABEL_CONT)
+    name_end(line, i, LABEL_START, false)
 }
 
 /// Whether `name` is a classic metric name.

@@ -144,8 +144,8 @@ impl TextParser {
     /// Checks the sample line at `start` of `buf` (a piece of the body) if it is written the
     /// way the last sample line was, up to its values: the last name, then no labels or the
     /// label names and spacing of the last line of its kind, so that only its label values and
-    /// its value (and timestamp) are new; returns the index of its newline. `None` (also for any fault) leaves everything as it was, and the line
-    /// goes the long way.
+    /// its value (and timestamp) are new; returns the index of its newline. `None` (also for
+    /// any fault) leaves everything as it was, and the line goes the long way.
     #[inline(always)]
     pub(super) fn repeated_sample(&mut self, buf: &[u8], start: usize) -> Option<usize> {
         #[cfg(test)]
