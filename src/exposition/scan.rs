@@ -1,7 +1,7 @@
-//! Byte searches the checks make on every line: where a quoted value stops and where a run of
-//! digits ends, sixteen bytes per step with SSE2 on x86_64 (part of its baseline, so no runtime
-//! detection), eight per step with word arithmetic elsewhere. Label values and sample values
-//! are mostly under sixteen bytes, so one step usually finds the end.
+//! Byte searches the checks make on every line: where a quoted value stops, where a line, a
+//! name or a run of digits ends. Sixteen bytes per step with SSE2 on x86_64 (part of its
+//! baseline, so no runtime detection); elsewhere word arithmetic, `memchr` or a byte loop.
+//! Lines, names and values are mostly under a hundred bytes, so a step or a few find the end.
 
 /// The index of the first `"`, `\\` or `\n` at or after `from`: what ends or interrupts a
 /// quoted label value (a newline can only be in the way when `buf` is a piece, not a line).
@@ -28,9 +28,9 @@ pub(super) fn quote_escape_or_newline(buf: &[u8], from: usize) -> Option<usize> 
     #[cfg(not(target_arch = "x86_64"))]
     while let Some(chunk) = buf.get(i..i + 8) {
         let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        let found = zero_lanes(x ^ LO * u64::from(b'"'))
-            | zero_lanes(x ^ LO * u64::from(b'\\'))
-            | zero_lanes(x ^ LO * u64::from(b'\n'));
+        let found = zero_lanes(x ^ (LO * u64::from(b'"')))
+            | zero_lanes(x ^ (LO * u64::from(b'\\')))
+            | zero_lanes(x ^ (LO * u64::from(b'\n')));
         if found != 0 {
             return Some(i + (found.trailing_zeros() / 8) as usize);
         }
@@ -42,6 +42,7 @@ pub(super) fn quote_escape_or_newline(buf: &[u8], from: usize) -> Option<usize> 
 /// The index of the first `\n` at or after `from`. Lines are short (most under 100 bytes), so
 /// an inlined 16-byte step beats a call into a wider search that must be set up each time.
 #[inline(always)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
 pub(super) fn newline(buf: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     #[cfg(target_arch = "x86_64")]
@@ -63,6 +64,7 @@ pub(super) fn newline(buf: &[u8], from: usize) -> Option<usize> {
 /// The end of the run of name bytes at `i`: `[a-zA-Z0-9_]`, and `:` too with `colon` (metric
 /// names). Names are the longest runs a body's checks scan byte by byte.
 #[inline(always)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
 pub(super) fn name_run_end(s: &[u8], mut i: usize, colon: bool) -> usize {
     let belongs = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || colon && b == b':';
     #[cfg(target_arch = "x86_64")]
