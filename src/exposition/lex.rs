@@ -119,16 +119,16 @@ pub(super) fn quoted_end(line: &[u8], open: usize, strict_escapes: bool) -> Resu
         };
         match line[at] {
             b'"' => return Ok(Quoted { end: at + 1, escaped }),
-            // Not in a line; an ordinary byte if it were.
-            b'\n' => {
-                i = at + 1;
-                continue;
-            }
+            // Only where `line` is a piece of the body running on past the line's end.
+            b'\n' => return Err(QuoteError::Unterminated),
             _ => {}
         }
         let Some(&next) = line.get(at + 1) else {
             return Err(QuoteError::TrailingBackslash);
         };
+        if next == b'\n' {
+            return Err(QuoteError::Unterminated);
+        }
         if strict_escapes && !matches!(next, b'\\' | b'"' | b'n') {
             return Err(QuoteError::BadEscape(next));
         }

@@ -2,8 +2,7 @@
 //! that repeats them (most do: a family's series share their label names) is read without
 //! scanning or checking the names again: only its values are new.
 
-use super::lex::{is_go_float, same_bytes};
-use super::scan::quote_escape_or_newline;
+use super::lex::{is_go_float, quoted_end, same_bytes};
 
 /// A skeleton's prefixes and labels, as tests see them.
 #[cfg(test)]
@@ -49,7 +48,8 @@ impl Skeleton {
             if !same_bytes(line.get(i..open)?, piece) {
                 return None;
             }
-            let close = value_end(line, open, values.strict_escapes)?;
+            // `line` may run on past the line's end: a newline ends the value as unterminated.
+            let close = quoted_end(line, open - 1, values.strict_escapes).ok()?.end - 1;
             let value = &line[open..close];
             if float && !is_go_float(value) || !values.ascii && std::str::from_utf8(value).is_err() {
                 return None;
@@ -108,27 +108,5 @@ impl Skeleton {
     #[cfg(test)]
     pub(super) fn learnt(&self) -> Option<Learnt<'_>> {
         self.learnt.then_some((&self.bytes, &self.labels))
-    }
-}
-
-/// The index of the closing quote of the label value that starts at `open`, if the value ends
-/// before any newline and its escapes are allowed: `line` may be a whole piece of the body, not
-/// one line, so a newline ends the search (the line the long way then finds what is wrong).
-#[inline(always)]
-fn value_end(line: &[u8], open: usize, strict_escapes: bool) -> Option<usize> {
-    let mut i = open;
-    loop {
-        let at = quote_escape_or_newline(line, i)?;
-        match line[at] {
-            b'"' => return Some(at),
-            b'\\' => {
-                let next = *line.get(at + 1)?;
-                if next == b'\n' || strict_escapes && !matches!(next, b'\\' | b'"' | b'n') {
-                    return None;
-                }
-                i = at + 2;
-            }
-            _ => return None,
-        }
     }
 }
