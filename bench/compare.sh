@@ -6,14 +6,15 @@
 set -euo pipefail
 
 # ---------------------------------------------------------------- knobs
-SMALL_DURATION=${BENCH_SMALL_DURATION:-10}      # seconds per measured run, small payload
-BIG_DURATION=${BENCH_BIG_DURATION:-20}          # seconds per measured run, big payload
-WARMUP=${BENCH_WARMUP:-2}                       # seconds of warm-up before each measured run
+ROUNDS=${BENCH_ROUNDS:-3}                       # every target is measured once per round
+SMALL_DURATION=${BENCH_SMALL_DURATION:-5}       # seconds per measured run, small payload
+BIG_DURATION=${BENCH_BIG_DURATION:-10}          # seconds per measured run, big payload
+WARMUP=${BENCH_WARMUP:-1}                       # seconds of warm-up before each measured run
 SMALL_CONNECTIONS=${BENCH_SMALL_CONNECTIONS:-16}
 SMALL_THREADS=${BENCH_SMALL_THREADS:-2}
 BIG_CONNECTIONS=${BENCH_BIG_CONNECTIONS:-4}
 BIG_THREADS=${BENCH_BIG_THREADS:-1}
-EXEC_DURATION=${BENCH_EXEC_DURATION:-10}        # seconds per measured run, exec module
+EXEC_DURATION=${BENCH_EXEC_DURATION:-5}         # seconds per measured run, exec module
 EXEC_CONNECTIONS=${BENCH_EXEC_CONNECTIONS:-4}
 EXEC_THREADS=${BENCH_EXEC_THREADS:-1}
 ORIGINAL=${BENCH_ORIGINAL:-/usr/bin/prometheus-exporter-exporter}
@@ -270,20 +271,22 @@ RESULTS=$TMP/results.tsv
 : >"$RESULTS"
 PROBES=()
 
-# measure TARGET PAYLOAD URL PIDS...: warm-up, reset the peak-RSS mark, measured run, record.
+# measure ROUND TARGET PAYLOAD URL PIDS...: warm-up, reset the peak-RSS mark, measured run, record.
 measure() {
-    local target=$1 payload=$2 url=$3
-    shift 3
+    local round=$1 target=$2 payload=$3 url=$4
+    shift 4
     local pids=("$@") dur conns threads probe
     case $payload in
         small) dur=$SMALL_DURATION conns=$SMALL_CONNECTIONS threads=$SMALL_THREADS ;;
         big) dur=$BIG_DURATION conns=$BIG_CONNECTIONS threads=$BIG_THREADS ;;
         *) dur=$EXEC_DURATION conns=$EXEC_CONNECTIONS threads=$EXEC_THREADS ;;
     esac
-    probe=$(curl -s -o /dev/null --max-time 60 -w '%{http_code} %{size_download}' "$url" || echo "000 0")
-    PROBES+=("$(printf '%-22s %-6s HTTP %s, %s bytes' "$target" "$payload" ${probe% *} ${probe#* })")
-    note "$target / $payload: warm-up ${WARMUP}s, run ${dur}s, -t$threads -c$conns"
-    wrk -t"$threads" -c"$conns" -d"${WARMUP}s" --timeout 60s "$url" >"$TMP/logs/wrk-$target-$payload-warmup.txt" 2>&1 || true
+    if [[ $round == 1 ]]; then
+        probe=$(curl -s -o /dev/null --max-time 60 -w '%{http_code} %{size_download}' "$url" || echo "000 0")
+        PROBES+=("$(printf '%-22s %-6s HTTP %s, %s bytes' "$target" "$payload" ${probe% *} ${probe#* })")
+    fi
+    note "round $round/$ROUNDS, $target / $payload: warm-up ${WARMUP}s, run ${dur}s, -t$threads -c$conns"
+    wrk -t"$threads" -c"$conns" -d"${WARMUP}s" --timeout 60s "$url" >"$TMP/logs/wrk-$target-$payload-$round-warmup.txt" 2>&1 || true
 
     # Peak RSS over the measured run: reset VmHWM (clear_refs 5), read it afterwards; where the
     # reset is refused, poll VmRSS every 100 ms instead.
@@ -302,7 +305,7 @@ measure() {
         poller=$!
         track "$poller"
     fi
-    local out=$TMP/logs/wrk-$target-$payload.txt
+    local out=$TMP/logs/wrk-$target-$payload-$round.txt
     wrk -t"$threads" -c"$conns" -d"${dur}s" --timeout 60s --latency -s "$TMP/report.lua" "$url" >"$out" 2>&1 || true
     local rss
     if [[ $hwm_ok == 1 ]]; then
@@ -315,36 +318,52 @@ measure() {
     line=$(grep '^WRKRESULT ' "$out" | tail -1 || true)
     if [[ -z $line ]]; then
         note "wrk produced no result for $target/$payload (see $out)"
-        printf '%s\t%s\t-\t-\t-\t%s\t-\n' "$target" "$payload" "$rss" >>"$RESULTS"
+        printf '%s\t%s\t%s\t-\t-\t-\t%s\t-\n' "$round" "$target" "$payload" "$rss" >>"$RESULTS"
         return 0
     fi
     # WRKRESULT requests duration_us p50_us p99_us connect read write status timeout bytes
-    awk -v t="$target" -v pl="$payload" -v rss="$rss" '{
+    awk -v r="$round" -v t="$target" -v pl="$payload" -v rss="$rss" '{
         rps = $2 / ($3 / 1e6); errs = $6 + $7 + $8 + $10; non2xx = $9
-        printf "%s\t%s\t%.1f\t%s\t%s\t%s\t%d/%d\n", t, pl, rps, $4, $5, rss, non2xx, errs
+        printf "%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%d/%d\n", r, t, pl, rps, $4, $5, rss, non2xx, errs
     }' <<<"$line" >>"$RESULTS"
 }
 
-for payload in small big; do
-    measure nginx-direct "$payload" "http://127.0.0.1:$UP_PORT/$payload.prom" \
-        $(children_of "$NGINX_UP_PID")
-    measure nginx-proxy "$payload" "http://127.0.0.1:$PX_PORT/$payload.prom" \
-        $(children_of "$NGINX_PX_PID")
-    for which in original ours; do
-        for mode in verified noverify; do
+# measure_target ROUND TARGET PAYLOAD: one measured run of one target, a proxy in a fresh
+# process each time so no memory is carried over.
+measure_target() {
+    local round=$1 target=$2 payload=$3 module
+    case $target in
+        nginx-direct)
+            measure "$round" "$target" "$payload" "http://127.0.0.1:$UP_PORT/$payload.prom" \
+                $(children_of "$NGINX_UP_PID") ;;
+        nginx-proxy)
+            measure "$round" "$target" "$payload" "http://127.0.0.1:$PX_PORT/$payload.prom" \
+                $(children_of "$NGINX_PX_PID") ;;
+        *)
             module=$payload
-            [[ $mode == noverify ]] && module=${payload}_noverify
-            start_proxy "$which" # a fresh process per target: no memory carried over
-            measure "$which-$mode" "$payload" "http://127.0.0.1:$PROXY_PORT/proxy?module=$module" "$PROXY_PID"
-            stop "$PROXY_PID"
-        done
+            [[ $target == *-noverify ]] && module=${payload}_noverify
+            start_proxy "${target%%-*}"
+            measure "$round" "$target" "$payload" "http://127.0.0.1:$PROXY_PORT/proxy?module=$module" "$PROXY_PID"
+            stop "$PROXY_PID" ;;
+    esac
+}
+
+# Rounds, each measuring every target once, in reverse order every other round: a slow phase
+# of the shared machine then falls on every target alike, and the report takes medians.
+TARGETS=(nginx-direct nginx-proxy original-verified original-noverify ours-verified ours-noverify)
+in_order() { # in_order ROUND TARGET...: the targets, reversed in even rounds
+    local round=$1 i
+    shift
+    if ((round % 2 == 1)); then echo "$@"; else for ((i = $#; i >= 1; i--)); do echo -n "${!i} "; done; fi
+}
+for payload in small big; do
+    for round in $(seq "$ROUNDS"); do
+        for target in $(in_order "$round" "${TARGETS[@]}"); do measure_target "$round" "$target" "$payload"; done
     done
 done
 # The exec module: a process per scrape, its output checked by both (exec has no verify switch).
-for which in original ours; do
-    start_proxy "$which"
-    measure "$which-verified" exec "http://127.0.0.1:$PROXY_PORT/proxy?module=exec" "$PROXY_PID"
-    stop "$PROXY_PID"
+for round in $(seq "$ROUNDS"); do
+    for target in $(in_order "$round" original-verified ours-verified); do measure_target "$round" "$target" exec; done
 done
 
 # ---------------------------------------------------------------- 6. report
@@ -356,37 +375,11 @@ echo "load avg:  $LOAD_START (1/5/15 min) when the script started; other work on
 echo "ours:      $("$OURS" -version 2>&1 | head -1)"
 echo "original:  $ORIGINAL $("$ORIGINAL" -version 2>&1 | head -1 | sed 's/ *(.*//')"
 echo "nginx:     $("$NGINX" -v 2>&1 | sed 's/.*version: //'), workers: $(nproc) per instance (auto), upstream keepalive 32"
+echo "rounds:    $ROUNDS, every target measured once per round (in reverse order in even rounds)"
 echo "wrk:       $(wrk -v 2>&1 | head -1 | awk '{print $2}'), small: -t$SMALL_THREADS -c$SMALL_CONNECTIONS ${SMALL_DURATION}s, big: -t$BIG_THREADS -c$BIG_CONNECTIONS ${BIG_DURATION}s, exec: -t$EXEC_THREADS -c$EXEC_CONNECTIONS ${EXEC_DURATION}s, warm-up ${WARMUP}s each"
 echo "payloads:  small $SMALL_BYTES bytes ($SMALL_SOURCE); big $BIG_BYTES bytes (gen_payload.py big: 10000 families x 10 series); exec: a /bin/sh script printing one gauge"
 echo "probes (one GET each before loading):"
 for p in "${PROBES[@]}"; do echo "  $p"; done
 echo
-awk -F'\t' '
-function ms(us) { return us == "-" ? "-" : sprintf("%.2f", us / 1000) }
-function mib(kb) { return kb == "-" || kb == 0 ? "-" : sprintf("%.1f", kb / 1024) }
-BEGIN { printf "%-18s %-7s %10s %9s %9s %9s %9s\n", "target", "payload", "req/s", "p50 ms", "p99 ms", "RSS MiB", "non2xx/err"
-        printf "%-18s %-7s %10s %9s %9s %9s %9s\n", "------", "-------", "-----", "------", "------", "-------", "----------" }
-{ printf "%-18s %-7s %10s %9s %9s %9s %9s\n", $1, $2, $3, ms($4), ms($5), mib($6), $7 }
-' "$RESULTS"
-echo
-echo "ratios (ours / other; req/s above 1 is better for ours, p99 and RSS below 1 are):"
-awk -F'\t' '
-{ rps[$1 "," $2] = $3; p99[$1 "," $2] = $5; rss[$1 "," $2] = $6 }
-function r(a, b) { return (a == "-" || b == "-" || b == 0 || a == "") ? "-" : sprintf("%.2fx", a / b) }
-END {
-    printf "%-7s %-9s %-14s %8s %8s %8s\n", "payload", "mode", "vs", "req/s", "p99", "RSS"
-    printf "%-7s %-9s %-14s %8s %8s %8s\n", "-------", "----", "--", "-----", "---", "---"
-    n = split("small big exec", pl, " ")
-    for (i = 1; i <= n; i++)
-        for (m = 1; m <= 2; m++) {
-            mode = m == 1 ? "verified" : "noverify"
-            o = "ours-" mode "," pl[i]
-            if (!(o in rps)) continue
-            printf "%-7s %-9s %-14s %8s %8s %8s\n", pl[i], mode, "original", \
-                r(rps[o], rps["original-" mode "," pl[i]]), r(p99[o], p99["original-" mode "," pl[i]]), r(rss[o], rss["original-" mode "," pl[i]])
-            if (!(("nginx-proxy," pl[i]) in rps)) continue
-            printf "%-7s %-9s %-14s %8s %8s %8s\n", pl[i], mode, "nginx-proxy", \
-                r(rps[o], rps["nginx-proxy," pl[i]]), r(p99[o], p99["nginx-proxy," pl[i]]), r(rss[o], rss["nginx-proxy," pl[i]])
-        }
-}' "$RESULTS"
+python3 "$HERE/report.py" "$RESULTS"
 exit 0

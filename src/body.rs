@@ -4,9 +4,9 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::modules::UpstreamBody;
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
-use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
 /// Errors a streamed body can end with.
@@ -27,7 +27,7 @@ pub enum Body {
     /// An upstream body passed through as it arrives.
     Stream {
         /// The upstream body.
-        inner: Incoming,
+        inner: Box<UpstreamBody>,
         /// When to give up on it.
         deadline: Option<Pin<Box<Sleep>>>,
         /// Bytes it may still carry.
@@ -64,9 +64,9 @@ impl Body {
     }
 
     /// An upstream body passed through, cut off at `deadline` or after `limit` bytes.
-    pub fn stream(inner: Incoming, deadline: Option<Instant>, limit: u64) -> Body {
+    pub fn stream(inner: UpstreamBody, deadline: Option<Instant>, limit: u64) -> Body {
         Body::Stream {
-            inner,
+            inner: Box::new(inner),
             deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
             remaining: limit,
         }

@@ -8,6 +8,7 @@ pub mod exec;
 pub mod file;
 pub mod http;
 pub mod output;
+pub mod pool;
 pub mod query;
 pub mod unix;
 mod upstream_tls;
@@ -24,6 +25,7 @@ use self::http::HttpUpstream;
 pub use error::ScrapeError;
 use exec::ExecRunner;
 use file::FileReader;
+pub use pool::UpstreamBody;
 pub use upstream_tls::SystemRoots;
 
 use crate::body::Body;

@@ -1,22 +1,22 @@
 //! `method: http`, the reverse proxy: builds the upstream request (URL from the module, query
 //! merged, client headers forwarded minus hop-by-hop ones), and for a 200 reads the body while
 //! verifying it, then serves the upstream's bytes and headers unchanged. Anything else streams
-//! through as it arrives.
+//! through as it arrives. Connections are kept alive in the module's pool (pool.rs).
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::{Method, Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 
 use super::error::ScrapeError;
+use super::pool::{Connection, Pool, PoolLimits, UpstreamBody};
 use super::unix::UnixConnector;
 use super::upstream_tls::{self, SystemRoots};
 use super::{ScrapeRequest, query};
@@ -46,32 +46,24 @@ const HOP_BY_HOP: [HeaderName; 8] = [
     header::TRANSFER_ENCODING,
 ];
 
-/// The pooled client of one module: TCP (HTTP or HTTPS) or a unix socket.
+/// How one module reaches its upstream: TCP (HTTP or HTTPS) or a unix socket.
 #[derive(Debug)]
-enum UpstreamClient {
-    Tcp(Client<HttpsConnector<HttpConnector>, Empty<Bytes>>),
-    Unix(Client<UnixConnector, Empty<Bytes>>),
-}
-
-impl UpstreamClient {
-    async fn request(
-        &self,
-        req: Request<Empty<Bytes>>,
-    ) -> Result<Response<Incoming>, hyper_util::client::legacy::Error> {
-        match self {
-            UpstreamClient::Tcp(c) => c.request(req).await,
-            UpstreamClient::Unix(c) => c.request(req).await,
-        }
-    }
+enum Connector {
+    Tcp(HttpsConnector<HttpConnector>),
+    Unix(UnixConnector),
 }
 
 /// A running http module.
 #[derive(Debug)]
 pub struct HttpUpstream {
     source: Box<HttpSource>,
-    client: UpstreamClient,
-    /// `scheme://host:port`, the start of every upstream URL.
-    origin: String,
+    connector: Connector,
+    pool: Arc<Pool>,
+    /// `scheme://host:port`, what the TCP connector dials.
+    origin: Uri,
+    /// The Host header sent when the client sent none: `host[:port]`, the port left out where
+    /// it is the scheme's default (as Go and hyper write it).
+    default_host: HeaderValue,
     /// `host:port`, for messages.
     authority: String,
     basic_auth: Option<HeaderValue>,
@@ -81,21 +73,14 @@ pub struct HttpUpstream {
 impl HttpUpstream {
     /// Builds the client for one module; reads its TLS files now, so errors surface at startup.
     pub fn build(source: &HttpSource, roots: &SystemRoots, max_body: u64) -> Result<HttpUpstream, TlsError> {
-        let pool = || {
-            let mut b = Client::builder(TokioExecutor::new());
-            b.pool_max_idle_per_host(MAX_IDLE_CONNECTIONS).pool_idle_timeout(IDLE_CONNECTION_TIMEOUT);
-            b
-        };
-        let (client, origin, authority) = match &source.endpoint {
-            Endpoint::Unix(path) => {
-                let client = pool().build(UnixConnector::new(path.clone()));
-                // The host part is never dialled; the connector always goes to the socket.
-                (
-                    UpstreamClient::Unix(client),
-                    "http://localhost".to_owned(),
-                    format!("unix:{}", path.display()),
-                )
-            }
+        let (connector, origin, default_host, authority) = match &source.endpoint {
+            Endpoint::Unix(path) => (
+                Connector::Unix(UnixConnector::new(path.clone())),
+                // Never dialled: the connector always goes to the socket.
+                Uri::from_static("http://localhost"),
+                HeaderValue::from_static("localhost"),
+                format!("unix:{}", path.display()),
+            ),
             Endpoint::Tcp { address, port } => {
                 let host = if address.contains(':') && !address.starts_with('[') {
                     format!("[{address}]")
@@ -104,9 +89,23 @@ impl HttpUpstream {
                 };
                 let authority = format!("{host}:{port}");
                 let origin = format!("{}://{authority}", source.scheme.as_str());
-                (UpstreamClient::Tcp(pool().build(tcp_connector(source, roots)?)), origin, authority)
+                let origin: Uri = origin
+                    .parse()
+                    .map_err(|e| TlsError::Config(format!("upstream address {authority:?}: {e}")))?;
+                let default_port = match source.scheme {
+                    Scheme::Http => 80,
+                    Scheme::Https => 443,
+                };
+                let host_header = if port.get() == default_port { host } else { authority.clone() };
+                let default_host = HeaderValue::from_str(&host_header)
+                    .map_err(|e| TlsError::Config(format!("upstream address {authority:?}: {e}")))?;
+                (Connector::Tcp(tcp_connector(source, roots)?), origin, default_host, authority)
             }
         };
+        let pool = Arc::new(Pool::new(PoolLimits {
+            max_idle: MAX_IDLE_CONNECTIONS,
+            idle_timeout: IDLE_CONNECTION_TIMEOUT,
+        }));
         let basic_auth = source.basic_auth.as_ref().map(|b| {
             use base64::Engine as _;
             let token =
@@ -116,15 +115,24 @@ impl HttpUpstream {
             v.set_sensitive(true);
             v
         });
-        Ok(HttpUpstream { source: Box::new(source.clone()), client, origin, authority, basic_auth, max_body })
+        Ok(HttpUpstream {
+            source: Box::new(source.clone()),
+            connector,
+            pool,
+            origin,
+            default_host,
+            authority,
+            basic_auth,
+            max_body,
+        })
     }
 
     /// Proxies one scrape.
     pub async fn scrape(&self, req: &ScrapeRequest<'_>) -> Result<Response<Body>, ScrapeError> {
-        let upstream_req = self.request(req);
         let exchange = async {
-            let response = self.client.request(upstream_req).await.map_err(|e| self.client_error(&e))?;
+            let (conn, response) = self.exchange(req).await?;
             let (mut parts, body) = response.into_parts();
+            let body = UpstreamBody::new(body, conn, self.pool.clone());
             strip_hop_by_hop(&mut parts.headers);
             // The client's connection has its own protocol version; an HTTP/1.0 upstream must not
             // turn our answer into HTTP/1.0 (which closes the client's kept-alive connection).
@@ -144,9 +152,48 @@ impl HttpUpstream {
         }
     }
 
+    /// Sends the request on a kept-alive connection, or a new one, and waits for the head.
+    async fn exchange(
+        &self,
+        req: &ScrapeRequest<'_>,
+    ) -> Result<(Connection, Response<Incoming>), ScrapeError> {
+        if let Some(mut conn) = self.pool.take() {
+            match conn.send(self.request(req)).await {
+                Ok(response) => return Ok((conn, response)),
+                // The upstream closed the idle connection as the request went out: a scrape is
+                // idempotent, so it is tried once more on a new connection, as Go's transport does.
+                Err(e) if conn.reused() && closed_under_us(&e) => {}
+                Err(e) => return Err(self.upstream_error(&e)),
+            }
+        }
+        let mut conn = self.connect().await?;
+        let response = conn.send(self.request(req)).await.map_err(|e| self.upstream_error(&e))?;
+        Ok((conn, response))
+    }
+
+    async fn connect(&self) -> Result<Connection, ScrapeError> {
+        let refused = |e: &(dyn std::error::Error + 'static)| ScrapeError::Connect {
+            upstream: self.authority.clone(),
+            cause: chain(e),
+        };
+        match &self.connector {
+            Connector::Tcp(c) => {
+                use tower_service::Service as _;
+                let mut c = c.clone();
+                std::future::poll_fn(|cx| c.poll_ready(cx)).await.map_err(|e| refused(&*e))?;
+                let io = c.call(self.origin.clone()).await.map_err(|e| refused(&*e))?;
+                Connection::handshake(io).await.map_err(|e| refused(&e))
+            }
+            Connector::Unix(c) => {
+                let io = c.connect().await.map_err(|e| refused(&e))?;
+                Connection::handshake(io).await.map_err(|e| refused(&e))
+            }
+        }
+    }
+
     fn request(&self, req: &ScrapeRequest<'_>) -> Request<Empty<Bytes>> {
-        let mut uri = String::with_capacity(self.origin.len() + self.source.path.len() + 64);
-        uri.push_str(&self.origin);
+        // Origin form: the connection already goes to the upstream.
+        let mut uri = String::with_capacity(self.source.path.len() + 64);
         uri.push_str(&self.source.path);
         let q = query::encode_merged(req.params, &self.source.query);
         if !q.is_empty() {
@@ -169,9 +216,8 @@ impl HttpUpstream {
             headers.append(name.clone(), value.clone());
         }
         // As Go's ReverseProxy does, the client's Host goes upstream unless `headers: {host: }` says otherwise.
-        if let Some(host) = self.source.host.as_ref().or(req.host) {
-            headers.insert(header::HOST, host.clone());
-        }
+        let host = self.source.host.as_ref().or(req.host).unwrap_or(&self.default_host);
+        headers.insert(header::HOST, host.clone());
         if let Some(auth) = &self.basic_auth {
             headers.insert(header::AUTHORIZATION, auth.clone());
         }
@@ -187,7 +233,7 @@ impl HttpUpstream {
     /// (no copy into one buffer) and become the response body.
     async fn read_verified(
         &self,
-        mut body: Incoming,
+        mut body: UpstreamBody,
         headers: &HeaderMap,
     ) -> Result<(Vec<Bytes>, u64), ScrapeError> {
         let dialect =
@@ -220,14 +266,16 @@ impl HttpUpstream {
         Ok((frames, total))
     }
 
-    fn client_error(&self, e: &hyper_util::client::legacy::Error) -> ScrapeError {
-        let cause = chain(e);
-        if e.is_connect() {
-            ScrapeError::Connect { upstream: self.authority.clone(), cause }
-        } else {
-            ScrapeError::Upstream { upstream: self.authority.clone(), cause }
-        }
+    fn upstream_error(&self, e: &hyper::Error) -> ScrapeError {
+        ScrapeError::Upstream { upstream: self.authority.clone(), cause: chain(e) }
     }
+}
+
+/// Whether a request failed because its kept-alive connection was closed by the upstream
+/// (before the request went out, or before any answer came back), not because of the answer.
+fn closed_under_us(e: &hyper::Error) -> bool {
+    use std::error::Error as _;
+    e.is_canceled() || e.is_incomplete_message() || e.source().is_some_and(|s| s.is::<std::io::Error>())
 }
 
 /// The connector of a TCP upstream: TLS for `https`, with the module's settings.

@@ -1,0 +1,212 @@
+//! Kept-alive upstream connections: reused, replaced when the upstream closes them, bounded,
+//! and closed when a scrape ends early. The upstream is written on raw TCP so each test
+//! decides when its connections close.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use exporter_exporter::modules::http::MAX_IDLE_CONNECTIONS;
+use support::TestProxy;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const BODY: &str = "# TYPE up_total counter\nup_total 1\n";
+
+/// What the upstream does on each connection.
+#[derive(Clone, Copy, PartialEq)]
+enum Behaviour {
+    /// Answers every request and keeps the connection open.
+    KeepAlive,
+    /// Answers one request, then closes without saying so (no `Connection: close`).
+    CloseAfterAnswer,
+    /// Answers one request; reads the next and closes without answering it.
+    DropSecondRequest,
+    /// Answers after a delay, keeping the connection open.
+    Slow(Duration),
+    /// Sends the head and a first piece of a longer body, then waits for the proxy to close.
+    Stall,
+}
+
+struct RawUpstream {
+    port: u16,
+    accepted: Arc<AtomicUsize>,
+    open: Arc<AtomicUsize>,
+}
+
+impl RawUpstream {
+    async fn start(behaviour: Behaviour) -> RawUpstream {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let open = Arc::new(AtomicUsize::new(0));
+        let (a, o) = (accepted.clone(), open.clone());
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                a.fetch_add(1, Ordering::SeqCst);
+                o.fetch_add(1, Ordering::SeqCst);
+                let o = o.clone();
+                tokio::spawn(async move {
+                    serve(stream, behaviour).await;
+                    o.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        RawUpstream { port, accepted, open }
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+
+    fn open(&self) -> usize {
+        self.open.load(Ordering::SeqCst)
+    }
+}
+
+/// Reads one request head; false at the end of the connection.
+async fn read_head(stream: &mut TcpStream) -> bool {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte).await {
+            Ok(1) => head.push(byte[0]),
+            _ => return false,
+        }
+    }
+    true
+}
+
+async fn answer(stream: &mut TcpStream) -> bool {
+    let response = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\n\r\n{BODY}",
+        BODY.len()
+    );
+    stream.write_all(response.as_bytes()).await.is_ok()
+}
+
+async fn serve(mut stream: TcpStream, behaviour: Behaviour) {
+    let mut answered = 0;
+    while read_head(&mut stream).await {
+        match behaviour {
+            Behaviour::KeepAlive => {}
+            Behaviour::CloseAfterAnswer | Behaviour::DropSecondRequest if answered == 1 => return,
+            Behaviour::CloseAfterAnswer | Behaviour::DropSecondRequest => {}
+            Behaviour::Slow(d) => tokio::time::sleep(d).await,
+            Behaviour::Stall => {
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n";
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(&[b'x'; 1000]).await;
+                // Until the proxy closes its end.
+                let mut sink = [0u8; 64];
+                while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+                return;
+            }
+        }
+        if !answer(&mut stream).await {
+            return;
+        }
+        answered += 1;
+        if behaviour == Behaviour::CloseAfterAnswer {
+            // Let the proxy's next request find the connection closed, or race with the close.
+            let _ = stream.shutdown().await;
+            return;
+        }
+    }
+}
+
+fn modules(port: u16) -> String {
+    format!(
+        "modules:\n  checked:\n    method: http\n    timeout: 10s\n    http: {{address: 127.0.0.1, port: {port}}}\n  \
+         raw:\n    method: http\n    timeout: 10s\n    http: {{address: 127.0.0.1, port: {port}, verify: false}}\n"
+    )
+}
+
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn sequential_scrapes_share_one_connection_per_module() {
+    let up = RawUpstream::start(Behaviour::KeepAlive).await;
+    let proxy = TestProxy::start(&modules(up.port)).await;
+    for _ in 0..5 {
+        for module in ["checked", "raw"] {
+            let got = proxy.get(&format!("/proxy?module={module}")).await;
+            assert_eq!((got.status, got.text().as_str()), (200, BODY), "module {module}");
+        }
+    }
+    // A verified body and a streamed one both give their connection back.
+    assert_eq!(up.accepted(), 2);
+}
+
+#[tokio::test]
+async fn connections_the_upstream_closed_are_replaced_without_a_failed_scrape() {
+    let up = RawUpstream::start(Behaviour::CloseAfterAnswer).await;
+    let proxy = TestProxy::start(&modules(up.port)).await;
+    for i in 0..6 {
+        let module = if i % 2 == 0 { "checked" } else { "raw" };
+        let got = proxy.get(&format!("/proxy?module={module}")).await;
+        assert_eq!(got.status, 200, "scrape {i}");
+    }
+    assert_eq!(up.accepted(), 6);
+}
+
+#[tokio::test]
+async fn a_request_lost_to_a_closing_connection_is_sent_again_once() {
+    // The connection looks alive when it is taken from the pool; the upstream closes it only
+    // on reading the request, so the proxy must notice and try a new connection.
+    let up = RawUpstream::start(Behaviour::DropSecondRequest).await;
+    let proxy = TestProxy::start(&modules(up.port)).await;
+    for i in 0..4 {
+        let got = proxy.get("/proxy?module=checked").await;
+        assert_eq!((got.status, got.text().as_str()), (200, BODY), "scrape {i}");
+    }
+    // Scrape 1 opened one; each later one found the kept one dropped and opened another.
+    assert_eq!(up.accepted(), 4);
+}
+
+#[tokio::test]
+async fn idle_connections_are_bounded() {
+    let up = RawUpstream::start(Behaviour::Slow(Duration::from_millis(300))).await;
+    let proxy = Arc::new(TestProxy::start(&modules(up.port)).await);
+    let scrapes = MAX_IDLE_CONNECTIONS + 4;
+    let mut tasks = Vec::new();
+    for _ in 0..scrapes {
+        let proxy = proxy.clone();
+        tasks.push(tokio::spawn(async move { proxy.get("/proxy?module=checked").await.status }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.expect("scrape task"), 200);
+    }
+    assert_eq!(up.accepted(), scrapes);
+    eventually("the connections beyond the idle bound are closed", || up.open() == MAX_IDLE_CONNECTIONS)
+        .await;
+}
+
+#[tokio::test]
+async fn a_scrape_abandoned_mid_body_closes_its_upstream_connection() {
+    let up = RawUpstream::start(Behaviour::Stall).await;
+    let proxy = TestProxy::start(&modules(up.port)).await;
+    let mut client = TcpStream::connect(proxy.addr).await.expect("connect");
+    client
+        .write_all(b"GET /proxy?module=raw HTTP/1.1\r\nHost: test\r\n\r\n")
+        .await
+        .expect("send the request");
+    let mut first = [0u8; 256];
+    let n = tokio::time::timeout(Duration::from_secs(5), client.read(&mut first))
+        .await
+        .expect("the streamed answer starts")
+        .expect("read");
+    assert!(first[..n].starts_with(b"HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&first[..n]));
+    eventually("the upstream connection is open", || up.open() == 1).await;
+    drop(client);
+    eventually("the upstream connection is closed once the client has gone", || up.open() == 0).await;
+    assert_eq!(up.accepted(), 1);
+}
