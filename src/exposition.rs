@@ -196,14 +196,10 @@ impl Verifier {
         let format = self.format;
         match &mut self.parser {
             Parser::Text(p) => {
-                p.ascii = buf.is_ascii();
                 p.backslashes = memchr::memchr(b'\\', buf).is_some();
                 text_lines(buf, &mut self.scanned, &mut self.units, format, p)
             }
-            Parser::OpenMetrics(p) => {
-                p.ascii = buf.is_ascii();
-                lines(buf, &mut self.scanned, &mut self.units, format, |l| p.line(l))
-            }
+            Parser::OpenMetrics(p) => lines(buf, &mut self.scanned, &mut self.units, format, |l| p.line(l)),
             Parser::Protobuf(p) => {
                 let mut pos = 0;
                 while pos < buf.len() {

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 pub(super) use super::scan::digit_run_end;
-use super::scan::{name_run_end, quote_escape_or_newline};
+use super::scan::{name_run_end, value_stop};
 
 /// Above this many labels on one sample, duplicate names are found with a set instead of pairwise.
 const PAIRWISE_LABEL_LIMIT: usize = 16;
@@ -94,6 +94,16 @@ pub(super) struct Quoted {
     pub(super) end: usize,
     /// Whether the content holds a backslash escape (then it differs from its raw bytes).
     pub(super) escaped: bool,
+    /// Whether the content holds a byte above 0x7F, so that it needs a UTF-8 check.
+    pub(super) non_ascii: bool,
+}
+
+impl Quoted {
+    /// Whether the content between the quotes at `open` and `self.end - 1` of `line` is UTF-8.
+    #[inline(always)]
+    pub(super) fn is_utf8(&self, line: &[u8], open: usize) -> bool {
+        !self.non_ascii || std::str::from_utf8(&line[open + 1..self.end - 1]).is_ok()
+    }
 }
 
 /// Why a quoted string is malformed.
@@ -113,15 +123,21 @@ pub(super) enum QuoteError {
 pub(super) fn quoted_end(line: &[u8], open: usize, strict_escapes: bool) -> Result<Quoted, QuoteError> {
     let mut i = open + 1;
     let mut escaped = false;
+    let mut non_ascii = false;
     loop {
-        let Some(at) = quote_escape_or_newline(line, i) else {
+        let Some(at) = value_stop(line, i) else {
             return Err(QuoteError::Unterminated);
         };
         match line[at] {
-            b'"' => return Ok(Quoted { end: at + 1, escaped }),
+            b'"' => return Ok(Quoted { end: at + 1, escaped, non_ascii }),
             // Only where `line` is a piece of the body running on past the line's end.
             b'\n' => return Err(QuoteError::Unterminated),
-            _ => {}
+            b'\\' => {}
+            _ => {
+                non_ascii = true;
+                i = at + 1;
+                continue;
+            }
         }
         let Some(&next) = line.get(at + 1) else {
             return Err(QuoteError::TrailingBackslash);

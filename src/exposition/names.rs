@@ -7,7 +7,7 @@ use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
 /// Names expected in a typical body, to size the table once instead of growing it repeatedly.
-const INITIAL_NAMES: usize = 256;
+pub(super) const INITIAL_NAMES: usize = 256;
 
 /// A map from name bytes to a small value.
 #[derive(Debug)]

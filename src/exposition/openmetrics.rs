@@ -2,7 +2,7 @@
 //! OpenMetrics lexer and parser plus the label checks of its scrape loop (docs/verification.md).
 
 use super::lex::{self, is_go_float, label_name_end, metric_name_end, quoted_end};
-use super::skeleton::{Skeleton, Values};
+use super::skeleton::Skeleton;
 
 const TYPES: [&[u8]; 8] =
     [b"counter", b"gauge", b"histogram", b"gaugehistogram", b"summary", b"info", b"stateset", b"unknown"];
@@ -22,8 +22,6 @@ pub(super) struct OpenMetricsParser {
     scratch: Vec<u8>,
     pub(super) samples: u64,
     pub(super) families: u64,
-    /// Whether the input being fed is all ASCII, which makes every UTF-8 check true.
-    pub(super) ascii: bool,
     /// Tests only: remember nothing between lines, so every line takes the full checks.
     #[cfg(test)]
     pub(super) exact: bool,
@@ -158,8 +156,7 @@ impl OpenMetricsParser {
         }
         if line.get(i) == Some(&b'{') {
             let start = i + 1;
-            let values = Values { strict_escapes: false, ascii: self.ascii };
-            i = match named.then(|| self.skeleton.read(line, start, values)).flatten() {
+            i = match named.then(|| self.skeleton.read(line, start, false)).flatten() {
                 Some(end) => end,
                 None => {
                     let end = self.group(line, start, Group::Sample { named })?;
@@ -253,7 +250,7 @@ impl OpenMetricsParser {
                 return Err("expected quoted label value after '='".into());
             }
             let q = quoted_end(line, i, false).map_err(|_| "unterminated label value".to_string())?;
-            if !self.ascii && std::str::from_utf8(&line[i + 1..q.end - 1]).is_err() {
+            if !q.is_utf8(line, i) {
                 return Err("invalid UTF-8 label value".into());
             }
             if group != Group::Exemplar
@@ -401,13 +398,10 @@ mod tests {
 
     #[test]
     fn label_names_are_learnt_only_when_none_repeats() {
-        let mut p = OpenMetricsParser { ascii: true, ..Default::default() };
+        let mut p = OpenMetricsParser::default();
         p.line(br#"g{a="1",b="2"} 1"#).expect("valid");
         assert_eq!(p.skeleton.learnt(), Some((&b"a=\"\",b=\"\"}"[..], &[(3, false), (8, false)][..])));
-        assert_eq!(
-            p.skeleton.read(br#"g{a="",b="x"} 2"#, 2, Values { strict_escapes: false, ascii: true }),
-            Some(13)
-        );
+        assert_eq!(p.skeleton.read(br#"g{a="",b="x"} 2"#, 2, false), Some(13));
         // Valid only because the repeated name has an empty value: another value would not be.
         p.line(br#"g{a="",a="1"} 3"#).expect("valid");
         assert_eq!(p.skeleton.learnt(), None);

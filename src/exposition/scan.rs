@@ -3,10 +3,11 @@
 //! baseline, so no runtime detection); elsewhere word arithmetic, `memchr` or a byte loop.
 //! Lines, names and values are mostly under a hundred bytes, so a step or a few find the end.
 
-/// The index of the first `"`, `\\` or `\n` at or after `from`: what ends or interrupts a
-/// quoted label value (a newline can only be in the way when `buf` is a piece, not a line).
+/// The index of the first `"`, `\\`, `\n` or non-ASCII byte at or after `from`: what ends or
+/// interrupts a quoted label value (a newline can only be in the way when `buf` is a piece, not
+/// a line; a non-ASCII byte means the value needs a UTF-8 check, which ASCII values are spared).
 #[inline(always)]
-pub(super) fn quote_escape_or_newline(buf: &[u8], from: usize) -> Option<usize> {
+pub(super) fn value_stop(buf: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     #[cfg(target_arch = "x86_64")]
     {
@@ -16,8 +17,9 @@ pub(super) fn quote_escape_or_newline(buf: &[u8], from: usize) -> Option<usize> 
             let v = load_unaligned_m128i(chunk.try_into().unwrap_or(&[0; 16]));
             let hit = bitor_m128i(
                 bitor_m128i(cmp_eq_mask_i8_m128i(v, q), cmp_eq_mask_i8_m128i(v, b)),
-                cmp_eq_mask_i8_m128i(v, n),
+                bitor_m128i(cmp_eq_mask_i8_m128i(v, n), v),
             );
+            // The high bit of each lane: a match, or a byte of 0x80 and above.
             let mask = move_mask_i8_m128i(hit) as u32;
             if mask != 0 {
                 return Some(i + mask.trailing_zeros() as usize);
@@ -30,13 +32,18 @@ pub(super) fn quote_escape_or_newline(buf: &[u8], from: usize) -> Option<usize> 
         let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
         let found = zero_lanes(x ^ (LO * u64::from(b'"')))
             | zero_lanes(x ^ (LO * u64::from(b'\\')))
-            | zero_lanes(x ^ (LO * u64::from(b'\n')));
+            | zero_lanes(x ^ (LO * u64::from(b'\n')))
+            | x & HI;
         if found != 0 {
             return Some(i + (found.trailing_zeros() / 8) as usize);
         }
         i += 8;
     }
-    buf.get(i..)?.iter().position(|&b| matches!(b, b'"' | b'\\' | b'\n')).map(|k| i + k)
+    buf.get(i..)?.iter().position(|&b| is_value_stop(b)).map(|k| i + k)
+}
+
+fn is_value_stop(b: u8) -> bool {
+    matches!(b, b'"' | b'\\' | b'\n') || !b.is_ascii()
 }
 
 /// The index of the first `\n` at or after `from`. Lines are short (most under 100 bytes), so
@@ -168,8 +175,8 @@ mod tests {
                     for from in [0, 1, at, len] {
                         let digits = s[from.min(len)..].iter().take_while(|b| b.is_ascii_digit()).count();
                         assert_eq!(digit_run_end(&s, from), from + digits, "digits: {b:#x} at {at} of {len}");
-                        let stop = s[from..].iter().position(|b| matches!(b, b'"' | b'\\' | b'\n'));
-                        let found = quote_escape_or_newline(&s, from);
+                        let stop = s[from..].iter().position(|&b| is_value_stop(b));
+                        let found = value_stop(&s, from);
                         assert_eq!(found, stop.map(|k| from + k), "stop: {b:#x} at {at} of {len}");
                         let newline = s[from..].iter().position(|&b| b == b'\n').map(|k| from + k);
                         assert_eq!(super::newline(&s, from), newline, "newline: {b:#x} at {at} of {len}");

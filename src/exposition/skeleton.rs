@@ -22,22 +22,15 @@ pub(super) struct Skeleton {
     labels: Vec<(usize, bool)>,
 }
 
-/// How the parser reading a skeleton checks values.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Values {
-    /// Only `\\`, `\"` and `\n` may be escaped (the text format); otherwise any byte may.
-    pub(super) strict_escapes: bool,
-    /// The input is all ASCII, so values need no UTF-8 check.
-    pub(super) ascii: bool,
-}
-
 impl Skeleton {
     /// Reads labels from `i`, just after the `{`, if their names and spacing are exactly the
     /// learnt line's, returning the index after the `}`. `None` sends the line the long way,
     /// which finds any fault and may learn the line. `line` may also be the rest of a piece of
     /// the body, of which the line is the start.
     #[inline(always)]
-    pub(super) fn read(&self, line: &[u8], mut i: usize, values: Values) -> Option<usize> {
+    /// With `strict_escapes`, only `\\`, `\"` and `\n` may be escaped in a value (the text
+    /// format); otherwise any byte may.
+    pub(super) fn read(&self, line: &[u8], mut i: usize, strict_escapes: bool) -> Option<usize> {
         if !self.learnt {
             return None;
         }
@@ -49,9 +42,9 @@ impl Skeleton {
                 return None;
             }
             // `line` may run on past the line's end: a newline ends the value as unterminated.
-            let close = quoted_end(line, open - 1, values.strict_escapes).ok()?.end - 1;
-            let value = &line[open..close];
-            if float && !is_go_float(value) || !values.ascii && std::str::from_utf8(value).is_err() {
+            let q = quoted_end(line, open - 1, strict_escapes).ok()?;
+            let close = q.end - 1;
+            if float && !is_go_float(&line[open..close]) || !q.is_utf8(line, open - 1) {
                 return None;
             }
             i = close;

@@ -2,8 +2,8 @@
 //! `expfmt.TextParser` (see docs/verification.md). State is kept per metric family, never per
 //! sample, and a line is checked without allocating.
 
-use super::names::NameTable;
-use super::skeleton::{Skeleton, Values};
+use super::names::{INITIAL_NAMES, NameTable};
+use super::skeleton::Skeleton;
 
 use super::lex::{
     self, QuoteError, go_float_end, is_go_float, is_go_int64, label_name_end, metric_name_end, quoted_end,
@@ -87,15 +87,13 @@ pub(super) struct TextParser {
     /// name has been resolved against it), so each distinct name is resolved once.
     names: NameTable<Resolved>,
     families: Vec<Family>,
-    /// Whether the input being fed is all ASCII, which makes every UTF-8 check true.
-    pub(super) ascii: bool,
-    /// Whether the input being fed holds a backslash: where it holds none, no HELP text can hold
-    /// a bad escape, and one search of the whole piece replaces one per HELP line.
-    pub(super) backslashes: bool,
     /// The last unquoted name resolved, in a sample or a HELP/TYPE line, with what it resolved
     /// to: a family's HELP, TYPE and samples, and runs of samples, mostly share one name.
     last_name: Vec<u8>,
     last_resolved: Option<Resolved>,
+    /// Whether the input being fed holds a backslash: where it holds none, no HELP text can hold
+    /// a bad escape, and one search of the whole piece replaces one per HELP line.
+    pub(super) backslashes: bool,
     labels: Vec<Label>,
     /// One per kind, so families of different kinds that follow each other (a gauge, then a
     /// counter with the same labels) each find theirs.
@@ -112,11 +110,11 @@ impl TextParser {
         TextParser {
             utf8_names,
             names: NameTable::new(),
-            families: Vec::new(),
-            ascii: false,
-            backslashes: true,
+            // Most families are new names, so the two grow together.
+            families: Vec::with_capacity(INITIAL_NAMES),
             last_name: Vec::new(),
             last_resolved: None,
+            backslashes: true,
             labels: Vec::new(),
             skeletons: Default::default(),
             scratch: Vec::new(),
@@ -163,12 +161,7 @@ impl TextParser {
         if !lex::same_bytes(&buf[start..open], &self.last_name) {
             return None;
         }
-        let after = if braced {
-            let values = Values { strict_escapes: true, ascii: self.ascii };
-            self.skeletons[kind as usize].read(buf, open + 1, values)?
-        } else {
-            open
-        };
+        let after = if braced { self.skeletons[kind as usize].read(buf, open + 1, true)? } else { open };
         if buf.get(after) != Some(&b' ') {
             return None;
         }
@@ -352,7 +345,7 @@ impl TextParser {
     /// names and the kind); returns the index after the `}`.
     #[inline]
     fn labels_like_last(&self, line: &[u8], i: usize, kind: Kind) -> Option<usize> {
-        self.skeletons[kind as usize].read(line, i, Values { strict_escapes: true, ascii: self.ascii })
+        self.skeletons[kind as usize].read(line, i, true)
     }
 
     /// Remembers the label names of a line whose labels, from `start` (just after the `{`) to
@@ -416,7 +409,7 @@ impl TextParser {
             }
             let q = quoted_end(line, i, true).map_err(|e| quote_error("label value", e))?;
             let value = (i + 1, q.end - 1);
-            if !self.ascii && std::str::from_utf8(&line[value.0..value.1]).is_err() {
+            if !q.is_utf8(line, i) {
                 return Err(format!(
                     "invalid label value {:?}: not UTF-8",
                     String::from_utf8_lossy(&line[value.0..value.1])
@@ -537,7 +530,7 @@ impl TextParser {
             return Err(format!("empty quoted {what}"));
         }
         let valid = if self.utf8_names {
-            self.ascii || std::str::from_utf8(raw).is_ok()
+            q.is_utf8(line, i)
         } else if what == "label name" {
             lex::is_legacy_label_name(raw)
         } else {
@@ -654,7 +647,6 @@ mod tests {
     use super::*;
 
     fn feed(p: &mut TextParser, body: &str) -> Result<(), String> {
-        p.ascii = body.is_ascii();
         body.lines().try_for_each(|l| p.line(l.as_bytes()))
     }
 
