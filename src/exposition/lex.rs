@@ -38,7 +38,7 @@ fn is(class: u8, b: u8) -> bool {
 }
 
 /// Index of the first byte at or after `i` that is neither a blank nor a tab.
-#[inline]
+#[inline(always)]
 pub(super) fn skip_blanks(line: &[u8], i: usize) -> usize {
     match line.get(i) {
         Some(b' ' | b'\t') => {}
@@ -234,11 +234,27 @@ pub(super) fn plain_decimal_end(line: &[u8], i: usize) -> Option<usize> {
     (digits > 0 && int_end - start < 300).then_some(end)
 }
 
+/// The end of a plain decimal (as [`plain_decimal_end`]) with an optional short exponent: `e`
+/// or `E`, an optional sign and one or two digits, as encoders write floats (`1.5e+06`). With
+/// fewer than 200 integer digits such a number cannot overflow (see [`is_go_float`]).
+#[inline(always)]
+pub(super) fn plain_float_end(line: &[u8], i: usize) -> Option<usize> {
+    let end = plain_decimal_end(line, i)?;
+    if !matches!(line.get(end), Some(b'e' | b'E')) {
+        return Some(end);
+    }
+    let digits = end + 1 + usize::from(matches!(line.get(end + 1), Some(b'+' | b'-')));
+    let exp_end = digit_run_end(line, digits);
+    let int_start = i + usize::from(matches!(line.get(i), Some(b'+' | b'-')));
+    (matches!(exp_end - digits, 1 | 2) && digit_run_end(line, int_start) - int_start < 200).then_some(exp_end)
+}
+
 /// The end of the sample value at `i` if it is a Go float followed by a blank or the end of the
-/// line. Plain decimals are checked in one pass; the rest by [`is_go_float`].
+/// line. Plain decimals (with a short exponent or none) are checked in one pass; the rest by
+/// [`is_go_float`].
 #[inline(always)]
 pub(super) fn go_float_end(line: &[u8], i: usize) -> Option<usize> {
-    if let Some(end) = plain_decimal_end(line, i)
+    if let Some(end) = plain_float_end(line, i)
         && matches!(line.get(end), None | Some(b' ' | b'\t'))
     {
         return Some(end);
@@ -426,6 +442,23 @@ mod tests {
         let mut out = Vec::new();
         unescape_into(br#"a\"b\\c\nd"#, &mut out);
         assert_eq!(out, b"a\"b\\c\nd");
+    }
+
+    #[test]
+    fn plain_floats_take_short_exponents_only() {
+        for (value, end) in [("1.5e+06 ", 7), ("-2E-7\n", 5), ("3e12", 4), ("7.25 ", 4), ("1.e5", 4)] {
+            assert_eq!(plain_float_end(value.as_bytes(), 0), Some(end), "{value:?}");
+            assert!(is_go_float(&value.as_bytes()[..end]), "{value:?}");
+        }
+        // Left to the full rules: no digits, three exponent digits, 200 integer digits.
+        for value in ["1e", "1e+", "1e-x", "1e308", "Inf"] {
+            assert_eq!(plain_float_end(value.as_bytes(), 0), None, "{value:?}");
+        }
+        let long = format!("{}e99", "9".repeat(200));
+        assert_eq!(plain_float_end(long.as_bytes(), 0), None);
+        let long = format!("{}e99", "9".repeat(199));
+        assert_eq!(plain_float_end(long.as_bytes(), 0), Some(long.len()));
+        assert!(is_go_float(long.as_bytes()));
     }
 
     #[test]

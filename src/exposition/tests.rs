@@ -330,7 +330,8 @@ const REPEATING: [(&str, Dialect); 4] = [
          h_sum{code=\"200\"} 3\nh_count{code=\"200\"} 2\n\
          g{a=\"1\",b=\"2\"} 1\ng{a=\"x\\\"y\",b=\"\\\\\"} 2\ng {a=\"1\",b=\"2\"} 3\n\
          g{a=\"1\",b=\"2\"} 4 1700000000\ng{a=\"1\",b=\"2\"} -5 -1700000000\n\
-         g{a=\"1\",b=\"2\"} 1.5e3\ng{a=\"\",b=\"2\"} 5\nc{} 1\nc{} 2\n",
+         g{a=\"1\",b=\"2\"} 1.5e3\ng{a=\"\",b=\"2\"} 5\nc{} 1\nc{} 2\n\
+         c{} 2.5e+06\nc{} -1E-07 1700000000\nc{} 9e99\n",
         TEXT,
     ),
     // The same label name under two kinds: only a summary's `quantile` must be a float.

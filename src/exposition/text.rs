@@ -165,7 +165,7 @@ impl TextParser {
         if buf.get(after) != Some(&b' ') {
             return None;
         }
-        let end = lex::plain_decimal_end(buf, after + 1)?;
+        let end = lex::plain_float_end(buf, after + 1)?;
         let end = match buf.get(end)? {
             b'\n' => end,
             b' ' => {
