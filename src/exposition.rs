@@ -282,8 +282,9 @@ fn lines(
     each_line(buf, search, newlines, scanned, units, format, check)
 }
 
-/// [`lines`] for the text format, where most sample lines repeat the last one's shape and are
-/// checked in place without a newline search first (see [`TextParser::repeated_sample`]).
+/// [`lines`] for the text format, where most sample lines repeat the last one's shape, and most
+/// HELP and TYPE lines are written one way, and are checked in place without a newline search
+/// first (see [`TextParser::repeated_sample`] and [`TextParser::plain_comment`]).
 #[inline]
 fn text_lines(
     buf: &[u8],
@@ -308,7 +309,9 @@ fn each_text_line(
     let searched = (*scanned).min(buf.len());
     let mut pos = 0;
     loop {
-        if let Some(nl) = p.repeated_sample(buf, pos) {
+        let repeated =
+            if buf.get(pos) == Some(&b'#') { p.plain_comment(buf, pos) } else { p.repeated_sample(buf, pos) };
+        if let Some(nl) = repeated {
             *units += 1;
             pos = nl + 1;
             continue;

@@ -323,7 +323,7 @@ fn pieces_of_any_size_give_the_one_shot_verdict() {
 
 /// Bodies whose lines repeat their names and label names, the shape the fast paths serve, each
 /// one edit away from a line that repeats a remembered shape but must fail.
-const REPEATING: [(&str, Dialect); 4] = [
+const REPEATING: [(&str, Dialect); 5] = [
     (
         "# HELP h A histogram.\n# TYPE h histogram\n\
          h_bucket{code=\"200\",le=\"0.5\"} 1\nh_bucket{code=\"200\",le=\"+Inf\"} 2\n\
@@ -332,6 +332,12 @@ const REPEATING: [(&str, Dialect); 4] = [
          g{a=\"1\",b=\"2\"} 4 1700000000\ng{a=\"1\",b=\"2\"} -5 -1700000000\n\
          g{a=\"1\",b=\"2\"} 1.5e3\ng{a=\"\",b=\"2\"} 5\nc{} 1\nc{} 2\n\
          c{} 2.5e+06\nc{} -1E-07 1700000000\nc{} 9e99\n",
+        TEXT,
+    ),
+    // HELP and TYPE lines as encoders write them, one family after another.
+    (
+        "# HELP a First.\n# TYPE a counter\na 1\n# HELP b Second, with \\\\ and \\n.\n# TYPE b gauge\nb 2\n\
+         # HELP c Third.\n# TYPE c summary\nc_sum 3\nc_count 1\n# TYPE d untyped\nd 4\n",
         TEXT,
     ),
     // The same label name under two kinds: only a summary's `quantile` must be a float.

@@ -3,6 +3,7 @@
 //! sample, and a line is checked without allocating.
 
 use super::names::{INITIAL_NAMES, NameTable};
+use super::scan;
 use super::skeleton::Skeleton;
 
 use super::lex::{
@@ -181,6 +182,69 @@ impl TextParser {
         };
         self.samples += 1;
         Some(end)
+    }
+
+    /// Checks the HELP or TYPE line at `start` of `buf` (a piece of the body) if it is written
+    /// the way encoders write them, `# HELP <name> <text>\n` and, right after it,
+    /// `# TYPE <the same name> <type>\n`; returns the index of its newline. `None` (also for
+    /// any fault) leaves the verdict as it was, and the line goes the long way.
+    #[inline(always)]
+    pub(super) fn plain_comment(&mut self, buf: &[u8], start: usize) -> Option<usize> {
+        #[cfg(test)]
+        if self.exact {
+            return None;
+        }
+        match buf.get(start..start + 7)? {
+            b"# HELP " => self.plain_help(buf, start + 7),
+            b"# TYPE " => self.plain_type(buf, start + 7),
+            _ => None,
+        }
+    }
+
+    /// A HELP line from its name at `name`: an unquoted name, one blank, a text that does not
+    /// start with a blank, and a family that has no HELP yet.
+    #[inline(always)]
+    fn plain_help(&mut self, buf: &[u8], name: usize) -> Option<usize> {
+        let end = metric_name_end(buf, name);
+        if end == name || buf.get(end) != Some(&b' ') {
+            return None;
+        }
+        let text = end + 1;
+        if matches!(buf.get(text), None | Some(b' ' | b'\t' | b'\n')) {
+            return None;
+        }
+        let nl = scan::newline(buf, text)?;
+        if self.backslashes && check_help_escapes(&buf[text..nl]).is_err() {
+            return None;
+        }
+        let span = Span::Line(name, end);
+        // Resolving again on the long way finds the same family, so this changes nothing there.
+        let resolved = self.resolve(buf, span).ok()?;
+        let family = &mut self.families[resolved.family];
+        if family.has_help {
+            return None;
+        }
+        family.has_help = true;
+        self.remember_name(buf, name, span, resolved);
+        Some(nl)
+    }
+
+    /// A TYPE line from its name at `name`: the last name remembered, one blank, the type, and
+    /// a family that has no type yet.
+    #[inline(always)]
+    fn plain_type(&mut self, buf: &[u8], name: usize) -> Option<usize> {
+        let resolved = self.last_resolved?;
+        let t = name + self.last_name.len() + 1;
+        if buf.get(t - 1) != Some(&b' ') || !lex::same_bytes(&buf[name..t - 1], &self.last_name) {
+            return None;
+        }
+        let family = &mut self.families[resolved.family];
+        if family.kind.is_some() {
+            return None;
+        }
+        let nl = scan::newline(buf, t)?;
+        family.kind = Some(Kind::from_type_line(&buf[t..nl])?);
+        Some(nl)
     }
 
     /// Checks what is left after the last `\n`: only blanks may be there.
