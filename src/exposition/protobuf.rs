@@ -179,7 +179,7 @@ fn valid_name(name: &[u8], utf8_names: bool, legacy: fn(&[u8]) -> bool) -> bool 
 }
 
 fn check_label_pair(name: &[u8], value: &[u8], utf8_names: bool) -> Result<(), String> {
-    if std::str::from_utf8(value).is_err() {
+    if !value.is_ascii() && std::str::from_utf8(value).is_err() {
         return Err(format!("invalid label value {:?}", String::from_utf8_lossy(value)));
     }
     if !valid_name(name, utf8_names, lex::is_legacy_label_name) {
@@ -215,8 +215,18 @@ impl Wire {
 }
 
 /// Reads a varint; returns its value and length.
-#[inline]
+#[inline(always)]
 fn varint(buf: &[u8]) -> Result<(u64, usize), Wire> {
+    // Tags and most lengths are one byte.
+    if let Some(&b) = buf.first()
+        && b < 0x80
+    {
+        return Ok((u64::from(b), 1));
+    }
+    varint_long(buf)
+}
+
+fn varint_long(buf: &[u8]) -> Result<(u64, usize), Wire> {
     let mut v: u64 = 0;
     for (i, &b) in buf.iter().enumerate().take(10) {
         if i == 9 && b > 1 {
@@ -232,11 +242,11 @@ fn varint(buf: &[u8]) -> Result<(u64, usize), Wire> {
 
 /// Walks every field of `msg` as message type `kind`, recursing into known nested messages.
 /// `visit` sees each length-delimited known field with its payload, after its contents.
-fn walk<'a>(
+fn walk<'a, F: FnMut(Msg, u64, &'a [u8])>(
     msg: &'a [u8],
     kind: Msg,
     depth: usize,
-    visit: &mut dyn FnMut(Msg, u64, &'a [u8]),
+    visit: &mut F,
 ) -> Result<(), Wire> {
     let mut i = 0;
     while i < msg.len() {
@@ -268,6 +278,7 @@ fn walk<'a>(
 }
 
 /// Reads the tag at `i`: the field number, the wire type, and where the value starts.
+#[inline(always)]
 fn read_tag(msg: &[u8], i: usize) -> Result<(u64, u8, usize), Wire> {
     let (tag, n) = varint(&msg[i..])?;
     let number = tag >> 3;
@@ -278,6 +289,7 @@ fn read_tag(msg: &[u8], i: usize) -> Result<(u64, u8, usize), Wire> {
 }
 
 /// The span of the length-delimited value at `i`.
+#[inline(always)]
 fn delimited(msg: &[u8], i: usize) -> Result<(usize, usize), Wire> {
     let (len, n) = varint(&msg[i..])?;
     let start = i + n;
