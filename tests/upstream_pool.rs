@@ -28,6 +28,8 @@ enum Behaviour {
     Slow(Duration),
     /// Sends the head and a first piece of a longer body, then waits for the proxy to close.
     Stall,
+    /// Answers every request with an empty body and keeps the connection open.
+    Empty,
 }
 
 struct RawUpstream {
@@ -66,27 +68,27 @@ impl RawUpstream {
     }
 }
 
-/// Reads one request head; false at the end of the connection.
-async fn read_head(stream: &mut TcpStream) -> bool {
+/// Reads one request head; `None` at the end of the connection.
+async fn read_head(stream: &mut TcpStream) -> Option<Vec<u8>> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
         match stream.read(&mut byte).await {
             Ok(1) => head.push(byte[0]),
-            _ => return false,
+            _ => return None,
         }
     }
-    true
+    Some(head)
 }
 
 /// Answers in three writes (the head, then the body in two pieces), as a server sending a file
 /// does: the proxy gets the body in several reads, the last of which ends it.
-async fn answer(stream: &mut TcpStream) -> bool {
+async fn answer(stream: &mut TcpStream, head_only: bool) -> bool {
     let head = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\n\r\n",
         BODY.len()
     );
-    let (first, last) = BODY.split_at(BODY.len() / 2);
+    let (first, last) = if head_only { ("", "") } else { BODY.split_at(BODY.len() / 2) };
     for piece in [head.as_str(), first, last] {
         if stream.write_all(piece.as_bytes()).await.is_err() {
             return false;
@@ -98,9 +100,16 @@ async fn answer(stream: &mut TcpStream) -> bool {
 
 async fn serve(mut stream: TcpStream, behaviour: Behaviour) {
     let mut answered = 0;
-    while read_head(&mut stream).await {
+    while let Some(request) = read_head(&mut stream).await {
         match behaviour {
             Behaviour::KeepAlive => {}
+            Behaviour::Empty => {
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n\r\n";
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                continue;
+            }
             Behaviour::CloseAfterAnswer | Behaviour::DropSecondRequest if answered == 1 => return,
             Behaviour::CloseAfterAnswer | Behaviour::DropSecondRequest => {}
             Behaviour::Slow(d) => tokio::time::sleep(d).await,
@@ -114,7 +123,7 @@ async fn serve(mut stream: TcpStream, behaviour: Behaviour) {
                 return;
             }
         }
-        if !answer(&mut stream).await {
+        if !answer(&mut stream, request.starts_with(b"HEAD ")).await {
             return;
         }
         answered += 1;
@@ -153,6 +162,24 @@ async fn sequential_scrapes_share_one_connection_per_module() {
     }
     // A verified body and a streamed one both give their connection back.
     assert_eq!(up.accepted(), 2);
+}
+
+#[tokio::test]
+async fn head_scrapes_and_empty_bodies_give_their_connection_back() {
+    let up = RawUpstream::start(Behaviour::Empty).await;
+    let proxy = TestProxy::start(&modules(up.port)).await;
+    for _ in 0..3 {
+        let got = proxy.get("/proxy?module=raw").await;
+        assert_eq!((got.status, got.text().as_str()), (200, ""));
+    }
+    assert_eq!(up.accepted(), 1);
+    let up = RawUpstream::start(Behaviour::KeepAlive).await;
+    let proxy = TestProxy::start(&modules(up.port)).await;
+    for _ in 0..3 {
+        let got = support::request("HEAD", &proxy.url("/proxy?module=raw")).await;
+        assert_eq!(got.status, 200);
+    }
+    assert_eq!(up.accepted(), 1);
 }
 
 #[tokio::test]

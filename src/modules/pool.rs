@@ -158,7 +158,13 @@ pub struct UpstreamBody {
 
 impl UpstreamBody {
     pub(crate) fn new(body: Incoming, conn: Connection, pool: Arc<Pool>) -> UpstreamBody {
-        UpstreamBody { body, conn: Some((conn, pool)) }
+        let mut body = UpstreamBody { body, conn: Some((conn, pool)) };
+        // A body that is empty from the start (an answer to HEAD, a length of 0) is never
+        // polled by the server sending it, so its end is noticed here.
+        if http_body::Body::is_end_stream(&body.body) {
+            body.release();
+        }
+        body
     }
 
     /// The body has been read to the end: the connection may take another request.
