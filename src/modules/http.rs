@@ -162,7 +162,7 @@ impl HttpUpstream {
                 Ok(response) => return Ok((conn, response)),
                 // The upstream closed the idle connection as the request went out: a scrape is
                 // idempotent, so it is tried once more on a new connection, as Go's transport does.
-                Err(e) if conn.reused() && closed_under_us(&e) => {}
+                Err(e) if closed_under_us(&e) => {}
                 Err(e) => return Err(self.upstream_error(&e)),
             }
         }

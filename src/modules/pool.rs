@@ -33,13 +33,11 @@ pub(crate) struct Connection {
     driver: http1::Connection<Io, Empty<Bytes>>,
     /// The driver has completed: the connection is closed and must not be polled again.
     ended: bool,
-    /// It has served a request before, so the upstream may have closed it meanwhile.
-    reused: bool,
 }
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection").field("ended", &self.ended).field("reused", &self.reused).finish()
+        f.debug_struct("Connection").field("ended", &self.ended).finish()
     }
 }
 
@@ -47,12 +45,7 @@ impl Connection {
     /// Starts HTTP/1.1 on a connected stream.
     pub(crate) async fn handshake(io: impl UpstreamIo) -> Result<Connection, hyper::Error> {
         let (sender, driver) = http1::Builder::new().handshake(Box::new(io) as Io).await?;
-        Ok(Connection { sender, driver, ended: false, reused: false })
-    }
-
-    /// Whether the connection was taken from the pool rather than opened for this scrape.
-    pub(crate) fn reused(&self) -> bool {
-        self.reused
+        Ok(Connection { sender, driver, ended: false })
     }
 
     /// Does the connection's pending work: writes the request, reads what has arrived.
@@ -77,12 +70,8 @@ impl Connection {
         req: Request<Empty<Bytes>>,
     ) -> Result<Response<Incoming>, hyper::Error> {
         let mut response = std::pin::pin!(self.sender.send_request(req));
-        let driver = &mut self.driver;
-        let ended = &mut self.ended;
         std::future::poll_fn(|cx| {
-            if !*ended && Pin::new(&mut *driver).poll(cx).is_ready() {
-                *ended = true;
-            }
+            self.drive(cx);
             // Once the connection has ended, the response future has its answer (hyper fails
             // every request still queued), so this never waits on a closed connection.
             response.as_mut().poll(cx)
@@ -119,7 +108,6 @@ impl Pool {
         loop {
             let (mut conn, since) = self.lock().pop()?;
             if now.saturating_duration_since(since) <= self.limits.idle_timeout && conn.ready_now() {
-                conn.reused = true;
                 return Some(conn);
             }
         }
