@@ -1,22 +1,30 @@
-//! The composition root: a checked [`Config`] and the web options become a running [`App`]
-//! (modules with their clients and counters) that answers requests.
+//! The composition root: a checked [`Config`], the flags' [`Options`] and the inbound
+//! [`Security`] become a running [`App`]: the module set filled from the configuration, and
+//! the routes with their checks. Nothing here reads files or sockets itself.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cli::Cli;
-use crate::config::{Config, Module, Sources};
-use crate::daemon::ReloadHandle;
+use http::Response;
+use http::request::Parts;
+use tokio::sync::Semaphore;
+
+use crate::body::Body;
+use crate::config::Config;
 use crate::modules::deadline::DEFAULT_TIMEOUT_OFFSET;
 use crate::modules::http::DEFAULT_MAX_BODY_BYTES;
-use tokio::sync::Semaphore;
+use crate::modules::{BuildError, ModuleSet, Origin};
+use crate::reload::ReloadHandle;
+use crate::routes::{Conn, Routes};
+use crate::security::Security;
+use crate::telemetry::Metrics;
 
 /// Default for `-web.max-requests`.
 pub const DEFAULT_MAX_REQUESTS: usize = 1024;
-use crate::modules::{BuildError, Modules};
-use crate::security::{Security, WebSettings};
-use crate::telemetry::Metrics;
+/// Default for `-web.proxy-path`.
+pub const DEFAULT_PROXY_PATH: &str = "/proxy";
+/// Default for `-web.telemetry-path`.
+pub const DEFAULT_TELEMETRY_PATH: &str = "/metrics";
 
 /// Settings that come from flags rather than the YAML.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,8 +46,8 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Options {
         Options {
-            proxy_path: "/proxy".into(),
-            telemetry_path: "/metrics".into(),
+            proxy_path: DEFAULT_PROXY_PATH.into(),
+            telemetry_path: DEFAULT_TELEMETRY_PATH.into(),
             timeout_offset: DEFAULT_TIMEOUT_OFFSET,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             enable_lifecycle: false,
@@ -48,109 +56,73 @@ impl Default for Options {
     }
 }
 
-/// Everything the flags decide.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    /// Where the configuration comes from.
-    pub sources: Sources,
-    /// Options for the app.
-    pub options: Options,
-    /// Listeners and inbound security.
-    pub web: WebSettings,
-    /// Bounds on client connections.
-    pub limits: crate::server::Limits,
+/// What lives as long as the daemon, across reloads: the module set, the metrics, and the
+/// way to ask for a reload.
+#[derive(Debug, Clone)]
+pub struct Lasting {
+    /// The modules being served.
+    pub modules: Arc<ModuleSet>,
+    /// The proxy's own metrics.
+    pub metrics: Arc<Metrics>,
+    /// Asks the daemon to reload.
+    pub reloader: ReloadHandle,
 }
 
-impl Settings {
-    /// Checks the flags and derives the settings; the message says which flag is wrong.
-    pub fn from_cli(cli: &Cli) -> Result<Settings, String> {
-        let proxy_path = clean_path(&cli.web_proxy_path);
-        let telemetry_path = clean_path(&cli.web_telemetry_path);
-        if proxy_path == telemetry_path {
-            return Err(
-                "flags -web.proxy-path and -web.telemetry-path can not be set to the same value".into()
-            );
-        }
-        if proxy_path == "/" || telemetry_path == "/" {
-            return Err(
-                "flags -web.proxy-path and -web.telemetry-path can not be \"/\", the module list".into()
-            );
-        }
-        Ok(Settings {
-            sources: Sources {
-                file: (!cli.config_file.is_empty()).then(|| cli.config_file.clone().into()),
-                dirs: cli.config_dirs.clone(),
-                skip_missing_dirs: cli.config_skip_dirs,
-            },
-            options: Options {
-                proxy_path,
-                telemetry_path,
-                timeout_offset: cli.web_timeout_offset,
-                enable_lifecycle: cli.web_enable_lifecycle,
-                max_requests: cli.web_max_requests,
-                max_body_bytes: cli.upstream_max_body_bytes,
-            },
-            web: WebSettings::from_cli(cli)?,
-            limits: crate::server::Limits {
-                read_header_timeout: cli.web_read_header_timeout,
-                max_header_bytes: cli.web_max_header_bytes,
-                max_connections: cli.web_max_connections,
-            },
-        })
-    }
-}
-
-/// The running proxy.
+/// The running proxy: the routes and the TLS configuration of its listeners.
 #[derive(Debug)]
 pub struct App {
-    pub(crate) options: Options,
-    pub(crate) default_module: Option<String>,
-    pub(crate) modules: Modules,
-    pub(crate) metrics: Arc<Metrics>,
-    /// Inbound security: request checks, TLS, headers.
-    pub security: Security,
-    pub(crate) reloader: Option<ReloadHandle>,
-    /// Slots for scrapes in flight; shared with the app this one replaced, so a reload does not
-    /// reset the limit.
-    pub(crate) scrape_slots: Option<Arc<Semaphore>>,
-    config: Config,
+    routes: Routes,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    tls_on_plain: bool,
 }
 
 impl App {
-    /// Builds the modules of `config`; fails if one cannot be built (a TLS file, say). Runners
-    /// of unchanged exec modules are taken over from `previous`, so a reload does not reset
-    /// their concurrency limit.
+    /// Serves `config`'s modules through `lasting.modules` (every module is built before any
+    /// is served; on failure the set is unchanged) and assembles the routes. The scrape slots
+    /// of `previous` carry over, so a reload does not reset the limit.
     pub fn build(
         config: Config,
-        options: Options,
+        options: &Options,
         security: Security,
-        metrics: Arc<Metrics>,
+        lasting: &Lasting,
         previous: Option<&App>,
-    ) -> Result<App, BuildError> {
-        let modules =
-            Modules::build(&config, &metrics, options.max_body_bytes, previous.map(|p| &p.modules))?;
-        let default_module = config.default_module.clone();
+    ) -> Result<App, Vec<BuildError>> {
+        let Config { default_module, modules } = config;
+        lasting.modules.replace(Origin::Configured, modules)?;
+        let Security { auth, tls, tls_on_plain, headers, warnings: _ } = security;
         let scrape_slots = match previous {
-            Some(p) if p.options.max_requests == options.max_requests => p.scrape_slots.clone(),
-            _ => (options.max_requests > 0).then(|| Arc::new(Semaphore::new(options.max_requests))),
+            Some(p) => p.routes.scrape_slots.clone(),
+            None => (options.max_requests > 0).then(|| Arc::new(Semaphore::new(options.max_requests))),
         };
-        Ok(App { options, default_module, modules, metrics, security, reloader: None, scrape_slots, config })
+        let routes = Routes {
+            proxy_path: options.proxy_path.clone(),
+            telemetry_path: options.telemetry_path.clone(),
+            timeout_offset: options.timeout_offset,
+            default_module,
+            modules: lasting.modules.clone(),
+            metrics: lasting.metrics.clone(),
+            auth,
+            headers,
+            lifecycle: options.enable_lifecycle.then(|| lasting.reloader.clone()),
+            scrape_slots,
+        };
+        Ok(App { routes, tls, tls_on_plain })
     }
 
-    /// Lets `POST /-/reload` ask for reloads through `reloader`.
-    pub fn with_reloader(mut self, reloader: ReloadHandle) -> App {
-        self.reloader = Some(reloader);
-        self
+    /// Answers one request.
+    pub async fn handle(&self, req: &Parts, conn: &Conn) -> Response<Body> {
+        self.routes.handle(req, conn).await
     }
 
     /// The TLS configuration of the listeners that use TLS.
     pub fn tls(&self) -> Option<&Arc<rustls::ServerConfig>> {
-        self.security.tls.as_ref()
+        self.tls.as_ref()
     }
 
-    /// The configured modules, by name.
-    pub fn config_modules(&self) -> &BTreeMap<String, Module> {
-        &self.config.modules
+    /// Whether `-web.listen-address` serves TLS too (a web config with TLS and no
+    /// `-web.tls.listen-address`, as exporter-toolkit does).
+    pub fn tls_on_plain(&self) -> bool {
+        self.tls_on_plain
     }
 }
 

@@ -3,6 +3,7 @@
 //! a peer address and request headers in, a verdict out.
 
 mod basic;
+mod denied;
 
 use std::net::IpAddr;
 
@@ -13,6 +14,7 @@ use ring::digest::{SHA256, digest};
 use subtle::ConstantTimeEq as _;
 
 pub use basic::{BasicUsers, BcryptError};
+pub use denied::Denied;
 
 /// A bearer token, compared in constant time and never shown.
 #[derive(Clone)]
@@ -50,39 +52,6 @@ pub struct Auth {
     pub bearer: Option<Token>,
     /// `basic_auth_users` of the web config file.
     pub basic: Option<BasicUsers>,
-}
-
-/// Why a request is refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Denied {
-    /// The client address is outside the allow list.
-    #[error("client {0} is not in the allow list")]
-    NotAllowed(IpAddr),
-    /// No Authorization header.
-    #[error("no Authorization header")]
-    Missing,
-    /// An Authorization header of a scheme we do not take.
-    #[error("Authorization header of the wrong type")]
-    WrongScheme,
-    /// A bearer token that is not the one.
-    #[error("invalid bearer token")]
-    BadToken,
-    /// Basic credentials that do not match.
-    #[error("invalid basic auth credentials for user {0:?}")]
-    BadCredentials(String),
-}
-
-impl Denied {
-    /// The status and body the client gets; the bearer bodies are the original's.
-    pub fn response_parts(&self, bearer_only: bool) -> (u16, &'static str) {
-        match self {
-            Denied::NotAllowed(_) => (403, "Forbidden"),
-            Denied::Missing if bearer_only => (401, "Authorization header is missing"),
-            Denied::WrongScheme if bearer_only => (401, "Authorization header not of Bearer type"),
-            Denied::BadToken => (401, "Invalid Bearer Token"),
-            Denied::Missing | Denied::WrongScheme | Denied::BadCredentials(_) => (401, "Unauthorized"),
-        }
-    }
 }
 
 impl Auth {

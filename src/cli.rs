@@ -1,37 +1,59 @@
 //! The command line, in the original's Go `flag` syntax: `-name value`, `-name=value`,
 //! `--name value`, `--name=value`, booleans as `-name` or `-name=false`, repeatable
-//! `-config.dirs` and `-allow.net`. Parsed by clap after a small argv rewrite.
+//! `-config.dirs` and `-allow.net`. Parsed by clap after a small argv rewrite, then checked
+//! into [`Settings`] by [`Cli::settings`]. Every default that the code also uses comes from
+//! the constant that the code uses.
 
 use std::ffi::OsString;
+use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
 use ipnet::IpNet;
 
-/// Log verbosity, with logrus's names accepted too (`warning`, `fatal`, `panic`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum LogLevel {
-    /// Everything.
-    Trace,
-    /// Debugging detail.
-    Debug,
-    /// Every request and every event.
-    Info,
-    /// Failures and suspicious input (the default).
-    Warn,
-    /// Failures only.
-    Error,
+use crate::app::{DEFAULT_MAX_REQUESTS, DEFAULT_PROXY_PATH, DEFAULT_TELEMETRY_PATH, Options, clean_path};
+use crate::config::Sources;
+use crate::logging::{DEFAULT_LOG_LEVEL, LogFormat, LogLevel};
+use crate::modules::deadline::DEFAULT_TIMEOUT_OFFSET;
+use crate::modules::http::DEFAULT_MAX_BODY_BYTES;
+use crate::security::{BearerSource, Secret, WebSettings};
+use crate::server::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_READ_HEADER_TIMEOUT, Limits};
+use crate::settings::{
+    DEFAULT_CONFIG_FILE, DEFAULT_LISTEN_ADDRESS, DEFAULT_TLS_CA, DEFAULT_TLS_CERT, DEFAULT_TLS_KEY, Settings,
+};
+
+/// Flags that parse but cannot work together (the original refuses these after parsing, as
+/// it refuses a bad configuration).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FlagError {
+    /// The proxy and telemetry paths are the same.
+    #[error("flags -web.proxy-path and -web.telemetry-path can not be set to the same value")]
+    SamePaths,
+    /// The proxy or telemetry path is `/`, the module list.
+    #[error("flags -web.proxy-path and -web.telemetry-path can not be \"/\", the module list")]
+    RootPath,
+    /// Both bearer token flags are given.
+    #[error("web.bearer.token and web.bearer.token-file are mutually exclusive options")]
+    BearerConflict,
 }
 
-fn parse_log_level(s: &str) -> Result<LogLevel, String> {
-    Ok(match s.to_ascii_lowercase().as_str() {
-        "trace" => LogLevel::Trace,
-        "debug" => LogLevel::Debug,
-        "info" => LogLevel::Info,
-        "warn" | "warning" => LogLevel::Warn,
-        "error" | "fatal" | "panic" => LogLevel::Error,
-        _ => return Err(format!("not a valid log level: {s:?} (trace, debug, info, warn, error)")),
-    })
+/// A duration flag: seconds as a number (blackbox's `--timeout-offset=0.5`) or a Go duration
+/// (`500ms`); shown as a Go duration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlagDuration(pub Duration);
+
+impl fmt::Display for FlagDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        if d.subsec_nanos() == 0 {
+            write!(f, "{}s", d.as_secs())
+        } else if d.as_nanos().is_multiple_of(1_000_000) {
+            write!(f, "{}ms", d.as_millis())
+        } else {
+            write!(f, "{}ns", d.as_nanos())
+        }
+    }
 }
 
 /// Go's `strconv.ParseBool`, which its `flag` package uses for boolean flags.
@@ -44,12 +66,16 @@ fn parse_go_bool(s: &str) -> Result<bool, String> {
 }
 
 /// Seconds as a number (blackbox's `--timeout-offset=0.5`) or a Go duration (`500ms`).
-fn parse_offset(s: &str) -> Result<std::time::Duration, String> {
+fn parse_offset(s: &str) -> Result<FlagDuration, String> {
     if let Ok(secs) = s.parse::<f64>() {
-        return std::time::Duration::try_from_secs_f64(secs).map_err(|_| format!("invalid offset {s:?}"));
+        return Duration::try_from_secs_f64(secs)
+            .map(FlagDuration)
+            .map_err(|_| format!("invalid offset {s:?}"));
     }
     let ns = crate::config::parse_go_duration(s)?;
-    u64::try_from(ns).map(std::time::Duration::from_nanos).map_err(|_| format!("negative offset {s:?}"))
+    u64::try_from(ns)
+        .map(|ns| FlagDuration(Duration::from_nanos(ns)))
+        .map_err(|_| format!("negative offset {s:?}"))
 }
 
 /// Go's `net.ParseCIDR`: an address with a prefix length; host bits are dropped.
@@ -72,7 +98,7 @@ pub struct Cli {
     #[arg(
         long = "config.file",
         value_name = "FILE",
-        default_value = "expexp.yaml",
+        default_value = DEFAULT_CONFIG_FILE,
         allow_hyphen_values = true
     )]
     pub config_file: String,
@@ -90,7 +116,7 @@ pub struct Cli {
     #[arg(
         long = "web.listen-address",
         value_name = "ADDR",
-        default_value = ":9999",
+        default_value = DEFAULT_LISTEN_ADDRESS,
         allow_hyphen_values = true
     )]
     pub web_listen_address: String,
@@ -108,17 +134,17 @@ pub struct Cli {
     #[arg(
         long = "web.tls.cert",
         value_name = "FILE",
-        default_value = "cert.pem",
+        default_value = DEFAULT_TLS_CERT,
         allow_hyphen_values = true
     )]
     pub web_tls_cert: PathBuf,
 
     /// Server key (PEM) for HTTPS.
-    #[arg(long = "web.tls.key", value_name = "FILE", default_value = "key.pem", allow_hyphen_values = true)]
+    #[arg(long = "web.tls.key", value_name = "FILE", default_value = DEFAULT_TLS_KEY, allow_hyphen_values = true)]
     pub web_tls_key: PathBuf,
 
     /// CA certificates (PEM) that client certificates must chain to, with -web.tls.verify.
-    #[arg(long = "web.tls.ca", value_name = "FILE", default_value = "ca.pem", allow_hyphen_values = true)]
+    #[arg(long = "web.tls.ca", value_name = "FILE", default_value = DEFAULT_TLS_CA, allow_hyphen_values = true)]
     pub web_tls_ca: PathBuf,
 
     /// Require a client certificate signed by -web.tls.ca.
@@ -163,7 +189,7 @@ pub struct Cli {
     #[arg(
         long = "web.telemetry-path",
         value_name = "PATH",
-        default_value = "/metrics",
+        default_value = DEFAULT_TELEMETRY_PATH,
         allow_hyphen_values = true
     )]
     pub web_telemetry_path: String,
@@ -172,13 +198,13 @@ pub struct Cli {
     #[arg(
         long = "web.proxy-path",
         value_name = "PATH",
-        default_value = "/proxy",
+        default_value = DEFAULT_PROXY_PATH,
         allow_hyphen_values = true
     )]
     pub web_proxy_path: String,
 
     /// Log level: trace, debug, info, warn, error.
-    #[arg(long = "log.level", value_name = "LEVEL", default_value = "warn", value_parser = parse_log_level)]
+    #[arg(long = "log.level", value_name = "LEVEL", default_value_t = DEFAULT_LOG_LEVEL, value_parser = LogLevel::parse)]
     pub log_level: LogLevel,
 
     /// Log line format: logfmt or json.
@@ -197,28 +223,30 @@ pub struct Cli {
 
     /// Subtracted from Prometheus's scrape timeout to get the deadline: seconds (0.5) or a Go
     /// duration (500ms).
-    #[arg(long = "web.timeout-offset", value_name = "DURATION", default_value = "0.5", value_parser = parse_offset)]
-    pub web_timeout_offset: std::time::Duration,
+    #[arg(long = "web.timeout-offset", value_name = "DURATION",
+          default_value_t = FlagDuration(DEFAULT_TIMEOUT_OFFSET), value_parser = parse_offset)]
+    pub web_timeout_offset: FlagDuration,
 
     /// Most scrapes served at once; more get a 503 at once (0: no limit).
-    #[arg(long = "web.max-requests", value_name = "N", default_value = "1024")]
+    #[arg(long = "web.max-requests", value_name = "N", default_value_t = DEFAULT_MAX_REQUESTS)]
     pub web_max_requests: usize,
 
     /// Most client connections open at once; more wait in the listen queue.
-    #[arg(long = "web.max-connections", value_name = "N", default_value = "8192")]
+    #[arg(long = "web.max-connections", value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS)]
     pub web_max_connections: usize,
 
     /// How long a client may take to send a request's headers, and how long a kept-alive
     /// connection may sit idle: seconds or a Go duration.
-    #[arg(long = "web.read-header-timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_offset)]
-    pub web_read_header_timeout: std::time::Duration,
+    #[arg(long = "web.read-header-timeout", value_name = "DURATION",
+          default_value_t = FlagDuration(DEFAULT_READ_HEADER_TIMEOUT), value_parser = parse_offset)]
+    pub web_read_header_timeout: FlagDuration,
 
     /// Largest request head (request line and headers) accepted, in bytes.
-    #[arg(long = "web.max-header-bytes", value_name = "BYTES", default_value = "65536")]
+    #[arg(long = "web.max-header-bytes", value_name = "BYTES", default_value_t = DEFAULT_MAX_HEADER_BYTES)]
     pub web_max_header_bytes: usize,
 
     /// Largest upstream body read for verification, in bytes; more is a 502.
-    #[arg(long = "upstream.max-body-bytes", value_name = "BYTES", default_value = "268435456")]
+    #[arg(long = "upstream.max-body-bytes", value_name = "BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub upstream_max_body_bytes: u64,
 
     /// Check the configuration (modules, web config, certificates, token file) and exit.
@@ -238,12 +266,61 @@ pub struct Cli {
 
 impl Cli {
     /// The log format, with `-log.json` as an alias for `-log.format=json`.
-    pub fn log_format(&self) -> crate::logging::LogFormat {
-        if self.log_json || self.log_format == "json" {
-            crate::logging::LogFormat::Json
-        } else {
-            crate::logging::LogFormat::Logfmt
+    pub fn log_format(&self) -> LogFormat {
+        if self.log_json || self.log_format == "json" { LogFormat::Json } else { LogFormat::Logfmt }
+    }
+
+    /// Checks the flags together and derives the settings; the error names the flags.
+    pub fn settings(&self) -> Result<Settings, FlagError> {
+        let proxy_path = clean_path(&self.web_proxy_path);
+        let telemetry_path = clean_path(&self.web_telemetry_path);
+        if proxy_path == telemetry_path {
+            return Err(FlagError::SamePaths);
         }
+        if proxy_path == "/" || telemetry_path == "/" {
+            return Err(FlagError::RootPath);
+        }
+        let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        let bearer = match (non_empty(&self.web_bearer_token), non_empty(&self.web_bearer_token_file)) {
+            (Some(_), Some(_)) => return Err(FlagError::BearerConflict),
+            (Some(t), None) => BearerSource::Token(Secret(t)),
+            (None, Some(f)) => BearerSource::File(f.into()),
+            (None, None) => BearerSource::None,
+        };
+        let given = |f: &str| self.given.contains(f);
+        Ok(Settings {
+            sources: Sources {
+                file: non_empty(&self.config_file).map(PathBuf::from),
+                dirs: self.config_dirs.clone(),
+                skip_missing_dirs: self.config_skip_dirs,
+            },
+            options: Options {
+                proxy_path,
+                telemetry_path,
+                timeout_offset: self.web_timeout_offset.0,
+                enable_lifecycle: self.web_enable_lifecycle,
+                max_requests: self.web_max_requests,
+                max_body_bytes: self.upstream_max_body_bytes,
+            },
+            web: WebSettings {
+                plain_address: non_empty(&self.web_listen_address),
+                tls_address: non_empty(&self.web_tls_listen_address),
+                cert: self.web_tls_cert.clone(),
+                key: self.web_tls_key.clone(),
+                ca: self.web_tls_ca.clone(),
+                verify: self.web_tls_verify,
+                certmatch: non_empty(&self.web_tls_certmatch),
+                tls_files_given: given("web.tls.cert") || given("web.tls.key") || given("web.tls.ca"),
+                web_config_file: non_empty(&self.web_config_file).map(PathBuf::from),
+                bearer,
+                allow: self.allow_net.clone(),
+            },
+            limits: Limits {
+                read_header_timeout: self.web_read_header_timeout.0,
+                max_header_bytes: self.web_max_header_bytes,
+                max_connections: self.web_max_connections,
+            },
+        })
     }
 
     /// Parses a full argv (program name first) written in Go's flag syntax.
@@ -431,9 +508,9 @@ mod tests {
     #[test]
     fn operations_flags() {
         let c = parse(&[]).expect("defaults");
-        assert_eq!(c.web_timeout_offset, std::time::Duration::from_millis(500));
+        assert_eq!(c.web_timeout_offset.0, std::time::Duration::from_millis(500));
         assert!(!c.web_enable_lifecycle && !c.config_check);
-        assert_eq!(c.log_format(), crate::logging::LogFormat::Logfmt);
+        assert_eq!(c.log_format(), LogFormat::Logfmt);
         let c = parse(&[
             "-web.timeout-offset=250ms",
             "-web.enable-lifecycle",
@@ -441,16 +518,42 @@ mod tests {
             "-log.format=json",
         ])
         .expect("parses");
-        assert_eq!(c.web_timeout_offset, std::time::Duration::from_millis(250));
+        assert_eq!(c.web_timeout_offset.0, std::time::Duration::from_millis(250));
         assert!(c.web_enable_lifecycle && c.config_check);
-        assert_eq!(c.log_format(), crate::logging::LogFormat::Json);
-        assert_eq!(parse(&["-log.json"]).expect("alias").log_format(), crate::logging::LogFormat::Json);
+        assert_eq!(c.log_format(), LogFormat::Json);
+        assert_eq!(parse(&["-log.json"]).expect("alias").log_format(), LogFormat::Json);
         assert_eq!(
-            parse(&["-web.timeout-offset", "1"]).expect("secs").web_timeout_offset,
+            parse(&["-web.timeout-offset", "1"]).expect("secs").web_timeout_offset.0,
             std::time::Duration::from_secs(1)
         );
         assert!(parse(&["-web.timeout-offset=-1s"]).is_err());
         assert!(parse(&["-log.format=xml"]).is_err());
+    }
+
+    #[test]
+    fn an_empty_command_line_gives_the_defaults_the_code_uses() {
+        assert_eq!(parse(&[]).expect("defaults").settings().expect("settings"), Settings::default());
+    }
+
+    #[test]
+    fn flags_that_cannot_work_together_are_refused_by_name() {
+        let settings = |args: &[&str]| parse(args).expect("parses").settings();
+        assert_eq!(settings(&["-web.proxy-path=/m", "-web.telemetry-path=m/"]), Err(FlagError::SamePaths));
+        assert_eq!(settings(&["-web.proxy-path=/"]), Err(FlagError::RootPath));
+        assert_eq!(
+            settings(&["-web.bearer.token=a", "-web.bearer.token-file=b"]),
+            Err(FlagError::BearerConflict)
+        );
+    }
+
+    #[test]
+    fn durations_show_as_go_writes_them() {
+        assert_eq!(FlagDuration(Duration::from_millis(500)).to_string(), "500ms");
+        assert_eq!(FlagDuration(Duration::from_secs(10)).to_string(), "10s");
+        assert_eq!(
+            parse_offset(&FlagDuration(Duration::from_nanos(1_500)).to_string()),
+            Ok(FlagDuration(Duration::from_nanos(1_500)))
+        );
     }
 
     #[test]

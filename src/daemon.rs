@@ -1,166 +1,201 @@
-//! The daemon's life: load everything, bind the listeners, serve, reload on SIGHUP or
-//! `POST /-/reload`, and on SIGTERM or SIGINT stop accepting and drain. [`load`] is the one
-//! place that turns settings into a running [`App`].
+//! The daemon's life: [`start`] loads everything, binds the listeners and serves; reloads
+//! come through the [`ReloadHandle`] (from `POST /-/reload`, or from `main` on SIGHUP);
+//! [`Running::stop`] stops accepting and drains. `main` and the tests go through this one
+//! path. [`load`] is the one place that turns settings into an [`App`].
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
-use crate::app::{App, Settings};
-use crate::cli::Cli;
+use crate::app::{App, Lasting};
 use crate::config::Config;
+use crate::modules::ModuleSet;
+use crate::reload::{self, LoadError, Problem, ReloadError, ReloadHandle, ReloadRequests};
 use crate::security::Security;
-use crate::server::{self, SharedApp, Transport};
+use crate::server::{self, ListenError, SharedApp, Transport};
+use crate::settings::Settings;
 use crate::telemetry::{BuildInfo, Metrics};
 
-/// Reload requests waiting at most; more wait for room.
-const RELOAD_QUEUE: usize = 16;
-
-type ReloadReply = oneshot::Sender<Result<(), String>>;
-
-/// Asks the daemon to reload, and waits for the outcome.
-#[derive(Debug, Clone)]
-pub struct ReloadHandle {
-    tx: mpsc::Sender<ReloadReply>,
-}
-
-impl ReloadHandle {
-    /// Reloads everything; `Err` says why the new configuration was refused (the old one
-    /// keeps serving).
-    pub async fn reload(&self) -> Result<(), String> {
-        let (reply, outcome) = oneshot::channel();
-        self.tx.send(reply).await.map_err(|_| "the daemon is shutting down".to_string())?;
-        outcome.await.map_err(|_| "the daemon is shutting down".to_string())?
-    }
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration was refused.
+    #[error("{0}")]
+    Load(#[from] LoadError),
+    /// An address could not be listened on.
+    #[error(transparent)]
+    Listen(#[from] ListenError),
+    /// The signal handlers could not be installed.
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+    /// The async runtime could not be started.
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
 }
 
 /// Reads the configuration, the web configuration and every file they name, and builds the
-/// app. Every problem found is reported, not just the first; warnings are logged.
-pub fn load(settings: &Settings, metrics: &Arc<Metrics>, previous: Option<&App>) -> Result<App, String> {
+/// app; the modules go into `lasting.modules`. Every problem found is reported, not just the
+/// first; warnings are logged.
+pub fn load(settings: &Settings, lasting: &Lasting, previous: Option<&App>) -> Result<App, LoadError> {
     let config = Config::load(&settings.sources);
     let security = Security::load(&settings.web);
     let (config, security) = match (config, security) {
         (Ok(c), Ok(s)) => (c, s),
         (c, s) => {
-            let problems: Vec<String> = [c.err().map(|e| e.to_string()), s.err().map(|e| e.to_string())]
-                .into_iter()
-                .flatten()
-                .collect();
-            return Err(problems.join("\n"));
+            let problems = [c.err().map(Problem::from), s.err().map(Problem::from)].into_iter().flatten();
+            return Err(LoadError { problems: problems.collect() });
         }
     };
-    let (config, warnings) = config;
+    let (config, warnings): (Config, Vec<String>) = config;
     for w in warnings.iter().chain(&security.warnings) {
         tracing::warn!("{w}");
     }
-    App::build(config, settings.options.clone(), security, metrics.clone(), previous)
-        .map_err(|e| e.to_string())
+    App::build(config, &settings.options, security, lasting, previous)
+        .map_err(|e| LoadError { problems: e.into_iter().map(Problem::from).collect() })
 }
 
 /// Loads and builds everything, without binding a port (`-config.check`).
-pub fn check(cli: &Cli, build: BuildInfo) -> Result<(), String> {
-    let settings = Settings::from_cli(cli)?;
-    load(&settings, &Arc::new(Metrics::new(build)), None).map(drop)
+pub fn check(settings: &Settings, build: BuildInfo) -> Result<(), LoadError> {
+    let (reloader, _requests) = reload::channel();
+    load(settings, &lasting(settings, build, reloader), None).map(drop)
 }
 
-/// Swaps in a freshly loaded app, or keeps the running one and says why.
+fn lasting(settings: &Settings, build: BuildInfo, reloader: ReloadHandle) -> Lasting {
+    let metrics = Arc::new(Metrics::new(build));
+    let modules = Arc::new(ModuleSet::new(metrics.clone(), settings.options.max_body_bytes));
+    Lasting { modules, metrics, reloader }
+}
+
+/// A started daemon.
 #[derive(Debug)]
-struct Reloader {
-    settings: Settings,
-    metrics: Arc<Metrics>,
-    shared: SharedApp,
-    handle: ReloadHandle,
+pub struct Running {
+    listening: Vec<(SocketAddr, Transport)>,
+    lasting: Lasting,
+    stop: watch::Sender<bool>,
+    servers: Vec<JoinHandle<()>>,
+    reloads: JoinHandle<()>,
 }
 
-impl Reloader {
-    fn reload(&self) -> Result<(), String> {
-        let previous = self.shared.load_full();
-        match load(&self.settings, &self.metrics, Some(&previous)) {
-            Ok(app) => {
-                self.metrics.retain_modules(app.config_modules().keys());
-                self.shared.store(Arc::new(app.with_reloader(self.handle.clone())));
-                self.metrics.reload_succeeded();
-                tracing::info!("configuration reloaded");
-                Ok(())
-            }
-            Err(e) => {
-                self.metrics.reload_failed();
-                tracing::error!(error = %e, "reload refused; the running configuration keeps serving");
-                Err(e)
-            }
+impl Running {
+    /// The addresses bound, in flag order (plain first), with what each speaks. Empty when
+    /// no address was given: then there is nothing to do.
+    pub fn listening(&self) -> &[(SocketAddr, Transport)] {
+        &self.listening
+    }
+
+    /// The proxy's own metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.lasting.metrics
+    }
+
+    /// Asks for a reload (as SIGHUP does) and waits for the outcome.
+    pub fn reloader(&self) -> ReloadHandle {
+        self.lasting.reloader.clone()
+    }
+
+    /// Stops accepting, lets in-flight requests finish (for at most
+    /// [`server::SHUTDOWN_GRACE`]), and stops reloading.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        for s in std::mem::take(&mut self.servers) {
+            let _ = s.await;
         }
     }
 }
 
-/// Runs the daemon until a shutdown signal; `Err` is a startup failure, already explained.
-pub async fn run(cli: &Cli, build: BuildInfo) -> Result<(), String> {
-    let settings = Settings::from_cli(cli)?;
-    // Signals first: until these handlers exist, SIGHUP or SIGTERM would kill the process.
-    let shutdown = server::shutdown_signal()?;
-    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        .map_err(|e| format!("cannot install the SIGHUP handler: {e}"))?;
-    let metrics = Arc::new(Metrics::new(build));
-    let (tx, mut requests) = mpsc::channel::<ReloadReply>(RELOAD_QUEUE);
-    let handle = ReloadHandle { tx };
-    let app = load(&settings, &metrics, None)?.with_reloader(handle.clone());
-    metrics.reload_succeeded();
-    let mut listeners = Vec::new();
+/// Dropped without [`Running::stop`], the daemon stops at once: connections are cut.
+impl Drop for Running {
+    fn drop(&mut self) {
+        for s in &self.servers {
+            s.abort();
+        }
+        self.reloads.abort();
+    }
+}
+
+/// Loads everything, binds every address of the settings, and serves.
+pub async fn start(settings: Settings, build: BuildInfo) -> Result<Running, StartError> {
+    let (reloader, requests) = reload::channel();
+    let lasting = lasting(&settings, build, reloader);
+    let app = load(&settings, &lasting, None)?;
+    lasting.metrics.reload_succeeded();
+    let mut addresses = Vec::new();
     if let Some(address) = &settings.web.plain_address {
-        let transport = if app.security.tls_on_plain { Transport::Tls } else { Transport::Plain };
-        listeners.push((address.clone(), transport));
+        let transport = if app.tls_on_plain() { Transport::Tls } else { Transport::Plain };
+        addresses.push((address.clone(), transport));
     }
     if let Some(address) = &settings.web.tls_address {
-        listeners.push((address.clone(), Transport::Tls));
+        addresses.push((address.clone(), Transport::Tls));
     }
-    if listeners.is_empty() {
+    if addresses.is_empty() {
         tracing::info!("no web addresses to listen on, nothing to do");
-        return Ok(());
     }
     let mut bound = Vec::new();
-    for (address, transport) in listeners {
-        let listener = server::bind(&address).await.map_err(|e| e.to_string())?;
-        let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    for (address, transport) in addresses {
+        let listener = server::bind(&address).await?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| ListenError { address: address.clone(), cause: e.to_string() })?;
         tracing::info!(address = %address, bound = %local, tls = (transport == Transport::Tls), "listening");
-        bound.push((listener, transport));
+        bound.push((listener, local, transport));
     }
     let shared: SharedApp = Arc::new(ArcSwap::from_pointee(app));
-    let limits = settings.limits;
-    let reloader = Arc::new(Reloader { settings, metrics, shared: shared.clone(), handle });
-    tokio::spawn(async move {
-        loop {
-            let reply = tokio::select! {
-                Some(()) = hangup.recv() => {
-                    tracing::info!("SIGHUP received, reloading");
-                    None
-                }
-                request = requests.recv() => match request {
-                    Some(reply) => Some(reply),
-                    None => return,
-                },
-            };
-            let r = reloader.clone();
-            let outcome = tokio::task::spawn_blocking(move || r.reload())
-                .await
-                .unwrap_or_else(|e| Err(format!("reload panicked: {e}")));
-            if let Some(reply) = reply {
-                let _ = reply.send(outcome);
-            }
-        }
-    });
+    let reloads = tokio::spawn(serve_reloads(requests, settings.clone(), lasting.clone(), shared.clone()));
     let (stop, stopped) = watch::channel(false);
-    let mut tasks = Vec::new();
-    for (listener, transport) in bound {
+    let mut servers = Vec::new();
+    let mut listening = Vec::new();
+    for (listener, local, transport) in bound {
         let mut stopped = stopped.clone();
         let shutdown = async move {
             let _ = stopped.wait_for(|s| *s).await;
         };
-        tasks.push(tokio::spawn(server::serve(listener, shared.clone(), transport, limits, shutdown)));
+        servers.push(tokio::spawn(server::serve(
+            listener,
+            shared.clone(),
+            transport,
+            settings.limits,
+            shutdown,
+        )));
+        listening.push((local, transport));
     }
-    shutdown.await;
-    let _ = stop.send(true);
-    for t in tasks {
-        let _ = t.await;
+    Ok(Running { listening, lasting, stop, servers, reloads })
+}
+
+/// Answers reload requests one at a time: a new app is swapped in, or the running one keeps
+/// serving and the reason goes back.
+async fn serve_reloads(
+    mut requests: ReloadRequests,
+    settings: Settings,
+    lasting: Lasting,
+    shared: SharedApp,
+) {
+    let settings = Arc::new(settings);
+    while let Some(reply) = requests.next().await {
+        let (settings, lasting, shared) = (settings.clone(), lasting.clone(), shared.clone());
+        // Loading reads files and may hash bcrypt passwords: off the async workers.
+        let outcome = tokio::task::spawn_blocking(move || reload(&settings, &lasting, &shared))
+            .await
+            .unwrap_or(Err(ReloadError::Panicked));
+        let _ = reply.send(outcome);
     }
-    Ok(())
+}
+
+fn reload(settings: &Settings, lasting: &Lasting, shared: &SharedApp) -> Result<(), ReloadError> {
+    let previous = shared.load_full();
+    match load(settings, lasting, Some(&previous)) {
+        Ok(app) => {
+            shared.store(Arc::new(app));
+            lasting.metrics.reload_succeeded();
+            tracing::info!("configuration reloaded");
+            Ok(())
+        }
+        Err(e) => {
+            lasting.metrics.reload_failed();
+            tracing::error!(error = %e, "reload refused; the running configuration keeps serving");
+            Err(ReloadError::Refused(e))
+        }
+    }
 }

@@ -10,7 +10,54 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::cli::LogLevel;
+/// Log verbosity, with logrus's names accepted too (`warning`, `fatal`, `panic`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    /// Everything.
+    Trace,
+    /// Debugging detail.
+    Debug,
+    /// Every request and every event.
+    Info,
+    /// Failures and suspicious input (the default).
+    Warn,
+    /// Failures only.
+    Error,
+}
+
+impl LogLevel {
+    /// Reads a level as `-log.level` takes it (case-insensitive, logrus names too).
+    pub fn parse(s: &str) -> Result<LogLevel, String> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "trace" => LogLevel::Trace,
+            "debug" => LogLevel::Debug,
+            "info" => LogLevel::Info,
+            "warn" | "warning" => LogLevel::Warn,
+            "error" | "fatal" | "panic" => LogLevel::Error,
+            _ => return Err(format!("not a valid log level: {s:?} (trace, debug, info, warn, error)")),
+        })
+    }
+
+    /// The level's name, as `-log.level` takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for LogLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The default `-log.level`: failures and suspicious input, as the original.
+pub const DEFAULT_LOG_LEVEL: LogLevel = LogLevel::Warn;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

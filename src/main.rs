@@ -1,28 +1,25 @@
-//! The `exporter_exporter` binary: parse the flags, set up logging, run the daemon.
+//! The `exporter_exporter` binary: parse the flags, set up logging, then check the
+//! configuration or run the daemon until SIGTERM or SIGINT. Exit codes: 0 done; 1 the
+//! configuration was refused (the YAML, the web config, their files, or flags that parse but
+//! cannot work together, as the original exits for those); 2 a flag that does not parse (as
+//! Go's flag package exits); 3 the daemon could not start (an address in use, say).
 
 use std::process::ExitCode;
 
 use exporter_exporter::cli::Cli;
-use exporter_exporter::daemon;
+use exporter_exporter::daemon::{self, StartError};
 use exporter_exporter::logging;
+use exporter_exporter::settings::Settings;
+use exporter_exporter::signals::{Signal, Signals};
 use exporter_exporter::telemetry::BuildInfo;
 
-/// Raises the soft limit on open files to the hard limit, as Go programs do at startup: a
-/// proxy holds a client connection and an upstream connection per scrape.
-fn raise_fd_limit() {
-    use rustix::process::{Resource, getrlimit, setrlimit};
-    let mut limit = getrlimit(Resource::Nofile);
-    if limit.current < limit.maximum {
-        limit.current = limit.maximum;
-        if let Err(e) = setrlimit(Resource::Nofile, limit) {
-            tracing::warn!(error = %e, "cannot raise the open files limit");
-        }
-    }
-}
+const CONFIG_REFUSED: u8 = 1;
+const CANNOT_START: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = match Cli::parse_go(std::env::args_os()) {
         Ok(cli) => cli,
+        // clap exits 2 for a usage error, 0 for -help, as Go's flag package does.
         Err(e) => e.exit(),
     };
     let build = BuildInfo::current();
@@ -34,29 +31,68 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     logging::init(cli.log_level, cli.log_format());
+    let settings = match cli.settings() {
+        Ok(settings) => settings,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::from(CONFIG_REFUSED);
+        }
+    };
     raise_fd_limit();
     if cli.config_check {
-        return match daemon::check(&cli, build) {
+        return match daemon::check(&settings, build) {
             Ok(()) => {
                 println!("configuration OK");
                 ExitCode::SUCCESS
             }
             Err(problems) => {
                 eprintln!("configuration has errors:\n{problems}");
-                ExitCode::FAILURE
+                ExitCode::from(CONFIG_REFUSED)
             }
         };
     }
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))
-        .and_then(|runtime| runtime.block_on(daemon::run(&cli, build)));
+        .map_err(StartError::Runtime)
+        .and_then(|runtime| runtime.block_on(run(settings, build)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            tracing::error!("{message}");
-            ExitCode::FAILURE
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::from(match e {
+                StartError::Load(_) => CONFIG_REFUSED,
+                StartError::Listen(_) | StartError::Signals(_) | StartError::Runtime(_) => CANNOT_START,
+            })
+        }
+    }
+}
+
+/// Runs the daemon: reload on SIGHUP, drain and return on SIGTERM or SIGINT.
+async fn run(settings: Settings, build: BuildInfo) -> Result<(), StartError> {
+    let mut signals = Signals::install().map_err(StartError::Signals)?;
+    let running = daemon::start(settings, build).await?;
+    if running.listening().is_empty() {
+        return Ok(());
+    }
+    while let Signal::Reload = signals.next().await {
+        let reloader = running.reloader();
+        // The outcome is logged where the reload runs; signals keep being read meanwhile.
+        tokio::spawn(async move { reloader.reload().await });
+    }
+    running.stop().await;
+    Ok(())
+}
+
+/// Raises the soft limit on open files to the hard limit, as Go programs do at startup: a
+/// proxy holds a client connection and an upstream connection per scrape.
+fn raise_fd_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        if let Err(e) = setrlimit(Resource::Nofile, limit) {
+            tracing::warn!(error = %e, "cannot raise the open files limit");
         }
     }
 }

@@ -1,6 +1,8 @@
-//! The configured modules, running: each one's runner (an upstream client, a command, a file)
-//! and its counters. [`RunningModule::scrape`] is the one entry point; it records the outcome
-//! in the module's metrics and logs a failure once, with its cause.
+//! The modules being served: one [`ModuleSet`], whose current [`Modules`] are replaced whole
+//! when a source of modules changes (the YAML on reload, and later discovered ones). Every
+//! source goes through the same build path ([`ModuleSet::replace`]); a module whose
+//! configuration is unchanged keeps its runner (and so its run slots and counters), and a
+//! module that goes away takes its series off `/metrics`.
 
 pub mod deadline;
 pub mod error;
@@ -8,170 +10,111 @@ pub mod exec;
 pub mod file;
 pub mod http;
 pub mod output;
-pub mod pool;
 pub mod query;
-pub mod unix;
-mod upstream_tls;
+pub mod request;
+pub mod running;
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use ::http::{HeaderMap, HeaderValue, Method, Response};
-use tokio::time::Instant;
+use arc_swap::ArcSwap;
 
-use self::http::HttpUpstream;
-pub use error::ScrapeError;
-use exec::ExecRunner;
-use file::FileReader;
-pub use pool::UpstreamBody;
-pub use upstream_tls::SystemRoots;
+pub use error::{BuildError, BuildProblem, ScrapeError};
+pub use request::ScrapeRequest;
+use running::BuildContext;
+pub use running::RunningModule;
 
-use crate::body::Body;
-use crate::config::{Config, Module, Source};
-use crate::telemetry::{Metrics, ModuleKind, ModuleMetrics};
-use crate::tls::TlsError;
+use crate::config::Module;
+use crate::telemetry::Metrics;
+use crate::upstream::tls::SystemRoots;
 
-/// One scrape, as the modules see it.
-#[derive(Debug)]
-pub struct ScrapeRequest<'a> {
-    /// GET or HEAD.
-    pub method: &'a Method,
-    /// Query parameters to pass on, without the `module` that selected the module.
-    pub params: &'a [(String, String)],
-    /// The client's request headers.
-    pub headers: &'a HeaderMap,
-    /// The Host the client asked for.
-    pub host: Option<&'a HeaderValue>,
-    /// The client's address.
-    pub client_ip: IpAddr,
-    /// Whether the client's Authorization header goes upstream (not when it was ours).
-    pub forward_authorization: bool,
-    /// The time allowed, if any.
-    pub timeout: Option<Duration>,
-    /// When the scrape must be answered by, if ever.
-    pub deadline: Option<Instant>,
+/// Where a module comes from. The order of the variants is precedence: when two sources name
+/// the same module, the earlier one keeps it. Adding a source means a variant here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Origin {
+    /// The YAML configuration (`-config.file`, `-config.dirs`).
+    Configured,
 }
 
-/// Why the modules could not be built.
-#[derive(Debug, thiserror::Error)]
-#[error("module {module:?}: {source}")]
-pub struct BuildError {
-    /// The module.
-    pub module: String,
-    /// Its TLS problem.
-    #[source]
-    pub source: TlsError,
-}
-
-#[derive(Debug)]
-enum Runner {
-    Http(Box<HttpUpstream>),
-    Exec(ExecRunner),
-    File(FileReader),
-}
-
-/// A module ready to scrape.
-#[derive(Debug)]
-pub struct RunningModule {
-    /// Its configuration.
-    pub config: Module,
-    /// Its counters.
-    pub metrics: Arc<ModuleMetrics>,
-    runner: Runner,
-}
-
-/// Every running module, by name.
+/// Every module served at one moment, by name; a snapshot that never changes.
 #[derive(Debug, Default)]
 pub struct Modules {
-    by_name: HashMap<String, Arc<RunningModule>>,
+    by_name: BTreeMap<String, Arc<RunningModule>>,
 }
 
 impl Modules {
-    /// Builds every module of `config`; TLS files are read now. An exec module configured
-    /// exactly as in `previous` keeps its runner (and so its run slots).
-    pub fn build(
-        config: &Config,
-        metrics: &Metrics,
-        max_body: u64,
-        previous: Option<&Modules>,
-    ) -> Result<Modules, BuildError> {
-        let roots = SystemRoots::default();
-        let mut by_name = HashMap::with_capacity(config.modules.len());
-        for (name, module) in &config.modules {
-            if let Some(old) = previous.and_then(|p| p.get(name))
-                && matches!(old.runner, Runner::Exec(_))
-                && old.config == *module
-            {
-                by_name.insert(name.clone(), old.clone());
-                continue;
-            }
-            let (runner, kind) = match &module.source {
-                Source::Http(h) => (
-                    Runner::Http(Box::new(
-                        HttpUpstream::build(h, &roots, max_body)
-                            .map_err(|source| BuildError { module: name.clone(), source })?,
-                    )),
-                    ModuleKind::Http,
-                ),
-                Source::Exec(e) => (Runner::Exec(ExecRunner::new(e)), ModuleKind::Exec),
-                Source::File(f) => (Runner::File(FileReader::new(f)), ModuleKind::File),
-            };
-            let running =
-                RunningModule { config: module.clone(), metrics: metrics.module(name, kind), runner };
-            by_name.insert(name.clone(), Arc::new(running));
-        }
-        Ok(Modules { by_name })
-    }
-
     /// The module called `name`.
     pub fn get(&self, name: &str) -> Option<&Arc<RunningModule>> {
         self.by_name.get(name)
     }
+
+    /// Every module, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<RunningModule>> {
+        self.by_name.values()
+    }
 }
 
-impl RunningModule {
-    /// Scrapes the module once.
-    pub async fn scrape(&self, req: &ScrapeRequest<'_>) -> Result<Response<Body>, ScrapeError> {
-        let start = std::time::Instant::now();
-        let name = self.config.name.as_str();
-        let result = match &self.runner {
-            Runner::Http(h) => h.scrape(req).await,
-            Runner::Exec(e) => e.scrape(name, req, &self.metrics).await,
-            Runner::File(f) => f.scrape(name, req).await,
-        };
-        let status = match &result {
-            Ok(r) => r.status(),
-            Err(e) => e.status(),
-        };
-        self.metrics.observe(status.as_u16(), start.elapsed());
-        if let Err(e) = &result {
-            self.record(e);
-            tracing::warn!(module = name, method = self.config.source.method(), error = %e, "scrape failed");
-        }
-        result
+/// The modules being served, replaceable at run time.
+#[derive(Debug)]
+pub struct ModuleSet {
+    current: ArcSwap<Modules>,
+    /// What each source last gave; a replace of one source rebuilds the whole set from these.
+    sources: Mutex<BTreeMap<Origin, BTreeMap<String, Module>>>,
+    metrics: Arc<Metrics>,
+    max_body: u64,
+}
+
+impl ModuleSet {
+    /// An empty set; `max_body` bounds every upstream body read for verification.
+    pub fn new(metrics: Arc<Metrics>, max_body: u64) -> ModuleSet {
+        ModuleSet { current: ArcSwap::default(), sources: Mutex::default(), metrics, max_body }
     }
 
-    fn record(&self, e: &ScrapeError) {
-        let m = &self.metrics;
-        m.errors.inc();
-        match e {
-            ScrapeError::Timeout(_) => m.timeouts.inc(),
-            ScrapeError::Malformed(_) | ScrapeError::Encoding(_) => m.malformed.inc(),
-            _ => {}
-        }
-        match (&self.runner, e) {
-            (
-                Runner::Exec(_),
-                ScrapeError::Spawn { .. } | ScrapeError::Exit { .. } | ScrapeError::Timeout(_),
-            ) => {
-                m.command_fails.inc();
+    /// The modules being served now.
+    pub fn current(&self) -> Arc<Modules> {
+        self.current.load_full()
+    }
+
+    /// Replaces the modules of one source. Every module is built before any is served, so a
+    /// module that cannot be built (a TLS file, say) leaves the set as it was; every such
+    /// problem is reported, not just the first.
+    pub fn replace(&self, origin: Origin, modules: BTreeMap<String, Module>) -> Result<(), Vec<BuildError>> {
+        let mut sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut next = sources.clone();
+        next.insert(origin, modules);
+        let previous = self.current.load_full();
+        let roots = SystemRoots::default();
+        let context = BuildContext { roots: &roots, max_body: self.max_body, metrics: &self.metrics };
+        let mut by_name = BTreeMap::new();
+        let mut problems = Vec::new();
+        for (origin, modules) in &next {
+            for (name, module) in modules {
+                if by_name.contains_key(name) {
+                    tracing::warn!(module = %name, source = ?origin, "a module of this name comes from an earlier source; keeping that one");
+                    continue;
+                }
+                match previous.get(name).filter(|old| old.reusable_for(module)) {
+                    Some(old) => {
+                        by_name.insert(name.clone(), old.clone());
+                    }
+                    None => match RunningModule::build(module, &context) {
+                        Ok(m) => {
+                            by_name.insert(name.clone(), Arc::new(m));
+                        }
+                        Err(e) => problems.push(e),
+                    },
+                }
             }
-            (Runner::File(_), ScrapeError::File { .. } | ScrapeError::FileTooLarge { .. }) => {
-                m.file_fails.inc();
-            }
-            _ => {}
         }
+        let served = if problems.is_empty() {
+            *sources = next;
+            self.current.store(Arc::new(Modules { by_name }));
+            self.current.load_full()
+        } else {
+            previous
+        };
+        // Counters made for modules that are not served (gone, or in a refused build) go.
+        self.metrics.retain_modules(served.by_name.keys());
+        if problems.is_empty() { Ok(()) } else { Err(problems) }
     }
 }

@@ -9,22 +9,29 @@
 //! * `POST /-/reload` -- reload the configuration (with `-web.enable-lifecycle`).
 //!
 //! Anything else is a 404; a method the endpoint does not take is a 405. Every request first
-//! passes the allow list and the Authorization checks.
+//! passes the allow list and the Authorization checks. [`Route`] is the table: adding an
+//! endpoint is a variant there, and the compiler points at the two matches that need it.
 
 pub mod discovery;
 pub mod listing;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
-use http::header::{self, HeaderValue};
+use http::header::{self, HeaderName, HeaderValue};
 use http::request::Parts;
 use http::{Method, Response, StatusCode};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use crate::app::App;
+use crate::auth::Auth;
 use crate::body::Body;
 use crate::modules::deadline::effective_timeout;
-use crate::modules::{ScrapeRequest, query};
+use crate::modules::output::TEXT_CONTENT_TYPE;
+use crate::modules::{ModuleSet, ScrapeRequest, query};
+use crate::reload::{ReloadError, ReloadHandle};
+use crate::telemetry::Metrics;
 
 /// The header in which Prometheus sends its scrape timeout.
 const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
@@ -44,10 +51,83 @@ pub struct Conn {
 #[derive(Debug, Clone)]
 pub struct ScrapedModule(pub String);
 
+/// What the endpoints answer with: the module set, the checks, and the options they need.
+#[derive(Debug)]
+pub struct Routes {
+    /// Path of the proxy endpoint (`-web.proxy-path`).
+    pub proxy_path: String,
+    /// Path of our own metrics (`-web.telemetry-path`).
+    pub telemetry_path: String,
+    /// Subtracted from Prometheus's scrape timeout (`-web.timeout-offset`).
+    pub timeout_offset: Duration,
+    /// The module used when a request names none.
+    pub default_module: Option<String>,
+    /// The modules.
+    pub modules: Arc<ModuleSet>,
+    /// The proxy's own metrics.
+    pub metrics: Arc<Metrics>,
+    /// The allow list and the Authorization checks.
+    pub auth: Auth,
+    /// Headers added to every response.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// How `POST /-/reload` asks for a reload; `None` unless `-web.enable-lifecycle`.
+    pub lifecycle: Option<ReloadHandle>,
+    /// Slots for scrapes in flight (`-web.max-requests`); `None` for no limit.
+    pub scrape_slots: Option<Arc<Semaphore>>,
+}
+
+/// An endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /`.
+    Landing,
+    /// `GET <-web.proxy-path>`.
+    Proxy,
+    /// `GET <-web.telemetry-path>`.
+    Telemetry,
+    /// `GET /discovery`.
+    Discovery,
+    /// `GET /-/healthy`.
+    Healthy,
+    /// `GET /-/ready`.
+    Ready,
+    /// `POST /-/reload`.
+    Reload,
+}
+
 const READ: &[Method] = &[Method::GET, Method::HEAD];
 const WRITE: &[Method] = &[Method::POST, Method::PUT];
 
-impl App {
+impl Route {
+    /// The endpoint at `path`, if any.
+    pub fn find(path: &str, routes: &Routes) -> Option<Route> {
+        Some(match path {
+            p if p == routes.proxy_path => Route::Proxy,
+            p if p == routes.telemetry_path => Route::Telemetry,
+            "/" => Route::Landing,
+            "/discovery" => Route::Discovery,
+            "/-/healthy" => Route::Healthy,
+            "/-/ready" => Route::Ready,
+            "/-/reload" => Route::Reload,
+            _ => return None,
+        })
+    }
+
+    /// The methods it takes.
+    pub fn methods(self) -> &'static [Method] {
+        match self {
+            Route::Landing
+            | Route::Proxy
+            | Route::Telemetry
+            | Route::Discovery
+            | Route::Healthy
+            | Route::Ready => READ,
+            Route::Reload => WRITE,
+        }
+    }
+}
+
+impl Routes {
     /// Answers one request: the allow list and the Authorization checks first, then the
     /// route; the configured security headers go on every response.
     pub async fn handle(&self, req: &Parts, conn: &Conn) -> Response<Body> {
@@ -65,7 +145,7 @@ impl App {
             r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
             return r;
         }
-        let auth = &self.security.auth;
+        let auth = &self.auth;
         let checked = match auth.allowed(conn.peer.ip()) {
             Ok(()) => auth.authorized(&req.headers).await,
             Err(denied) => Err(denied),
@@ -75,30 +155,25 @@ impl App {
             Err(denied) => {
                 tracing::info!(client = %conn.peer.ip(), path = req.uri.path(), reason = %denied, "request refused");
                 let bearer_only = auth.bearer.is_some() && auth.basic.is_none();
-                let (status, body) = denied.response_parts(bearer_only);
-                let mut r = plain(StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED), body);
+                let mut r = plain(denied.status(), denied.body(bearer_only));
                 r.headers_mut().remove(header::X_CONTENT_TYPE_OPTIONS);
-                if status == 401 && auth.basic.is_some() {
+                if denied.status() == StatusCode::UNAUTHORIZED && auth.basic.is_some() {
                     r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
                 }
                 r
             }
         };
-        for (name, value) in &self.security.headers {
+        for (name, value) in &self.headers {
             response.headers_mut().insert(name.clone(), value.clone());
         }
         response
     }
 
     async fn route(&self, req: &Parts, conn: &Conn) -> Response<Body> {
-        let path = req.uri.path();
-        let methods = if path == "/-/reload" { WRITE } else { READ };
-        let known = path == self.options.proxy_path
-            || path == self.options.telemetry_path
-            || matches!(path, "/" | "/discovery" | "/-/healthy" | "/-/ready" | "/-/reload");
-        if !known {
+        let Some(route) = Route::find(req.uri.path(), self) else {
             return plain(StatusCode::NOT_FOUND, "404 page not found\n");
-        }
+        };
+        let methods = route.methods();
         if !methods.contains(&req.method) {
             let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
             let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
@@ -108,34 +183,33 @@ impl App {
             );
             return r;
         }
-        if path == self.options.proxy_path {
-            self.proxy(req, conn).await
-        } else if path == self.options.telemetry_path {
-            let mut r = Response::new(Body::full(self.metrics.render()));
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(crate::modules::output::TEXT_CONTENT_TYPE),
-            );
-            r
-        } else {
-            match path {
-                "/" => listing::respond(self, req),
-                "/discovery" => discovery::respond(self, req, conn),
-                "/-/healthy" => plain(StatusCode::OK, "exporter_exporter is Healthy.\n"),
-                "/-/ready" => plain(StatusCode::OK, "exporter_exporter is Ready.\n"),
-                _ => self.reload().await,
+        match route {
+            Route::Proxy => self.proxy(req, conn).await,
+            Route::Telemetry => {
+                let mut r = Response::new(Body::full(self.metrics.render()));
+                r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_CONTENT_TYPE));
+                r
             }
+            Route::Landing => {
+                listing::respond(&self.modules.current(), &self.proxy_path, &self.telemetry_path, req)
+            }
+            Route::Discovery => {
+                discovery::respond(&self.modules.current(), &self.proxy_path, req, conn.local, conn.tls)
+            }
+            Route::Healthy => plain(StatusCode::OK, "exporter_exporter is Healthy.\n"),
+            Route::Ready => plain(StatusCode::OK, "exporter_exporter is Ready.\n"),
+            Route::Reload => self.reload().await,
         }
     }
 
     async fn reload(&self) -> Response<Body> {
-        let Some(reloader) = self.reloader.as_ref().filter(|_| self.options.enable_lifecycle) else {
+        let Some(reloader) = &self.lifecycle else {
             return plain(StatusCode::FORBIDDEN, "Lifecycle API is not enabled.\n");
         };
         match reloader.reload().await {
             Ok(()) => plain(StatusCode::OK, ""),
-            Err(reason) => {
-                plain(StatusCode::INTERNAL_SERVER_ERROR, &format!("failed to reload config: {reason}\n"))
+            Err(e @ (ReloadError::Refused(_) | ReloadError::ShuttingDown | ReloadError::Panicked)) => {
+                plain(StatusCode::INTERNAL_SERVER_ERROR, &format!("failed to reload config: {e}\n"))
             }
         }
     }
@@ -168,20 +242,20 @@ impl App {
             },
             None => None,
         };
-        let Some(module) = self.modules.get(&name) else {
+        let Some(module) = self.modules.current().get(&name).cloned() else {
             self.metrics.unknown_module().errors.inc();
             tracing::warn!(module = %name, client = %peer.ip(), "unknown module requested");
             return plain(StatusCode::NOT_FOUND, &format!("unknown module [{name}]\n"));
         };
         let header = req.headers.get(SCRAPE_TIMEOUT_HEADER).map(HeaderValue::as_bytes);
-        let timeout = effective_timeout(module.config.timeout, header, self.options.timeout_offset);
+        let timeout = effective_timeout(module.config.timeout, header, self.timeout_offset);
         let scrape = ScrapeRequest {
             method: &req.method,
             params: &params,
             headers: &req.headers,
             host: req.headers.get(header::HOST),
             client_ip: peer.ip(),
-            forward_authorization: !self.security.auth.consumes_authorization(),
+            forward_authorization: !self.auth.consumes_authorization(),
             timeout,
             deadline: timeout.map(|t| Instant::now() + t),
         };

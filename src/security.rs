@@ -11,7 +11,6 @@ use regex::Regex;
 use rustls::ServerConfig;
 
 use crate::auth::{Auth, BasicUsers, Token};
-use crate::cli::Cli;
 use crate::config::ConfigError;
 use crate::config::web::{ClientAuth, TlsVersion, WebConfig};
 use crate::tls::TlsError;
@@ -63,37 +62,6 @@ pub struct WebSettings {
     pub bearer: BearerSource,
     /// `-allow.net`.
     pub allow: Vec<IpNet>,
-}
-
-impl WebSettings {
-    /// Reads the flags; fails on combinations that can never work.
-    pub fn from_cli(cli: &Cli) -> Result<WebSettings, String> {
-        let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-        let bearer = match (non_empty(&cli.web_bearer_token), non_empty(&cli.web_bearer_token_file)) {
-            (Some(_), Some(_)) => {
-                return Err(
-                    "web.bearer.token and web.bearer.token-file are mutually exclusive options".into()
-                );
-            }
-            (Some(t), None) => BearerSource::Token(Secret(t)),
-            (None, Some(f)) => BearerSource::File(f.into()),
-            (None, None) => BearerSource::None,
-        };
-        let given = |f: &str| cli.given.contains(f);
-        Ok(WebSettings {
-            plain_address: non_empty(&cli.web_listen_address),
-            tls_address: non_empty(&cli.web_tls_listen_address),
-            cert: cli.web_tls_cert.clone(),
-            key: cli.web_tls_key.clone(),
-            ca: cli.web_tls_ca.clone(),
-            verify: cli.web_tls_verify,
-            certmatch: non_empty(&cli.web_tls_certmatch),
-            tls_files_given: given("web.tls.cert") || given("web.tls.key") || given("web.tls.ca"),
-            web_config_file: non_empty(&cli.web_config_file).map(PathBuf::from),
-            bearer,
-            allow: cli.allow_net.clone(),
-        })
-    }
 }
 
 /// Why the security settings cannot be used.

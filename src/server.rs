@@ -33,12 +33,19 @@ pub struct Limits {
     pub max_connections: usize,
 }
 
+/// Default for `-web.read-header-timeout`.
+pub const DEFAULT_READ_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default for `-web.max-header-bytes`.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 << 10;
+/// Default for `-web.max-connections`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 8192;
+
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
-            read_header_timeout: Duration::from_secs(10),
-            max_header_bytes: 64 << 10,
-            max_connections: 8192,
+            read_header_timeout: DEFAULT_READ_HEADER_TIMEOUT,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -207,19 +214,4 @@ async fn handle_logged(app: &App, req: Request<Incoming>, conn: Conn) -> Respons
         "request"
     );
     response
-}
-
-/// A future that completes on SIGTERM or SIGINT. The handlers are installed when this is
-/// called, so call it before announcing the listeners: a signal in between is not lost.
-pub fn shutdown_signal() -> Result<impl Future<Output = ()>, String> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let installed = |kind| signal(kind).map_err(|e| format!("cannot install signal handlers: {e}"));
-    let mut term = installed(SignalKind::terminate())?;
-    let mut int = installed(SignalKind::interrupt())?;
-    Ok(async move {
-        tokio::select! {
-            _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
-            _ = int.recv() => tracing::info!("SIGINT received, shutting down"),
-        }
-    })
 }

@@ -2,6 +2,7 @@
 //! are an interface: dashboards use them). No global registry: [`Metrics`] is created once and
 //! passed down; each module holds its own [`ModuleMetrics`].
 
+mod format;
 mod process;
 
 use std::collections::BTreeMap;
@@ -10,16 +11,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-/// What kind of module a set of counters belongs to, which decides the families it appears in.
+pub use format::{escape, fmt_float};
+
+/// The method-specific families a module's counters appear in, beside the ones every module
+/// has. The module layer derives it from the module's method, so this file names no method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Families {
+    /// `expexp_command_starts_total` and `expexp_command_fails_total`.
+    pub commands: bool,
+    /// `expexp_file_fails_total`.
+    pub files: bool,
+}
+
+/// Which families a set of counters appears in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModuleKind {
-    /// An http module.
-    Http,
-    /// An exec module.
-    Exec,
-    /// A file module.
-    File,
-    /// Requests for modules that do not exist (`module="unknown"`).
+enum Kind {
+    /// A module: every scrape family, plus its method's.
+    Module(Families),
+    /// Requests for modules that do not exist (`module="unknown"`): errors only.
     Unknown,
 }
 
@@ -42,7 +51,7 @@ impl Counter {
 /// The counters of one module (by name; they survive reloads that keep the name).
 #[derive(Debug, Default)]
 pub struct ModuleMetrics {
-    kind: Mutex<Option<ModuleKind>>,
+    kind: Mutex<Option<Kind>>,
     duration_sum_micros: AtomicU64,
     duration_count: AtomicU64,
     last_status: AtomicU64,
@@ -77,7 +86,7 @@ impl ModuleMetrics {
         Some((status, Duration::from_micros(self.last_duration_micros.load(Ordering::Relaxed))))
     }
 
-    fn kind(&self) -> Option<ModuleKind> {
+    fn kind(&self) -> Option<Kind> {
         *self.kind.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -123,7 +132,7 @@ impl Metrics {
     /// A fresh set of metrics.
     pub fn new(build: BuildInfo) -> Metrics {
         let unknown = Arc::new(ModuleMetrics::default());
-        *unknown.kind.lock().unwrap_or_else(PoisonError::into_inner) = Some(ModuleKind::Unknown);
+        *unknown.kind.lock().unwrap_or_else(PoisonError::into_inner) = Some(Kind::Unknown);
         Metrics {
             build,
             modules: Mutex::new(BTreeMap::new()),
@@ -135,11 +144,11 @@ impl Metrics {
     }
 
     /// The counters of module `name`, created (at zero) on first use. A module that changes
-    /// kind on reload keeps its counters.
-    pub fn module(&self, name: &str, kind: ModuleKind) -> Arc<ModuleMetrics> {
+    /// method on reload keeps its counters.
+    pub fn module(&self, name: &str, families: Families) -> Arc<ModuleMetrics> {
         let mut modules = self.modules.lock().unwrap_or_else(PoisonError::into_inner);
         let m = modules.entry(name.to_owned()).or_default().clone();
-        *m.kind.lock().unwrap_or_else(PoisonError::into_inner) = Some(kind);
+        *m.kind.lock().unwrap_or_else(PoisonError::into_inner) = Some(Kind::Module(families));
         m
     }
 
@@ -155,7 +164,7 @@ impl Metrics {
         self.reload_successful.store(0, Ordering::Relaxed);
     }
 
-    /// Forgets the counters of modules no longer configured.
+    /// Forgets the counters of modules no longer served, so their series leave `/metrics`.
     pub fn retain_modules<'a>(&self, names: impl Iterator<Item = &'a String>) {
         let keep: std::collections::HashSet<&String> = names.collect();
         self.modules.lock().unwrap_or_else(PoisonError::into_inner).retain(|name, _| keep.contains(name));
@@ -177,11 +186,8 @@ impl Metrics {
             }
             v
         };
-        let with = |kinds: &'static [ModuleKind]| {
-            modules.iter().filter(move |(_, m)| m.kind().is_some_and(|k| kinds.contains(&k)))
-        };
-        use ModuleKind::*;
-        const SCRAPED: &[ModuleKind] = &[Http, Exec, File];
+        let with = |covers: Covers| modules.iter().filter(move |(_, m)| m.kind().is_some_and(covers));
+        let scraped: Covers = |k| matches!(k, Kind::Module(_));
 
         family(
             &mut out,
@@ -189,43 +195,48 @@ impl Metrics {
             "Duration of proxying requests to configured exporters",
             "summary",
         );
-        for (name, m) in with(SCRAPED) {
+        for (name, m) in with(scraped) {
             let sum = m.duration_sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
             sample(&mut out, "expexp_proxy_duration_seconds_sum", name, &fmt_float(sum));
             let count = m.duration_count.load(Ordering::Relaxed);
             sample(&mut out, "expexp_proxy_duration_seconds_count", name, &count.to_string());
         }
         let counters: [CounterFamily; 6] = [
-            ("expexp_proxy_errors_total", "Counts of errors", &[Http, Exec, File, Unknown], |m| &m.errors),
+            ("expexp_proxy_errors_total", "Counts of errors", |_| true, |m| &m.errors),
             (
                 "expexp_proxy_timeout_errors_total",
                 "Counts of the number of times a proxy timeout occurred",
-                SCRAPED,
+                scraped,
                 |m| &m.timeouts,
             ),
             (
                 "expexp_malformed_content_errors_total",
                 "Counts of unparsable scrape content errors",
-                SCRAPED,
+                scraped,
                 |m| &m.malformed,
             ),
-            ("expexp_command_starts_total", "Counts of command starts", &[Exec], |m| &m.command_starts),
+            (
+                "expexp_command_starts_total",
+                "Counts of command starts",
+                |k| matches!(k, Kind::Module(f) if f.commands),
+                |m| &m.command_starts,
+            ),
             (
                 "expexp_command_fails_total",
                 "Count of commands that failed to start or exited non-zero",
-                &[Exec],
+                |k| matches!(k, Kind::Module(f) if f.commands),
                 |m| &m.command_fails,
             ),
             (
                 "expexp_file_fails_total",
                 "Count of file modules that failed to read their file",
-                &[File],
+                |k| matches!(k, Kind::Module(f) if f.files),
                 |m| &m.file_fails,
             ),
         ];
-        for (metric, help, kinds, get) in counters {
+        for (metric, help, covers, get) in counters {
             family(&mut out, metric, help, "counter");
-            for (name, m) in with(kinds) {
+            for (name, m) in with(covers) {
                 sample(&mut out, metric, name, &get(m).get().to_string());
             }
         }
@@ -268,8 +279,11 @@ impl Metrics {
     }
 }
 
-/// A counter family: name, help, the module kinds it covers, and how to read it.
-type CounterFamily = (&'static str, &'static str, &'static [ModuleKind], fn(&ModuleMetrics) -> &Counter);
+/// Whether a family has a series for counters of this kind.
+type Covers = fn(Kind) -> bool;
+
+/// A counter family: name, help, the counters it covers, and how to read it.
+type CounterFamily = (&'static str, &'static str, Covers, fn(&ModuleMetrics) -> &Counter);
 
 fn family(out: &mut String, name: &str, help: &str, kind: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -277,33 +291,6 @@ fn family(out: &mut String, name: &str, help: &str, kind: &str) {
 
 fn sample(out: &mut String, metric: &str, module: &str, value: &str) {
     let _ = writeln!(out, "{metric}{{module=\"{}\"}} {value}", escape(module));
-}
-
-/// Escapes a label value for the text format.
-pub fn escape(v: &str) -> String {
-    let mut s = String::with_capacity(v.len());
-    for c in v.chars() {
-        match c {
-            '\\' => s.push_str("\\\\"),
-            '"' => s.push_str("\\\""),
-            '\n' => s.push_str("\\n"),
-            c => s.push(c),
-        }
-    }
-    s
-}
-
-/// Formats a float as Go's exposition does (shortest form, `e` notation for large exponents).
-pub fn fmt_float(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
-    } else if v != 0.0 && (v.abs() >= 1e21 || v.abs() < 1e-4) {
-        format!("{v:e}")
-    } else {
-        format!("{v}")
-    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ use base64::Engine as _;
 use bytes::Bytes;
 use exporter_exporter::app::Options;
 use exporter_exporter::security::{BearerSource, Secret, Security, WebSettings};
-use exporter_exporter::server::Transport;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::pem::PemObject;
@@ -35,9 +34,7 @@ fn settings() -> WebSettings {
 }
 
 async fn start(yaml: &str, s: &WebSettings) -> TestProxy {
-    let security = Security::load(s).expect("security");
-    let transport = if security.tls.is_some() { Transport::Tls } else { Transport::Plain };
-    TestProxy::start_secure(yaml, Options::default(), security, transport, "127.0.0.1:0").await
+    TestProxy::start_secure(yaml, Options::default(), s).await
 }
 
 #[tokio::test]
@@ -90,7 +87,7 @@ async fn bearer_token_file_is_trimmed_and_must_not_be_empty() {
 fn token_and_token_file_are_mutually_exclusive() {
     let cli = exporter_exporter::cli::Cli::parse_go(["x", "-web.bearer.token=a", "-web.bearer.token-file=b"])
         .expect("cli");
-    let e = WebSettings::from_cli(&cli).unwrap_err();
+    let e = cli.settings().unwrap_err().to_string();
     assert!(e.contains("mutually exclusive"), "{e}");
 }
 
@@ -117,11 +114,12 @@ async fn allow_list_matches_ipv4_clients_of_a_dual_stack_listener() {
         eprintln!("SKIPPED: no IPv6 on this host");
         return;
     }
-    let security =
-        Security::load(&WebSettings { allow: vec!["127.0.0.0/8".parse().expect("net")], ..settings() })
-            .expect("s");
-    let proxy =
-        TestProxy::start_secure("modules: {}\n", Options::default(), security, Transport::Plain, ":0").await;
+    let s = WebSettings {
+        plain_address: Some(":0".into()),
+        allow: vec!["127.0.0.0/8".parse().expect("net")],
+        ..settings()
+    };
+    let proxy = TestProxy::start_secure("modules: {}\n", Options::default(), &s).await;
     // An IPv4 client of the [::] listener arrives as ::ffff:127.0.0.1.
     let got = get(&format!("http://127.0.0.1:{}/", proxy.addr.port()), &[]).await;
     assert_eq!(got.status, 200);

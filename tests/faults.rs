@@ -234,38 +234,14 @@ async fn idle_slowloris_connections_do_not_block_a_scrape_and_are_closed() {
         assert!(closed, "an idle connection stayed open past the header timeout");
     }
     drop(idle);
-    let _ = stop.send(());
+    stop.stop().await;
     before.settle(8, 64 << 10).await;
 }
 
-/// Starts the server alone (no config) with `limits`; returns its address and a stopper.
-async fn bare_server(
-    limits: exporter_exporter::server::Limits,
-) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let config =
-        exporter_exporter::config::Config::from_yaml("modules: {}\n", std::path::Path::new("t.yaml"))
-            .expect("config");
-    let metrics = std::sync::Arc::new(exporter_exporter::telemetry::Metrics::new(
-        exporter_exporter::telemetry::BuildInfo::current(),
-    ));
-    let app =
-        exporter_exporter::app::App::build(config, Options::default(), Default::default(), metrics, None)
-            .expect("app");
-    let shared: exporter_exporter::server::SharedApp =
-        std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(app));
-    let listener = exporter_exporter::server::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(exporter_exporter::server::serve(
-        listener,
-        shared,
-        exporter_exporter::server::Transport::Plain,
-        limits,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    (addr, stop)
+/// Starts the proxy with no modules and `limits`; returns its address and the proxy.
+async fn bare_server(limits: exporter_exporter::server::Limits) -> (std::net::SocketAddr, TestProxy) {
+    let proxy = TestProxy::start_limited("modules: {}\n", limits).await;
+    (proxy.addr, proxy)
 }
 
 /// Sends one request on `s` and reads until its response has arrived.

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use exporter_exporter::app::Options;
 use exporter_exporter::security::{BearerSource, Security, WebSettings};
-use exporter_exporter::server::Transport;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::pem::PemObject;
@@ -50,8 +49,7 @@ fn flags(server: &Issued, ca: Option<&Path>, certmatch: Option<&str>) -> WebSett
 }
 
 async fn start(s: &WebSettings) -> TestProxy {
-    let security = Security::load(s).expect("security");
-    TestProxy::start_secure(YAML, Options::default(), security, Transport::Tls, "127.0.0.1:0").await
+    TestProxy::start_secure(YAML, Options::default(), s).await
 }
 
 fn client(ca_pem: &str, identity: Option<&Issued>, alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {

@@ -4,12 +4,9 @@
 
 mod support;
 
-use std::path::Path;
-use std::sync::Arc;
-
-use exporter_exporter::app::{App, Options};
-use exporter_exporter::config::Config;
-use exporter_exporter::telemetry::{BuildInfo, Metrics};
+use exporter_exporter::daemon;
+use exporter_exporter::settings::Settings;
+use exporter_exporter::telemetry::BuildInfo;
 use support::{FakeExporter, Pki, Reply, TestProxy, tls_server};
 
 const BODY: &str = "up_metric 1\n";
@@ -81,16 +78,13 @@ async fn a_client_certificate_is_presented() {
     assert_eq!(status(&https_module(up.port(), &with_cert)).await, 200);
 }
 
-fn build(yaml: &str) -> Result<App, String> {
-    let config = Config::from_yaml(yaml, Path::new("t.yaml")).map_err(|e| e.to_string())?;
-    App::build(
-        config,
-        Options::default(),
-        Default::default(),
-        Arc::new(Metrics::new(BuildInfo::current())),
-        None,
-    )
-    .map_err(|e| e.to_string())
+fn build(yaml: &str) -> Result<(), String> {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("t.yaml");
+    std::fs::write(&file, yaml).expect("write");
+    let mut settings = Settings::default();
+    settings.sources.file = Some(file);
+    daemon::check(&settings, BuildInfo::current()).map_err(|e| e.to_string())
 }
 
 #[test]

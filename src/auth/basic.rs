@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use base64::Engine as _;
 use ring::digest::{SHA256, digest};
 
-use super::Denied;
+use super::denied::Denied;
 
 /// Most successful checks remembered; the cache is emptied when it is full.
 const CACHE_LIMIT: usize = 1024;

@@ -1,3 +1,5 @@
+//! Unit tests of the request checks: allow list, bearer token, basic auth.
+
 use std::collections::HashMap;
 
 use http::{HeaderMap, HeaderValue};
@@ -37,9 +39,18 @@ async fn bearer_like_the_original() {
     assert_eq!(auth.authorized(&headers(Some("Bearers3cret"))).await, Err(Denied::WrongScheme));
     assert_eq!(auth.authorized(&headers(Some("Bearer wrong"))).await, Err(Denied::BadToken));
     assert_eq!(auth.authorized(&headers(Some("Bearer s3cret "))).await, Err(Denied::BadToken));
-    assert_eq!(Denied::Missing.response_parts(true), (401, "Authorization header is missing"));
-    assert_eq!(Denied::WrongScheme.response_parts(true), (401, "Authorization header not of Bearer type"));
-    assert_eq!(Denied::BadToken.response_parts(true), (401, "Invalid Bearer Token"));
+    assert_eq!(
+        (Denied::Missing.status().as_u16(), Denied::Missing.body(true)),
+        (401, "Authorization header is missing")
+    );
+    assert_eq!(
+        (Denied::WrongScheme.status().as_u16(), Denied::WrongScheme.body(true)),
+        (401, "Authorization header not of Bearer type")
+    );
+    assert_eq!(
+        (Denied::BadToken.status().as_u16(), Denied::BadToken.body(true)),
+        (401, "Invalid Bearer Token")
+    );
     assert!(!format!("{:?}", Token::new("s3cret")).contains("s3cret"));
 }
 
@@ -63,7 +74,7 @@ async fn basic_auth_with_bcrypt_and_a_cache() {
         Err(Denied::BadCredentials("other".into()))
     );
     assert_eq!(auth.authorized(&headers(None)).await, Err(Denied::Missing));
-    assert_eq!(Denied::Missing.response_parts(false), (401, "Unauthorized"));
+    assert_eq!((Denied::Missing.status().as_u16(), Denied::Missing.body(false)), (401, "Unauthorized"));
 }
 
 #[tokio::test]

@@ -1,9 +1,38 @@
-//! Why a scrape failed, and the one table that maps each failure to the status and short body
-//! a client gets. Details (upstream addresses, stderr, parser messages) are for the log only.
+//! Why a module could not be built, why a scrape failed, and the one table that maps each
+//! scrape failure to the status and short body a client gets. Details (upstream addresses,
+//! stderr, parser messages) are for the log only.
 
 use http::StatusCode;
 
 use crate::exposition::VerifyError;
+use crate::tls::TlsError;
+
+/// Why one module could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("module {module:?}: {problem}")]
+pub struct BuildError {
+    /// The module.
+    pub module: String,
+    /// What is wrong with it.
+    #[source]
+    pub problem: BuildProblem,
+}
+
+/// What stops a module from being built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildProblem {
+    /// Its TLS files or settings are unusable.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// Its upstream address does not make a URL or a Host header.
+    #[error("upstream address {address:?}: {problem}")]
+    Address {
+        /// `host:port` as configured.
+        address: String,
+        /// Why it is unusable.
+        problem: String,
+    },
+}
 
 /// The original's body for a failed verification, kept byte for byte.
 pub const VERIFICATION_FAILED: &str =

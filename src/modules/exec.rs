@@ -14,7 +14,8 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use super::error::ScrapeError;
-use super::{ScrapeRequest, output};
+use super::output;
+use super::request::ScrapeRequest;
 use crate::body::Body;
 use crate::config::ExecSource;
 use crate::telemetry::ModuleMetrics;

@@ -9,7 +9,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use http::Response;
 
 use super::error::ScrapeError;
-use super::{ScrapeRequest, output};
+use super::output;
+use super::request::ScrapeRequest;
 use crate::body::Body;
 use crate::config::FileSource;
 use crate::exposition::Format;

@@ -1,7 +1,7 @@
 //! `method: http`, the reverse proxy: builds the upstream request (URL from the module, query
 //! merged, client headers forwarded minus hop-by-hop ones), and for a 200 reads the body while
 //! verifying it, then serves the upstream's bytes and headers unchanged. Anything else streams
-//! through as it arrives. Connections are kept alive in the module's pool (pool.rs).
+//! through as it arrives. Connections are kept alive in the module's pool (src/upstream/pool.rs).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -15,15 +15,16 @@ use hyper::body::Incoming;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 
-use super::error::ScrapeError;
-use super::pool::{Connection, Pool, PoolLimits, UpstreamBody};
-use super::unix::UnixConnector;
-use super::upstream_tls::{self, SystemRoots};
-use super::{ScrapeRequest, query};
+use super::error::{BuildProblem, ScrapeError};
+use super::query;
+use super::request::ScrapeRequest;
 use crate::body::Body;
 use crate::config::{Endpoint, HttpSource, Scheme};
 use crate::exposition::{BodyCheck, Dialect, Encoding};
 use crate::tls::TlsError;
+use crate::upstream::pool::{Connection, Pool, PoolLimits, UpstreamBody};
+use crate::upstream::tls::{self as upstream_tls, SystemRoots};
+use crate::upstream::unix::UnixConnector;
 
 /// Largest upstream body read for verification by default (256 MiB).
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 256 << 20;
@@ -72,7 +73,11 @@ pub struct HttpUpstream {
 
 impl HttpUpstream {
     /// Builds the client for one module; reads its TLS files now, so errors surface at startup.
-    pub fn build(source: &HttpSource, roots: &SystemRoots, max_body: u64) -> Result<HttpUpstream, TlsError> {
+    pub fn build(
+        source: &HttpSource,
+        roots: &SystemRoots,
+        max_body: u64,
+    ) -> Result<HttpUpstream, BuildProblem> {
         let (connector, origin, default_host, authority) = match &source.endpoint {
             Endpoint::Unix(path) => (
                 Connector::Unix(UnixConnector::new(path.clone())),
@@ -89,16 +94,14 @@ impl HttpUpstream {
                 };
                 let authority = format!("{host}:{port}");
                 let origin = format!("{}://{authority}", source.scheme.as_str());
-                let origin: Uri = origin
-                    .parse()
-                    .map_err(|e| TlsError::Config(format!("upstream address {authority:?}: {e}")))?;
+                let origin: Uri = origin.parse().map_err(|e| bad_address(&authority, &e))?;
                 let default_port = match source.scheme {
                     Scheme::Http => 80,
                     Scheme::Https => 443,
                 };
                 let host_header = if port.get() == default_port { host } else { authority.clone() };
-                let default_host = HeaderValue::from_str(&host_header)
-                    .map_err(|e| TlsError::Config(format!("upstream address {authority:?}: {e}")))?;
+                let default_host =
+                    HeaderValue::from_str(&host_header).map_err(|e| bad_address(&authority, &e))?;
                 (Connector::Tcp(tcp_connector(source, roots)?), origin, default_host, authority)
             }
         };
@@ -269,6 +272,10 @@ impl HttpUpstream {
     fn upstream_error(&self, e: &hyper::Error) -> ScrapeError {
         ScrapeError::Upstream { upstream: self.authority.clone(), cause: chain(e) }
     }
+}
+
+fn bad_address(authority: &str, e: &dyn std::fmt::Display) -> BuildProblem {
+    BuildProblem::Address { address: authority.to_owned(), problem: e.to_string() }
 }
 
 /// Whether a request failed because its kept-alive connection was closed by the upstream

@@ -8,9 +8,10 @@ use http::request::Parts;
 use http::{Response, StatusCode};
 use serde::Serialize;
 
-use super::Conn;
-use crate::app::App;
+use std::net::SocketAddr;
+
 use crate::body::Body;
+use crate::modules::Modules;
 
 /// One target group.
 #[derive(Debug, Serialize)]
@@ -20,7 +21,13 @@ struct Group<'a> {
 }
 
 /// Answers `GET /discovery`.
-pub(super) fn respond(app: &App, req: &Parts, conn: &Conn) -> Response<Body> {
+pub(super) fn respond(
+    modules: &Modules,
+    proxy_path: &str,
+    req: &Parts,
+    local: SocketAddr,
+    tls: bool,
+) -> Response<Body> {
     // The Host the client used (or, failing that, our own address).
     let target = req
         .headers
@@ -28,15 +35,15 @@ pub(super) fn respond(app: &App, req: &Parts, conn: &Conn) -> Response<Body> {
         .and_then(|h| h.to_str().ok())
         .map(str::to_owned)
         .or_else(|| req.uri.authority().map(|a| a.to_string()))
-        .unwrap_or_else(|| conn.local.to_string());
-    let scheme = if conn.tls { "https" } else { "http" };
-    let groups: Vec<Group<'_>> = app
-        .config_modules()
+        .unwrap_or_else(|| local.to_string());
+    let scheme = if tls { "https" } else { "http" };
+    let groups: Vec<Group<'_>> = modules
         .iter()
-        .map(|(name, module)| {
+        .map(|module| {
+            let (name, labels) = (&module.config.name, &module.config.labels);
             let mut labels: BTreeMap<&str, &str> =
-                module.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            labels.insert("__metrics_path__", &app.options.proxy_path);
+                labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            labels.insert("__metrics_path__", proxy_path);
             labels.insert("__param_module", name);
             labels.insert("__scheme__", scheme);
             labels.insert("module", name);

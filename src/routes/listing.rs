@@ -9,9 +9,9 @@ use http::request::Parts;
 use http::{Response, StatusCode};
 use serde::Serialize;
 
-use crate::app::App;
 use crate::body::Body;
 use crate::config::{Endpoint, Module, Source};
+use crate::modules::Modules;
 
 /// What the JSON listing says about a module. Key names follow the original's output, so
 /// scripts reading its non-secret fields keep working.
@@ -98,14 +98,18 @@ fn wants_json(req: &Parts) -> bool {
 }
 
 /// Answers `GET /`.
-pub(super) fn respond(app: &App, req: &Parts) -> Response<Body> {
-    let modules = app.config_modules();
+pub(super) fn respond(
+    modules: &Modules,
+    proxy_path: &str,
+    telemetry_path: &str,
+    req: &Parts,
+) -> Response<Body> {
     let (content_type, body) = if wants_json(req) {
         let views: BTreeMap<&str, ModuleView<'_>> =
-            modules.iter().map(|(n, m)| (n.as_str(), view(m))).collect();
+            modules.iter().map(|m| (m.config.name.as_str(), view(&m.config))).collect();
         ("application/json", serde_json::to_string(&views).unwrap_or_else(|_| "{}".into()))
     } else {
-        ("text/html; charset=utf-8", landing_page(app))
+        ("text/html; charset=utf-8", landing_page(modules, proxy_path, telemetry_path))
     };
     let mut r = Response::new(Body::full(body));
     *r.status_mut() = StatusCode::OK;
@@ -114,7 +118,7 @@ pub(super) fn respond(app: &App, req: &Parts) -> Response<Body> {
 }
 
 /// The HTML landing page: every module with its method and last scrape, and the endpoints.
-fn landing_page(app: &App) -> String {
+fn landing_page(modules: &Modules, proxy_path: &str, telemetry_path: &str) -> String {
     let mut html = String::from(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>exporter_exporter</title>\n\
          <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
@@ -122,13 +126,13 @@ fn landing_page(app: &App) -> String {
          <h1>exporter_exporter</h1>\n<h2>Exporters:</h2>\n<table>\n\
          <tr><th>module</th><th>method</th><th>last scrape</th><th>took</th></tr>\n",
     );
-    for (name, module) in app.config_modules() {
+    for module in modules.iter() {
+        let name = &module.config.name;
         let href = format!(
-            "{}?module={}",
-            app.options.proxy_path,
+            "{proxy_path}?module={}",
             form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
         );
-        let (status, took) = match app.modules.get(name).and_then(|m| m.metrics.last()) {
+        let (status, took) = match module.metrics.last() {
             Some((status, took)) => (status.to_string(), format!("{:.1} ms", took.as_secs_f64() * 1000.0)),
             None => ("never".to_owned(), String::new()),
         };
@@ -136,13 +140,13 @@ fn landing_page(app: &App) -> String {
             "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{status}</td><td>{took}</td></tr>\n",
             escape_html(&href),
             escape_html(name),
-            module.source.method()
+            module.config.source.method()
         ));
     }
     html.push_str(&format!(
         "</table>\n<p><a href=\"{}\">own metrics</a> &middot; <a href=\"/discovery\">service discovery</a> &middot; \
          <a href=\"/-/healthy\">healthy</a> &middot; <a href=\"/-/ready\">ready</a></p>\n</body></html>\n",
-        escape_html(&app.options.telemetry_path)
+        escape_html(telemetry_path)
     ));
     html
 }

@@ -86,5 +86,6 @@ fn limit(limits: &str, name: &str) -> Option<f64> {
 }
 
 fn gauge(out: &mut String, name: &str, help: &str, kind: &str, v: f64) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", super::fmt_float(v));
+    let _ =
+        writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", super::format::fmt_float(v));
 }

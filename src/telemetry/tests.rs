@@ -1,3 +1,5 @@
+//! Unit tests of the self-metrics: names, kinds, escaping, and that the page verifies.
+
 use super::*;
 use crate::exposition::{Dialect, Encoding, Format, verify};
 
@@ -8,15 +10,15 @@ fn build() -> BuildInfo {
 #[test]
 fn renders_the_original_names_and_verifies() {
     let m = Metrics::new(build());
-    let node = m.module("node", ModuleKind::Http);
+    let node = m.module("node", Families::default());
     node.observe(200, Duration::from_millis(1500));
     assert_eq!(node.last(), Some((200, Duration::from_millis(1500))));
-    assert_eq!(m.module("never", ModuleKind::File).last(), None);
+    assert_eq!(m.module("never", Families { files: true, ..Families::default() }).last(), None);
     node.errors.inc();
-    let script = m.module("script", ModuleKind::Exec);
+    let script = m.module("script", Families { commands: true, ..Families::default() });
     script.command_starts.inc();
     script.command_fails.inc();
-    m.module("we\"ird\nname", ModuleKind::File).file_fails.inc();
+    m.module("we\"ird\nname", Families { files: true, ..Families::default() }).file_fails.inc();
     m.unknown_module().errors.inc();
     let text = m.render();
     for line in [
@@ -47,8 +49,8 @@ fn renders_the_original_names_and_verifies() {
 #[test]
 fn counters_survive_a_second_registration() {
     let m = Metrics::new(build());
-    m.module("a", ModuleKind::Http).errors.inc();
-    assert_eq!(m.module("a", ModuleKind::Exec).errors.get(), 1);
+    m.module("a", Families::default()).errors.inc();
+    assert_eq!(m.module("a", Families { commands: true, ..Families::default() }).errors.get(), 1);
 }
 
 #[test]

@@ -10,10 +10,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use exporter_exporter::app::{App, Options};
-use exporter_exporter::config::Config;
-use exporter_exporter::security::Security;
-use exporter_exporter::server::{self, Transport};
+use exporter_exporter::app::Options;
+use exporter_exporter::daemon::{self, Running};
+use exporter_exporter::security::WebSettings;
+use exporter_exporter::server::Limits;
+use exporter_exporter::settings::Settings;
 use exporter_exporter::telemetry::{BuildInfo, Metrics};
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -156,12 +157,14 @@ impl FakeExporter {
     }
 }
 
-/// The proxy, in-process, on 127.0.0.1:0.
+/// The proxy, in-process, started by the same path as the binary (`daemon::start`), on
+/// 127.0.0.1:0 unless the settings say otherwise.
 pub struct TestProxy {
+    /// The first address it listens on.
     pub addr: SocketAddr,
     pub metrics: Arc<Metrics>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    running: Option<Running>,
+    _config: tempfile::TempDir,
 }
 
 impl TestProxy {
@@ -171,29 +174,31 @@ impl TestProxy {
     }
 
     pub async fn start_with(yaml: &str, options: Options, listen: &str) -> TestProxy {
-        TestProxy::start_secure(yaml, options, Security::default(), Transport::Plain, listen).await
+        let web = WebSettings { plain_address: Some(listen.to_owned()), ..Settings::default().web };
+        TestProxy::start_settings(yaml, Settings { options, web, ..Settings::default() }).await
     }
 
-    /// Starts the proxy with inbound security (TLS, auth) on one listener.
-    pub async fn start_secure(
-        yaml: &str,
-        options: Options,
-        security: Security,
-        transport: Transport,
-        listen: &str,
-    ) -> TestProxy {
-        let config = Config::from_yaml(yaml, Path::new("test.yaml")).expect("config");
-        let metrics = Arc::new(Metrics::new(BuildInfo::current()));
-        let app = App::build(config, options, security, metrics.clone(), None).expect("build");
-        let shared: server::SharedApp = Arc::new(arc_swap::ArcSwap::from_pointee(app));
-        let listener = server::bind(listen).await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task =
-            tokio::spawn(server::serve(listener, shared, transport, server::Limits::default(), async move {
-                let _ = stopped.await;
-            }));
-        TestProxy { addr, metrics, stop: Some(stop), task: Some(task) }
+    /// Starts the proxy with inbound security (TLS, auth) on the addresses `web` names.
+    pub async fn start_secure(yaml: &str, options: Options, web: &WebSettings) -> TestProxy {
+        TestProxy::start_settings(yaml, Settings { options, web: web.clone(), ..Settings::default() }).await
+    }
+
+    /// Starts the proxy with the client-connection bounds `limits`.
+    pub async fn start_limited(yaml: &str, limits: Limits) -> TestProxy {
+        let web = WebSettings { plain_address: Some("127.0.0.1:0".into()), ..Settings::default().web };
+        TestProxy::start_settings(yaml, Settings { web, limits, ..Settings::default() }).await
+    }
+
+    /// Starts the proxy with `settings`, the YAML written to the configuration file.
+    pub async fn start_settings(yaml: &str, mut settings: Settings) -> TestProxy {
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("test.yaml");
+        std::fs::write(&file, yaml).expect("write config");
+        settings.sources.file = Some(file);
+        let running = daemon::start(settings, BuildInfo::current()).await.expect("start");
+        let addr = running.listening().first().expect("a listener").0;
+        let metrics = running.metrics().clone();
+        TestProxy { addr, metrics, running: Some(running), _config: dir }
     }
 
     pub fn url(&self, path_and_query: &str) -> String {
@@ -206,19 +211,8 @@ impl TestProxy {
 
     /// Stops accepting and waits for in-flight requests.
     pub async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            let _ = t.await;
-        }
-    }
-}
-
-impl Drop for TestProxy {
-    fn drop(&mut self) {
-        if let Some(t) = &self.task {
-            t.abort();
+        if let Some(r) = self.running.take() {
+            r.stop().await;
         }
     }
 }

@@ -1,0 +1,130 @@
+//! A module ready to scrape: its runner (an upstream client, a command, a file) and its
+//! counters. [`RunningModule::scrape`] is the one entry point; it records the outcome in the
+//! module's metrics and logs a failure once, with its cause. Adding a method means a variant
+//! of [`Runner`] here; every match on it is exhaustive, so the compiler names each place.
+
+use std::sync::Arc;
+
+use ::http::Response;
+
+use super::error::{BuildError, ScrapeError};
+use super::exec::ExecRunner;
+use super::file::FileReader;
+use super::http::HttpUpstream;
+use super::request::ScrapeRequest;
+use crate::body::Body;
+use crate::config::{Module, Scheme, Source};
+use crate::telemetry::{Families, Metrics, ModuleMetrics};
+use crate::upstream::tls::SystemRoots;
+
+/// What building a module needs besides its configuration.
+#[derive(Debug)]
+pub struct BuildContext<'a> {
+    /// The system's root certificates, loaded once per build and only if a module needs them.
+    pub roots: &'a SystemRoots,
+    /// Largest upstream body read for verification.
+    pub max_body: u64,
+    /// Where each module's counters live.
+    pub metrics: &'a Metrics,
+}
+
+#[derive(Debug)]
+enum Runner {
+    Http(Box<HttpUpstream>),
+    Exec(ExecRunner),
+    File(FileReader),
+}
+
+/// A module ready to scrape.
+#[derive(Debug)]
+pub struct RunningModule {
+    /// Its configuration.
+    pub config: Module,
+    /// Its counters.
+    pub metrics: Arc<ModuleMetrics>,
+    runner: Runner,
+}
+
+impl RunningModule {
+    /// Builds one module; TLS files are read now, so their errors surface at (re)load.
+    pub fn build(module: &Module, context: &BuildContext<'_>) -> Result<RunningModule, BuildError> {
+        let runner = match &module.source {
+            Source::Http(h) => Runner::Http(Box::new(
+                HttpUpstream::build(h, context.roots, context.max_body)
+                    .map_err(|problem| BuildError { module: module.name.clone(), problem })?,
+            )),
+            Source::Exec(e) => Runner::Exec(ExecRunner::new(e)),
+            Source::File(f) => Runner::File(FileReader::new(f)),
+        };
+        let metrics = context.metrics.module(&module.name, runner.families());
+        Ok(RunningModule { config: module.clone(), metrics, runner })
+    }
+
+    /// Whether this module can keep serving as it is when its configuration is unchanged:
+    /// an exec module keeps its run slots that way. A module whose build reads files (TLS
+    /// material of an https upstream) is built again, so a reload picks up rotated files.
+    pub fn reusable_for(&self, module: &Module) -> bool {
+        let reads_files = match &self.runner {
+            Runner::Http(_) => matches!(&module.source, Source::Http(h) if h.scheme == Scheme::Https),
+            Runner::Exec(_) | Runner::File(_) => false,
+        };
+        self.config == *module && !reads_files
+    }
+
+    /// Scrapes the module once.
+    pub async fn scrape(&self, req: &ScrapeRequest<'_>) -> Result<Response<Body>, ScrapeError> {
+        let start = std::time::Instant::now();
+        let name = self.config.name.as_str();
+        let result = match &self.runner {
+            Runner::Http(h) => h.scrape(req).await,
+            Runner::Exec(e) => e.scrape(name, req, &self.metrics).await,
+            Runner::File(f) => f.scrape(name, req).await,
+        };
+        let status = match &result {
+            Ok(r) => r.status(),
+            Err(e) => e.status(),
+        };
+        self.metrics.observe(status.as_u16(), start.elapsed());
+        if let Err(e) = &result {
+            self.record(e);
+            tracing::warn!(module = name, method = self.config.source.method(), error = %e, "scrape failed");
+        }
+        result
+    }
+
+    fn record(&self, e: &ScrapeError) {
+        let m = &self.metrics;
+        m.errors.inc();
+        if matches!(e, ScrapeError::Timeout(_)) {
+            m.timeouts.inc();
+        }
+        if e.is_malformed() {
+            m.malformed.inc();
+        }
+        match &self.runner {
+            Runner::Http(_) => {}
+            Runner::Exec(_) => {
+                if matches!(e, ScrapeError::Spawn { .. } | ScrapeError::Exit { .. } | ScrapeError::Timeout(_))
+                {
+                    m.command_fails.inc();
+                }
+            }
+            Runner::File(_) => {
+                if matches!(e, ScrapeError::File { .. } | ScrapeError::FileTooLarge { .. }) {
+                    m.file_fails.inc();
+                }
+            }
+        }
+    }
+}
+
+impl Runner {
+    /// The method-specific counter families, derived from the method.
+    fn families(&self) -> Families {
+        match self {
+            Runner::Http(_) => Families::default(),
+            Runner::Exec(_) => Families { commands: true, ..Families::default() },
+            Runner::File(_) => Families { files: true, ..Families::default() },
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Reaching an upstream exporter: the kept-alive connection pool of an http module and the
+//! response body that carries its connection ([`pool`]), unix-socket connections ([`unix`]),
+//! and the TLS client configuration of `https` upstreams ([`tls`]). Nothing here knows about
+//! modules, verification or requests from clients.
+
+pub mod pool;
+pub mod tls;
+pub mod unix;
