@@ -5,6 +5,7 @@
 mod duration;
 mod module;
 mod raw;
+pub mod tls;
 pub mod web;
 
 use std::collections::BTreeMap;

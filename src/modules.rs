@@ -118,3 +118,70 @@ impl ModuleSet {
         if problems.is_empty() { Ok(()) } else { Err(problems) }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::telemetry::BuildInfo;
+
+    fn modules(yaml: &str) -> BTreeMap<String, Module> {
+        Config::from_yaml(yaml, Path::new("t.yaml")).expect("config").modules
+    }
+
+    fn set() -> ModuleSet {
+        let build = BuildInfo { version: "0", revision: "r", date: "d", rustc: "rustc" };
+        ModuleSet::new(Arc::new(Metrics::new(build)), 1 << 20)
+    }
+
+    const TWO: &str = "modules:\n  a: {method: exec, exec: {command: /bin/true}}\n  \
+                       b: {method: file, file: {path: /nonexistent.prom}}\n";
+
+    #[test]
+    fn unchanged_modules_keep_their_runner_and_changed_ones_are_built_again() {
+        let set = set();
+        set.replace(Origin::Configured, modules(TWO)).expect("builds");
+        let before = set.current();
+        let changed = TWO.replace("/nonexistent.prom", "/other.prom");
+        set.replace(Origin::Configured, modules(&changed)).expect("builds");
+        let after = set.current();
+        let same = |n: &str| Arc::ptr_eq(before.get(n).expect("was"), after.get(n).expect("is"));
+        assert!(same("a"), "the exec module (and its run slots) carried over");
+        assert!(!same("b"), "the changed module was built again");
+        assert_eq!(after.get("b").expect("b").config.source, modules(&changed)["b"].source);
+    }
+
+    #[test]
+    fn a_module_that_goes_takes_its_series_off_the_metrics() {
+        let set = set();
+        set.replace(Origin::Configured, modules(TWO)).expect("builds");
+        set.current().get("b").expect("b").metrics.errors.inc();
+        assert!(set.metrics.render().contains("expexp_proxy_errors_total{module=\"b\"} 1"));
+        set.replace(
+            Origin::Configured,
+            modules("modules:\n  a: {method: exec, exec: {command: /bin/true}}\n"),
+        )
+        .expect("builds");
+        assert!(set.current().get("b").is_none());
+        assert!(!set.metrics.render().contains("module=\"b\""), "{}", set.metrics.render());
+    }
+
+    #[test]
+    fn a_refused_build_reports_every_module_and_changes_nothing() {
+        let set = set();
+        set.replace(Origin::Configured, modules(TWO)).expect("builds");
+        let bad = "modules:\n  \
+                   x: {method: http, http: {port: 1, scheme: https, tls_ca_cert_file: /nonexistent/x.pem}}\n  \
+                   y: {method: http, http: {port: 1, scheme: https, tls_ca_cert_file: /nonexistent/y.pem}}\n";
+        let problems = set.replace(Origin::Configured, modules(bad)).unwrap_err();
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(problems.len(), 2, "{text:?}");
+        assert!(text[0].contains("\"x\"") && text[1].contains("/nonexistent/y.pem"), "{text:?}");
+        let current = set.current();
+        let names: Vec<&str> = current.iter().map(|m| m.config.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert!(!set.metrics.render().contains("module=\"x\""), "no counters for modules never served");
+    }
+}

@@ -10,11 +10,12 @@ use ipnet::IpNet;
 use regex::Regex;
 use rustls::ServerConfig;
 
-use crate::auth::{Auth, BasicUsers, Token};
+use crate::auth::{Auth, BasicUsers, BcryptError, Token};
 use crate::config::ConfigError;
-use crate::config::web::{ClientAuth, TlsVersion, WebConfig};
+use crate::config::tls::{CertMatch, ClientAuth, ServerTls, TlsVersion};
+use crate::config::web::WebConfig;
 use crate::tls::TlsError;
-use crate::tls::server::{ServerTls, server_config};
+use crate::tls::server::server_config;
 
 /// Where the bearer token comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,12 +74,46 @@ pub enum SecurityError {
     /// TLS material is unusable.
     #[error("{0}")]
     Tls(#[from] TlsError),
-    /// The flags contradict each other or the web configuration.
-    #[error("{0}")]
-    Conflict(String),
-    /// The bearer token file cannot be used.
-    #[error("{0}")]
-    Token(String),
+    /// `-web.tls.certmatch` does not compile.
+    #[error("-web.tls.certmatch is not a valid regular expression: {0}")]
+    CertMatch(regex::Error),
+    /// TLS flags beside a web configuration that sets TLS.
+    #[error(
+        "-web.tls.cert, -web.tls.key, -web.tls.ca and -web.tls.verify cannot be combined with \
+         tls_server_config in -web.config.file; set them in the file"
+    )]
+    TlsFlagsBesideWebConfig,
+    /// `-web.tls.certmatch` with a web configuration that verifies no client certificate.
+    #[error(
+        "-web.tls.certmatch needs client_auth_type RequireAndVerifyClientCert or \
+         VerifyClientCertIfGiven in -web.config.file"
+    )]
+    CertMatchUnverified,
+    /// `-web.tls.certmatch` without `-web.tls.verify` (the original's message).
+    #[error("tls.web.verify must be set to use certificate matching")]
+    CertMatchWithoutVerify,
+    /// The bearer token file cannot be read.
+    #[error("failed reading bearer file {}: {source}", path.display())]
+    TokenFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The bearer token file holds only blanks.
+    #[error("token file {} should not be empty", path.display())]
+    EmptyToken {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A `basic_auth_users` hash is not a bcrypt hash.
+    #[error("{}: basic_auth_users: {source}", path.display())]
+    BasicUsers {
+        /// The web configuration file.
+        path: PathBuf,
+        /// Which user.
+        source: BcryptError,
+    },
 }
 
 /// Inbound security, ready to use.
@@ -110,48 +145,23 @@ impl Security {
         };
         let mut warnings = Vec::new();
         let certmatch = match &s.certmatch {
-            Some(re) => Some(Regex::new(re).map_err(|e| {
-                SecurityError::Conflict(format!("-web.tls.certmatch is not a valid regular expression: {e}"))
-            })?),
+            Some(re) => Some(CertMatch(Regex::new(re).map_err(SecurityError::CertMatch)?)),
             None => None,
         };
         let (tls, tls_on_plain) = match (&web.tls, &s.tls_address) {
             (Some(w), tls_address) => {
                 if s.verify || s.tls_files_given {
-                    return Err(SecurityError::Conflict(
-                        "-web.tls.cert, -web.tls.key, -web.tls.ca and -web.tls.verify cannot be combined with \
-                         tls_server_config in -web.config.file; set them in the file"
-                            .into(),
-                    ));
+                    return Err(SecurityError::TlsFlagsBesideWebConfig);
                 }
                 if certmatch.is_some() && !w.client_auth.verifies() {
-                    return Err(SecurityError::Conflict(
-                        "-web.tls.certmatch needs client_auth_type RequireAndVerifyClientCert or \
-                         VerifyClientCertIfGiven in -web.config.file"
-                            .into(),
-                    ));
+                    return Err(SecurityError::CertMatchUnverified);
                 }
-                let t = ServerTls {
-                    cert_file: w.cert_file.clone(),
-                    key_file: w.key_file.clone(),
-                    client_auth: w.client_auth,
-                    client_ca_file: w.client_ca_file.clone(),
-                    allowed_sans: w.client_allowed_sans.clone(),
-                    certmatch: certmatch.clone(),
-                    min_version: w.min_version,
-                    max_version: w.max_version,
-                    cipher_suites: w.cipher_suites.clone(),
-                    curves: w.curve_preferences.clone(),
-                    prefer_server_order: w.prefer_server_cipher_suites,
-                    http2: web.http2,
-                };
+                let t = ServerTls { certmatch: certmatch.clone(), ..w.clone() };
                 (Some(server_config(&t)?), tls_address.is_none())
             }
             (None, Some(_)) => {
                 if certmatch.is_some() && !s.verify {
-                    return Err(SecurityError::Conflict(
-                        "tls.web.verify must be set to use certificate matching".into(),
-                    ));
+                    return Err(SecurityError::CertMatchWithoutVerify);
                 }
                 let t = ServerTls {
                     cert_file: s.cert.clone(),
@@ -186,15 +196,11 @@ impl Security {
             BearerSource::None => None,
             BearerSource::Token(t) => Some(Token::new(&t.0)),
             BearerSource::File(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    SecurityError::Token(format!("failed reading bearer file {}: {e}", path.display()))
-                })?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| SecurityError::TokenFile { path: path.clone(), source })?;
                 let token = text.trim();
                 if token.is_empty() {
-                    return Err(SecurityError::Token(format!(
-                        "token file {} should not be empty",
-                        path.display()
-                    )));
+                    return Err(SecurityError::EmptyToken { path: path.clone() });
                 }
                 Some(Token::new(token))
             }
@@ -203,11 +209,9 @@ impl Security {
             None
         } else {
             let users = web.basic_auth_users.clone().into_iter().collect();
-            Some(BasicUsers::new(users).map_err(|e| {
-                SecurityError::Conflict(format!(
-                    "{}: basic_auth_users: {e}",
-                    s.web_config_file.as_deref().unwrap_or_else(|| std::path::Path::new("")).display()
-                ))
+            Some(BasicUsers::new(users).map_err(|source| SecurityError::BasicUsers {
+                path: s.web_config_file.clone().unwrap_or_default(),
+                source,
             })?)
         };
         Ok(Security {

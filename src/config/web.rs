@@ -6,76 +6,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use http::{HeaderName, HeaderValue};
-use serde::Deserialize;
 
 use super::ConfigError;
-
-/// How a TLS listener treats client certificates (Go's `tls.ClientAuthType` names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub enum ClientAuth {
-    /// No client certificate is asked for.
-    NoClientCert,
-    /// Asked for, not required, not verified.
-    RequestClientCert,
-    /// Required, not verified.
-    RequireAnyClientCert,
-    /// Verified against the client CA when given.
-    VerifyClientCertIfGiven,
-    /// Required and verified against the client CA.
-    RequireAndVerifyClientCert,
-}
-
-impl ClientAuth {
-    /// Whether presented certificates are verified against a CA.
-    pub fn verifies(self) -> bool {
-        matches!(self, ClientAuth::VerifyClientCertIfGiven | ClientAuth::RequireAndVerifyClientCert)
-    }
-
-    /// Whether a certificate must be presented.
-    pub fn mandatory(self) -> bool {
-        matches!(self, ClientAuth::RequireAnyClientCert | ClientAuth::RequireAndVerifyClientCert)
-    }
-}
-
-/// A TLS protocol version rustls can speak.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum TlsVersion {
-    /// TLS 1.2.
-    Tls12,
-    /// TLS 1.3.
-    Tls13,
-}
-
-/// `tls_server_config`, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsServerConfig {
-    /// Server certificate chain (PEM file).
-    pub cert_file: PathBuf,
-    /// Server key (PEM file).
-    pub key_file: PathBuf,
-    /// Client certificate policy.
-    pub client_auth: ClientAuth,
-    /// CAs client certificates must chain to.
-    pub client_ca_file: Option<PathBuf>,
-    /// SANs one of which a client certificate must carry (exact match).
-    pub client_allowed_sans: Vec<String>,
-    /// Lowest version offered.
-    pub min_version: TlsVersion,
-    /// Highest version offered.
-    pub max_version: TlsVersion,
-    /// TLS 1.2 cipher suites (Go names), in preference order; empty for rustls's defaults.
-    pub cipher_suites: Vec<String>,
-    /// Key exchange groups (Go names), in preference order; empty for the defaults.
-    pub curve_preferences: Vec<String>,
-    /// Whether the server's order of cipher suites wins.
-    pub prefer_server_cipher_suites: bool,
-}
+use super::tls::{CipherSuite, ClientAuth, Curve, ServerTls, TlsVersion};
 
 /// The whole web configuration file, checked.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct WebConfig {
-    /// TLS for the listener, if any.
-    pub tls: Option<TlsServerConfig>,
+    /// TLS for the listener, if any (with no `certmatch`: that is a flag).
+    pub tls: Option<ServerTls>,
     /// Whether HTTP/2 is offered over TLS (default true).
     pub http2: bool,
     /// Security headers added to every response.
@@ -203,17 +142,34 @@ impl WebConfig {
                 if min_version > max_version {
                     return Err(invalid(path, "tls_server_config.max_version", "lower than min_version"));
                 }
-                Some(TlsServerConfig {
+                let cipher_suites = t
+                    .cipher_suites
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|n| CipherSuite::from_go_name(n))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| invalid(path, "tls_server_config.cipher_suites", e))?;
+                let curves = t
+                    .curve_preferences
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|n| Curve::from_go_name(n))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| invalid(path, "tls_server_config.curve_preferences", e))?;
+                Some(ServerTls {
                     cert_file,
                     key_file,
                     client_auth,
                     client_ca_file,
-                    client_allowed_sans,
+                    allowed_sans: client_allowed_sans,
+                    certmatch: None,
                     min_version,
                     max_version,
-                    cipher_suites: t.cipher_suites.unwrap_or_default(),
-                    curve_preferences: t.curve_preferences.unwrap_or_default(),
-                    prefer_server_cipher_suites: t.prefer_server_cipher_suites.unwrap_or(true),
+                    cipher_suites,
+                    curves,
+                    prefer_server_order: t.prefer_server_cipher_suites.unwrap_or(true),
+                    // Set from http_server_config below.
+                    http2: true,
                 })
             }
         };
@@ -251,6 +207,7 @@ impl WebConfig {
                 (h.http2.unwrap_or(true), headers)
             }
         };
+        let tls = tls.map(|t| ServerTls { http2, ..t });
         Ok(WebConfig { tls, http2, headers, basic_auth_users: raw.basic_auth_users.unwrap_or_default() })
     }
 }
@@ -311,6 +268,14 @@ mod tests {
                 "unknown variant",
             ),
             ("tls_server_config:\n  cert_file: a\n  key_file: b\n  min_version: TLS11\n", "not supported"),
+            (
+                "tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites: [TLS_RSA_WITH_RC4_128_SHA]\n",
+                "tls_server_config.cipher_suites: cipher suite \"TLS_RSA_WITH_RC4_128_SHA\" is not supported",
+            ),
+            (
+                "tls_server_config:\n  cert_file: a\n  key_file: b\n  curve_preferences: [CurveP521]\n",
+                "tls_server_config.curve_preferences: curve \"CurveP521\" is not supported",
+            ),
             (
                 "tls_server_config:\n  cert_file: a\n  key_file: b\n  client_allowed_sans: [x]\n",
                 "client_allowed_sans",

@@ -2,7 +2,6 @@
 //! client-certificate policy with the original's `-web.tls.certmatch`, exporter-toolkit's
 //! `client_allowed_sans`, and the pinned-certificate fallback of [`super::pinned`].
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use regex::Regex;
@@ -15,70 +14,21 @@ use rustls::{DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureSc
 
 use super::pinned::Pins;
 use super::{TlsError, load_certs, load_key};
-use crate::config::web::{ClientAuth, TlsVersion};
-
-/// Everything the TLS listener needs, from the flags or the web configuration file.
-#[derive(Debug, Clone)]
-pub struct ServerTls {
-    /// Server certificate chain.
-    pub cert_file: PathBuf,
-    /// Server key.
-    pub key_file: PathBuf,
-    /// Client certificate policy.
-    pub client_auth: ClientAuth,
-    /// CAs for client certificates.
-    pub client_ca_file: Option<PathBuf>,
-    /// A client certificate must carry one of these SANs (exact match), if any are given.
-    pub allowed_sans: Vec<String>,
-    /// A client certificate's CN, a DNS SAN or an email must match this, if given.
-    pub certmatch: Option<Regex>,
-    /// Lowest version offered.
-    pub min_version: TlsVersion,
-    /// Highest version offered.
-    pub max_version: TlsVersion,
-    /// TLS 1.2 suites by Go name; empty for the defaults.
-    pub cipher_suites: Vec<String>,
-    /// Key exchange groups by Go name; empty for the defaults.
-    pub curves: Vec<String>,
-    /// Whether the server's suite order wins.
-    pub prefer_server_order: bool,
-    /// Whether HTTP/2 is offered through ALPN.
-    pub http2: bool,
-}
-
-/// Go's cipher-suite names for the TLS 1.2 suites rustls implements.
-const SUITES: [(&str, &str); 8] = [
-    ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
-    ("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
-    ("TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
-    ("TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
-    ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
-    ("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"),
-    ("TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
-    ("TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
-];
-
-/// Go's curve names for the key exchange groups rustls implements.
-const CURVES: [(&str, &str); 3] =
-    [("X25519", "X25519"), ("CurveP256", "secp256r1"), ("CurveP384", "secp384r1")];
+use crate::config::tls::{ClientAuth, ServerTls, TlsVersion};
 
 fn provider_for(t: &ServerTls) -> Result<CryptoProvider, TlsError> {
     let mut provider = rustls::crypto::ring::default_provider();
     if !t.cipher_suites.is_empty() {
         let mut suites = Vec::new();
-        for name in &t.cipher_suites {
-            let Some((_, rustls_name)) = SUITES.iter().find(|(go, _)| go == name) else {
-                return Err(TlsError::Config(format!(
-                    "cipher suite {name:?} is not supported (supported: {})",
-                    SUITES.iter().map(|(g, _)| *g).collect::<Vec<_>>().join(", ")
-                )));
-            };
+        for wanted in &t.cipher_suites {
             let suite = provider
                 .cipher_suites
                 .iter()
-                .find(|s| format!("{:?}", s.suite()) == *rustls_name)
+                .find(|s| format!("{:?}", s.suite()) == wanted.iana_name())
                 .copied()
-                .ok_or_else(|| TlsError::Config(format!("cipher suite {name:?} is not available")))?;
+                .ok_or_else(|| {
+                    TlsError::Config(format!("cipher suite {} is not available", wanted.iana_name()))
+                })?;
             suites.push(suite);
         }
         // Go does not let TLS 1.3 suites be chosen; neither does the web config.
@@ -89,18 +39,13 @@ fn provider_for(t: &ServerTls) -> Result<CryptoProvider, TlsError> {
     }
     if !t.curves.is_empty() {
         let mut groups = Vec::new();
-        for name in &t.curves {
-            let Some((_, group_name)) = CURVES.iter().find(|(go, _)| go == name) else {
-                return Err(TlsError::Config(format!(
-                    "curve {name:?} is not supported (X25519, CurveP256, CurveP384)"
-                )));
-            };
+        for wanted in &t.curves {
             let group = provider
                 .kx_groups
                 .iter()
-                .find(|g| format!("{:?}", g.name()).eq_ignore_ascii_case(group_name))
+                .find(|g| format!("{:?}", g.name()).eq_ignore_ascii_case(wanted.group_name()))
                 .copied()
-                .ok_or_else(|| TlsError::Config(format!("curve {name:?} is not available")))?;
+                .ok_or_else(|| TlsError::Config(format!("curve {} is not available", wanted.group_name())))?;
             groups.push(group);
         }
         provider.kx_groups = groups;
@@ -179,7 +124,7 @@ impl ClientVerifier {
             webpki,
             pins,
             hints,
-            certmatch: t.certmatch.clone(),
+            certmatch: t.certmatch.as_ref().map(|c| c.0.clone()),
             allowed_sans: t.allowed_sans.clone(),
             provider,
         })
@@ -277,7 +222,10 @@ impl ClientCertVerifier for ClientVerifier {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
+    use crate::config::tls::{CipherSuite, Curve};
 
     fn tls(suites: &[&str], curves: &[&str]) -> ServerTls {
         ServerTls {
@@ -289,8 +237,8 @@ mod tests {
             certmatch: None,
             min_version: TlsVersion::Tls12,
             max_version: TlsVersion::Tls13,
-            cipher_suites: suites.iter().map(|s| s.to_string()).collect(),
-            curves: curves.iter().map(|s| s.to_string()).collect(),
+            cipher_suites: suites.iter().map(|s| CipherSuite::from_go_name(s).expect("known")).collect(),
+            curves: curves.iter().map(|s| Curve::from_go_name(s).expect("known")).collect(),
             prefer_server_order: true,
             http2: true,
         }
@@ -312,8 +260,9 @@ mod tests {
             "TLS 1.3 suites stay"
         );
         assert_eq!(p.kx_groups.len(), 1);
-        let e = provider_for(&tls(&["TLS_RSA_WITH_AES_128_CBC_SHA"], &[])).unwrap_err().to_string();
+        // Names rustls does not implement are refused when the web configuration is read.
+        let e = CipherSuite::from_go_name("TLS_RSA_WITH_AES_128_CBC_SHA").unwrap_err();
         assert!(e.contains("TLS_RSA_WITH_AES_128_CBC_SHA") && e.contains("not supported"), "{e}");
-        assert!(provider_for(&tls(&[], &["CurveP521"])).is_err());
+        assert!(Curve::from_go_name("CurveP521").is_err());
     }
 }
