@@ -6,6 +6,7 @@
 //! piece boundary cuts; a verdict is ready when the last byte lands and the body is never read
 //! twice or gathered into one buffer.
 
+mod escaping;
 mod gzip;
 mod lex;
 mod names;
@@ -48,7 +49,7 @@ pub struct Dialect {
     /// Which parser applies.
     pub format: Format,
     /// Whether names outside the classic `[a-zA-Z_:][a-zA-Z0-9_:]*` grammar are allowed. The
-    /// text and protobuf decoders of expfmt allow them only with `escaping=allow-utf8`;
+    /// text and protobuf decoders of expfmt allow them only with `escaping=allow-utf-8`;
     /// Prometheus's OpenMetrics parser always does.
     pub utf8_names: bool,
 }
@@ -60,7 +61,6 @@ impl Dialect {
         let ct = content_type.unwrap_or_default();
         let mut parts = ct.split(|&b| b == b';');
         let media = trim(parts.next().unwrap_or_default());
-        let mut utf8_names = false;
         let mut proto_ok = true;
         for param in parts {
             let param = trim(param);
@@ -68,23 +68,21 @@ impl Dialect {
             let key = trim(&param[..eq]);
             let value = trim(&param[eq + 1..]);
             let value = value.strip_prefix(b"\"").and_then(|v| v.strip_suffix(b"\"")).unwrap_or(value);
-            if key.eq_ignore_ascii_case(b"escaping") {
-                utf8_names = value == b"allow-utf8";
-            } else if key.eq_ignore_ascii_case(b"proto") {
+            if key.eq_ignore_ascii_case(b"proto") {
                 proto_ok &= value == b"io.prometheus.client.MetricFamily";
             } else if key.eq_ignore_ascii_case(b"encoding") {
                 proto_ok &= value == b"delimited";
             }
         }
-        let format = if media.eq_ignore_ascii_case(b"application/openmetrics-text") {
-            utf8_names = true;
-            Format::OpenMetrics
-        } else if media.eq_ignore_ascii_case(b"application/vnd.google.protobuf") && proto_ok {
+        if media.eq_ignore_ascii_case(b"application/openmetrics-text") {
+            return Dialect { format: Format::OpenMetrics, utf8_names: true };
+        }
+        let format = if media.eq_ignore_ascii_case(b"application/vnd.google.protobuf") && proto_ok {
             Format::Protobuf
         } else {
             Format::Text
         };
-        Dialect { format, utf8_names }
+        Dialect { format, utf8_names: escaping::allows_utf8_names(ct) }
     }
 }
 

@@ -17,6 +17,9 @@ pub(super) struct OpenMetricsParser {
     labels: Vec<LabelName>,
     /// The label names of the last sample whose names were all distinct.
     skeleton: Skeleton,
+    /// Whether the current sample has a quoted label name that went unchecked because its
+    /// value is empty: another value would need the check, so its names are not remembered.
+    unchecked_name: bool,
     /// The last metric name read before a `{` or a space: runs of samples share one.
     last_name: Vec<u8>,
     scratch: Vec<u8>,
@@ -104,6 +107,7 @@ impl OpenMetricsParser {
         };
         let (name_start, name_end) = if line.get(7) == Some(&b'"') {
             let q = quoted_end(line, 7, false).map_err(|_| "unterminated quoted metric name".to_string())?;
+            refuse_nul(&line[8..q.end - 1], "a quoted metric name")?;
             (8, q.end - 1)
         } else {
             let end = metric_name_end(line, 7);
@@ -149,6 +153,7 @@ impl OpenMetricsParser {
     fn sample(&mut self, line: &[u8]) -> Result<(), String> {
         self.labels.clear();
         self.scratch.clear();
+        self.unchecked_name = false;
         let mut i = self.sample_name_end(line);
         let named = i > 0;
         if !named && line[0] != b'{' {
@@ -201,12 +206,14 @@ impl OpenMetricsParser {
     /// Reads a `{...}` group whose `{` is just before `i`; returns the index after its `}`.
     fn group(&mut self, line: &[u8], mut i: usize, group: Group) -> Result<usize, String> {
         let mut has_name = matches!(group, Group::Sample { named: true });
+        let mut quoted_label = None;
         loop {
             match line.get(i) {
                 Some(b'}') => break,
                 Some(b'"') => {
                     let q = quoted_end(line, i, false).map_err(|_| "unterminated quoted name".to_string())?;
                     let (start, end) = (i + 1, q.end - 1);
+                    refuse_nul(&line[start..end], "a quoted name")?;
                     i = q.end;
                     if matches!(line.get(i), Some(b',' | b'}')) {
                         if group == Group::Exemplar {
@@ -223,7 +230,8 @@ impl OpenMetricsParser {
                         continue;
                     }
                     if group != Group::Exemplar {
-                        check_quoted_name(&line[start..end], "label name")?;
+                        // Checked once its value is known: see below.
+                        quoted_label = Some((start, end));
                         self.push_label(line, start, end, q.escaped);
                     }
                 }
@@ -253,11 +261,21 @@ impl OpenMetricsParser {
             if !q.is_utf8(line, i) {
                 return Err("invalid UTF-8 label value".into());
             }
-            if group != Group::Exemplar
-                && let Some(last) = self.labels.last_mut()
-            {
-                last.empty_value = q.end == i + 2;
+            let empty_value = q.end == i + 2;
+            if group == Group::Exemplar {
+                refuse_nul(&line[i + 1..q.end - 1], "an exemplar's label value")?;
+            } else if let Some(last) = self.labels.last_mut() {
+                last.empty_value = empty_value;
                 last.value = (i + 1, q.end - 1);
+            }
+            // The scrape loop drops a label whose value is empty before it checks any name
+            // (`labels.Builder` in mutateSampleLabels), so such a label's name is never checked.
+            if let Some((start, end)) = quoted_label.take() {
+                if empty_value {
+                    self.unchecked_name = true;
+                } else {
+                    check_quoted_name(&line[start..end], "label name")?;
+                }
             }
             i = q.end;
             match line.get(i) {
@@ -301,7 +319,9 @@ impl OpenMetricsParser {
         }
         let bytes =
             |l: &LabelName| if l.in_scratch { &self.scratch[l.start..l.end] } else { &line[l.start..l.end] };
-        if lex::find_duplicate(self.labels.iter().map(bytes), self.labels.len()).is_some() {
+        if self.unchecked_name
+            || lex::find_duplicate(self.labels.iter().map(bytes), self.labels.len()).is_some()
+        {
             self.skeleton.forget();
             return;
         }
@@ -380,6 +400,16 @@ fn check_timestamp(ts: &[u8], what: &str) -> Result<(), String> {
         return Err(format!("invalid {what} {:?}: must be finite", String::from_utf8_lossy(ts)));
     }
     Ok(())
+}
+
+/// Prometheus's lexer takes a NUL byte in no quoted string but a sample's label value (and
+/// HELP text): its generated automaton has no transition for NUL, and only in those two places
+/// does it skip NULs before the automaton sees them (`openMetricsLexer.next`).
+fn refuse_nul(content: &[u8], what: &str) -> Result<(), String> {
+    match memchr::memchr(0, content) {
+        Some(_) => Err(format!("NUL byte in {what}")),
+        None => Ok(()),
+    }
 }
 
 fn check_quoted_name(raw: &[u8], what: &str) -> Result<(), String> {

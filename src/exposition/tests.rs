@@ -19,9 +19,10 @@ fn content_types_pick_the_parser_prometheus_would() {
     );
     assert_eq!(d("application/vnd.google.protobuf; encoding=text").format, Format::Text);
     assert_eq!(
-        d("text/plain;version=1.0.0;escaping=allow-utf8"),
+        d("text/plain;version=1.0.0;escaping=allow-utf-8"),
         Dialect { format: Format::Text, utf8_names: true }
     );
+    assert_eq!(d("text/plain;version=1.0.0;escaping=allow-utf8"), TEXT, "expfmt knows no such scheme");
     assert_eq!(d("application/json"), TEXT);
     assert_eq!(Dialect::from_content_type(None), TEXT);
 }
