@@ -3,6 +3,7 @@
 
 use super::lex::{self, is_go_float, label_name_end, metric_name_end, quoted_end};
 use super::skeleton::Skeleton;
+use super::spanning::Spanning;
 
 const TYPES: [&[u8]; 8] =
     [b"counter", b"gauge", b"histogram", b"gaugehistogram", b"summary", b"info", b"stateset", b"unknown"];
@@ -23,6 +24,12 @@ pub(super) struct OpenMetricsParser {
     /// The last metric name read before a `{` or a space: runs of samples share one.
     last_name: Vec<u8>,
     scratch: Vec<u8>,
+    /// Set when a quoted name ran on to the end of the line checked: the newline that ended it
+    /// is part of the name, and this finds where the line really ends.
+    pub(super) spanning: Option<Spanning>,
+    /// Whether the line being checked was framed by [`Spanning`], so it may hold newlines inside
+    /// quoted names, and a name still open at its end is a fault.
+    pub(super) multiline: bool,
     pub(super) samples: u64,
     pub(super) families: u64,
     /// Tests only: remember nothing between lines, so every line takes the full checks.
@@ -106,9 +113,8 @@ impl OpenMetricsParser {
             }
         };
         let (name_start, name_end) = if line.get(7) == Some(&b'"') {
-            let q = quoted_end(line, 7, false).map_err(|_| "unterminated quoted metric name".to_string())?;
-            refuse_nul(&line[8..q.end - 1], "a quoted metric name")?;
-            (8, q.end - 1)
+            let (end, _) = self.quoted_name(line, 7, true)?;
+            (8, end - 1)
         } else {
             let end = metric_name_end(line, 7);
             if end == 7 {
@@ -121,6 +127,9 @@ impl OpenMetricsParser {
             return Err("expected a space and text after the metric name".into());
         }
         let text = &line[after + 1..];
+        if self.multiline && memchr::memchr(b'\n', text).is_some() {
+            return Err("raw newline in the text after the metric name".into());
+        }
         match kind {
             b'H' => {
                 if std::str::from_utf8(text).is_err() {
@@ -211,10 +220,17 @@ impl OpenMetricsParser {
             match line.get(i) {
                 Some(b'}') => break,
                 Some(b'"') => {
-                    let q = quoted_end(line, i, false).map_err(|_| "unterminated quoted name".to_string())?;
-                    let (start, end) = (i + 1, q.end - 1);
-                    refuse_nul(&line[start..end], "a quoted name")?;
-                    i = q.end;
+                    let (after, escaped) = if group == Group::Exemplar {
+                        // Exemplar names take neither a NUL nor a newline (state sExemplar).
+                        let q =
+                            quoted_end(line, i, false).map_err(|_| "unterminated quoted name".to_string())?;
+                        refuse_nul(&line[i + 1..q.end - 1], "a quoted name")?;
+                        (q.end, q.escaped)
+                    } else {
+                        self.quoted_name(line, i, false)?
+                    };
+                    let (start, end) = (i + 1, after - 1);
+                    i = after;
                     if matches!(line.get(i), Some(b',' | b'}')) {
                         if group == Group::Exemplar {
                             return Err("expected label name in exemplar, got a bare quoted name".into());
@@ -232,7 +248,7 @@ impl OpenMetricsParser {
                     if group != Group::Exemplar {
                         // Checked once its value is known: see below.
                         quoted_label = Some((start, end));
-                        self.push_label(line, start, end, q.escaped);
+                        self.push_label(line, start, end, escaped);
                     }
                 }
                 Some(_) => {
@@ -288,6 +304,35 @@ impl OpenMetricsParser {
             return Err("metric name not set".into());
         }
         Ok(i + 1)
+    }
+
+    /// Reads the quoted name whose opening quote is at `open` as Prometheus's lexer reads one in
+    /// braces (`sLabels`) and in HELP, TYPE and UNIT lines (`sMeta1`, with `meta`): any byte but
+    /// NUL, a raw newline included, and a backslash before any byte but NUL and newline. Returns
+    /// the index after the closing quote and whether the name holds an escape.
+    fn quoted_name(&mut self, line: &[u8], open: usize, meta: bool) -> Result<(usize, bool), String> {
+        let mut i = open + 1;
+        let mut escaped = false;
+        loop {
+            let Some(k) = memchr::memchr3(b'"', b'\\', 0, &line[i..]) else {
+                if !self.multiline {
+                    self.spanning = Some(Spanning::new(open, meta));
+                }
+                return Err("quoted name not terminated before the end of the line".into());
+            };
+            let at = i + k;
+            match (line[at], line.get(at + 1)) {
+                (b'"', _) => return Ok((at + 1, escaped)),
+                (0, _) => return Err("NUL byte in a quoted name".into()),
+                (_, None | Some(0 | b'\n')) => {
+                    return Err("backslash before a NUL byte or a newline in a quoted name".into());
+                }
+                (_, Some(_)) => {
+                    escaped = true;
+                    i = at + 2;
+                }
+            }
+        }
     }
 
     /// The end of the metric name that starts the line (0 if none), remembered while lines
@@ -404,7 +449,8 @@ fn check_timestamp(ts: &[u8], what: &str) -> Result<(), String> {
 
 /// Prometheus's lexer takes a NUL byte in no quoted string but a sample's label value (and
 /// HELP text): its generated automaton has no transition for NUL, and only in those two places
-/// does it skip NULs before the automaton sees them (`openMetricsLexer.next`).
+/// does it skip NULs before the automaton sees them (`openMetricsLexer.next`). Quoted names in
+/// braces and in HELP, TYPE and UNIT lines are refused theirs by `quoted_name`.
 fn refuse_nul(content: &[u8], what: &str) -> Result<(), String> {
     match memchr::memchr(0, content) {
         Some(_) => Err(format!("NUL byte in {what}")),
