@@ -6,6 +6,7 @@
 //! piece boundary cuts; a verdict is ready when the last byte lands and the body is never read
 //! twice or gathered into one buffer.
 
+mod escaping;
 mod gzip;
 mod lex;
 mod names;
@@ -13,6 +14,7 @@ mod openmetrics;
 mod protobuf;
 mod scan;
 mod skeleton;
+mod spanning;
 mod text;
 
 use std::fmt;
@@ -48,7 +50,7 @@ pub struct Dialect {
     /// Which parser applies.
     pub format: Format,
     /// Whether names outside the classic `[a-zA-Z_:][a-zA-Z0-9_:]*` grammar are allowed. The
-    /// text and protobuf decoders of expfmt allow them only with `escaping=allow-utf8`;
+    /// text and protobuf decoders of expfmt allow them only with `escaping=allow-utf-8`;
     /// Prometheus's OpenMetrics parser always does.
     pub utf8_names: bool,
 }
@@ -60,7 +62,6 @@ impl Dialect {
         let ct = content_type.unwrap_or_default();
         let mut parts = ct.split(|&b| b == b';');
         let media = trim(parts.next().unwrap_or_default());
-        let mut utf8_names = false;
         let mut proto_ok = true;
         for param in parts {
             let param = trim(param);
@@ -68,23 +69,21 @@ impl Dialect {
             let key = trim(&param[..eq]);
             let value = trim(&param[eq + 1..]);
             let value = value.strip_prefix(b"\"").and_then(|v| v.strip_suffix(b"\"")).unwrap_or(value);
-            if key.eq_ignore_ascii_case(b"escaping") {
-                utf8_names = value == b"allow-utf8";
-            } else if key.eq_ignore_ascii_case(b"proto") {
+            if key.eq_ignore_ascii_case(b"proto") {
                 proto_ok &= value == b"io.prometheus.client.MetricFamily";
             } else if key.eq_ignore_ascii_case(b"encoding") {
                 proto_ok &= value == b"delimited";
             }
         }
-        let format = if media.eq_ignore_ascii_case(b"application/openmetrics-text") {
-            utf8_names = true;
-            Format::OpenMetrics
-        } else if media.eq_ignore_ascii_case(b"application/vnd.google.protobuf") && proto_ok {
+        if media.eq_ignore_ascii_case(b"application/openmetrics-text") {
+            return Dialect { format: Format::OpenMetrics, utf8_names: true };
+        }
+        let format = if media.eq_ignore_ascii_case(b"application/vnd.google.protobuf") && proto_ok {
             Format::Protobuf
         } else {
             Format::Text
         };
-        Dialect { format, utf8_names }
+        Dialect { format, utf8_names: escaping::allows_utf8_names(ct) }
     }
 }
 
@@ -162,7 +161,7 @@ pub struct Summary {
 #[derive(Debug)]
 enum Parser {
     Text(Box<TextParser>),
-    OpenMetrics(OpenMetricsParser),
+    OpenMetrics(Box<OpenMetricsParser>),
     Protobuf(ProtobufParser),
 }
 
@@ -183,7 +182,7 @@ impl Verifier {
     pub fn new(dialect: Dialect) -> Verifier {
         let parser = match dialect.format {
             Format::Text => Parser::Text(Box::new(TextParser::new(dialect.utf8_names))),
-            Format::OpenMetrics => Parser::OpenMetrics(OpenMetricsParser::default()),
+            Format::OpenMetrics => Parser::OpenMetrics(Box::default()),
             Format::Protobuf => Parser::Protobuf(ProtobufParser::new(dialect.utf8_names)),
         };
         Verifier { format: dialect.format, parser, units: 0, scanned: 0 }
@@ -199,7 +198,7 @@ impl Verifier {
                 p.backslashes = memchr::memchr(b'\\', buf).is_some();
                 text_lines(buf, &mut self.scanned, &mut self.units, format, p)
             }
-            Parser::OpenMetrics(p) => lines(buf, &mut self.scanned, &mut self.units, format, |l| p.line(l)),
+            Parser::OpenMetrics(p) => openmetrics_lines(buf, &mut self.scanned, &mut self.units, format, p),
             Parser::Protobuf(p) => {
                 let mut pos = 0;
                 while pos < buf.len() {
@@ -264,25 +263,54 @@ impl Verifier {
     }
 }
 
+/// Checks the complete OpenMetrics lines at the start of `buf`; returns how many bytes they take.
+/// A line ends at its first newline, except the rare one whose quoted name holds a raw newline
+/// (Prometheus's lexer allows that): its check stops at that name, and [`spanning::Spanning`]
+/// finds the real end, once, going on where it stopped when the line comes in pieces.
 #[inline]
-fn lines(
+fn openmetrics_lines(
     buf: &[u8],
     scanned: &mut usize,
     units: &mut u64,
     format: Format,
-    check: impl FnMut(&[u8]) -> Result<(), String>,
+    p: &mut OpenMetricsParser,
 ) -> Result<usize, VerifyError> {
-    let search = (*scanned).min(buf.len());
-    let mut from = search;
-    let newlines = std::iter::from_fn(|| {
-        let nl = scan::newline(buf, from)?;
-        from = nl + 1;
-        Some(nl - search)
-    });
-    each_line(buf, search, newlines, scanned, units, format, check)
+    let error = |units: u64, message| VerifyError { format, position: Position::Line(units + 1), message };
+    // buf[..from] is known to hold no newline, unless a spanning line is being framed.
+    let mut from = (*scanned).min(buf.len());
+    let mut pos = 0;
+    loop {
+        if let Some(spanning) = p.spanning.as_mut() {
+            let Some(k) = spanning.end(&buf[pos..]) else { break };
+            p.spanning = None;
+            let end = pos + k;
+            p.multiline = true;
+            let checked = p.line(&buf[pos..end]);
+            p.multiline = false;
+            checked.map_err(|message| error(*units, message))?;
+            // Every newline counts as a line, for the positions of later faults.
+            *units += 1 + memchr::memchr_iter(b'\n', &buf[pos..end]).count() as u64;
+            pos = end + 1;
+            from = pos;
+            continue;
+        }
+        let Some(end) = scan::newline(buf, from) else { break };
+        if let Err(message) = p.line(&buf[pos..end]) {
+            if p.spanning.is_none() {
+                return Err(error(*units, message));
+            }
+            // A quoted name runs on past this newline: frame the line again, from its start.
+            continue;
+        }
+        *units += 1;
+        pos = end + 1;
+        from = pos;
+    }
+    *scanned = buf.len() - pos;
+    Ok(pos)
 }
 
-/// [`lines`] for the text format, where most sample lines repeat the last one's shape, and most
+/// The lines of a text-format body, where most sample lines repeat the last one's shape, and most
 /// HELP and TYPE lines are written one way, and are checked in place without a newline search
 /// first (see [`TextParser::repeated_sample`] and [`TextParser::plain_comment`]).
 #[inline]
@@ -331,32 +359,6 @@ fn each_text_line(
     Ok(pos)
 }
 
-#[inline]
-fn each_line(
-    buf: &[u8],
-    mut search: usize,
-    newlines: impl Iterator<Item = usize>,
-    scanned: &mut usize,
-    units: &mut u64,
-    format: Format,
-    mut check: impl FnMut(&[u8]) -> Result<(), String>,
-) -> Result<usize, VerifyError> {
-    let mut pos = 0;
-    for nl in newlines {
-        let end = search + nl;
-        *units += 1;
-        check(&buf[pos..end]).map_err(|message| VerifyError {
-            format,
-            position: Position::Line(*units),
-            message,
-        })?;
-        pos = end + 1;
-    }
-    search = buf.len();
-    *scanned = search - pos;
-    Ok(pos)
-}
-
 /// A verifier fed pieces of a body in any sizes: each piece is checked where it lies, and only
 /// the unit (line or message) cut by a piece boundary is copied, to be completed by the next.
 #[derive(Debug)]
@@ -380,16 +382,21 @@ impl Feeder {
                 self.pending.drain(..used);
                 return Ok(());
             }
-            // Complete the cut line with the start of this piece, check it, go on in place.
-            let Some(nl) = memchr::memchr(b'\n', piece) else {
-                self.pending.extend_from_slice(piece);
-                return Ok(());
-            };
-            self.pending.extend_from_slice(&piece[..=nl]);
-            let used = self.verifier.feed(&self.pending)?;
-            debug_assert_eq!(used, self.pending.len(), "a line ending in a newline is used whole");
-            self.pending.clear();
-            piece = &piece[nl + 1..];
+            // Complete the cut line with the start of this piece, check it, go on in place. An
+            // OpenMetrics line whose quoted name holds a newline may take more than one.
+            loop {
+                let Some(nl) = memchr::memchr(b'\n', piece) else {
+                    self.pending.extend_from_slice(piece);
+                    return Ok(());
+                };
+                self.pending.extend_from_slice(&piece[..=nl]);
+                piece = &piece[nl + 1..];
+                let used = self.verifier.feed(&self.pending)?;
+                self.pending.drain(..used);
+                if self.pending.is_empty() {
+                    break;
+                }
+            }
         }
         let used = self.verifier.feed(piece)?;
         self.pending.extend_from_slice(&piece[used..]);

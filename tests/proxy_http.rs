@@ -160,6 +160,25 @@ async fn protobuf_bodies_are_verified() {
 }
 
 #[tokio::test]
+async fn utf8_names_pass_when_the_upstream_says_escaping_allow_utf_8() {
+    // What a Go exporter with a dotted metric name answers Prometheus 3 (client_golang promhttp).
+    let body = "# HELP \"http.requests\" Requests.\n# TYPE \"http.requests\" counter\n{\"http.requests\",code=\"200\"} 3\n";
+    for (content_type, status) in [
+        ("text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8", 200),
+        ("text/plain; version=0.0.4; charset=utf-8; escaping=underscores", 500),
+        ("text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf8", 500),
+    ] {
+        let up = FakeExporter::serving(Reply::ok(content_type, body.as_bytes().to_vec())).await;
+        let proxy = TestProxy::start(&module("go", up.port(), "")).await;
+        let got = proxy.get("/proxy?module=go").await;
+        assert_eq!(got.status, status, "{content_type}");
+        if status == 200 {
+            assert_eq!((got.text(), got.header("content-type")), (body.to_owned(), Some(content_type)));
+        }
+    }
+}
+
+#[tokio::test]
 async fn the_first_module_is_consumed_and_the_rest_forwarded() {
     let up = FakeExporter::serving(Reply::text(NODE)).await;
     let proxy = TestProxy::start(&module("blackbox", up.port(), "      path: /probe\n")).await;

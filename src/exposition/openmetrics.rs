@@ -3,6 +3,7 @@
 
 use super::lex::{self, is_go_float, label_name_end, metric_name_end, quoted_end};
 use super::skeleton::Skeleton;
+use super::spanning::Spanning;
 
 const TYPES: [&[u8]; 8] =
     [b"counter", b"gauge", b"histogram", b"gaugehistogram", b"summary", b"info", b"stateset", b"unknown"];
@@ -17,9 +18,18 @@ pub(super) struct OpenMetricsParser {
     labels: Vec<LabelName>,
     /// The label names of the last sample whose names were all distinct.
     skeleton: Skeleton,
+    /// Whether the current sample has a quoted label name that went unchecked because its
+    /// value is empty: another value would need the check, so its names are not remembered.
+    unchecked_name: bool,
     /// The last metric name read before a `{` or a space: runs of samples share one.
     last_name: Vec<u8>,
     scratch: Vec<u8>,
+    /// Set when a quoted name ran on to the end of the line checked: the newline that ended it
+    /// is part of the name, and this finds where the line really ends.
+    pub(super) spanning: Option<Spanning>,
+    /// Whether the line being checked was framed by [`Spanning`], so it may hold newlines inside
+    /// quoted names, and a name still open at its end is a fault.
+    pub(super) multiline: bool,
     pub(super) samples: u64,
     pub(super) families: u64,
     /// Tests only: remember nothing between lines, so every line takes the full checks.
@@ -103,8 +113,8 @@ impl OpenMetricsParser {
             }
         };
         let (name_start, name_end) = if line.get(7) == Some(&b'"') {
-            let q = quoted_end(line, 7, false).map_err(|_| "unterminated quoted metric name".to_string())?;
-            (8, q.end - 1)
+            let (end, _) = self.quoted_name(line, 7, true)?;
+            (8, end - 1)
         } else {
             let end = metric_name_end(line, 7);
             if end == 7 {
@@ -117,6 +127,9 @@ impl OpenMetricsParser {
             return Err("expected a space and text after the metric name".into());
         }
         let text = &line[after + 1..];
+        if self.multiline && memchr::memchr(b'\n', text).is_some() {
+            return Err("raw newline in the text after the metric name".into());
+        }
         match kind {
             b'H' => {
                 if std::str::from_utf8(text).is_err() {
@@ -149,6 +162,7 @@ impl OpenMetricsParser {
     fn sample(&mut self, line: &[u8]) -> Result<(), String> {
         self.labels.clear();
         self.scratch.clear();
+        self.unchecked_name = false;
         let mut i = self.sample_name_end(line);
         let named = i > 0;
         if !named && line[0] != b'{' {
@@ -201,13 +215,22 @@ impl OpenMetricsParser {
     /// Reads a `{...}` group whose `{` is just before `i`; returns the index after its `}`.
     fn group(&mut self, line: &[u8], mut i: usize, group: Group) -> Result<usize, String> {
         let mut has_name = matches!(group, Group::Sample { named: true });
+        let mut quoted_label = None;
         loop {
             match line.get(i) {
                 Some(b'}') => break,
                 Some(b'"') => {
-                    let q = quoted_end(line, i, false).map_err(|_| "unterminated quoted name".to_string())?;
-                    let (start, end) = (i + 1, q.end - 1);
-                    i = q.end;
+                    let (after, escaped) = if group == Group::Exemplar {
+                        // Exemplar names take neither a NUL nor a newline (state sExemplar).
+                        let q =
+                            quoted_end(line, i, false).map_err(|_| "unterminated quoted name".to_string())?;
+                        refuse_nul(&line[i + 1..q.end - 1], "a quoted name")?;
+                        (q.end, q.escaped)
+                    } else {
+                        self.quoted_name(line, i, false)?
+                    };
+                    let (start, end) = (i + 1, after - 1);
+                    i = after;
                     if matches!(line.get(i), Some(b',' | b'}')) {
                         if group == Group::Exemplar {
                             return Err("expected label name in exemplar, got a bare quoted name".into());
@@ -223,8 +246,9 @@ impl OpenMetricsParser {
                         continue;
                     }
                     if group != Group::Exemplar {
-                        check_quoted_name(&line[start..end], "label name")?;
-                        self.push_label(line, start, end, q.escaped);
+                        // Checked once its value is known: see below.
+                        quoted_label = Some((start, end));
+                        self.push_label(line, start, end, escaped);
                     }
                 }
                 Some(_) => {
@@ -253,11 +277,21 @@ impl OpenMetricsParser {
             if !q.is_utf8(line, i) {
                 return Err("invalid UTF-8 label value".into());
             }
-            if group != Group::Exemplar
-                && let Some(last) = self.labels.last_mut()
-            {
-                last.empty_value = q.end == i + 2;
+            let empty_value = q.end == i + 2;
+            if group == Group::Exemplar {
+                refuse_nul(&line[i + 1..q.end - 1], "an exemplar's label value")?;
+            } else if let Some(last) = self.labels.last_mut() {
+                last.empty_value = empty_value;
                 last.value = (i + 1, q.end - 1);
+            }
+            // The scrape loop drops a label whose value is empty before it checks any name
+            // (`labels.Builder` in mutateSampleLabels), so such a label's name is never checked.
+            if let Some((start, end)) = quoted_label.take() {
+                if empty_value {
+                    self.unchecked_name = true;
+                } else {
+                    check_quoted_name(&line[start..end], "label name")?;
+                }
             }
             i = q.end;
             match line.get(i) {
@@ -270,6 +304,35 @@ impl OpenMetricsParser {
             return Err("metric name not set".into());
         }
         Ok(i + 1)
+    }
+
+    /// Reads the quoted name whose opening quote is at `open` as Prometheus's lexer reads one in
+    /// braces (`sLabels`) and in HELP, TYPE and UNIT lines (`sMeta1`, with `meta`): any byte but
+    /// NUL, a raw newline included, and a backslash before any byte but NUL and newline. Returns
+    /// the index after the closing quote and whether the name holds an escape.
+    fn quoted_name(&mut self, line: &[u8], open: usize, meta: bool) -> Result<(usize, bool), String> {
+        let mut i = open + 1;
+        let mut escaped = false;
+        loop {
+            let Some(k) = memchr::memchr3(b'"', b'\\', 0, &line[i..]) else {
+                if !self.multiline {
+                    self.spanning = Some(Spanning::new(open, meta));
+                }
+                return Err("quoted name not terminated before the end of the line".into());
+            };
+            let at = i + k;
+            match (line[at], line.get(at + 1)) {
+                (b'"', _) => return Ok((at + 1, escaped)),
+                (0, _) => return Err("NUL byte in a quoted name".into()),
+                (_, None | Some(0 | b'\n')) => {
+                    return Err("backslash before a NUL byte or a newline in a quoted name".into());
+                }
+                (_, Some(_)) => {
+                    escaped = true;
+                    i = at + 2;
+                }
+            }
+        }
     }
 
     /// The end of the metric name that starts the line (0 if none), remembered while lines
@@ -301,7 +364,9 @@ impl OpenMetricsParser {
         }
         let bytes =
             |l: &LabelName| if l.in_scratch { &self.scratch[l.start..l.end] } else { &line[l.start..l.end] };
-        if lex::find_duplicate(self.labels.iter().map(bytes), self.labels.len()).is_some() {
+        if self.unchecked_name
+            || lex::find_duplicate(self.labels.iter().map(bytes), self.labels.len()).is_some()
+        {
             self.skeleton.forget();
             return;
         }
@@ -380,6 +445,17 @@ fn check_timestamp(ts: &[u8], what: &str) -> Result<(), String> {
         return Err(format!("invalid {what} {:?}: must be finite", String::from_utf8_lossy(ts)));
     }
     Ok(())
+}
+
+/// Prometheus's lexer takes a NUL byte in no quoted string but a sample's label value (and
+/// HELP text): its generated automaton has no transition for NUL, and only in those two places
+/// does it skip NULs before the automaton sees them (`openMetricsLexer.next`). Quoted names in
+/// braces and in HELP, TYPE and UNIT lines are refused theirs by `quoted_name`.
+fn refuse_nul(content: &[u8], what: &str) -> Result<(), String> {
+    match memchr::memchr(0, content) {
+        Some(_) => Err(format!("NUL byte in {what}")),
+        None => Ok(()),
+    }
 }
 
 fn check_quoted_name(raw: &[u8], what: &str) -> Result<(), String> {

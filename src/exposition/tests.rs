@@ -19,9 +19,10 @@ fn content_types_pick_the_parser_prometheus_would() {
     );
     assert_eq!(d("application/vnd.google.protobuf; encoding=text").format, Format::Text);
     assert_eq!(
-        d("text/plain;version=1.0.0;escaping=allow-utf8"),
+        d("text/plain;version=1.0.0;escaping=allow-utf-8"),
         Dialect { format: Format::Text, utf8_names: true }
     );
+    assert_eq!(d("text/plain;version=1.0.0;escaping=allow-utf8"), TEXT, "expfmt knows no such scheme");
     assert_eq!(d("application/json"), TEXT);
     assert_eq!(Dialect::from_content_type(None), TEXT);
 }
@@ -411,4 +412,59 @@ fn the_repeating_bodies_are_valid() {
     for (body, dialect) in REPEATING {
         verdict(body.as_bytes(), dialect, false).expect("the seed is valid");
     }
+}
+
+#[test]
+fn openmetrics_quoted_names_may_hold_raw_newlines() {
+    let ok = [
+        ("{\"\n\"} 9\n# EOF\n", 1),
+        (
+            "# HELP \"a\nb\" x\n# TYPE \"a\nb\" counter\n# UNIT \"a\nb_s\" s\n{\"a\nb_total\",\"c\nd\"=\"e\"} 1\n# EOF\n",
+            1,
+        ),
+        ("m{\"\n\"=\"v\",a=\"b\"} 1 # {x=\"y\"} 2\nm{\"\n\"=\"w\",a=\"c\"} 2\n# EOF\n", 2),
+        ("{\"a\n\\\"\n\",\"b\"=\"\\\"\"} 1\n# EOF", 1),
+    ];
+    for (body, samples) in ok {
+        assert_eq!(check(body, OM).map(|s| s.samples), Ok(samples), "{body:?}");
+    }
+    let bad = [
+        "m{a=\"b\nc\"} 1\n# EOF\n",
+        "{\"a\\\nb\"} 1\n# EOF\n",
+        "a_total 1 # {\"b\nc\"=\"d\"} 1\n# EOF\n",
+        "# HELP \"a\nb\" x\ny\n# EOF\n",
+        "{\"a\nb\"} 1",
+        "{\"a\n\"\n} 1\n# EOF\n",
+        "{\"a\nb\x00\"} 1\n# EOF\n",
+    ];
+    for body in bad {
+        assert!(check(body, OM).is_err(), "{body:?} should fail");
+    }
+    // A line that holds newlines counts every one of them, for the positions of later faults.
+    let e = check("{\"a\nb\"} 1\n{\"c\nd\"} x\n# EOF\n", OM).unwrap_err();
+    assert_eq!(e.position, Position::Line(3), "{e}");
+    let e = check("{\"a\nb\"} 1\n{\"c\nd\"} 2\nx\n# EOF\n", OM).unwrap_err();
+    assert_eq!(e.position, Position::Line(5), "{e}");
+    for body in ok.iter().map(|(body, _)| body).chain(&bad) {
+        let whole = verdict(body.as_bytes(), OM, false);
+        for size in 1..body.len() {
+            assert_eq!(verdict_in_pieces(body.as_bytes(), OM, size), whole, "pieces of {size} of {body:?}");
+        }
+    }
+}
+
+#[test]
+fn a_name_holding_many_newlines_is_read_once_in_any_pieces() {
+    // Framed from where the last piece stopped: a re-read from the line's start at each newline
+    // (or each piece) would take minutes here.
+    let body = format!("{{\"{}\",\"{}\"=\"v\"}} 1\n# EOF\n", "\n".repeat(100_000), "a\n".repeat(100_000));
+    let started = std::time::Instant::now();
+    for size in [1, 7, 4096, body.len()] {
+        assert_eq!(
+            verdict_in_pieces(body.as_bytes(), OM, size).map(|s| s.samples),
+            Ok(1),
+            "pieces of {size}"
+        );
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
 }

@@ -36,15 +36,17 @@ impl Kind {
             _ => {}
         }
         const KINDS: [(&[u8], Kind); 7] = [
-            (b"counter", Kind::Counter),
-            (b"gauge", Kind::Gauge),
-            (b"summary", Kind::Summary),
-            (b"untyped", Kind::Untyped),
-            (b"histogram", Kind::Histogram),
-            (b"gauge_histogram", Kind::GaugeHistogram),
-            (b"gaugehistogram", Kind::GaugeHistogram),
+            (b"COUNTER", Kind::Counter),
+            (b"GAUGE", Kind::Gauge),
+            (b"SUMMARY", Kind::Summary),
+            (b"UNTYPED", Kind::Untyped),
+            (b"HISTOGRAM", Kind::Histogram),
+            (b"GAUGE_HISTOGRAM", Kind::GaugeHistogram),
+            (b"GAUGEHISTOGRAM", Kind::GaugeHistogram),
         ];
-        KINDS.iter().find(|(name, _)| t.eq_ignore_ascii_case(name)).map(|&(_, k)| k)
+        let mut upper = [0u8; 15];
+        let n = type_token_upper(t, &mut upper)?;
+        KINDS.iter().find(|(name, _)| *name == &upper[..n]).map(|&(_, k)| k)
     }
 
     fn is_histogram(self) -> bool {
@@ -63,6 +65,13 @@ struct Resolved {
     family: usize,
     /// Whether the name is the family's own name rather than a suffixed sample name.
     own: bool,
+}
+
+/// What a quoted name inside braces turned out to be, which decides its grammar.
+#[derive(Debug, Clone, Copy)]
+enum NameRole {
+    Metric,
+    Label,
 }
 
 /// Where a name's bytes are: in the line, or unescaped into the scratch buffer.
@@ -455,11 +464,13 @@ impl TextParser {
             }
             i = skip_blanks(line, end);
             match line.get(i) {
+                Some(b'=') if quoted => self.check_quoted_name(line, label, NameRole::Label)?,
                 Some(b'=') => {}
                 Some(&c @ (b',' | b'}')) if braced_name && quoted => {
                     if name_item.is_some() {
                         return Err("multiple metric names in braces".into());
                     }
+                    self.check_quoted_name(line, label, NameRole::Metric)?;
                     name_item = Some(label);
                     i += usize::from(c == b',');
                     continue;
@@ -573,43 +584,35 @@ impl TextParser {
     /// Reads a metric name (classic or quoted) at `i`; an empty span if there is none.
     fn metric_name(&mut self, line: &[u8], i: usize) -> Result<(Span, usize), String> {
         if line.get(i) == Some(&b'"') {
-            return self.quoted_name(line, i, "metric name");
+            let (name, end) = self.quoted_name(line, i, "metric name")?;
+            self.check_quoted_name(line, name, NameRole::Metric)?;
+            return Ok((name, end));
         }
         let end = metric_name_end(line, i);
         Ok((Span::Line(i, end), end))
     }
 
+    /// Reads a name inside braces at `i`, classic or quoted; a quoted one is not yet checked
+    /// against a grammar: it is a label name if `=` follows it, and the metric name if it stands
+    /// alone, and the caller checks it with [`Self::check_quoted_name`] once it knows which.
     fn label_name(&mut self, line: &[u8], i: usize) -> Result<(Span, usize), String> {
         if line.get(i) == Some(&b'"') {
-            return self.quoted_name(line, i, "label name");
+            return self.quoted_name(line, i, "name in braces");
         }
         let end = label_name_end(line, i);
         Ok((Span::Line(i, end), end))
     }
 
+    /// Reads the quoted name at `i`: terminated, escapes valid, not empty, and UTF-8 where
+    /// UTF-8 names are allowed (either role needs that much).
     fn quoted_name(&mut self, line: &[u8], i: usize, what: &str) -> Result<(Span, usize), String> {
         let q = quoted_end(line, i, true).map_err(|e| quote_error(what, e))?;
         let raw = &line[i + 1..q.end - 1];
         if raw.is_empty() {
             return Err(format!("empty quoted {what}"));
         }
-        let valid = if self.utf8_names {
-            q.is_utf8(line, i)
-        } else if what == "label name" {
-            lex::is_legacy_label_name(raw)
-        } else {
-            lex::is_legacy_metric_name(raw)
-        };
-        if !valid {
-            return Err(format!(
-                "invalid {what} {:?}{}",
-                String::from_utf8_lossy(raw),
-                if self.utf8_names {
-                    ""
-                } else {
-                    " (UTF-8 names need escaping=allow-utf8 in the Content-Type)"
-                }
-            ));
+        if self.utf8_names && !q.is_utf8(line, i) {
+            return Err(format!("invalid {what} {:?}: not UTF-8", String::from_utf8_lossy(raw)));
         }
         if !q.escaped {
             return Ok((Span::Line(i + 1, q.end - 1), q.end));
@@ -617,6 +620,26 @@ impl TextParser {
         let start = self.scratch.len();
         lex::unescape_into(raw, &mut self.scratch);
         Ok((Span::Scratch(start, self.scratch.len()), q.end))
+    }
+
+    /// Without UTF-8 names, a quoted name must still be a classic name of its role, as expfmt's
+    /// `ValidationScheme` checks it: `{"a:b"} 1` names a metric, `{"a:b"="c"}` is refused.
+    fn check_quoted_name(&self, line: &[u8], name: Span, role: NameRole) -> Result<(), String> {
+        if self.utf8_names {
+            return Ok(());
+        }
+        let name = self.span(line, name);
+        let (valid, what) = match role {
+            NameRole::Metric => (lex::is_legacy_metric_name(name), "metric name"),
+            NameRole::Label => (lex::is_legacy_label_name(name), "label name"),
+        };
+        if valid {
+            return Ok(());
+        }
+        Err(format!(
+            "invalid {what} {:?} (UTF-8 names need escaping=allow-utf-8 in the Content-Type)",
+            String::from_utf8_lossy(name)
+        ))
     }
 
     fn span<'a>(&'a self, line: &'a [u8], span: Span) -> &'a [u8] {
@@ -690,6 +713,32 @@ fn quote_error(what: &str, e: QuoteError) -> String {
         QuoteError::BadEscape(b) => format!("invalid escape sequence '\\{}' in {what}", b as char),
         QuoteError::TrailingBackslash => format!("{what} ends with a lone backslash"),
     }
+}
+
+/// The type token as expfmt compares it, written into `out`; `None` if it is longer than any
+/// type. expfmt reads it with `readTokenUntilNewline(false)`, which drops every backslash, and
+/// then applies Go's `strings.ToUpper`, which also turns `ı` (U+0131) into `I` and `ſ` (U+017F)
+/// into `S`: the only characters outside ASCII whose upper case is ASCII.
+fn type_token_upper(t: &[u8], out: &mut [u8; 15]) -> Option<usize> {
+    // The backslashes go first: `\` between the two bytes of `ı` does not keep it from being one.
+    let mut bytes = [0u8; 30];
+    let mut len = 0;
+    for &b in t.iter().filter(|&&b| b != b'\\') {
+        *bytes.get_mut(len)? = b;
+        len += 1;
+    }
+    let (mut n, mut i) = (0, 0);
+    while i < len {
+        let (upper, width) = match (bytes[i], bytes.get(i + 1)) {
+            (0xC4, Some(0xB1)) if i + 1 < len => (b'I', 2),
+            (0xC5, Some(0xBF)) if i + 1 < len => (b'S', 2),
+            (b, _) => (b.to_ascii_uppercase(), 1),
+        };
+        *out.get_mut(n)? = upper;
+        n += 1;
+        i += width;
+    }
+    Some(n)
 }
 
 /// HELP text escapes: `\\`, `\n` and `\"`; anything else after a backslash fails.
