@@ -16,33 +16,12 @@ mod scan;
 mod skeleton;
 mod spanning;
 mod text;
-
-use std::fmt;
+mod verdict;
 
 use openmetrics::OpenMetricsParser;
 use protobuf::{Next, ProtobufParser};
 use text::TextParser;
-
-/// The exposition formats Prometheus negotiates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// The Prometheus text format, 0.0.4 or 1.0.0.
-    Text,
-    /// OpenMetrics text, 1.0.0 or 0.0.1.
-    OpenMetrics,
-    /// Varint-delimited `io.prometheus.client.MetricFamily` protobuf messages.
-    Protobuf,
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Format::Text => "text format",
-            Format::OpenMetrics => "OpenMetrics",
-            Format::Protobuf => "protobuf",
-        })
-    }
-}
+pub use verdict::{Format, Position, Summary, VerifyError};
 
 /// A format plus the name rules that go with it, as read from a `Content-Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,48 +93,6 @@ impl Encoding {
             Err(String::from_utf8_lossy(v).into_owned())
         }
     }
-}
-
-/// Where in the body a fault was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Position {
-    /// A line of a text format, counted from 1.
-    Line(u64),
-    /// A protobuf message, counted from 1.
-    Message(u64),
-    /// The body as a whole (its encoding, its size).
-    Body,
-}
-
-/// Why a body failed verification. The message may quote a few bytes of the body; it is meant
-/// for the log, never for a client.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct VerifyError {
-    /// The format being checked.
-    pub format: Format,
-    /// Where the fault is.
-    pub position: Position,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for VerifyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.position {
-            Position::Line(n) => write!(f, "{} line {n}: {}", self.format, self.message),
-            Position::Message(n) => write!(f, "{} message {n}: {}", self.format, self.message),
-            Position::Body => write!(f, "{}: {}", self.format, self.message),
-        }
-    }
-}
-
-/// What a verified body held.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Summary {
-    /// Metric families (protobuf messages, TYPE lines in OpenMetrics, families seen in text).
-    pub families: u64,
-    /// Samples (protobuf metrics, sample lines in text formats).
-    pub samples: u64,
 }
 
 #[derive(Debug)]
@@ -368,6 +305,20 @@ pub(crate) struct Feeder {
     pending: Vec<u8>,
 }
 
+impl gzip::Decoded for Feeder {
+    fn push(&mut self, piece: &[u8]) -> Result<(), VerifyError> {
+        Feeder::push(self, piece)
+    }
+
+    fn finish(self) -> Result<Summary, VerifyError> {
+        Feeder::finish(self)
+    }
+
+    fn body_error(&self, message: String) -> VerifyError {
+        Feeder::body_error(self, message)
+    }
+}
+
 impl Feeder {
     fn new(verifier: Verifier) -> Feeder {
         Feeder { verifier, pending: Vec::new() }
@@ -424,7 +375,7 @@ pub struct BodyCheck {
 #[derive(Debug)]
 enum Inner {
     Identity(Feeder),
-    Gzip(Box<gzip::GzipCheck>),
+    Gzip(Box<gzip::GzipCheck<Feeder>>),
 }
 
 impl BodyCheck {

@@ -5,18 +5,28 @@ use std::io::{self, Write};
 
 use flate2::write::MultiGzDecoder;
 
-use super::{Feeder, VerifyError};
+use super::verdict::{Format, Position, Summary, VerifyError};
+
+/// What the decoded bytes go to: the verifier, fed pieces in any sizes.
+pub(super) trait Decoded: std::fmt::Debug {
+    /// Checks one more piece of decoded body.
+    fn push(&mut self, piece: &[u8]) -> Result<(), VerifyError>;
+    /// Ends the body.
+    fn finish(self) -> Result<Summary, VerifyError>;
+    /// A failure of the body as a whole, in the verifier's format.
+    fn body_error(&self, message: String) -> VerifyError;
+}
 
 /// The decoded side: takes decompressed bytes and verifies every complete line.
 #[derive(Debug)]
-struct Sink {
-    feeder: Option<Feeder>,
+struct Sink<D> {
+    feeder: Option<D>,
     decoded: u64,
     max_decoded: u64,
     error: Option<VerifyError>,
 }
 
-impl Write for Sink {
+impl<D: Decoded> Write for Sink<D> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         let Some(feeder) = self.feeder.as_mut() else {
             return Err(io::Error::other("verifier finished"));
@@ -43,12 +53,12 @@ impl Write for Sink {
 
 /// A gzip body being decoded and verified.
 #[derive(Debug)]
-pub(super) struct GzipCheck {
-    decoder: MultiGzDecoder<Sink>,
+pub(super) struct GzipCheck<D: Decoded> {
+    decoder: MultiGzDecoder<Sink<D>>,
 }
 
-impl GzipCheck {
-    pub(super) fn new(feeder: Feeder, max_decoded: u64) -> Self {
+impl<D: Decoded> GzipCheck<D> {
+    pub(super) fn new(feeder: D, max_decoded: u64) -> Self {
         let sink = Sink { feeder: Some(feeder), decoded: 0, max_decoded, error: None };
         GzipCheck { decoder: MultiGzDecoder::new(sink) }
     }
@@ -58,7 +68,7 @@ impl GzipCheck {
         result.map_err(|e| self.error_from(&e))
     }
 
-    pub(super) fn finish(mut self) -> Result<super::Summary, VerifyError> {
+    pub(super) fn finish(mut self) -> Result<Summary, VerifyError> {
         // A stream cut short (no trailer, or no data at all) is an error, as in Go's reader.
         if let Err(e) = self.decoder.try_finish() {
             return Err(self.error_from(&e));
@@ -86,5 +96,5 @@ impl GzipCheck {
 }
 
 fn gzip_error(message: String) -> VerifyError {
-    VerifyError { format: super::Format::Text, position: super::Position::Body, message }
+    VerifyError { format: Format::Text, position: Position::Body, message }
 }

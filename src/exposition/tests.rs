@@ -1,3 +1,5 @@
+//! Unit tests of the verifier: the rules of each format, pieces, gzip, and the Content-Type table.
+
 use super::*;
 
 const TEXT: Dialect = Dialect { format: Format::Text, utf8_names: false };
