@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 pub use duration::{parse_go_duration, parse_timeout};
 pub use module::{
     BasicAuth, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_OUTPUT_BYTES, Endpoint, ExecSource, FileSource,
-    HttpSource, Module, Scheme, Source, UpstreamTls,
+    HttpSource, Module, ModuleView, Scheme, Source, UpstreamTls,
 };
 
 /// The modules to serve.

@@ -2,6 +2,7 @@
 //! file descriptor, thread or process behind. The tests run one at a time (they measure the
 //! whole process), each bounded in time.
 
+#[path = "it/support.rs"]
 mod support;
 
 use std::time::{Duration, Instant};

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
+use serde::Serialize;
 
 use super::duration::parse_timeout;
 use super::raw;
@@ -410,5 +411,91 @@ fn positive_bytes(key: &'static str, v: Option<i64>) -> Result<u64, Invalid> {
         None => Ok(DEFAULT_MAX_OUTPUT_BYTES),
         Some(n) if n > 0 => Ok(n as u64),
         Some(n) => Err(invalid(key, format!("{n} is not a positive number of bytes"))),
+    }
+}
+
+/// What the JSON listing says about a module. Key names follow the original's output, so
+/// scripts reading its non-secret fields keep working.
+#[derive(Debug, Serialize)]
+pub struct ModuleView<'a> {
+    #[serde(rename = "Method")]
+    method: &'static str,
+    /// Nanoseconds, as Go marshals a duration; 0 for none.
+    #[serde(rename = "Timeout")]
+    timeout: u128,
+    #[serde(rename = "HTTP", skip_serializing_if = "Option::is_none")]
+    http: Option<HttpView<'a>>,
+    #[serde(rename = "Exec", skip_serializing_if = "Option::is_none")]
+    exec: Option<ExecView<'a>>,
+    #[serde(rename = "File", skip_serializing_if = "Option::is_none")]
+    file: Option<FileView>,
+}
+
+#[derive(Debug, Serialize)]
+struct HttpView<'a> {
+    #[serde(rename = "Verify")]
+    verify: bool,
+    #[serde(rename = "Port", skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+    #[serde(rename = "Socket", skip_serializing_if = "Option::is_none")]
+    socket: Option<String>,
+    #[serde(rename = "Path")]
+    path: &'a str,
+    #[serde(rename = "Scheme")]
+    scheme: &'static str,
+    #[serde(rename = "Address", skip_serializing_if = "Option::is_none")]
+    address: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+struct ExecView<'a> {
+    #[serde(rename = "Command")]
+    command: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct FileView {
+    #[serde(rename = "Path")]
+    path: String,
+}
+
+impl Module {
+    /// What the JSON listing (`GET /` with `Accept: application/json`) says about the module:
+    /// the original's key names, and never a password, header, environment or argument.
+    pub fn view(&self) -> ModuleView<'_> {
+        let m = self;
+        let (http, exec, file) = match &m.source {
+            Source::Http(h) => (
+                Some(match &h.endpoint {
+                    Endpoint::Tcp { address, port } => HttpView {
+                        verify: h.verify,
+                        port: Some(port.get()),
+                        socket: None,
+                        path: &h.path,
+                        scheme: h.scheme.as_str(),
+                        address: Some(address),
+                    },
+                    Endpoint::Unix(socket) => HttpView {
+                        verify: h.verify,
+                        port: None,
+                        socket: Some(socket.display().to_string()),
+                        path: &h.path,
+                        scheme: h.scheme.as_str(),
+                        address: None,
+                    },
+                }),
+                None,
+                None,
+            ),
+            Source::Exec(e) => (None, Some(ExecView { command: &e.command }), None),
+            Source::File(f) => (None, None, Some(FileView { path: f.path.display().to_string() })),
+        };
+        ModuleView {
+            method: m.source.method(),
+            timeout: m.timeout.map_or(0, |t| t.as_nanos()),
+            http,
+            exec,
+            file,
+        }
     }
 }

@@ -7,86 +7,10 @@ use std::collections::BTreeMap;
 use http::header::{self, HeaderValue};
 use http::request::Parts;
 use http::{Response, StatusCode};
-use serde::Serialize;
 
 use crate::body::Body;
-use crate::config::{Endpoint, Module, Source};
+use crate::config::ModuleView;
 use crate::modules::Modules;
-
-/// What the JSON listing says about a module. Key names follow the original's output, so
-/// scripts reading its non-secret fields keep working.
-#[derive(Debug, Serialize)]
-struct ModuleView<'a> {
-    #[serde(rename = "Method")]
-    method: &'static str,
-    /// Nanoseconds, as Go marshals a duration; 0 for none.
-    #[serde(rename = "Timeout")]
-    timeout: u128,
-    #[serde(rename = "HTTP", skip_serializing_if = "Option::is_none")]
-    http: Option<HttpView<'a>>,
-    #[serde(rename = "Exec", skip_serializing_if = "Option::is_none")]
-    exec: Option<ExecView<'a>>,
-    #[serde(rename = "File", skip_serializing_if = "Option::is_none")]
-    file: Option<FileView>,
-}
-
-#[derive(Debug, Serialize)]
-struct HttpView<'a> {
-    #[serde(rename = "Verify")]
-    verify: bool,
-    #[serde(rename = "Port", skip_serializing_if = "Option::is_none")]
-    port: Option<u16>,
-    #[serde(rename = "Socket", skip_serializing_if = "Option::is_none")]
-    socket: Option<String>,
-    #[serde(rename = "Path")]
-    path: &'a str,
-    #[serde(rename = "Scheme")]
-    scheme: &'static str,
-    #[serde(rename = "Address", skip_serializing_if = "Option::is_none")]
-    address: Option<&'a str>,
-}
-
-#[derive(Debug, Serialize)]
-struct ExecView<'a> {
-    #[serde(rename = "Command")]
-    command: &'a str,
-}
-
-#[derive(Debug, Serialize)]
-struct FileView {
-    #[serde(rename = "Path")]
-    path: String,
-}
-
-fn view(m: &Module) -> ModuleView<'_> {
-    let (http, exec, file) = match &m.source {
-        Source::Http(h) => (
-            Some(match &h.endpoint {
-                Endpoint::Tcp { address, port } => HttpView {
-                    verify: h.verify,
-                    port: Some(port.get()),
-                    socket: None,
-                    path: &h.path,
-                    scheme: h.scheme.as_str(),
-                    address: Some(address),
-                },
-                Endpoint::Unix(socket) => HttpView {
-                    verify: h.verify,
-                    port: None,
-                    socket: Some(socket.display().to_string()),
-                    path: &h.path,
-                    scheme: h.scheme.as_str(),
-                    address: None,
-                },
-            }),
-            None,
-            None,
-        ),
-        Source::Exec(e) => (None, Some(ExecView { command: &e.command }), None),
-        Source::File(f) => (None, None, Some(FileView { path: f.path.display().to_string() })),
-    };
-    ModuleView { method: m.source.method(), timeout: m.timeout.map_or(0, |t| t.as_nanos()), http, exec, file }
-}
 
 fn wants_json(req: &Parts) -> bool {
     req.headers
@@ -106,7 +30,7 @@ pub(super) fn respond(
 ) -> Response<Body> {
     let (content_type, body) = if wants_json(req) {
         let views: BTreeMap<&str, ModuleView<'_>> =
-            modules.iter().map(|m| (m.config.name.as_str(), view(&m.config))).collect();
+            modules.iter().map(|m| (m.config.name.as_str(), m.config.view())).collect();
         ("application/json", serde_json::to_string(&views).unwrap_or_else(|_| "{}".into()))
     } else {
         ("text/html; charset=utf-8", landing_page(modules, proxy_path, telemetry_path))

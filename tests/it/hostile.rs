@@ -2,7 +2,7 @@
 //! path traversal, request smuggling. Each gets a clean 4xx (or a closed connection), nothing
 //! crashes, and nothing reaches an upstream it should not.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

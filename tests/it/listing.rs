@@ -1,6 +1,6 @@
 //! `GET /`: HTML links and a JSON view that never carries a secret.
 
-mod support;
+use crate::support;
 
 use support::{TestProxy, get};
 

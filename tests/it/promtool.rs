@@ -2,7 +2,7 @@
 //! exec and file modules (with the mtime family we add). CI installs promtool (package
 //! `prometheus`); where it is absent the test says so loudly and does nothing.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

@@ -1,9 +1,9 @@
 //! Load: many kept-alive clients scraping a mix of modules with no error and flat memory, and
 //! a reload storm during load that loses no request. The CI size is small and quick; the soak
 //! size (1,000 clients for 30 s) runs with
-//! `EXPEXP_LOAD_CLIENTS=1000 EXPEXP_LOAD_SECONDS=30 cargo test --release --test load`.
+//! `EXPEXP_LOAD_CLIENTS=1000 EXPEXP_LOAD_SECONDS=30 cargo test --release --test it load::`.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,6 +1,6 @@
 //! exec modules end to end: scripts written into a temp dir at test time.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

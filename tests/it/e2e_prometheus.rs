@@ -3,7 +3,7 @@
 //! on what Prometheus itself recorded. CI installs the packages; where they are absent the test
 //! says so loudly and does nothing.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! file modules end to end: textfiles written into a temp dir at test time.
 
-mod support;
+use crate::support;
 
 use support::{TestProxy, sample};
 

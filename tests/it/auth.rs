@@ -2,7 +2,7 @@
 //! file, the web config's TLS client-auth policies and security headers. Nothing secret may
 //! appear in a response or a log line.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::sync::Arc;

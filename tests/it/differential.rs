@@ -5,11 +5,11 @@
 //! Where we differ on purpose (README "Migrating from the original", DESIGN.md section 4) the test
 //! asserts our documented behaviour and says why. Differences that are documented nowhere are
 //! collected in `undocumented_differences`, which is `#[ignore]`d so the suite passes while they
-//! are open: `cargo test --test differential -- --ignored` shows them.
+//! are open: `cargo test --test it differential:: -- --ignored` shows them.
 //!
 //! Without the original installed every test prints `SKIPPED: ...` and returns (CI installs it).
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -266,7 +266,7 @@ const PROTOBUF: &str =
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 /// Issue #84's body: client_golang's OpenMetrics with `# TYPE ... unknown`.
 const ISSUE_84: &[u8] =
-    include_bytes!("exposition/openmetrics/expexp_issue84_client_golang_unknown_type.good.txt");
+    include_bytes!("../exposition/openmetrics/expexp_issue84_client_golang_unknown_type.good.txt");
 
 /// One length-delimited MetricFamily `a` with one untyped sample of 1.
 fn protobuf_body() -> Vec<u8> {

@@ -1,6 +1,6 @@
 //! http modules end to end: the proxy in-process in front of fake exporters.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! and closed when a scrape ends early. The upstream is written on raw TCP so each test
 //! decides when its connections close.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

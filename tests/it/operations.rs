@@ -1,7 +1,7 @@
 //! Operations: reload (signal and HTTP), health, service discovery, -config.check, graceful
 //! shutdown, unix-socket upstreams, and the landing page. The daemon tests run the real binary.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

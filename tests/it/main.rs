@@ -1,0 +1,26 @@
+//! Every integration test in one crate, so the library and the test support are compiled and
+//! linked once rather than once per file. Each module is one area (named as the file).
+//! tests/faults.rs stays a crate of its own: it measures the whole process (open files,
+//! threads, children, memory), which other tests running beside it would disturb.
+
+mod architecture;
+mod auth;
+mod cli;
+mod config;
+mod differential;
+mod docs;
+mod e2e_prometheus;
+mod hostile;
+mod inbound_tls;
+mod listing;
+mod load;
+mod operations;
+mod promtool;
+mod properties;
+mod proxy_exec;
+mod proxy_file;
+mod proxy_http;
+mod support;
+mod upstream_pool;
+mod upstream_tls;
+mod verify_cases;
