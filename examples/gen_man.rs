@@ -38,9 +38,10 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ),
     (
         "EXIT STATUS",
-        &["0 after a clean shutdown, -version, -h, or a -config.check that found nothing wrong; \
-             non-zero when the flags or the configuration are refused, or a listener cannot be \
-             bound."],
+        &["0 after a clean shutdown, -version, -h, or a -config.check that found nothing wrong. \
+             1 when the configuration is refused (the YAML, the web configuration, the files they \
+             name, or flags that cannot work together). 2 when a flag does not parse. 3 when the \
+             daemon cannot start (an address in use, say)."],
     ),
     (
         "FILES",
@@ -61,9 +62,19 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ),
 ];
 
+#[allow(dead_code)]
 fn main() -> std::io::Result<()> {
     let dir = PathBuf::from(std::env::args_os().nth(1).unwrap_or_else(|| ".".into()));
     std::fs::create_dir_all(&dir)?;
+    let (name, page) = render()?;
+    let path = dir.join(name);
+    std::fs::File::create(&path)?.write_all(&page)?;
+    println!("{}", path.display());
+    Ok(())
+}
+
+/// The page's file name and its roff text. `tests/it/docs.rs` checks it against the flags.
+pub fn render() -> std::io::Result<(String, Vec<u8>)> {
     let command = Cli::command().version(env!("CARGO_PKG_VERSION"));
     let man = clap_mangen::Man::new(command)
         .date(option_env!("EXPEXP_BUILD_DATE").unwrap_or_default())
@@ -106,8 +117,5 @@ fn main() -> std::io::Result<()> {
         ),
     ]);
     roff.to_writer(&mut page)?;
-    let path = dir.join(man.get_filename());
-    std::fs::File::create(&path)?.write_all(&page)?;
-    println!("{}", path.display());
-    Ok(())
+    Ok((man.get_filename(), page))
 }

@@ -1,7 +1,8 @@
-//! The operator documentation and packaging against the code: every flag and every YAML key is
-//! in docs/configuration.md (and every flag in the package's /etc/default file), the Prometheus
-//! examples are valid for promtool and for us, the packaged configuration loads, and the
-//! Grafana dashboard is well-formed JSON that queries only metrics the proxy exports.
+//! The operator documentation and packaging against the code: every flag, with its default, and
+//! every YAML key is in docs/configuration.md; every flag is in the package's /etc/default file
+//! and the manual page; the README names no flag that does not exist; the Prometheus examples
+//! are valid for promtool and for us, the packaged configuration loads, and the Grafana
+//! dashboard is well-formed JSON that queries only metrics the proxy exports.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -84,6 +85,99 @@ fn every_flag_is_in_the_reference_and_the_packaged_defaults() {
         let name = line.trim_start_matches("| `-").split('`').next().unwrap_or_default();
         assert!(known.contains(name), "docs/configuration.md documents an unknown flag -{name}");
     }
+}
+
+/// Each flag's default as the CLI defines it: `None` for a repeatable flag with none.
+fn defaults() -> Vec<(String, Option<String>)> {
+    Cli::command()
+        .get_arguments()
+        .filter_map(|a| a.get_long().map(|l| (l, a)))
+        .filter(|(l, _)| *l != "help")
+        .map(|(l, a)| {
+            let d = a.get_default_values().first().map(|v| v.to_string_lossy().into_owned());
+            (l.to_owned(), d)
+        })
+        .collect()
+}
+
+#[test]
+fn the_reference_gives_each_flag_the_default_the_cli_has() {
+    let reference = read("docs/configuration.md");
+    let rows: Vec<(&str, &str)> = reference
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `-"))
+        .filter_map(|l| {
+            let (name, rest) = l.split_once('`')?;
+            Some((name, rest.trim_start_matches(" |").split(" |").next()?.trim()))
+        })
+        .collect();
+    let mut wrong = Vec::new();
+    for (flag, default) in defaults() {
+        let Some((_, documented)) = rows.iter().find(|(n, _)| *n == flag) else {
+            wrong.push(format!("-{flag}: no row"));
+            continue;
+        };
+        let ok = match default.as_deref() {
+            None => documented.starts_with("none"),
+            Some("") => documented.starts_with("`\"\"`"),
+            Some(d) => documented.starts_with(&format!("`{d}`")),
+        };
+        if !ok {
+            wrong.push(format!("-{flag}: documented {documented:?}, the CLI's default is {default:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "docs/configuration.md flag defaults: {wrong:?}");
+}
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../examples/gen_man.rs"]
+mod gen_man;
+
+#[test]
+fn the_manual_page_has_every_flag_with_its_default_and_no_other() {
+    let (name, page) = gen_man::render().expect("render");
+    assert_eq!(name, "exporter_exporter.1");
+    // roff escapes the dashes of option names.
+    let page = String::from_utf8(page)
+        .expect("utf8")
+        .replace("\\-", "-")
+        .replace("\\fB", "")
+        .replace("\\fR", "")
+        .replace("\\fI", "");
+    for (flag, default) in defaults() {
+        assert!(mentions(&page, &format!("--{flag}")), "the manual page lacks --{flag}");
+        if let Some(d) = default.filter(|d| !d.is_empty()) {
+            assert!(page.contains(&format!("[default: {d}]")), "the manual page lacks -{flag}'s default {d}");
+        }
+    }
+    let known: BTreeSet<String> = flags().into_iter().collect();
+    for word in page.split(|c: char| c.is_whitespace() || c == '[' || c == '(' || c == ',') {
+        let w = word.trim_start_matches('-');
+        let name = w.split(['=', ']', ')']).next().unwrap_or_default().trim_end_matches('.');
+        if word.starts_with('-') && name.contains('.') && name.chars().next().is_some_and(char::is_alphabetic)
+        {
+            assert!(known.contains(name), "the manual page names an unknown flag {word:?}");
+        }
+    }
+}
+
+#[test]
+fn the_readme_names_no_flag_that_does_not_exist() {
+    let readme = read("README.md");
+    let known: BTreeSet<String> = flags().into_iter().collect();
+    let mut unknown = Vec::new();
+    for word in readme.split(|c: char| c.is_whitespace() || "`([,".contains(c)) {
+        if let Some(w) = word.strip_prefix('-').map(|w| w.trim_start_matches('-'))
+            && w.contains('.')
+            && w.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        {
+            let name = w.split(['=', ']', ')', '`']).next().unwrap_or_default().trim_end_matches(['.', ':']);
+            if name.contains('.') && !known.contains(name) {
+                unknown.push(name.to_owned());
+            }
+        }
+    }
+    assert!(unknown.is_empty(), "README.md names flags that do not exist: {unknown:?}");
 }
 
 #[test]
