@@ -5,7 +5,7 @@
 //! Why not hyper-util's pooled client: it runs every connection as a task of its own and passes
 //! each piece of a body to the scrape's task over a channel, so one proxied scrape wakes two
 //! tasks per piece, mostly on two threads. Driving the connection in the scrape's task made a
-//! 57 KB pass-through scrape cost about a quarter less CPU (README, "Performance").
+//! 57 KB pass-through scrape cost about a quarter less CPU (bench/README.md, "Results").
 
 use std::future::Future;
 use std::pin::Pin;

@@ -2,7 +2,7 @@
 //! original Go exporter_exporter 0.4.0 (Debian's `prometheus-exporter-exporter`), comparing status
 //! codes, bodies and the headers that matter.
 //!
-//! Where we differ on purpose (README "Migrating from the original", DESIGN.md section 4) the test
+//! Where we differ on purpose (docs/migration.md) the test
 //! asserts our documented behaviour and says why. Differences that are documented nowhere are
 //! collected in `undocumented_differences`, which is `#[ignore]`d so the suite passes while they
 //! are open: `cargo test --test it differential:: -- --ignored` shows them.
@@ -372,7 +372,7 @@ async fn upstream_down_and_too_slow() {
     assert_eq!((got.ours.status, got.ours.text().as_str()), (504, "Gateway Timeout\n"));
     assert!(started.elapsed() < Duration::from_secs(3), "both answered at the 300 ms deadline");
 
-    // Documented (README, "Deadlines"): we also honour Prometheus's scrape timeout header minus
+    // Documented (docs/operations.md, "Deadlines"): we also honour Prometheus's scrape timeout header minus
     // 0.5 s and answer 504 before Prometheus gives up; the original ignores the header and waits
     // for the upstream (3 s here).
     let started = Instant::now();
@@ -589,7 +589,7 @@ async fn bearer_token() {
     let got = pair.get("/metrics", &[]).await;
     assert_eq!(got.statuses(), (401, 401), "/metrics is behind the token too");
 
-    // Documented (README, TLS and authentication): a header consumed by our checks is not passed
+    // Documented (docs/tls.md): a header consumed by our checks is not passed
     // upstream. The original forwards the client's bearer token to the exporter.
     let got = pair.get_seen(&up, "/proxy?module=node", &[("Authorization", "Bearer s3cret")]).await;
     assert_eq!(got.ours.1.headers.get("authorization"), None);
@@ -784,7 +784,7 @@ async fn self_metric_families() {
     for name in theirs.iter().filter(|n| n.starts_with("expexp_")) {
         assert!(ours.contains(name), "the original's {name} is missing from ours");
     }
-    // Differences on purpose (README "Migrating from the original", "Self metrics"):
+    // Differences on purpose (docs/migration.md, "Metrics"):
     // - the original's Go runtime `go_*` and client_golang's `promhttp_*` families (no Go runtime);
     // - its unprefixed `build_info`, which is `expexp_build_info` for us;
     // - `expexp_file_fails_total` (never registered by the original; we have file modules);
@@ -855,7 +855,7 @@ async fn status_line(addr: SocketAddr, path: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "open findings: differences from the original that the README does not document"]
+#[ignore = "open findings: differences from the original that docs/migration.md does not document"]
 async fn undocumented_differences() {
     require_original!();
     let dir = tempfile::tempdir().expect("tmp");
