@@ -235,6 +235,8 @@ async fn every_client_auth_type_of_the_web_config() {
             ),
         );
         let proxy = start("modules: {}\n", &WebSettings { web_config_file: Some(web), ..settings() }).await;
+        // No -web.tls.listen-address: the plain address speaks TLS, as the toolkit's do.
+        assert_eq!(proxy.listening(), [(proxy.addr, true)]);
         assert_eq!(tls_status(proxy.addr, client(&ca, None)).await, none, "{policy}, no certificate");
         assert_eq!(tls_status(proxy.addr, client(&ca, Some(&trusted))).await, good, "{policy}, trusted");
         assert_eq!(tls_status(proxy.addr, client(&ca, Some(&stranger))).await, foreign, "{policy}, other CA");

@@ -99,6 +99,15 @@ fn bad_flags_exit_two_like_go() {
 }
 
 #[test]
+fn an_address_in_use_exits_three_and_says_which() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = busy.local_addr().expect("addr").to_string();
+    let (code, _, err) = run(&["-config.file", "", &format!("-web.listen-address={address}")]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains(&address) && err.contains("cannot listen"), "{err}");
+}
+
+#[test]
 fn config_errors_exit_nonzero_naming_the_file() {
     let dir = tempfile::tempdir().expect("tmp");
     let cfg = dir.path().join("bad.yaml");

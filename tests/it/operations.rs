@@ -54,6 +54,30 @@ async fn reload_by_signal_and_http_adds_changes_and_removes_modules() {
     assert!(!metrics.contains("module=\"b\""), "a removed module's series are gone");
 }
 
+/// The same through the composition path in-process (`daemon::start`, as the binary runs it):
+/// a reload adds, changes and removes modules, an unchanged module keeps serving, a refused
+/// configuration changes nothing and says why.
+#[tokio::test]
+async fn an_in_process_reload_replaces_the_module_set() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let a = script(dir.path(), "a.sh", "echo 'a 1'");
+    let b = script(dir.path(), "b.sh", "echo 'b 1'");
+    let proxy = TestProxy::start(&exec_yaml(&[("a", &a), ("b", &b)])).await;
+    assert_eq!(proxy.get("/proxy?module=b").await.text(), "b 1\n");
+    assert!(proxy.get("/metrics").await.text().contains("expexp_command_starts_total{module=\"b\"} 1"));
+    proxy.reload(&exec_yaml(&[("a", &a)])).await.expect("reloaded");
+    assert_eq!(proxy.get("/proxy?module=a").await.text(), "a 1\n");
+    assert_eq!(proxy.get("/proxy?module=b").await.status, 404);
+    assert!(!proxy.get("/metrics").await.text().contains("module=\"b\""), "b's series went with it");
+    let e = proxy.reload("modules:\n  c: {method: exec}\n").await.unwrap_err();
+    assert!(e.contains("test.yaml") && e.contains("\"c\""), "{e}");
+    assert_eq!(proxy.get("/proxy?module=a").await.text(), "a 1\n", "the running set serves on");
+    assert_eq!(
+        sample(&proxy.get("/metrics").await.text(), "expexp_config_last_reload_successful"),
+        Some(0.0)
+    );
+}
+
 #[tokio::test]
 async fn a_broken_config_on_reload_keeps_the_old_one() {
     let dir = tempfile::tempdir().expect("tmp");

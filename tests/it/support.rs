@@ -164,7 +164,7 @@ pub struct TestProxy {
     pub addr: SocketAddr,
     pub metrics: Arc<Metrics>,
     running: Option<Running>,
-    _config: tempfile::TempDir,
+    config: tempfile::TempDir,
 }
 
 impl TestProxy {
@@ -198,7 +198,24 @@ impl TestProxy {
         let running = daemon::start(settings, BuildInfo::current()).await.expect("start");
         let addr = running.listening().first().expect("a listener").0;
         let metrics = running.metrics().clone();
-        TestProxy { addr, metrics, running: Some(running), _config: dir }
+        TestProxy { addr, metrics, running: Some(running), config: dir }
+    }
+
+    /// Replaces the configuration file and reloads, as SIGHUP does; the outcome as text.
+    pub async fn reload(&self, yaml: &str) -> Result<(), String> {
+        std::fs::write(self.config.path().join("test.yaml"), yaml).expect("write config");
+        let running = self.running.as_ref().expect("running");
+        running.reloader().reload().await.map_err(|e| e.to_string())
+    }
+
+    /// Every address the proxy listens on, with whether it speaks TLS.
+    pub fn listening(&self) -> Vec<(SocketAddr, bool)> {
+        let running = self.running.as_ref().expect("running");
+        running
+            .listening()
+            .iter()
+            .map(|(a, t)| (*a, *t == exporter_exporter::server::Transport::Tls))
+            .collect()
     }
 
     pub fn url(&self, path_and_query: &str) -> String {
