@@ -2,6 +2,7 @@
 //! [`Config`] that cannot hold an invalid value. Loading reads files and nothing else; what it
 //! would like to say to the operator comes back as warnings for the caller to log.
 
+pub mod docker;
 mod duration;
 mod module;
 mod raw;
