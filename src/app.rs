@@ -11,9 +11,13 @@ use tokio::sync::Semaphore;
 
 use crate::body::Body;
 use crate::config::Config;
+use crate::config::docker::DockerConfig;
+use crate::docker::api::{DockerClient, DockerError};
+use crate::docker::discover::Discovery;
+use crate::docker::resolve::Resolver;
 use crate::modules::deadline::DEFAULT_TIMEOUT_OFFSET;
 use crate::modules::http::DEFAULT_MAX_BODY_BYTES;
-use crate::modules::{BuildError, ModuleSet, Origin};
+use crate::modules::{BuildError, ModuleSet};
 use crate::reload::ReloadHandle;
 use crate::routes::{Conn, Routes};
 use crate::security::Security;
@@ -56,8 +60,8 @@ impl Default for Options {
     }
 }
 
-/// What lives as long as the daemon, across reloads: the module set, the metrics, and the
-/// way to ask for a reload.
+/// What lives as long as the daemon, across reloads: the module set, the metrics, the way to
+/// ask for a reload, and container discovery while it runs.
 #[derive(Debug, Clone)]
 pub struct Lasting {
     /// The modules being served.
@@ -66,6 +70,29 @@ pub struct Lasting {
     pub metrics: Arc<Metrics>,
     /// Asks the daemon to reload.
     pub reloader: ReloadHandle,
+    /// The discovery loop, with the Docker connection it was started for.
+    pub discovery: Arc<std::sync::Mutex<Option<(Arc<DockerLink>, Discovery)>>>,
+}
+
+/// The Engine API as one `docker:` block configures it: the client and the address resolver
+/// with its cache. Kept across a reload that leaves the block unchanged.
+#[derive(Debug)]
+pub struct DockerLink {
+    /// The block.
+    pub config: DockerConfig,
+    /// The Engine API client.
+    pub client: Arc<DockerClient>,
+    /// Container addresses, cached for `cache_ttl`.
+    pub resolver: Arc<Resolver>,
+}
+
+/// Why an app cannot be built.
+#[derive(Debug)]
+pub enum BuildFailure {
+    /// The Docker Engine API client cannot be made (its TLS files, say).
+    Docker(DockerError),
+    /// Modules that cannot be built, every one.
+    Modules(Vec<BuildError>),
 }
 
 /// The running proxy: the routes and the TLS configuration of its listeners.
@@ -74,6 +101,7 @@ pub struct App {
     routes: Routes,
     tls: Option<Arc<rustls::ServerConfig>>,
     tls_on_plain: bool,
+    docker: Option<Arc<DockerLink>>,
 }
 
 impl App {
@@ -86,9 +114,24 @@ impl App {
         security: Security,
         lasting: &Lasting,
         previous: Option<&App>,
-    ) -> Result<App, Vec<BuildError>> {
-        let Config { default_module, modules } = config;
-        lasting.modules.replace(Origin::Configured, modules)?;
+    ) -> Result<App, BuildFailure> {
+        let Config { default_module, modules, docker } = config;
+        let docker = match docker {
+            None => None,
+            Some(c) => match previous.and_then(|p| p.docker.as_ref()).filter(|d| d.config == c) {
+                Some(same) => Some(same.clone()),
+                None => {
+                    let client =
+                        Arc::new(DockerClient::new(&c.host, c.tls.as_ref()).map_err(BuildFailure::Docker)?);
+                    let resolver = Arc::new(Resolver::new(client.clone(), c.cache_ttl, lasting.metrics.docker.clone()));
+                    Some(Arc::new(DockerLink { config: c, client, resolver }))
+                }
+            },
+        };
+        lasting
+            .modules
+            .reconfigure(modules, docker.as_ref().map(|d| d.resolver.clone()))
+            .map_err(BuildFailure::Modules)?;
         let Security { auth, tls, tls_on_plain, headers, warnings: _ } = security;
         let scrape_slots = match previous {
             Some(p) => p.routes.scrape_slots.clone(),
@@ -106,7 +149,7 @@ impl App {
             lifecycle: options.enable_lifecycle.then(|| lasting.reloader.clone()),
             scrape_slots,
         };
-        Ok(App { routes, tls, tls_on_plain })
+        Ok(App { routes, tls, tls_on_plain, docker })
     }
 
     /// Answers one request.
@@ -117,6 +160,11 @@ impl App {
     /// The TLS configuration of the listeners that use TLS.
     pub fn tls(&self) -> Option<&Arc<rustls::ServerConfig>> {
         self.tls.as_ref()
+    }
+
+    /// The Docker connection of this configuration, if it has one.
+    pub fn docker(&self) -> Option<&Arc<DockerLink>> {
+        self.docker.as_ref()
     }
 
     /// Whether `-web.listen-address` serves TLS too (a web config with TLS and no

@@ -12,6 +12,7 @@ pub mod web;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use docker::DockerConfig;
 pub use duration::{parse_go_duration, parse_timeout};
 pub use module::{
     BasicAuth, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_OUTPUT_BYTES, Endpoint, ExecSource, FileSource,
@@ -25,6 +26,9 @@ pub struct Config {
     pub default_module: Option<String>,
     /// Every module, by name.
     pub modules: BTreeMap<String, Module>,
+    /// How to reach the Docker Engine API: the `docker:` block, or Docker's defaults when a
+    /// module names a container without one; `None` when nothing needs it.
+    pub docker: Option<DockerConfig>,
 }
 
 /// Where the configuration comes from.
@@ -81,6 +85,16 @@ pub enum ConfigError {
         first: PathBuf,
         /// Where it was defined again.
         second: PathBuf,
+    },
+    /// The `docker:` block (or, without one, `$DOCKER_HOST` and its kin) is wrong.
+    #[error("{}: {key}: {problem}", path.display())]
+    Docker {
+        /// The file with the block (or the one naming a container, for the environment).
+        path: PathBuf,
+        /// The key (`docker.host`), or the environment variable (`DOCKER_HOST`).
+        key: String,
+        /// What is wrong.
+        problem: String,
     },
     /// `defaultModule` names no module.
     #[error("{}: defaultModule: {module:?} is not a configured module", path.display())]
@@ -151,7 +165,16 @@ impl Config {
                 module: name.clone(),
             });
         }
-        if config.modules.is_empty() {
+        if config.docker.is_none()
+            && let Some(m) = config.modules.values().find(|m| m.names_a_container())
+        {
+            config.docker = Some(DockerConfig::from_raw(None, &process_env).map_err(|e| ConfigError::Docker {
+                path: m.origin.clone(),
+                key: e.key.into(),
+                problem: e.problem,
+            })?);
+        }
+        if config.modules.is_empty() && !config.docker.as_ref().is_some_and(|d| d.discover.is_some()) {
             warnings.push("no modules loaded from any config file".to_owned());
         }
         Ok((config, warnings))
@@ -161,9 +184,15 @@ impl Config {
     /// checked by [`Config::load`], once the directories are read too.
     pub fn from_yaml(text: &str, origin: &Path) -> Result<Config, ConfigError> {
         let raw: raw::File = parse_yaml(text, origin)?;
-        let raw::File { default_module, modules, global: _ } = raw;
+        let raw::File { default_module, modules, docker, global: _ } = raw;
+        let docker = match docker {
+            Some(block) => Some(DockerConfig::from_raw(Some(block), &process_env).map_err(|e| {
+                ConfigError::Docker { path: origin.to_owned(), key: e.key.into(), problem: e.problem }
+            })?),
+            None => None,
+        };
         let mut config =
-            Config { default_module: default_module.filter(|d| !d.is_empty()), ..Config::default() };
+            Config { default_module: default_module.filter(|d| !d.is_empty()), docker, ..Config::default() };
         for (name, raw_module) in modules.unwrap_or_default() {
             if name.is_empty() {
                 return Err(ConfigError::Yaml {
@@ -202,6 +231,11 @@ fn module_from_yaml(name: &str, text: &str, origin: &Path) -> Result<Module, Con
         key: e.key.into(),
         problem: e.problem,
     })
+}
+
+/// The process's environment, where Docker's client reads its defaults.
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {

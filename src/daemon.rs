@@ -10,9 +10,10 @@ use arc_swap::ArcSwap;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::app::{App, Lasting};
+use crate::app::{App, BuildFailure, Lasting};
+use crate::docker::discover::Discovery;
 use crate::config::Config;
-use crate::modules::ModuleSet;
+use crate::modules::{ModuleSet, Origin};
 use crate::reload::{self, LoadError, Problem, ReloadError, ReloadHandle, ReloadRequests};
 use crate::security::Security;
 use crate::server::{self, ListenError, SharedApp, Transport};
@@ -53,8 +54,36 @@ pub fn load(settings: &Settings, lasting: &Lasting, previous: Option<&App>) -> R
     for w in warnings.iter().chain(&security.warnings) {
         tracing::warn!("{w}");
     }
-    App::build(config, &settings.options, security, lasting, previous)
-        .map_err(|e| LoadError { problems: e.into_iter().map(Problem::from).collect() })
+    App::build(config, &settings.options, security, lasting, previous).map_err(|e| LoadError {
+        problems: match e {
+            BuildFailure::Docker(e) => vec![Problem::from(e)],
+            BuildFailure::Modules(e) => e.into_iter().map(Problem::from).collect(),
+        },
+    })
+}
+
+/// Starts, restarts or stops container discovery to match `app`'s `docker:` block: a loop runs
+/// while the block has `discover`, and is started again when the block changes. This is where
+/// every source of modules other than the configuration is started.
+fn sync_discovery(lasting: &Lasting, app: &App) {
+    let mut running = lasting.discovery.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let (Some(link), Some((for_link, _))) = (app.docker(), running.as_ref())
+        && Arc::ptr_eq(link, for_link)
+    {
+        return;
+    }
+    *running = app.docker().and_then(|link| {
+        Discovery::start(&link.config, link.client.clone(), lasting.modules.clone(), lasting.metrics.docker.clone())
+            .map(|d| (link.clone(), d))
+    });
+    if running.is_none() {
+        lasting.metrics.docker.stopped();
+        if let Err(problems) = lasting.modules.replace(Origin::Docker, Default::default()) {
+            for p in problems {
+                tracing::warn!(error = %p, "a module could not be built again after discovery stopped");
+            }
+        }
+    }
 }
 
 /// Loads and builds everything, without binding a port (`-config.check`).
@@ -66,7 +95,7 @@ pub fn check(settings: &Settings, build: BuildInfo) -> Result<(), LoadError> {
 fn lasting(settings: &Settings, build: BuildInfo, reloader: ReloadHandle) -> Lasting {
     let metrics = Arc::new(Metrics::new(build));
     let modules = Arc::new(ModuleSet::new(metrics.clone(), settings.options.max_body_bytes));
-    Lasting { modules, metrics, reloader }
+    Lasting { modules, metrics, reloader, discovery: Arc::default() }
 }
 
 /// A started daemon.
@@ -100,6 +129,7 @@ impl Running {
     /// [`server::SHUTDOWN_GRACE`]), and stops reloading.
     pub async fn stop(mut self) {
         let _ = self.stop.send(true);
+        self.lasting.discovery.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
         for s in std::mem::take(&mut self.servers) {
             let _ = s.await;
         }
@@ -113,6 +143,7 @@ impl Drop for Running {
             s.abort();
         }
         self.reloads.abort();
+        self.lasting.discovery.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
     }
 }
 
@@ -121,6 +152,7 @@ pub async fn start(settings: Settings, build: BuildInfo) -> Result<Running, Star
     let (reloader, requests) = reload::channel();
     let lasting = lasting(&settings, build, reloader);
     let app = load(&settings, &lasting, None)?;
+    sync_discovery(&lasting, &app);
     lasting.metrics.reload_succeeded();
     let mut addresses = Vec::new();
     if let Some(address) = &settings.web.plain_address {
@@ -187,6 +219,7 @@ fn reload(settings: &Settings, lasting: &Lasting, shared: &SharedApp) -> Result<
     let previous = shared.load_full();
     match load(settings, lasting, Some(&previous)) {
         Ok(app) => {
+            sync_discovery(lasting, &app);
             shared.store(Arc::new(app));
             lasting.metrics.reload_succeeded();
             tracing::info!("configuration reloaded");

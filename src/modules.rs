@@ -14,7 +14,7 @@ pub mod query;
 pub mod request;
 pub mod running;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
@@ -25,6 +25,7 @@ use running::BuildContext;
 pub use running::RunningModule;
 
 use crate::config::Module;
+use crate::docker::resolve::Resolver;
 use crate::telemetry::Metrics;
 use crate::upstream::tls::SystemRoots;
 
@@ -34,6 +35,8 @@ use crate::upstream::tls::SystemRoots;
 pub enum Origin {
     /// The YAML configuration (`-config.file`, `-config.dirs`).
     Configured,
+    /// Containers labelled for scraping (`docker.discover`).
+    Docker,
 }
 
 /// Every module served at one moment, by name; a snapshot that never changes.
@@ -62,13 +65,26 @@ pub struct ModuleSet {
     sources: Mutex<BTreeMap<Origin, BTreeMap<String, Module>>>,
     metrics: Arc<Metrics>,
     max_body: u64,
+    /// How modules that name a container find its address; replaced when the `docker:` block
+    /// changes.
+    docker: Mutex<Option<Arc<Resolver>>>,
+    /// Names given by a later source that an earlier one already serves, as last logged.
+    conflicts: Mutex<BTreeSet<(String, Origin)>>,
 }
 
 impl ModuleSet {
     /// An empty set; `max_body` bounds every upstream body read for verification.
     pub fn new(metrics: Arc<Metrics>, max_body: u64) -> ModuleSet {
-        ModuleSet { current: ArcSwap::default(), sources: Mutex::default(), metrics, max_body }
+        ModuleSet {
+            current: ArcSwap::default(),
+            sources: Mutex::default(),
+            metrics,
+            max_body,
+            docker: Mutex::default(),
+            conflicts: Mutex::default(),
+        }
     }
+
 
     /// The modules being served now.
     pub fn current(&self) -> Arc<Modules> {
@@ -79,21 +95,43 @@ impl ModuleSet {
     /// module that cannot be built (a TLS file, say) leaves the set as it was; every such
     /// problem is reported, not just the first.
     pub fn replace(&self, origin: Origin, modules: BTreeMap<String, Module>) -> Result<(), Vec<BuildError>> {
+        let docker = self.docker.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        self.rebuild(origin, modules, docker)
+    }
+
+    /// Replaces the configured modules and the Docker connection they and every discovered
+    /// module use, together: on failure neither changes.
+    pub fn reconfigure(
+        &self,
+        modules: BTreeMap<String, Module>,
+        docker: Option<Arc<Resolver>>,
+    ) -> Result<(), Vec<BuildError>> {
+        self.rebuild(Origin::Configured, modules, docker)
+    }
+
+    fn rebuild(
+        &self,
+        origin: Origin,
+        modules: BTreeMap<String, Module>,
+        docker: Option<Arc<Resolver>>,
+    ) -> Result<(), Vec<BuildError>> {
         let mut sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
         let mut next = sources.clone();
         next.insert(origin, modules);
         let previous = self.current.load_full();
         let roots = SystemRoots::default();
-        let context = BuildContext { roots: &roots, max_body: self.max_body, metrics: &self.metrics };
+        let context = BuildContext { roots: &roots, max_body: self.max_body, metrics: &self.metrics, docker: docker.as_ref() };
         let mut by_name = BTreeMap::new();
         let mut problems = Vec::new();
-        for (origin, modules) in &next {
+        let mut conflicts = BTreeSet::new();
+        for (from, modules) in &next {
+            let rereading = *from == origin;
             for (name, module) in modules {
                 if by_name.contains_key(name) {
-                    tracing::warn!(module = %name, source = ?origin, "a module of this name comes from an earlier source; keeping that one");
+                    conflicts.insert((name.clone(), *from));
                     continue;
                 }
-                match previous.get(name).filter(|old| old.reusable_for(module)) {
+                match previous.get(name).filter(|old| old.reusable_for(module, &context, rereading)) {
                     Some(old) => {
                         by_name.insert(name.clone(), old.clone());
                     }
@@ -108,6 +146,13 @@ impl ModuleSet {
         }
         let served = if problems.is_empty() {
             *sources = next;
+            *self.docker.lock().unwrap_or_else(PoisonError::into_inner) = docker;
+            // Each conflict is logged once, when it appears, not at every refresh.
+            let mut known = self.conflicts.lock().unwrap_or_else(PoisonError::into_inner);
+            for (name, from) in conflicts.difference(&known) {
+                tracing::warn!(module = %name, source = ?from, "a module of this name comes from an earlier source (the configuration wins); this one is not served");
+            }
+            *known = conflicts;
             self.current.store(Arc::new(Modules { by_name }));
             self.current.load_full()
         } else {

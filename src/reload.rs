@@ -7,6 +7,7 @@ use std::fmt;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::ConfigError;
+use crate::docker::api::DockerError;
 use crate::modules::BuildError;
 use crate::security::SecurityError;
 
@@ -25,6 +26,9 @@ pub enum Problem {
     /// A module that cannot be built (its TLS files, its address).
     #[error(transparent)]
     Module(#[from] BuildError),
+    /// The Docker Engine API client cannot be made.
+    #[error("docker: {0}")]
+    Docker(#[from] DockerError),
 }
 
 /// Why a configuration was refused: every problem found, not just the first.

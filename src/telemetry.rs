@@ -91,6 +91,31 @@ impl ModuleMetrics {
     }
 }
 
+/// The health of container discovery.
+#[derive(Debug, Default)]
+pub struct DockerMetrics {
+    /// Modules found by the last successful listing.
+    modules: AtomicU64,
+    /// Engine API calls that failed (`expexp_docker_api_errors_total`).
+    pub api_errors: Counter,
+    /// When containers were last listed successfully, seconds since the epoch as f64 bits.
+    last_success: AtomicU64,
+}
+
+impl DockerMetrics {
+    /// Records a successful listing that found `modules` modules.
+    pub fn discovered(&self, modules: usize) {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        self.modules.store(modules as u64, Ordering::Relaxed);
+        self.last_success.store(now.as_secs_f64().to_bits(), Ordering::Relaxed);
+    }
+
+    /// Records that discovery is off: no discovered modules.
+    pub fn stopped(&self) {
+        self.modules.store(0, Ordering::Relaxed);
+    }
+}
+
 /// Build facts, for `expexp_build_info` and `-version`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildInfo {
@@ -120,6 +145,8 @@ impl BuildInfo {
 #[derive(Debug)]
 pub struct Metrics {
     build: BuildInfo,
+    /// Container discovery and the Engine API.
+    pub docker: Arc<DockerMetrics>,
     modules: Mutex<BTreeMap<String, Arc<ModuleMetrics>>>,
     unknown: Arc<ModuleMetrics>,
     process: process::Process,
@@ -135,6 +162,7 @@ impl Metrics {
         *unknown.kind.lock().unwrap_or_else(PoisonError::into_inner) = Some(Kind::Unknown);
         Metrics {
             build,
+            docker: Arc::default(),
             modules: Mutex::new(BTreeMap::new()),
             unknown,
             process: process::Process::new(),
@@ -274,6 +302,19 @@ impl Metrics {
         );
         let ts = f64::from_bits(self.reload_success_time.load(Ordering::Relaxed));
         let _ = writeln!(out, "expexp_config_last_reload_success_timestamp_seconds {}", fmt_float(ts));
+        let d = &self.docker;
+        family(&mut out, "expexp_docker_discovery_modules", "Modules found by the last listing of labelled containers.", "gauge");
+        let _ = writeln!(out, "expexp_docker_discovery_modules {}", d.modules.load(Ordering::Relaxed));
+        family(&mut out, "expexp_docker_api_errors_total", "Docker Engine API calls that failed.", "counter");
+        let _ = writeln!(out, "expexp_docker_api_errors_total {}", d.api_errors.get());
+        family(
+            &mut out,
+            "expexp_docker_last_refresh_success_timestamp_seconds",
+            "When labelled containers were last listed successfully.",
+            "gauge",
+        );
+        let ts = f64::from_bits(d.last_success.load(Ordering::Relaxed));
+        let _ = writeln!(out, "expexp_docker_last_refresh_success_timestamp_seconds {}", fmt_float(ts));
         self.process.render(&mut out);
         out
     }

@@ -3,8 +3,11 @@
 //! turn labelled containers into modules. Defaults follow Docker's own client: `$DOCKER_HOST`,
 //! `$DOCKER_TLS_VERIFY` and `$DOCKER_CERT_PATH`, else the local socket.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use super::duration::parse_timeout;
+use super::raw;
 
 /// The socket Docker listens on by default.
 pub const DEFAULT_DOCKER_SOCKET: &str = "/var/run/docker.sock";
@@ -98,4 +101,170 @@ pub struct DockerConfig {
     pub cache_ttl: Duration,
     /// Discovery from labels, if on.
     pub discover: Option<Discover>,
+}
+
+/// How a container's address is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AddressMode {
+    /// The container's IP on one of its networks (the default).
+    Network,
+    /// The host address and port Docker published for the port (rootless Docker, Podman).
+    Published,
+}
+
+/// `http: {container: NAME, port: P}`: an exporter in a container, found through the Engine API
+/// at connect time.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ContainerTarget {
+    /// The container's name or ID.
+    pub name: String,
+    /// The port the exporter listens on inside the container.
+    pub port: std::num::NonZeroU16,
+    /// How its address is found.
+    pub mode: AddressMode,
+    /// With [`AddressMode::Network`], the network to use; else the first by name, as
+    /// Prometheus's docker_sd does.
+    pub network: Option<String>,
+}
+
+impl AddressMode {
+    /// Reads `address_mode`.
+    pub fn parse(s: &str) -> Result<AddressMode, String> {
+        match s {
+            "" | "network" => Ok(AddressMode::Network),
+            "published" => Ok(AddressMode::Published),
+            other => Err(format!("{other:?} is not network or published")),
+        }
+    }
+}
+
+/// A problem in the `docker:` block: the key and what is wrong.
+#[derive(Debug)]
+pub(super) struct Invalid {
+    pub(super) key: &'static str,
+    pub(super) problem: String,
+}
+
+fn invalid(key: &'static str, problem: impl Into<String>) -> Invalid {
+    Invalid { key, problem: problem.into() }
+}
+
+impl DockerConfig {
+    /// The settings Docker's own client would use with no block: `$DOCKER_HOST`,
+    /// `$DOCKER_TLS_VERIFY`, `$DOCKER_CERT_PATH`, else the local socket. `env` reads a variable.
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<DockerConfig, String> {
+        DockerConfig::from_raw(None, env).map_err(|e| format!("{}: {}", e.key, e.problem))
+    }
+
+    /// Checks the `docker:` block; what it leaves out comes from the environment as Docker's
+    /// client takes it.
+    pub(super) fn from_raw(
+        raw: Option<raw::Docker>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<DockerConfig, Invalid> {
+        let raw::Docker { host, tls_verify, cert_path, refresh_interval, cache_ttl, discover } =
+            raw.unwrap_or(raw::Docker {
+                host: None,
+                tls_verify: None,
+                cert_path: None,
+                refresh_interval: None,
+                cache_ttl: None,
+                discover: None,
+            });
+        let set = |v: Option<String>| v.filter(|v| !v.is_empty());
+        let (host, host_key) = match set(host) {
+            Some(h) => (h, "docker.host"),
+            None => match set(env("DOCKER_HOST")) {
+                Some(h) => (h, "DOCKER_HOST"),
+                None => (format!("unix://{DEFAULT_DOCKER_SOCKET}"), "docker.host"),
+            },
+        };
+        let host = DockerHost::parse(&host).map_err(|p| invalid(host_key, p))?;
+        let env_verify = set(env("DOCKER_TLS_VERIFY")).is_some();
+        let yaml_cert_path = set(cert_path);
+        let verify = tls_verify.unwrap_or(env_verify || yaml_cert_path.is_some());
+        let wants_tls = verify || yaml_cert_path.is_some();
+        let tls = if wants_tls {
+            let dir = match (yaml_cert_path, set(env("DOCKER_CERT_PATH")), set(env("HOME"))) {
+                (Some(d), _, _) | (None, Some(d), _) => PathBuf::from(d),
+                (None, None, Some(home)) => Path::new(&home).join(".docker"),
+                (None, None, None) => {
+                    return Err(invalid("docker.cert_path", "missing: TLS needs the directory of ca.pem, cert.pem, key.pem"));
+                }
+            };
+            if matches!(host, DockerHost::Unix(_)) {
+                return Err(invalid("docker.tls_verify", "TLS applies to tcp:// hosts, not a unix socket"));
+            }
+            Some(DockerTls {
+                ca_file: dir.join("ca.pem"),
+                cert_file: dir.join("cert.pem"),
+                key_file: dir.join("key.pem"),
+                verify,
+            })
+        } else {
+            None
+        };
+        let duration = |key: &'static str, v: Option<String>, default: Duration| match v {
+            None => Ok(default),
+            Some(t) => match parse_timeout(&t) {
+                Ok(Some(d)) => Ok(d),
+                Ok(None) => Err(invalid(key, "must be more than 0")),
+                Err(p) => Err(invalid(key, p)),
+            },
+        };
+        let refresh_interval = duration("docker.refresh_interval", refresh_interval, DEFAULT_REFRESH_INTERVAL)?;
+        let cache_ttl = duration("docker.cache_ttl", cache_ttl, DEFAULT_CACHE_TTL)?;
+        let discover = match discover {
+            None => None,
+            Some(raw::Discover { label_prefix }) => {
+                let prefix = set(label_prefix)
+                    .ok_or_else(|| invalid("docker.discover.label_prefix", "missing: e.g. prometheus.io"))?;
+                if prefix.contains(|c: char| c.is_whitespace() || c == '=' || c == ',') {
+                    return Err(invalid("docker.discover.label_prefix", format!("{prefix:?} is not a label prefix")));
+                }
+                Some(Discover { label_prefix: prefix.trim_end_matches('/').to_owned() })
+            }
+        };
+        Ok(DockerConfig { host, tls, refresh_interval, cache_ttl, discover })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned())
+    }
+
+    #[test]
+    fn hosts_as_docker_writes_them() {
+        assert_eq!(DockerHost::parse("unix:///run/docker.sock"), Ok(DockerHost::Unix("/run/docker.sock".into())));
+        assert_eq!(
+            DockerHost::parse("tcp://[::1]:2376"),
+            Ok(DockerHost::Tcp { host: "::1".into(), port: 2376 })
+        );
+        assert_eq!(DockerHost::parse("tcp://[::1]:2376").map(|h| h.to_string()), Ok("tcp://[::1]:2376".into()));
+        assert!(DockerHost::parse("unix://docker.sock").unwrap_err().contains("absolute"));
+        assert!(DockerHost::parse("tcp://host").unwrap_err().contains("host:port"));
+        assert!(DockerHost::parse("ssh://me@host").unwrap_err().contains("only unix:// and tcp://"));
+    }
+
+    #[test]
+    fn defaults_follow_the_docker_client_environment() {
+        let d = DockerConfig::from_env(&env(&[])).expect("defaults");
+        assert_eq!(d.host, DockerHost::Unix(DEFAULT_DOCKER_SOCKET.into()));
+        assert_eq!((d.tls, d.refresh_interval, d.cache_ttl), (None, DEFAULT_REFRESH_INTERVAL, DEFAULT_CACHE_TTL));
+        let d = DockerConfig::from_env(&env(&[
+            ("DOCKER_HOST", "tcp://10.0.0.1:2376"),
+            ("DOCKER_TLS_VERIFY", "1"),
+            ("DOCKER_CERT_PATH", "/certs"),
+        ]))
+        .expect("tls");
+        let tls = d.tls.expect("tls on");
+        assert!(tls.verify && tls.ca_file == Path::new("/certs/ca.pem") && tls.key_file == Path::new("/certs/key.pem"));
+        let e = DockerConfig::from_env(&env(&[("DOCKER_TLS_VERIFY", "1"), ("HOME", "/root")])).unwrap_err();
+        assert!(e.contains("docker.tls_verify") && e.contains("unix socket"), "{e}");
+        assert!(DockerConfig::from_env(&env(&[("DOCKER_HOST", "npipe:////./pipe/docker")])).unwrap_err().contains("DOCKER_HOST"));
+    }
 }

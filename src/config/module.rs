@@ -9,6 +9,7 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue};
 use serde::Serialize;
 
+use super::docker::{AddressMode, ContainerTarget};
 use super::duration::parse_timeout;
 use super::raw;
 
@@ -41,6 +42,13 @@ pub enum Source {
     Exec(ExecSource),
     /// Serve a file.
     File(FileSource),
+}
+
+impl Module {
+    /// Whether the module reaches its exporter through a container's address.
+    pub fn names_a_container(&self) -> bool {
+        matches!(&self.source, Source::Http(h) if matches!(h.endpoint, Endpoint::Container(_)))
+    }
 }
 
 impl Source {
@@ -108,6 +116,8 @@ pub enum Endpoint {
     },
     /// A unix socket (`http.socket`).
     Unix(PathBuf),
+    /// A container, found through the Docker Engine API (`http.container`).
+    Container(ContainerTarget),
 }
 
 /// Upstream basic-auth credentials. `Debug` never shows the password.
@@ -243,6 +253,43 @@ impl Module {
     }
 }
 
+/// `http: {container: NAME, port: P}`, which excludes `address` and `socket`.
+fn container_endpoint(
+    name: String,
+    port: Option<i64>,
+    address_mode: Option<String>,
+    network: Option<String>,
+    socket: Option<&String>,
+    address: Option<&String>,
+) -> Result<Endpoint, Invalid> {
+    if address.is_some_and(|a| !a.is_empty()) {
+        return Err(invalid("http.container", "give either container or address, not both"));
+    }
+    if socket.is_some() {
+        return Err(invalid("http.container", "give either container or socket, not both"));
+    }
+    if name.contains(|c: char| c == '/' || c.is_whitespace()) {
+        return Err(invalid("http.container", format!("{name:?} is not a container name or ID")));
+    }
+    let port = port_number(port)?;
+    let mode = AddressMode::parse(address_mode.as_deref().unwrap_or("")).map_err(|p| invalid("http.address_mode", p))?;
+    let network = network.filter(|n| !n.is_empty());
+    if network.is_some() && mode == AddressMode::Published {
+        return Err(invalid("http.network", "only with address_mode network"));
+    }
+    Ok(Endpoint::Container(ContainerTarget { name, port, mode, network }))
+}
+
+fn port_number(port: Option<i64>) -> Result<NonZeroU16, Invalid> {
+    match port {
+        None | Some(0) => Err(invalid("http.port", "missing: must be a non-zero port number")),
+        Some(p) => u16::try_from(p)
+            .ok()
+            .and_then(NonZeroU16::new)
+            .ok_or_else(|| invalid("http.port", format!("{p} is not a port number (1-65535)"))),
+    }
+}
+
 fn is_label_name(name: &str) -> bool {
     let mut bytes = name.bytes();
     bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
@@ -266,22 +313,29 @@ fn http_source(h: raw::Http) -> Result<HttpSource, Invalid> {
         tls_ca_cert_file,
         tls_root_ca_file,
         server_name,
+        container,
+        address_mode,
+        network,
     } = h;
+    let container = container.filter(|c| !c.is_empty());
+    if container.is_none() {
+        if address_mode.is_some() {
+            return Err(invalid("http.address_mode", "only with http.container"));
+        }
+        if network.is_some() {
+            return Err(invalid("http.network", "only with http.container"));
+        }
+    }
     let endpoint = match (socket.filter(|s| !s.is_empty()), port, address) {
+        (socket, port, address) if let Some(name) = container => {
+            container_endpoint(name, port, address_mode, network, socket.as_ref(), address.as_ref())?
+        }
         (Some(path), None, None) => Endpoint::Unix(PathBuf::from(path)),
         (Some(_), _, _) => {
             return Err(invalid("http.socket", "give either socket or port (and address), not both"));
         }
         (None, port, address) => {
-            let port = match port {
-                None | Some(0) => {
-                    return Err(invalid("http.port", "missing: must be a non-zero port number"));
-                }
-                Some(p) => u16::try_from(p)
-                    .ok()
-                    .and_then(NonZeroU16::new)
-                    .ok_or_else(|| invalid("http.port", format!("{p} is not a port number (1-65535)")))?,
-            };
+            let port = port_number(port)?;
             let address = address.filter(|a| !a.is_empty()).unwrap_or_else(|| "localhost".to_owned());
             if address.contains(['/', '?', '#', '@', ' ']) {
                 return Err(invalid("http.address", format!("{address:?} is not a host name or address")));
@@ -445,6 +499,8 @@ struct HttpView<'a> {
     scheme: &'static str,
     #[serde(rename = "Address", skip_serializing_if = "Option::is_none")]
     address: Option<&'a str>,
+    #[serde(rename = "Container", skip_serializing_if = "Option::is_none")]
+    container: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -474,6 +530,7 @@ impl Module {
                         path: &h.path,
                         scheme: h.scheme.as_str(),
                         address: Some(address),
+                        container: None,
                     },
                     Endpoint::Unix(socket) => HttpView {
                         verify: h.verify,
@@ -482,6 +539,16 @@ impl Module {
                         path: &h.path,
                         scheme: h.scheme.as_str(),
                         address: None,
+                        container: None,
+                    },
+                    Endpoint::Container(t) => HttpView {
+                        verify: h.verify,
+                        port: Some(t.port.get()),
+                        socket: None,
+                        path: &h.path,
+                        scheme: h.scheme.as_str(),
+                        address: None,
+                        container: Some(&t.name),
                     },
                 }),
                 None,

@@ -12,6 +12,7 @@ pub(super) struct File {
     #[serde(rename = "defaultModule")]
     pub(super) default_module: Option<String>,
     pub(super) modules: Option<BTreeMap<String, Module>>,
+    pub(super) docker: Option<Docker>,
     /// Present (and empty) in the original's schema; accepted and ignored.
     #[expect(dead_code, reason = "accepted for compatibility, never used")]
     pub(super) global: Option<serde::de::IgnoredAny>,
@@ -63,6 +64,27 @@ pub(super) struct Http {
     pub(super) tls_ca_cert_file: Option<String>,
     pub(super) tls_root_ca_file: Option<String>,
     pub(super) server_name: Option<String>,
+    pub(super) container: Option<String>,
+    pub(super) address_mode: Option<String>,
+    pub(super) network: Option<String>,
+}
+
+/// The top-level `docker:` block.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Docker {
+    pub(super) host: Option<String>,
+    pub(super) tls_verify: Option<bool>,
+    pub(super) cert_path: Option<String>,
+    pub(super) refresh_interval: Option<String>,
+    pub(super) cache_ttl: Option<String>,
+    pub(super) discover: Option<Discover>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Discover {
+    pub(super) label_prefix: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

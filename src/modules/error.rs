@@ -4,6 +4,8 @@
 
 use http::StatusCode;
 
+use crate::docker::api::DockerError;
+use crate::docker::resolve::ContainerError;
 use crate::exposition::VerifyError;
 use crate::tls::TlsError;
 
@@ -24,6 +26,12 @@ pub enum BuildProblem {
     /// Its TLS files or settings are unusable.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// It names a container and the Docker Engine API cannot be used.
+    #[error("Docker Engine API: {0}")]
+    Docker(#[from] DockerError),
+    /// It names a container but no Docker connection is configured.
+    #[error("names a container, but no Docker connection is configured")]
+    NoDocker,
     /// Its upstream address does not make a URL or a Host header.
     #[error("upstream address {address:?}: {problem}")]
     Address {
@@ -52,6 +60,10 @@ pub enum ScrapeError {
         /// The connection error.
         cause: String,
     },
+    /// The module's container cannot be reached: missing, stopped, unhealthy, or the Engine
+    /// API failed.
+    #[error("{0}")]
+    Container(#[from] ContainerError),
     /// The upstream broke the exchange (reset, malformed HTTP, body cut short).
     #[error("upstream {upstream} failed: {cause}")]
     Upstream {
@@ -134,7 +146,9 @@ impl ScrapeError {
         use ScrapeError as E;
         match self {
             E::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            E::Connect { .. } | E::Upstream { .. } | E::BodyTooLarge { .. } => StatusCode::BAD_GATEWAY,
+            E::Connect { .. } | E::Container(_) | E::Upstream { .. } | E::BodyTooLarge { .. } => {
+                StatusCode::BAD_GATEWAY
+            }
             E::Malformed(_) | E::Encoding(_) => StatusCode::INTERNAL_SERVER_ERROR,
             E::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             E::ArgsNotAllowed | E::NulInArgs => StatusCode::BAD_REQUEST,
@@ -151,6 +165,7 @@ impl ScrapeError {
         match self {
             E::Timeout(_) => "Gateway Timeout\n",
             E::Connect { .. } | E::Upstream { .. } => "Bad Gateway\n",
+            E::Container(_) => "Bad Gateway: the module's container cannot be reached. See server logs for details\n",
             E::BodyTooLarge { .. } => "Bad Gateway: upstream response too large\n",
             E::Malformed(_) | E::Encoding(_) => VERIFICATION_FAILED,
             E::Busy(_) => "Service Unavailable: too many concurrent runs of this module\n",

@@ -19,7 +19,9 @@ use super::error::{BuildProblem, ScrapeError};
 use super::query;
 use super::request::ScrapeRequest;
 use crate::body::Body;
+use crate::config::docker::ContainerTarget;
 use crate::config::{Endpoint, HttpSource, Scheme};
+use crate::docker::resolve::Resolver;
 use crate::exposition::{BodyCheck, Dialect, Encoding};
 use crate::tls::TlsError;
 use crate::upstream::pool::{Connection, Pool, PoolLimits, UpstreamBody};
@@ -47,11 +49,13 @@ const HOP_BY_HOP: [HeaderName; 8] = [
     header::TRANSFER_ENCODING,
 ];
 
-/// How one module reaches its upstream: TCP (HTTP or HTTPS) or a unix socket.
+/// How one module reaches its upstream: TCP (HTTP or HTTPS), a unix socket, or a container
+/// whose address is asked of the Docker Engine API at connect time.
 #[derive(Debug)]
 enum Connector {
     Tcp(HttpsConnector<HttpConnector>),
     Unix(UnixConnector),
+    Container { target: ContainerTarget, resolver: Arc<Resolver>, tcp: HttpsConnector<HttpConnector> },
 }
 
 /// A running http module.
@@ -86,6 +90,16 @@ impl HttpUpstream {
                 HeaderValue::from_static("localhost"),
                 format!("unix:{}", path.display()),
             ),
+            Endpoint::Container(target) => {
+                let resolver = docker.ok_or(BuildProblem::NoDocker)?.clone();
+                let authority = format!("container {}:{}", target.name, target.port);
+                let default_host = HeaderValue::from_str(&format!("{}:{}", target.name, target.port))
+                    .map_err(|e| bad_address(&authority, &e))?;
+                let tcp = tcp_connector(source, roots)?;
+                // Never dialled as such: each connect asks for the container's address.
+                let connector = Connector::Container { target: target.clone(), resolver, tcp };
+                (connector, Uri::from_static("http://localhost"), default_host, authority)
+            }
             Endpoint::Tcp { address, port } => {
                 let host = if address.contains(':') && !address.starts_with('[') {
                     format!("[{address}]")
@@ -169,12 +183,12 @@ impl HttpUpstream {
                 Err(e) => return Err(self.upstream_error(&e)),
             }
         }
-        let mut conn = self.connect().await?;
+        let mut conn = self.connect(req.deadline).await?;
         let response = conn.send(self.request(req)).await.map_err(|e| self.upstream_error(&e))?;
         Ok((conn, response))
     }
 
-    async fn connect(&self) -> Result<Connection, ScrapeError> {
+    async fn connect(&self, deadline: Option<tokio::time::Instant>) -> Result<Connection, ScrapeError> {
         let refused = |e: &(dyn std::error::Error + 'static)| ScrapeError::Connect {
             upstream: self.authority.clone(),
             cause: chain(e),
@@ -191,6 +205,38 @@ impl HttpUpstream {
                 let io = c.connect().await.map_err(|e| refused(&e))?;
                 Connection::handshake(io).await.map_err(|e| refused(&e))
             }
+            Connector::Container { target, resolver, tcp } => {
+                use tower_service::Service as _;
+                // A remembered address that refuses the connection may be the container's old
+                // one (it restarted): forget it and ask once more.
+                let mut retried = false;
+                loop {
+                    let addr = resolver.resolve(target, deadline).await?;
+                    let uri: Uri = format!("{}://{addr}", self.source.scheme.as_str())
+                        .parse()
+                        .map_err(|e| refused(&e))?;
+                    let mut c = tcp.clone();
+                    std::future::poll_fn(|cx| c.poll_ready(cx)).await.map_err(|e| refused(&*e))?;
+                    match c.call(uri).await {
+                        Ok(io) => return Connection::handshake(io).await.map_err(|e| refused(&e)),
+                        Err(e) => {
+                            resolver.forget(target);
+                            if retried {
+                                return Err(refused(&*e));
+                            }
+                            retried = true;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The resolver this module asks for its container's address, if it names a container.
+    pub fn resolver(&self) -> Option<&Arc<Resolver>> {
+        match &self.connector {
+            Connector::Container { resolver, .. } => Some(resolver),
+            Connector::Tcp(_) | Connector::Unix(_) => None,
         }
     }
 

@@ -14,6 +14,7 @@ use super::http::HttpUpstream;
 use super::request::ScrapeRequest;
 use crate::body::Body;
 use crate::config::{Module, Scheme, Source};
+use crate::docker::resolve::Resolver;
 use crate::telemetry::{Families, Metrics, ModuleMetrics};
 use crate::upstream::tls::SystemRoots;
 
@@ -26,6 +27,8 @@ pub struct BuildContext<'a> {
     pub max_body: u64,
     /// Where each module's counters live.
     pub metrics: &'a Metrics,
+    /// How modules that name a container find its address, if Docker is configured.
+    pub docker: Option<&'a Arc<Resolver>>,
 }
 
 #[derive(Debug)]
@@ -50,7 +53,7 @@ impl RunningModule {
     pub fn build(module: &Module, context: &BuildContext<'_>) -> Result<RunningModule, BuildError> {
         let runner = match &module.source {
             Source::Http(h) => Runner::Http(Box::new(
-                HttpUpstream::build(h, context.roots, context.max_body)
+                HttpUpstream::build(h, context.roots, context.max_body, context.docker)
                     .map_err(|problem| BuildError { module: module.name.clone(), problem })?,
             )),
             Source::Exec(e) => Runner::Exec(ExecRunner::new(e)),
@@ -61,14 +64,23 @@ impl RunningModule {
     }
 
     /// Whether this module can keep serving as it is when its configuration is unchanged:
-    /// an exec module keeps its run slots that way. A module whose build reads files (TLS
-    /// material of an https upstream) is built again, so a reload picks up rotated files.
-    pub fn reusable_for(&self, module: &Module) -> bool {
-        let reads_files = match &self.runner {
-            Runner::Http(_) => matches!(&module.source, Source::Http(h) if h.scheme == Scheme::Https),
+    /// an exec module keeps its run slots that way, an http module its kept-alive connections.
+    /// When its own source is `rereading`, a module whose build reads files (TLS material of
+    /// an https upstream) is built again, so a reload picks up rotated files; a module whose
+    /// Docker connection changed is built again in any case.
+    pub fn reusable_for(&self, module: &Module, context: &BuildContext<'_>, rereading: bool) -> bool {
+        let stale = match &self.runner {
+            Runner::Http(h) => {
+                (rereading && matches!(&module.source, Source::Http(s) if s.scheme == Scheme::Https))
+                    || match (h.resolver(), context.docker) {
+                        (Some(mine), Some(now)) => !Arc::ptr_eq(mine, now),
+                        (Some(_), None) => true,
+                        (None, _) => false,
+                    }
+            }
             Runner::Exec(_) | Runner::File(_) => false,
         };
-        self.config == *module && !reads_files
+        self.config == *module && !stale
     }
 
     /// Scrapes the module once.

@@ -1,0 +1,293 @@
+//! From a container's name to the address its exporter listens on: asked of the Engine API
+//! (`GET /containers/{name}/json`) when a connection is needed, remembered for `cache_ttl`,
+//! and forgotten at once after a connection error so that a container restarted with a new
+//! IP is reached on the next try.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
+
+use super::api::{DockerClient, DockerError};
+use super::model::ContainerInspect;
+use crate::config::docker::{AddressMode, ContainerTarget};
+use crate::telemetry::DockerMetrics;
+
+/// How long an Engine API call may take when the scrape has no deadline of its own.
+pub const API_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a container's address cannot be had. The messages are for the log; a client gets a
+/// short fixed 502 body.
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    /// No container has that name or ID.
+    #[error("container {0:?} does not exist")]
+    Missing(String),
+    /// It exists but does not run.
+    #[error("container {name:?} is not running ({state})")]
+    NotRunning {
+        /// The container.
+        name: String,
+        /// `exited (code 2) 2 minutes ago`, `created`, `paused`, ...
+        state: String,
+    },
+    /// Its health check says it is unhealthy.
+    #[error("container {0:?} is unhealthy")]
+    Unhealthy(String),
+    /// It has no address on the network asked for (or on any network).
+    #[error("container {name:?} has no address on {wanted} (its networks: {networks})")]
+    NoNetwork {
+        /// The container.
+        name: String,
+        /// `network "x"`, or `any network`.
+        wanted: String,
+        /// The networks it is on.
+        networks: String,
+    },
+    /// `address_mode: published` and the port is not published.
+    #[error("container {name:?} does not publish port {port}/tcp")]
+    NotPublished {
+        /// The container.
+        name: String,
+        /// The port inside the container.
+        port: u16,
+    },
+    /// The Engine API failed.
+    #[error(transparent)]
+    Api(#[from] DockerError),
+}
+
+/// Resolves containers through one Engine API, with a short-lived cache.
+#[derive(Debug)]
+pub struct Resolver {
+    client: Arc<DockerClient>,
+    ttl: Duration,
+    cache: Mutex<HashMap<ContainerTarget, (SocketAddr, Instant)>>,
+    metrics: Arc<DockerMetrics>,
+}
+
+impl Resolver {
+    /// A resolver over `client` that trusts an answer for `ttl`.
+    pub fn new(client: Arc<DockerClient>, ttl: Duration, metrics: Arc<DockerMetrics>) -> Resolver {
+        Resolver { client, ttl, cache: Mutex::default(), metrics }
+    }
+
+    /// The address to connect to for `target`, asking the Engine API unless a fresh answer is
+    /// remembered. `deadline` bounds the API call.
+    pub async fn resolve(
+        &self,
+        target: &ContainerTarget,
+        deadline: Option<Instant>,
+    ) -> Result<SocketAddr, ContainerError> {
+        let now = Instant::now();
+        if let Some((addr, until)) = self.cache.lock().unwrap_or_else(PoisonError::into_inner).get(target)
+            && *until > now
+        {
+            return Ok(*addr);
+        }
+        let deadline = deadline.map_or(now + API_TIMEOUT, |d| d.min(now + API_TIMEOUT));
+        let inspect = match self.client.inspect(&target.name, deadline).await {
+            Ok(Some(i)) => i,
+            Ok(None) => return Err(ContainerError::Missing(target.name.clone())),
+            Err(e) => {
+                self.metrics.api_errors.inc();
+                return Err(e.into());
+            }
+        };
+        let addr = address_of(&inspect, target, SystemTime::now())?;
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner).insert(target.clone(), (addr, now + self.ttl));
+        Ok(addr)
+    }
+
+    /// Forgets what is remembered of `target` (after a connection to it failed).
+    pub fn forget(&self, target: &ContainerTarget) {
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner).remove(target);
+    }
+}
+
+/// Where `target`'s exporter listens, by what the Engine API says of the container. Pure.
+pub fn address_of(
+    c: &ContainerInspect,
+    target: &ContainerTarget,
+    now: SystemTime,
+) -> Result<SocketAddr, ContainerError> {
+    let name = &target.name;
+    if !c.state.running {
+        return Err(ContainerError::NotRunning { name: name.clone(), state: describe_state(c, now) });
+    }
+    if c.state.health.as_ref().is_some_and(|h| h.status == "unhealthy") {
+        return Err(ContainerError::Unhealthy(name.clone()));
+    }
+    let port = target.port.get();
+    if c.host_config.network_mode == "host" {
+        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+    }
+    match target.mode {
+        AddressMode::Network => {
+            let networks = &c.network_settings.networks;
+            let chosen = match &target.network {
+                Some(wanted) => networks.get(wanted).map(|n| (wanted, n)),
+                // Sorted by name, as Prometheus's docker_sd walks them.
+                None => networks.iter().find(|(_, n)| !n.ip_address.is_empty()),
+            };
+            let ip = chosen.and_then(|(_, n)| n.ip_address.parse::<IpAddr>().ok()).ok_or_else(|| {
+                ContainerError::NoNetwork {
+                    name: name.clone(),
+                    wanted: target.network.as_ref().map_or("any network".into(), |n| format!("network {n:?}")),
+                    networks: if networks.is_empty() {
+                        format!("none; network mode {:?}", c.host_config.network_mode)
+                    } else {
+                        networks.keys().cloned().collect::<Vec<_>>().join(", ")
+                    },
+                }
+            })?;
+            Ok(SocketAddr::new(ip, port))
+        }
+        AddressMode::Published => {
+            let bindings = c.network_settings.ports.get(&format!("{port}/tcp")).and_then(Option::as_ref);
+            let (binding, host_port) = bindings
+                .and_then(|b| b.iter().find_map(|b| b.port().map(|p| (b, p))))
+                .ok_or_else(|| ContainerError::NotPublished { name: name.clone(), port })?;
+            // Published on every address: connect over loopback, of the family it was bound on.
+            let ip = match binding.host_ip.as_str() {
+                "" | "0.0.0.0" => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                "::" => IpAddr::V6(Ipv6Addr::LOCALHOST),
+                other => other.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            };
+            Ok(SocketAddr::new(ip, host_port))
+        }
+    }
+}
+
+/// `exited (code 2) 2 minutes ago`, `created`, `paused`: what `docker ps -a` would show.
+fn describe_state(c: &ContainerInspect, now: SystemTime) -> String {
+    let status = c.state.status.as_str();
+    match status {
+        "exited" | "dead" => {
+            let ago = rfc3339_seconds(&c.state.finished_at)
+                .and_then(|t| now.duration_since(SystemTime::UNIX_EPOCH).ok().map(|n| n.as_secs().saturating_sub(t)))
+                .map(|s| format!(" {} ago", human(s)))
+                .unwrap_or_default();
+            format!("{status} (code {}){ago}", c.state.exit_code)
+        }
+        "" => "not running".into(),
+        other => other.into(),
+    }
+}
+
+fn human(secs: u64) -> String {
+    match secs {
+        0..=1 => "a second".into(),
+        2..=59 => format!("{secs} seconds"),
+        60..=119 => "a minute".into(),
+        120..=3599 => format!("{} minutes", secs / 60),
+        3600..=7199 => "an hour".into(),
+        7200..=172_799 => format!("{} hours", secs / 3600),
+        _ => format!("{} days", secs / 86_400),
+    }
+}
+
+/// Seconds since the epoch of an RFC 3339 time (`2026-12-02T03:04:05.123456789Z`), UTC only;
+/// Docker writes its times that way.
+fn rfc3339_seconds(t: &str) -> Option<u64> {
+    let b = t.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| t.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !t.ends_with('Z') || y < 1970 {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU16;
+
+    use super::*;
+    use crate::docker::model::{ContainerState, Endpoint, Health, PortBinding};
+
+    fn target(mode: AddressMode, network: Option<&str>) -> ContainerTarget {
+        ContainerTarget {
+            name: "pg".into(),
+            port: NonZeroU16::new(9187).expect("port"),
+            mode,
+            network: network.map(str::to_owned),
+        }
+    }
+
+    fn running() -> ContainerInspect {
+        let mut c = ContainerInspect::default();
+        c.state = ContainerState { status: "running".into(), running: true, ..ContainerState::default() };
+        for (net, ip) in [("zeta", "172.18.0.5"), ("alpha", "172.17.0.3")] {
+            c.network_settings.networks.insert(net.into(), Endpoint { ip_address: ip.into(), ..Endpoint::default() });
+        }
+        c
+    }
+
+    #[test]
+    fn the_network_address_is_the_first_network_by_name_or_the_one_asked_for() {
+        let now = SystemTime::now();
+        let c = running();
+        let at = |t| address_of(&c, &t, now).map(|a| a.to_string()).map_err(|e| e.to_string());
+        assert_eq!(at(target(AddressMode::Network, None)), Ok("172.17.0.3:9187".into()));
+        assert_eq!(at(target(AddressMode::Network, Some("zeta"))), Ok("172.18.0.5:9187".into()));
+        let e = at(target(AddressMode::Network, Some("other"))).unwrap_err();
+        assert!(e.contains("network \"other\"") && e.contains("alpha, zeta"), "{e}");
+        let mut host = running();
+        host.host_config.network_mode = "host".into();
+        assert_eq!(address_of(&host, &target(AddressMode::Network, None), now).expect("host").to_string(), "127.0.0.1:9187");
+    }
+
+    #[test]
+    fn the_published_address_is_on_loopback_for_every_interface() {
+        let now = SystemTime::now();
+        let mut c = running();
+        let e = address_of(&c, &target(AddressMode::Published, None), now).unwrap_err().to_string();
+        assert!(e.contains("does not publish port 9187/tcp"), "{e}");
+        c.network_settings.ports.insert(
+            "9187/tcp".into(),
+            Some(vec![PortBinding { host_ip: "0.0.0.0".into(), host_port: "19187".into() }]),
+        );
+        assert_eq!(address_of(&c, &target(AddressMode::Published, None), now).expect("published").to_string(), "127.0.0.1:19187");
+    }
+
+    #[test]
+    fn stopped_and_unhealthy_containers_say_why() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(rfc3339_seconds("2026-12-02T03:06:05Z").expect("t"));
+        let mut c = running();
+        c.state = ContainerState {
+            status: "exited".into(),
+            running: false,
+            exit_code: 2,
+            finished_at: "2026-12-02T03:04:05.5Z".into(),
+            ..ContainerState::default()
+        };
+        let e = address_of(&c, &target(AddressMode::Network, None), now).unwrap_err().to_string();
+        assert_eq!(e, "container \"pg\" is not running (exited (code 2) 2 minutes ago)");
+        let mut sick = running();
+        sick.state.health = Some(Health { status: "unhealthy".into() });
+        assert_eq!(address_of(&sick, &target(AddressMode::Network, None), now).unwrap_err().to_string(), "container \"pg\" is unhealthy");
+    }
+
+    #[test]
+    fn rfc3339_times_as_docker_writes_them() {
+        assert_eq!(rfc3339_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(rfc3339_seconds("2026-12-02T03:04:05.123456789Z"), Some(1_796_180_645));
+        assert_eq!(rfc3339_seconds("0001-01-01T00:00:00Z"), None, "Docker's zero time");
+        assert_eq!(human(150), "2 minutes");
+    }
+}
