@@ -7,6 +7,7 @@ pub mod body;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod docker;
 pub mod exposition;
 pub mod logging;
 pub mod modules;

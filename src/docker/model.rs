@@ -1,0 +1,253 @@
+//! The Engine API answers we read, as serde types: only the fields used. Unknown fields are
+//! ignored (the daemon adds fields with every API version) and absent or `null` ones read as
+//! empty, because Podman's compatible service leaves some out (it never sends `HostConfig` in
+//! `/containers/json`) and Docker sends `null` for empty maps in places. Every fact about the
+//! JSON's shape lives in this file.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer};
+
+/// A field that may be absent or `null`: both read as the type's empty value.
+fn or_empty<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    Option::<T>::deserialize(d).map(Option::unwrap_or_default)
+}
+
+/// One entry of `GET /containers/json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerSummary {
+    /// The full container ID.
+    #[serde(default, deserialize_with = "or_empty")]
+    pub id: String,
+    /// Its names, each with a leading `/` (`/pg-exporter`); see [`ContainerSummary::name`].
+    #[serde(default, deserialize_with = "or_empty")]
+    pub names: Vec<String>,
+    /// The image as the container was created from it (`prom/node-exporter:v1.8`).
+    #[serde(default, deserialize_with = "or_empty")]
+    pub image: String,
+    /// The container's labels.
+    #[serde(default, deserialize_with = "or_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// `created`, `running`, `paused`, `restarting`, `exited`, `removing` or `dead`.
+    #[serde(default, deserialize_with = "or_empty")]
+    pub state: String,
+    /// Human-readable state (`Up 4 days`, `Exited (2) 2 minutes ago`).
+    #[serde(default, deserialize_with = "or_empty")]
+    pub status: String,
+    /// The networks it is attached to.
+    #[serde(default, deserialize_with = "or_empty")]
+    pub network_settings: SummaryNetworks,
+    /// Its exposed and published ports.
+    #[serde(default, deserialize_with = "or_empty")]
+    pub ports: Vec<PortSummary>,
+    /// The network mode (absent from Podman's answer).
+    #[serde(default, deserialize_with = "or_empty")]
+    pub host_config: HostConfig,
+}
+
+impl ContainerSummary {
+    /// The container's own name without the leading `/`. Docker also lists names given through
+    /// legacy links (`/other/alias`); those hold a second `/` and are skipped.
+    pub fn name(&self) -> Option<&str> {
+        let plain = |n: &&String| !n.trim_start_matches('/').contains('/');
+        self.names.iter().find(plain).or(self.names.first()).map(|n| n.trim_start_matches('/'))
+    }
+}
+
+/// `NetworkSettings` of a `/containers/json` entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SummaryNetworks {
+    /// Network name to the container's endpoint on it.
+    #[serde(default, deserialize_with = "or_empty")]
+    pub networks: BTreeMap<String, Endpoint>,
+}
+
+/// The container's endpoint on one network.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Endpoint {
+    /// Its IPv4 address on the network; empty when it has none (a stopped container, an
+    /// IPv6-only network).
+    #[serde(rename = "IPAddress", default, deserialize_with = "or_empty")]
+    pub ip_address: String,
+    /// Its IPv6 address on the network, if any.
+    #[serde(rename = "GlobalIPv6Address", default, deserialize_with = "or_empty")]
+    pub global_ipv6_address: String,
+}
+
+/// One port of a `/containers/json` entry: exposed (no public port) or published.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PortSummary {
+    /// The host address it is published on (`0.0.0.0`, `::`, `127.0.0.1`); empty or absent when
+    /// it is not published.
+    #[serde(rename = "IP", default, deserialize_with = "or_empty")]
+    pub ip: String,
+    /// The port inside the container.
+    #[serde(default)]
+    pub private_port: u16,
+    /// The port on the host, when published.
+    #[serde(default)]
+    pub public_port: Option<u16>,
+    /// `tcp`, `udp` or `sctp` (the JSON's `Type`).
+    #[serde(rename = "Type", default, deserialize_with = "or_empty")]
+    pub protocol: String,
+}
+
+/// `HostConfig` as far as it is read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HostConfig {
+    /// `default` or `bridge` (the bridge network), `host`, `none`, `container:<id>`, or the name
+    /// of a user-defined network; empty when the daemon leaves it out.
+    #[serde(default, deserialize_with = "or_empty")]
+    pub network_mode: String,
+}
+
+/// `GET /containers/{name}/json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerInspect {
+    /// The full container ID.
+    #[serde(default, deserialize_with = "or_empty")]
+    pub id: String,
+    /// Its name with a leading `/`; see [`ContainerInspect::name`].
+    #[serde(default, deserialize_with = "or_empty")]
+    pub name: String,
+    /// Whether and since when it runs.
+    #[serde(default, deserialize_with = "or_empty")]
+    pub state: ContainerState,
+    /// Its image and labels.
+    #[serde(default, deserialize_with = "or_empty")]
+    pub config: ContainerConfig,
+    /// Its networks and published ports.
+    #[serde(default, deserialize_with = "or_empty")]
+    pub network_settings: NetworkSettings,
+    /// Its network mode.
+    #[serde(default, deserialize_with = "or_empty")]
+    pub host_config: HostConfig,
+}
+
+impl ContainerInspect {
+    /// The name without the leading `/`.
+    pub fn name(&self) -> &str {
+        self.name.trim_start_matches('/')
+    }
+}
+
+/// `State` of an inspected container.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerState {
+    /// `created`, `running`, `paused`, `restarting`, `removing`, `exited` or `dead`.
+    #[serde(default, deserialize_with = "or_empty")]
+    pub status: String,
+    /// Whether its process runs (also true while paused or restarting).
+    #[serde(default)]
+    pub running: bool,
+    /// The health check's state, when the container has one.
+    #[serde(default)]
+    pub health: Option<Health>,
+    /// The last exit code.
+    #[serde(default)]
+    pub exit_code: i64,
+    /// When it last started, RFC 3339 (`0001-01-01T00:00:00Z` for never).
+    #[serde(default, deserialize_with = "or_empty")]
+    pub started_at: String,
+    /// When it last stopped, RFC 3339 (`0001-01-01T00:00:00Z` for never).
+    #[serde(default, deserialize_with = "or_empty")]
+    pub finished_at: String,
+}
+
+/// `State.Health`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Health {
+    /// `none`, `starting`, `healthy` or `unhealthy`.
+    #[serde(default, deserialize_with = "or_empty")]
+    pub status: String,
+}
+
+/// `Config` of an inspected container.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerConfig {
+    /// The image as the container was created from it.
+    #[serde(default, deserialize_with = "or_empty")]
+    pub image: String,
+    /// The container's labels.
+    #[serde(default, deserialize_with = "or_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// `NetworkSettings` of an inspected container.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NetworkSettings {
+    /// Network name to the container's endpoint on it.
+    #[serde(default, deserialize_with = "or_empty")]
+    pub networks: BTreeMap<String, Endpoint>,
+    /// `"9187/tcp"` to where it is published on the host: `None` (JSON `null`) when exposed
+    /// but not published.
+    #[serde(default, deserialize_with = "or_empty")]
+    pub ports: BTreeMap<String, Option<Vec<PortBinding>>>,
+}
+
+/// Where a container port is published on the host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PortBinding {
+    /// The host address (`0.0.0.0`, `::`, `127.0.0.1`); empty for all addresses.
+    #[serde(default, deserialize_with = "or_empty")]
+    pub host_ip: String,
+    /// The host port, as a string in the JSON (`"19187"`).
+    #[serde(default, deserialize_with = "or_empty")]
+    pub host_port: String,
+}
+
+impl PortBinding {
+    /// The host port as a number; `None` when it is empty or not a port.
+    pub fn port(&self) -> Option<u16> {
+        self.host_port.parse().ok().filter(|p| *p != 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nulls_and_absent_fields_read_as_empty() {
+        let json = r#"[{"Id":"abc","Names":null,"Labels":null,"Ports":null,
+            "NetworkSettings":{"Networks":null},"Unknown":{"x":1}}]"#;
+        let list: Vec<ContainerSummary> = serde_json::from_str(json).expect("parses");
+        assert_eq!(list[0].id, "abc");
+        assert!(list[0].names.is_empty() && list[0].labels.is_empty() && list[0].ports.is_empty());
+        assert!(list[0].network_settings.networks.is_empty());
+        assert_eq!(list[0].host_config.network_mode, "");
+        assert_eq!(list[0].name(), None);
+    }
+
+    #[test]
+    fn the_own_name_is_preferred_to_a_link_alias() {
+        let c =
+            ContainerSummary { names: vec!["/web/db".into(), "/db".into()], ..ContainerSummary::default() };
+        assert_eq!(c.name(), Some("db"));
+    }
+
+    #[test]
+    fn inspect_reads_exposed_and_published_ports() {
+        let json = r#"{"Name":"/pg","State":{"Status":"exited","Running":false,"ExitCode":2,
+            "FinishedAt":"2026-01-01T00:00:00Z","Health":{"Status":"unhealthy","FailingStreak":3}},
+            "NetworkSettings":{"Ports":{"9187/tcp":[{"HostIp":"0.0.0.0","HostPort":"19187"}],
+            "80/tcp":null}}}"#;
+        let c: ContainerInspect = serde_json::from_str(json).expect("parses");
+        assert_eq!(c.name(), "pg");
+        assert_eq!(c.state.exit_code, 2);
+        assert_eq!(c.state.health.as_ref().map(|h| h.status.as_str()), Some("unhealthy"));
+        let published = c.network_settings.ports["9187/tcp"].as_ref().expect("published");
+        assert_eq!(published[0].port(), Some(19187));
+        assert_eq!(c.network_settings.ports["80/tcp"], None);
+    }
+}
