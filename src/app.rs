@@ -71,8 +71,11 @@ pub struct Lasting {
     /// Asks the daemon to reload.
     pub reloader: ReloadHandle,
     /// The discovery loop, with the Docker connection it was started for.
-    pub discovery: Arc<std::sync::Mutex<Option<(Arc<DockerLink>, Discovery)>>>,
+    pub discovery: Arc<std::sync::Mutex<Option<RunningDiscovery>>>,
 }
+
+/// A discovery loop and the Docker connection it was started for.
+pub type RunningDiscovery = (Arc<DockerLink>, Discovery);
 
 /// The Engine API as one `docker:` block configures it: the client and the address resolver
 /// with its cache. Kept across a reload that leaves the block unchanged.
@@ -123,7 +126,8 @@ impl App {
                 None => {
                     let client =
                         Arc::new(DockerClient::new(&c.host, c.tls.as_ref()).map_err(BuildFailure::Docker)?);
-                    let resolver = Arc::new(Resolver::new(client.clone(), c.cache_ttl, lasting.metrics.docker.clone()));
+                    let resolver =
+                        Arc::new(Resolver::new(client.clone(), c.cache_ttl, lasting.metrics.docker.clone()));
                     Some(Arc::new(DockerLink { config: c, client, resolver }))
                 }
             },

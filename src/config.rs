@@ -168,13 +168,11 @@ impl Config {
         if config.docker.is_none()
             && let Some(m) = config.modules.values().find(|m| m.names_a_container())
         {
-            config.docker = Some(DockerConfig::from_raw(None, &process_env).map_err(|e| ConfigError::Docker {
-                path: m.origin.clone(),
-                key: e.key.into(),
-                problem: e.problem,
+            config.docker = Some(DockerConfig::from_raw(None, &process_env).map_err(|e| {
+                ConfigError::Docker { path: m.origin.clone(), key: e.key.into(), problem: e.problem }
             })?);
         }
-        if config.modules.is_empty() && !config.docker.as_ref().is_some_and(|d| d.discover.is_some()) {
+        if config.modules.is_empty() && config.docker.as_ref().is_none_or(|d| d.discover.is_none()) {
             warnings.push("no modules loaded from any config file".to_owned());
         }
         Ok((config, warnings))

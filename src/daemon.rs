@@ -11,8 +11,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::app::{App, BuildFailure, Lasting};
-use crate::docker::discover::Discovery;
 use crate::config::Config;
+use crate::docker::discover::Discovery;
 use crate::modules::{ModuleSet, Origin};
 use crate::reload::{self, LoadError, Problem, ReloadError, ReloadHandle, ReloadRequests};
 use crate::security::Security;
@@ -73,8 +73,13 @@ fn sync_discovery(lasting: &Lasting, app: &App) {
         return;
     }
     *running = app.docker().and_then(|link| {
-        Discovery::start(&link.config, link.client.clone(), lasting.modules.clone(), lasting.metrics.docker.clone())
-            .map(|d| (link.clone(), d))
+        Discovery::start(
+            &link.config,
+            link.client.clone(),
+            lasting.modules.clone(),
+            lasting.metrics.docker.clone(),
+        )
+        .map(|d| (link.clone(), d))
     });
     if running.is_none() {
         lasting.metrics.docker.stopped();

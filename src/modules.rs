@@ -85,7 +85,6 @@ impl ModuleSet {
         }
     }
 
-
     /// The modules being served now.
     pub fn current(&self) -> Arc<Modules> {
         self.current.load_full()
@@ -120,7 +119,12 @@ impl ModuleSet {
         next.insert(origin, modules);
         let previous = self.current.load_full();
         let roots = SystemRoots::default();
-        let context = BuildContext { roots: &roots, max_body: self.max_body, metrics: &self.metrics, docker: docker.as_ref() };
+        let context = BuildContext {
+            roots: &roots,
+            max_body: self.max_body,
+            metrics: &self.metrics,
+            docker: docker.as_ref(),
+        };
         let mut by_name = BTreeMap::new();
         let mut problems = Vec::new();
         let mut conflicts = BTreeSet::new();

@@ -303,7 +303,12 @@ impl Metrics {
         let ts = f64::from_bits(self.reload_success_time.load(Ordering::Relaxed));
         let _ = writeln!(out, "expexp_config_last_reload_success_timestamp_seconds {}", fmt_float(ts));
         let d = &self.docker;
-        family(&mut out, "expexp_docker_discovery_modules", "Modules found by the last listing of labelled containers.", "gauge");
+        family(
+            &mut out,
+            "expexp_docker_discovery_modules",
+            "Modules found by the last listing of labelled containers.",
+            "gauge",
+        );
         let _ = writeln!(out, "expexp_docker_discovery_modules {}", d.modules.load(Ordering::Relaxed));
         family(&mut out, "expexp_docker_api_errors_total", "Docker Engine API calls that failed.", "counter");
         let _ = writeln!(out, "expexp_docker_api_errors_total {}", d.api_errors.get());

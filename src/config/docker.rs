@@ -162,8 +162,8 @@ impl DockerConfig {
         raw: Option<raw::Docker>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<DockerConfig, Invalid> {
-        let raw::Docker { host, tls_verify, cert_path, refresh_interval, cache_ttl, discover } =
-            raw.unwrap_or(raw::Docker {
+        let raw::Docker { host, tls_verify, cert_path, refresh_interval, cache_ttl, discover } = raw
+            .unwrap_or(raw::Docker {
                 host: None,
                 tls_verify: None,
                 cert_path: None,
@@ -189,7 +189,10 @@ impl DockerConfig {
                 (Some(d), _, _) | (None, Some(d), _) => PathBuf::from(d),
                 (None, None, Some(home)) => Path::new(&home).join(".docker"),
                 (None, None, None) => {
-                    return Err(invalid("docker.cert_path", "missing: TLS needs the directory of ca.pem, cert.pem, key.pem"));
+                    return Err(invalid(
+                        "docker.cert_path",
+                        "missing: TLS needs the directory of ca.pem, cert.pem, key.pem",
+                    ));
                 }
             };
             if matches!(host, DockerHost::Unix(_)) {
@@ -212,7 +215,8 @@ impl DockerConfig {
                 Err(p) => Err(invalid(key, p)),
             },
         };
-        let refresh_interval = duration("docker.refresh_interval", refresh_interval, DEFAULT_REFRESH_INTERVAL)?;
+        let refresh_interval =
+            duration("docker.refresh_interval", refresh_interval, DEFAULT_REFRESH_INTERVAL)?;
         let cache_ttl = duration("docker.cache_ttl", cache_ttl, DEFAULT_CACHE_TTL)?;
         let discover = match discover {
             None => None,
@@ -220,7 +224,10 @@ impl DockerConfig {
                 let prefix = set(label_prefix)
                     .ok_or_else(|| invalid("docker.discover.label_prefix", "missing: e.g. prometheus.io"))?;
                 if prefix.contains(|c: char| c.is_whitespace() || c == '=' || c == ',') {
-                    return Err(invalid("docker.discover.label_prefix", format!("{prefix:?} is not a label prefix")));
+                    return Err(invalid(
+                        "docker.discover.label_prefix",
+                        format!("{prefix:?} is not a label prefix"),
+                    ));
                 }
                 Some(Discover { label_prefix: prefix.trim_end_matches('/').to_owned() })
             }
@@ -239,12 +246,18 @@ mod tests {
 
     #[test]
     fn hosts_as_docker_writes_them() {
-        assert_eq!(DockerHost::parse("unix:///run/docker.sock"), Ok(DockerHost::Unix("/run/docker.sock".into())));
+        assert_eq!(
+            DockerHost::parse("unix:///run/docker.sock"),
+            Ok(DockerHost::Unix("/run/docker.sock".into()))
+        );
         assert_eq!(
             DockerHost::parse("tcp://[::1]:2376"),
             Ok(DockerHost::Tcp { host: "::1".into(), port: 2376 })
         );
-        assert_eq!(DockerHost::parse("tcp://[::1]:2376").map(|h| h.to_string()), Ok("tcp://[::1]:2376".into()));
+        assert_eq!(
+            DockerHost::parse("tcp://[::1]:2376").map(|h| h.to_string()),
+            Ok("tcp://[::1]:2376".into())
+        );
         assert!(DockerHost::parse("unix://docker.sock").unwrap_err().contains("absolute"));
         assert!(DockerHost::parse("tcp://host").unwrap_err().contains("host:port"));
         assert!(DockerHost::parse("ssh://me@host").unwrap_err().contains("only unix:// and tcp://"));
@@ -254,7 +267,10 @@ mod tests {
     fn defaults_follow_the_docker_client_environment() {
         let d = DockerConfig::from_env(&env(&[])).expect("defaults");
         assert_eq!(d.host, DockerHost::Unix(DEFAULT_DOCKER_SOCKET.into()));
-        assert_eq!((d.tls, d.refresh_interval, d.cache_ttl), (None, DEFAULT_REFRESH_INTERVAL, DEFAULT_CACHE_TTL));
+        assert_eq!(
+            (d.tls, d.refresh_interval, d.cache_ttl),
+            (None, DEFAULT_REFRESH_INTERVAL, DEFAULT_CACHE_TTL)
+        );
         let d = DockerConfig::from_env(&env(&[
             ("DOCKER_HOST", "tcp://10.0.0.1:2376"),
             ("DOCKER_TLS_VERIFY", "1"),
@@ -262,9 +278,17 @@ mod tests {
         ]))
         .expect("tls");
         let tls = d.tls.expect("tls on");
-        assert!(tls.verify && tls.ca_file == Path::new("/certs/ca.pem") && tls.key_file == Path::new("/certs/key.pem"));
+        assert!(
+            tls.verify
+                && tls.ca_file == Path::new("/certs/ca.pem")
+                && tls.key_file == Path::new("/certs/key.pem")
+        );
         let e = DockerConfig::from_env(&env(&[("DOCKER_TLS_VERIFY", "1"), ("HOME", "/root")])).unwrap_err();
         assert!(e.contains("docker.tls_verify") && e.contains("unix socket"), "{e}");
-        assert!(DockerConfig::from_env(&env(&[("DOCKER_HOST", "npipe:////./pipe/docker")])).unwrap_err().contains("DOCKER_HOST"));
+        assert!(
+            DockerConfig::from_env(&env(&[("DOCKER_HOST", "npipe:////./pipe/docker")]))
+                .unwrap_err()
+                .contains("DOCKER_HOST")
+        );
     }
 }

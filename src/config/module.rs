@@ -257,7 +257,7 @@ impl Module {
 fn container_endpoint(
     name: String,
     port: Option<i64>,
-    address_mode: Option<String>,
+    address_mode: Option<&str>,
     network: Option<String>,
     socket: Option<&String>,
     address: Option<&String>,
@@ -272,7 +272,7 @@ fn container_endpoint(
         return Err(invalid("http.container", format!("{name:?} is not a container name or ID")));
     }
     let port = port_number(port)?;
-    let mode = AddressMode::parse(address_mode.as_deref().unwrap_or("")).map_err(|p| invalid("http.address_mode", p))?;
+    let mode = AddressMode::parse(address_mode.unwrap_or("")).map_err(|p| invalid("http.address_mode", p))?;
     let network = network.filter(|n| !n.is_empty());
     if network.is_some() && mode == AddressMode::Published {
         return Err(invalid("http.network", "only with address_mode network"));
@@ -327,9 +327,14 @@ fn http_source(h: raw::Http) -> Result<HttpSource, Invalid> {
         }
     }
     let endpoint = match (socket.filter(|s| !s.is_empty()), port, address) {
-        (socket, port, address) if let Some(name) = container => {
-            container_endpoint(name, port, address_mode, network, socket.as_ref(), address.as_ref())?
-        }
+        (socket, port, address) if let Some(name) = container => container_endpoint(
+            name,
+            port,
+            address_mode.as_deref(),
+            network,
+            socket.as_ref(),
+            address.as_ref(),
+        )?,
         (Some(path), None, None) => Endpoint::Unix(PathBuf::from(path)),
         (Some(_), _, _) => {
             return Err(invalid("http.socket", "give either socket or port (and address), not both"));

@@ -99,7 +99,13 @@ pub fn modules_of(prefix: &str, containers: &[ContainerSummary]) -> BTreeMap<Str
         let port = match label("port") {
             Some(p) => p.parse::<u16>().ok().and_then(NonZeroU16::new),
             // One exposed TCP port: that is the exporter's.
-            None => match c.ports.iter().filter(|p| p.protocol == "tcp").map(|p| p.private_port).collect::<Vec<_>>()[..] {
+            None => match c
+                .ports
+                .iter()
+                .filter(|p| p.protocol == "tcp")
+                .map(|p| p.private_port)
+                .collect::<Vec<_>>()[..]
+            {
                 [only] => NonZeroU16::new(only),
                 _ => None,
             },
@@ -127,7 +133,10 @@ pub fn modules_of(prefix: &str, containers: &[ContainerSummary]) -> BTreeMap<Str
             tracing::warn!(container = %container, path = %path, "{prefix}/path must start with /; skipped");
             continue;
         }
-        let mut labels = BTreeMap::from([("container".to_owned(), container.clone()), ("image".to_owned(), c.image.clone())]);
+        let mut labels = BTreeMap::from([
+            ("container".to_owned(), container.clone()),
+            ("image".to_owned(), c.image.clone()),
+        ]);
         let extra = format!("{prefix}/label.");
         for (k, v) in &c.labels {
             if let Some(target_label) = k.strip_prefix(&extra)
@@ -142,7 +151,12 @@ pub fn modules_of(prefix: &str, containers: &[ContainerSummary]) -> BTreeMap<Str
         }
         let source = HttpSource {
             scheme,
-            endpoint: Endpoint::Container(ContainerTarget { name: c.id.clone(), port, mode: AddressMode::Network, network: None }),
+            endpoint: Endpoint::Container(ContainerTarget {
+                name: c.id.clone(),
+                port,
+                mode: AddressMode::Network,
+                network: None,
+            }),
             path,
             query,
             headers: Vec::new(),
@@ -208,7 +222,14 @@ mod tests {
                     ],
                 ),
                 container("web", &[("prometheus.io/scrape", "false"), ("prometheus.io/port", "80")]),
-                container("named", &[("prometheus.io/scrape", "true"), ("prometheus.io/port", "1"), ("prometheus.io/module", "my mod")]),
+                container(
+                    "named",
+                    &[
+                        ("prometheus.io/scrape", "true"),
+                        ("prometheus.io/port", "1"),
+                        ("prometheus.io/module", "my mod"),
+                    ],
+                ),
             ],
         );
         assert_eq!(found.keys().collect::<Vec<_>>(), ["my_mod", "pg"]);
@@ -216,12 +237,15 @@ mod tests {
         let Source::Http(h) = &pg.source else { panic!("http") };
         assert_eq!(h.path, "/m");
         assert_eq!(h.query, [("x".to_owned(), "1".to_owned())]);
-        assert_eq!(h.endpoint, Endpoint::Container(ContainerTarget {
-            name: "pg-id".into(),
-            port: NonZeroU16::new(9187).expect("port"),
-            mode: AddressMode::Network,
-            network: None,
-        }));
+        assert_eq!(
+            h.endpoint,
+            Endpoint::Container(ContainerTarget {
+                name: "pg-id".into(),
+                port: NonZeroU16::new(9187).expect("port"),
+                mode: AddressMode::Network,
+                network: None,
+            })
+        );
         assert_eq!(
             pg.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>(),
             [("container", "pg"), ("image", "busybox:test"), ("team", "db")]
@@ -231,7 +255,8 @@ mod tests {
     #[test]
     fn the_port_comes_from_the_one_exposed_port_or_the_container_is_skipped() {
         let mut one = container("one", &[("p/scrape", "true")]);
-        one.ports = vec![PortSummary { private_port: 9100, protocol: "tcp".into(), ..PortSummary::default() }];
+        one.ports =
+            vec![PortSummary { private_port: 9100, protocol: "tcp".into(), ..PortSummary::default() }];
         let mut two = container("two", &[("p/scrape", "true")]);
         two.ports = vec![
             PortSummary { private_port: 1, protocol: "tcp".into(), ..PortSummary::default() },

@@ -97,7 +97,10 @@ impl Resolver {
             }
         };
         let addr = address_of(&inspect, target, SystemTime::now())?;
-        self.cache.lock().unwrap_or_else(PoisonError::into_inner).insert(target.clone(), (addr, now + self.ttl));
+        self.cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(target.clone(), (addr, now + self.ttl));
         Ok(addr)
     }
 
@@ -135,7 +138,10 @@ pub fn address_of(
             let ip = chosen.and_then(|(_, n)| n.ip_address.parse::<IpAddr>().ok()).ok_or_else(|| {
                 ContainerError::NoNetwork {
                     name: name.clone(),
-                    wanted: target.network.as_ref().map_or("any network".into(), |n| format!("network {n:?}")),
+                    wanted: target
+                        .network
+                        .as_ref()
+                        .map_or("any network".into(), |n| format!("network {n:?}")),
                     networks: if networks.is_empty() {
                         format!("none; network mode {:?}", c.host_config.network_mode)
                     } else {
@@ -167,7 +173,9 @@ fn describe_state(c: &ContainerInspect, now: SystemTime) -> String {
     match status {
         "exited" | "dead" => {
             let ago = rfc3339_seconds(&c.state.finished_at)
-                .and_then(|t| now.duration_since(SystemTime::UNIX_EPOCH).ok().map(|n| n.as_secs().saturating_sub(t)))
+                .and_then(|t| {
+                    now.duration_since(SystemTime::UNIX_EPOCH).ok().map(|n| n.as_secs().saturating_sub(t))
+                })
                 .map(|s| format!(" {} ago", human(s)))
                 .unwrap_or_default();
             format!("{status} (code {}){ago}", c.state.exit_code)
@@ -230,10 +238,14 @@ mod tests {
     }
 
     fn running() -> ContainerInspect {
-        let mut c = ContainerInspect::default();
-        c.state = ContainerState { status: "running".into(), running: true, ..ContainerState::default() };
+        let mut c = ContainerInspect {
+            state: ContainerState { status: "running".into(), running: true, ..ContainerState::default() },
+            ..ContainerInspect::default()
+        };
         for (net, ip) in [("zeta", "172.18.0.5"), ("alpha", "172.17.0.3")] {
-            c.network_settings.networks.insert(net.into(), Endpoint { ip_address: ip.into(), ..Endpoint::default() });
+            c.network_settings
+                .networks
+                .insert(net.into(), Endpoint { ip_address: ip.into(), ..Endpoint::default() });
         }
         c
     }
@@ -249,7 +261,10 @@ mod tests {
         assert!(e.contains("network \"other\"") && e.contains("alpha, zeta"), "{e}");
         let mut host = running();
         host.host_config.network_mode = "host".into();
-        assert_eq!(address_of(&host, &target(AddressMode::Network, None), now).expect("host").to_string(), "127.0.0.1:9187");
+        assert_eq!(
+            address_of(&host, &target(AddressMode::Network, None), now).expect("host").to_string(),
+            "127.0.0.1:9187"
+        );
     }
 
     #[test]
@@ -262,12 +277,16 @@ mod tests {
             "9187/tcp".into(),
             Some(vec![PortBinding { host_ip: "0.0.0.0".into(), host_port: "19187".into() }]),
         );
-        assert_eq!(address_of(&c, &target(AddressMode::Published, None), now).expect("published").to_string(), "127.0.0.1:19187");
+        assert_eq!(
+            address_of(&c, &target(AddressMode::Published, None), now).expect("published").to_string(),
+            "127.0.0.1:19187"
+        );
     }
 
     #[test]
     fn stopped_and_unhealthy_containers_say_why() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(rfc3339_seconds("2026-12-02T03:06:05Z").expect("t"));
+        let now =
+            SystemTime::UNIX_EPOCH + Duration::from_secs(rfc3339_seconds("2026-12-02T03:06:05Z").expect("t"));
         let mut c = running();
         c.state = ContainerState {
             status: "exited".into(),
@@ -280,7 +299,10 @@ mod tests {
         assert_eq!(e, "container \"pg\" is not running (exited (code 2) 2 minutes ago)");
         let mut sick = running();
         sick.state.health = Some(Health { status: "unhealthy".into() });
-        assert_eq!(address_of(&sick, &target(AddressMode::Network, None), now).unwrap_err().to_string(), "container \"pg\" is unhealthy");
+        assert_eq!(
+            address_of(&sick, &target(AddressMode::Network, None), now).unwrap_err().to_string(),
+            "container \"pg\" is unhealthy"
+        );
     }
 
     #[test]

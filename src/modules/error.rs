@@ -165,7 +165,9 @@ impl ScrapeError {
         match self {
             E::Timeout(_) => "Gateway Timeout\n",
             E::Connect { .. } | E::Upstream { .. } => "Bad Gateway\n",
-            E::Container(_) => "Bad Gateway: the module's container cannot be reached. See server logs for details\n",
+            E::Container(_) => {
+                "Bad Gateway: the module's container cannot be reached. See server logs for details\n"
+            }
             E::BodyTooLarge { .. } => "Bad Gateway: upstream response too large\n",
             E::Malformed(_) | E::Encoding(_) => VERIFICATION_FAILED,
             E::Busy(_) => "Service Unavailable: too many concurrent runs of this module\n",

@@ -81,6 +81,7 @@ impl HttpUpstream {
         source: &HttpSource,
         roots: &SystemRoots,
         max_body: u64,
+        docker: Option<&Arc<Resolver>>,
     ) -> Result<HttpUpstream, BuildProblem> {
         let (connector, origin, default_host, authority) = match &source.endpoint {
             Endpoint::Unix(path) => (
