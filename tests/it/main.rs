@@ -7,6 +7,7 @@ mod architecture;
 mod auth;
 mod cli;
 mod config;
+mod containers;
 mod differential;
 mod docs;
 mod e2e_prometheus;

@@ -88,7 +88,16 @@ impl FakeExporter {
         handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static,
         tls: Option<Arc<rustls::ServerConfig>>,
     ) -> FakeExporter {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        FakeExporter::start_at("127.0.0.1:0", handler, tls).await
+    }
+
+    /// Answers with `handler` on `listen` (another loopback address, say, as a container has).
+    pub async fn start_at(
+        listen: &str,
+        handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> FakeExporter {
+        let listener = TcpListener::bind(listen).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let seen = Arc::new(Mutex::new(Vec::new()));
         let handler: Handler = Arc::new(handler);
