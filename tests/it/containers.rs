@@ -134,7 +134,7 @@ fn running(name: &str, ip: &str) -> Value {
     })
 }
 
-fn listed(name: &str, labels: Value) -> Value {
+fn listed(name: &str, labels: &Value) -> Value {
     json!({"Id": format!("{name}-id"), "Names": [format!("/{name}")], "Image": "busybox:test",
            "Labels": labels, "State": "running", "Status": "Up 1 second", "Ports": []})
 }
@@ -232,7 +232,7 @@ async fn labelled_containers_become_modules_and_go_when_they_stop() {
     engine.set("web", Some(running("web", "127.0.0.1")));
     let labels = json!({"prometheus.io/scrape": "true", "prometheus.io/port": up.port().to_string(),
                         "prometheus.io/label.team": "frontend"});
-    engine.list(vec![listed("web", labels)]);
+    engine.list(vec![listed("web", &labels)]);
     let extra = "  refresh_interval: 100ms\n  discover: {label_prefix: prometheus.io}\n";
     let proxy =
         TestProxy::start(&yaml(&engine, extra, "  {}\n").replace("modules:\n  {}\n", "modules: {}\n")).await;
@@ -270,7 +270,7 @@ async fn a_configured_module_keeps_its_name_against_a_discovered_one() {
     engine.set("other", Some(running("other", "127.0.0.1")));
     let labels = json!({"prometheus.io/scrape": "true", "prometheus.io/port": container.port().to_string(),
                         "prometheus.io/module": "node"});
-    engine.list(vec![listed("other", labels)]);
+    engine.list(vec![listed("other", &labels)]);
     let extra = "  refresh_interval: 100ms\n  discover: {label_prefix: prometheus.io}\n";
     let modules =
         format!("  node:\n    method: http\n    http: {{address: 127.0.0.1, port: {}}}\n", configured.port());
@@ -291,7 +291,7 @@ async fn with_the_daemon_gone_the_last_set_serves_on_and_nothing_hangs() {
     let up = FakeExporter::serving(Reply::text("d 1\n")).await;
     engine.set("web", Some(running("web", "127.0.0.1")));
     let labels = json!({"prometheus.io/scrape": "true", "prometheus.io/port": up.port().to_string()});
-    engine.list(vec![listed("web", labels)]);
+    engine.list(vec![listed("web", &labels)]);
     let extra = "  refresh_interval: 100ms\n  cache_ttl: 1h\n  discover: {label_prefix: prometheus.io}\n";
     let modules = container_module("uncached", up.port(), "");
     let proxy = TestProxy::start(&yaml(&engine, extra, &modules)).await;
