@@ -10,6 +10,7 @@ pub mod http;
 pub mod output;
 pub mod pool;
 pub mod query;
+pub mod tcp;
 pub mod unix;
 mod upstream_tls;
 

@@ -12,11 +12,10 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::connect::HttpConnector;
 
 use super::error::ScrapeError;
 use super::pool::{Connection, Pool, PoolLimits, UpstreamBody};
+use super::tcp::TcpConnector;
 use super::unix::UnixConnector;
 use super::upstream_tls::{self, SystemRoots};
 use super::{ScrapeRequest, query};
@@ -49,7 +48,7 @@ const HOP_BY_HOP: [HeaderName; 8] = [
 /// How one module reaches its upstream: TCP (HTTP or HTTPS) or a unix socket.
 #[derive(Debug)]
 enum Connector {
-    Tcp(HttpsConnector<HttpConnector>),
+    Tcp(TcpConnector),
     Unix(UnixConnector),
 }
 
@@ -59,8 +58,6 @@ pub struct HttpUpstream {
     source: Box<HttpSource>,
     connector: Connector,
     pool: Arc<Pool>,
-    /// `scheme://host:port`, what the TCP connector dials.
-    origin: Uri,
     /// The Host header sent when the client sent none: `host[:port]`, the port left out where
     /// it is the scheme's default (as Go and hyper write it).
     default_host: HeaderValue,
@@ -73,11 +70,9 @@ pub struct HttpUpstream {
 impl HttpUpstream {
     /// Builds the client for one module; reads its TLS files now, so errors surface at startup.
     pub fn build(source: &HttpSource, roots: &SystemRoots, max_body: u64) -> Result<HttpUpstream, TlsError> {
-        let (connector, origin, default_host, authority) = match &source.endpoint {
+        let (connector, default_host, authority) = match &source.endpoint {
             Endpoint::Unix(path) => (
                 Connector::Unix(UnixConnector::new(path.clone())),
-                // Never dialled: the connector always goes to the socket.
-                Uri::from_static("http://localhost"),
                 HeaderValue::from_static("localhost"),
                 format!("unix:{}", path.display()),
             ),
@@ -88,9 +83,9 @@ impl HttpUpstream {
                     address.clone()
                 };
                 let authority = format!("{host}:{port}");
-                let origin = format!("{}://{authority}", source.scheme.as_str());
-                let origin: Uri = origin
-                    .parse()
+                // What the connector dials, checked as the URL it stands for.
+                format!("{}://{authority}", source.scheme.as_str())
+                    .parse::<Uri>()
                     .map_err(|e| TlsError::Config(format!("upstream address {authority:?}: {e}")))?;
                 let default_port = match source.scheme {
                     Scheme::Http => 80,
@@ -99,7 +94,8 @@ impl HttpUpstream {
                 let host_header = if port.get() == default_port { host } else { authority.clone() };
                 let default_host = HeaderValue::from_str(&host_header)
                     .map_err(|e| TlsError::Config(format!("upstream address {authority:?}: {e}")))?;
-                (Connector::Tcp(tcp_connector(source, roots)?), origin, default_host, authority)
+                let connector = tcp_connector(source, address, port.get(), roots)?;
+                (Connector::Tcp(connector), default_host, authority)
             }
         };
         let pool = Arc::new(Pool::new(PoolLimits {
@@ -119,7 +115,6 @@ impl HttpUpstream {
             source: Box::new(source.clone()),
             connector,
             pool,
-            origin,
             default_host,
             authority,
             basic_auth,
@@ -178,10 +173,7 @@ impl HttpUpstream {
         };
         match &self.connector {
             Connector::Tcp(c) => {
-                use tower_service::Service as _;
-                let mut c = c.clone();
-                std::future::poll_fn(|cx| c.poll_ready(cx)).await.map_err(|e| refused(&*e))?;
-                let io = c.call(self.origin.clone()).await.map_err(|e| refused(&*e))?;
+                let io = c.connect().await.map_err(|e| refused(&e))?;
                 Connection::handshake(io).await.map_err(|e| refused(&e))
             }
             Connector::Unix(c) => {
@@ -281,33 +273,25 @@ fn closed_under_us(e: &hyper::Error) -> bool {
 /// The connector of a TCP upstream: TLS for `https`, with the module's settings.
 fn tcp_connector(
     source: &HttpSource,
+    address: &str,
+    port: u16,
     roots: &SystemRoots,
-) -> Result<HttpsConnector<HttpConnector>, TlsError> {
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    let builder = HttpsConnectorBuilder::new();
-    let builder = match source.scheme {
-        Scheme::Https => builder.with_tls_config(upstream_tls::client_config(&source.tls, roots)?),
-        // Never used for a plain-HTTP upstream, so no roots are loaded for it.
-        Scheme::Http => builder.with_tls_config(
-            rustls::ClientConfig::builder_with_provider(crate::tls::provider())
-                .with_safe_default_protocol_versions()
-                .map_err(|e| TlsError::Config(e.to_string()))?
-                .with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth(),
-        ),
-    };
-    let builder = builder.https_or_http();
-    let builder = match &source.tls.server_name {
-        Some(name) => {
-            let name = rustls::pki_types::ServerName::try_from(name.clone())
-                .map_err(|e| TlsError::Config(format!("server_name {name:?}: {e}")))?;
-            builder.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name))
+) -> Result<TcpConnector, TlsError> {
+    let host = address.trim_start_matches('[').trim_end_matches(']');
+    match source.scheme {
+        Scheme::Http => Ok(TcpConnector::plain(host, port)),
+        Scheme::Https => {
+            let config = upstream_tls::client_config(&source.tls, roots)?;
+            let server_name = match &source.tls.server_name {
+                Some(name) => Some(
+                    rustls::pki_types::ServerName::try_from(name.clone())
+                        .map_err(|e| TlsError::Config(format!("server_name {name:?}: {e}")))?,
+                ),
+                None => None,
+            };
+            Ok(TcpConnector::tls(host, port, config, server_name))
         }
-        None => builder,
-    };
-    Ok(builder.enable_http1().wrap_connector(http))
+    }
 }
 
 /// An error with its causes, `a: b: c`, skipping the generic wrapper texts.

@@ -1,0 +1,169 @@
+//! Connections to an exporter over TCP (`http` and `https` upstreams): name resolution, Go's
+//! dual-stack fallback, and TLS with the module's rustls configuration for `https`.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+use super::pool::UpstreamIo;
+
+/// How long the addresses of the first-listed family are tried alone before the other family's
+/// are tried alongside (Go's `net.Dialer` fast fallback, RFC 8305's "connection attempt delay").
+const FALLBACK_DELAY: Duration = Duration::from_millis(300);
+
+/// Connects to one `host:port`, with TLS for an `https` upstream.
+#[derive(Clone)]
+pub struct TcpConnector {
+    /// A DNS name or an IP address, without brackets.
+    host: String,
+    port: u16,
+    /// The TLS client and the name the certificate must have (the host's where `None`).
+    tls: Option<(TlsConnector, Option<ServerName<'static>>)>,
+}
+
+impl std::fmt::Debug for TcpConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpConnector")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls.as_ref().map(|(_, name)| name))
+            .finish()
+    }
+}
+
+impl TcpConnector {
+    /// A plain-HTTP connector.
+    pub fn plain(host: &str, port: u16) -> TcpConnector {
+        TcpConnector { host: host.to_owned(), port, tls: None }
+    }
+
+    /// A TLS connector that checks the certificate for `server_name` (the host where `None`).
+    pub fn tls(
+        host: &str,
+        port: u16,
+        config: rustls::ClientConfig,
+        server_name: Option<ServerName<'static>>,
+    ) -> TcpConnector {
+        let tls = (TlsConnector::from(Arc::new(config)), server_name);
+        TcpConnector { host: host.to_owned(), port, tls: Some(tls) }
+    }
+
+    /// A new connection, TCP_NODELAY set (requests are written whole), the TLS handshake done.
+    pub async fn connect(&self) -> io::Result<Box<dyn UpstreamIo>> {
+        // A host that is no valid name fails each connection, not the whole configuration.
+        let tls = match &self.tls {
+            None => None,
+            Some((connector, Some(name))) => Some((connector, name.clone())),
+            Some((connector, None)) => Some((
+                connector,
+                ServerName::try_from(self.host.clone())
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?,
+            )),
+        };
+        let addrs = match self.host.parse::<IpAddr>() {
+            Ok(ip) => vec![SocketAddr::new(ip, self.port)],
+            Err(_) => tokio::net::lookup_host((self.host.as_str(), self.port))
+                .await
+                .map_err(|e| io::Error::new(e.kind(), format!("dns error: {e}")))?
+                .collect(),
+        };
+        let tcp =
+            dial(addrs).await.map_err(|e| io::Error::new(e.kind(), format!("tcp connect error: {e}")))?;
+        tcp.set_nodelay(true)?;
+        match tls {
+            None => Ok(Box::new(TokioIo::new(tcp))),
+            Some((connector, name)) => Ok(Box::new(TokioIo::new(connector.connect(name, tcp).await?))),
+        }
+    }
+}
+
+/// Dials the addresses as Go's dialer does: those of the first address's family in order; after
+/// [`FALLBACK_DELAY`], or as soon as they have all failed, the others too. The first connection
+/// made wins; if none is, the error is the first family's.
+async fn dial(addrs: Vec<SocketAddr>) -> io::Result<TcpStream> {
+    let first_is_v6 = addrs.first().map(SocketAddr::is_ipv6);
+    let (preferred, fallback): (Vec<_>, Vec<_>) =
+        addrs.into_iter().partition(|a| Some(a.is_ipv6()) == first_is_v6);
+    if fallback.is_empty() {
+        return in_order(preferred).await;
+    }
+    let preferred = in_order(preferred);
+    let fallback = async {
+        tokio::time::sleep(FALLBACK_DELAY).await;
+        in_order(fallback).await
+    };
+    tokio::pin!(preferred, fallback);
+    tokio::select! {
+        first = &mut preferred => match first {
+            Ok(tcp) => Ok(tcp),
+            Err(e) => fallback.await.map_err(|_| e),
+        },
+        other = &mut fallback => match other {
+            Ok(tcp) => Ok(tcp),
+            Err(_) => preferred.await,
+        },
+    }
+}
+
+/// Tries each address in turn; the first error is returned if all fail.
+async fn in_order(addrs: Vec<SocketAddr>) -> io::Result<TcpStream> {
+    let mut first_error = None;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An address where nothing listens: a listener's, after it is closed.
+    async fn closed(ip: &str) -> SocketAddr {
+        let l = tokio::net::TcpListener::bind((ip, 0)).await.expect("bind");
+        l.local_addr().expect("addr")
+    }
+
+    #[tokio::test]
+    async fn the_other_family_is_tried_when_the_first_fails() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let open = listener.local_addr().expect("addr");
+        // ::1 may not exist here; refused or unreachable, it fails either way.
+        let refused = SocketAddr::new("::1".parse().expect("ip"), closed("127.0.0.1").await.port());
+        let started = tokio::time::Instant::now();
+        let tcp = dial(vec![refused, open]).await.expect("fallback");
+        assert_eq!(tcp.peer_addr().expect("peer"), open);
+        assert!(started.elapsed() >= FALLBACK_DELAY, "the fallback waited its turn");
+    }
+
+    #[tokio::test]
+    async fn addresses_of_one_family_are_tried_in_order() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let open = listener.local_addr().expect("addr");
+        let refused = closed("127.0.0.1").await;
+        let started = tokio::time::Instant::now();
+        let tcp = dial(vec![refused, open]).await.expect("second address");
+        assert_eq!(tcp.peer_addr().expect("peer"), open);
+        assert!(started.elapsed() < FALLBACK_DELAY, "no delay within one family");
+    }
+
+    #[tokio::test]
+    async fn the_first_error_is_reported() {
+        let refused = closed("127.0.0.1").await;
+        let e = dial(vec![refused]).await.expect_err("refused");
+        assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused);
+        let e = TcpConnector::plain("127.0.0.1", refused.port()).connect().await.err().expect("refused");
+        assert!(e.to_string().starts_with("tcp connect error: "), "{e}");
+    }
+}
