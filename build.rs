@@ -19,8 +19,19 @@ fn tree_size(edges: &str) -> Option<usize> {
     let out = output(
         &cargo,
         &[
-            "tree", "--offline", "--locked", "--manifest-path", &manifest, "--target", &target, "-e", edges,
-            "--prefix", "none", "--format", "{p}",
+            "tree",
+            "--offline",
+            "--locked",
+            "--manifest-path",
+            &manifest,
+            "--target",
+            &target,
+            "-e",
+            edges,
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
         ],
     )?;
     // A crate seen before is printed again with " (*)" after it.

@@ -40,7 +40,9 @@ fn main() -> ExitCode {
             env!("EXPEXP_LINKED_CRATES"),
             env!("EXPEXP_NORMAL_TREE_CRATES")
         );
-        println!("dependency list: {SBOM} (CycloneDX, Debian package); docs/dependencies.md says why each is there");
+        println!(
+            "dependency list: {SBOM} (CycloneDX, Debian package); docs/dependencies.md says why each is there"
+        );
         return ExitCode::SUCCESS;
     }
     logging::init(cli.log_level, cli.log_format());

@@ -58,7 +58,17 @@ fn host() -> String {
 /// `cargo tree` lines for this package on this host, without the `(*)` repeat marks.
 fn tree(edges: &str, prefix: &str, format: &str) -> Vec<String> {
     let out = cargo(&[
-        "tree", "--offline", "--locked", "--target", &host(), "-e", edges, "--prefix", prefix, "--format", format,
+        "tree",
+        "--offline",
+        "--locked",
+        "--target",
+        &host(),
+        "-e",
+        edges,
+        "--prefix",
+        prefix,
+        "--format",
+        format,
     ]);
     out.lines().map(|l| l.trim_end_matches(" (*)").to_owned()).filter(|l| !l.is_empty()).collect()
 }
@@ -127,7 +137,8 @@ struct Package {
 /// `cargo metadata` for this host, by `name vX.Y.Z`, and the names of the direct normal
 /// dependencies Cargo.toml declares.
 fn metadata() -> (BTreeMap<String, Package>, BTreeSet<String>) {
-    let json = cargo(&["metadata", "--format-version", "1", "--offline", "--locked", "--filter-platform", &host()]);
+    let json =
+        cargo(&["metadata", "--format-version", "1", "--offline", "--locked", "--filter-platform", &host()]);
     let m: serde_json::Value = serde_json::from_str(&json).expect("metadata JSON");
     let mut packages = BTreeMap::new();
     let mut direct = BTreeSet::new();
@@ -359,7 +370,17 @@ fn the_tree_stays_within_its_budget_and_the_doc_says_its_size() {
     let lines: BTreeSet<String> = {
         // The measure: `cargo tree -e normal --prefix none | sort -u | wc -l`, whose
         // repeat lines (ending in `(*)`) count too.
-        let out = cargo(&["tree", "--offline", "--locked", "--target", &host(), "-e", "normal", "--prefix", "none"]);
+        let out = cargo(&[
+            "tree",
+            "--offline",
+            "--locked",
+            "--target",
+            &host(),
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ]);
         out.lines().map(str::to_owned).collect()
     };
     assert!(lines.len() <= MAX_TREE_LINES, "{} lines, more than {MAX_TREE_LINES}", lines.len());
@@ -373,9 +394,13 @@ fn the_tree_stays_within_its_budget_and_the_doc_says_its_size() {
 fn version_prints_the_licence_the_crate_counts_and_the_sbom() {
     let out = Command::new(BIN).arg("-version").output().expect("run");
     let text = String::from_utf8(out.stdout).expect("utf-8");
-    let linked = tree("normal,no-proc-macro", "none", "{p}").iter().map(|l| key(l)).collect::<BTreeSet<_>>().len();
+    let linked =
+        tree("normal,no-proc-macro", "none", "{p}").iter().map(|l| key(l)).collect::<BTreeSet<_>>().len();
     let all = Graph::normal().reached(None).len();
     assert!(text.contains("licence: Apache-2.0\n"), "{text}");
-    assert!(text.contains(&format!("crates: {linked} linked, {all} in the normal dependency tree")), "{text}");
+    assert!(
+        text.contains(&format!("crates: {linked} linked, {all} in the normal dependency tree")),
+        "{text}"
+    );
     assert!(text.contains("/usr/share/doc/exporter-exporter/sbom.cdx.json"), "{text}");
 }

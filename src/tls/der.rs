@@ -201,9 +201,8 @@ impl<'a> Certificate<'a> {
         if algorithm.expect(OID, "key algorithm without an identifier")? != OID_RSA_ENCRYPTION {
             return Ok(None);
         }
-        let key = match spki.expect(BIT_STRING, "no public key")? {
-            [0, key @ ..] => key,
-            _ => return Err(DerError("public key with unused bits")),
+        let [0, key @ ..] = spki.expect(BIT_STRING, "no public key")? else {
+            return Err(DerError("public key with unused bits"));
         };
         let mut rsa = Reader::new(Reader::new(key).expect(SEQUENCE, "bad RSA key")?);
         let modulus = rsa.expect(INTEGER, "RSA key without a modulus")?;
@@ -239,7 +238,7 @@ fn text(tag: u8, value: &[u8]) -> Option<String> {
         // UTF-8), IA5String, VisibleString.
         0x0c | 0x12 | 0x13 | 0x14 | 0x16 | 0x1a => std::str::from_utf8(value).ok().map(str::to_owned),
         // BMPString: UCS-2, big-endian.
-        0x1e if value.len() % 2 == 0 => {
+        0x1e if value.len().is_multiple_of(2) => {
             char::decode_utf16(value.chunks_exact(2).map(|pair| u16::from_be_bytes([pair[0], pair[1]])))
                 .collect::<Result<String, _>>()
                 .ok()

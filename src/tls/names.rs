@@ -90,7 +90,7 @@ mod tests {
     use super::*;
     use rcgen::{CertificateParams, DnType, DnValue, KeyPair, SanType};
 
-    fn certificate(params: CertificateParams) -> CertificateDer<'static> {
+    fn certificate(params: &CertificateParams) -> CertificateDer<'static> {
         let key = KeyPair::generate().expect("key");
         params.self_signed(&key).expect("sign").der().clone()
     }
@@ -110,7 +110,7 @@ mod tests {
             SanType::IpAddress("192.0.2.7".parse().expect("ip")),
             SanType::IpAddress("2001:db8::1".parse().expect("ip")),
         ];
-        let names = Names::of(&certificate(params)).expect("names");
+        let names = Names::of(&certificate(&params)).expect("names");
         assert_eq!(
             names.certmatch_candidates().collect::<Vec<_>>(),
             ["prometheus", "scraper.example", "sre@example.org", "ops@example.org"]
@@ -136,7 +136,7 @@ mod tests {
     fn a_certificate_without_names_has_none() {
         let mut params = CertificateParams::default();
         params.distinguished_name = rcgen::DistinguishedName::new();
-        let names = Names::of(&certificate(params)).expect("names");
+        let names = Names::of(&certificate(&params)).expect("names");
         assert_eq!(names.sans().count(), 0);
         assert_eq!(names.summary(), "no names");
     }
@@ -149,6 +149,6 @@ mod tests {
 
     #[test]
     fn keys_that_are_not_rsa_have_no_rsa_size() {
-        assert_eq!(rsa_bits(&certificate(CertificateParams::default())), None);
+        assert_eq!(rsa_bits(&certificate(&CertificateParams::default())), None);
     }
 }
