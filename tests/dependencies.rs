@@ -55,21 +55,17 @@ fn host() -> String {
     v.lines().find_map(|l| l.strip_prefix("host: ")).expect("rustc -vV names the host").to_owned()
 }
 
-/// `cargo tree` lines for this package on this host, without the `(*)` repeat marks.
+/// `cargo tree` for this package on this host, offline on the locked graph, with `args`.
+fn cargo_tree(args: &[&str]) -> String {
+    let host = host();
+    let mut all = vec!["tree", "--offline", "--locked", "--target", &host];
+    all.extend_from_slice(args);
+    cargo(&all)
+}
+
+/// `cargo tree` lines, without the `(*)` repeat marks.
 fn tree(edges: &str, prefix: &str, format: &str) -> Vec<String> {
-    let out = cargo(&[
-        "tree",
-        "--offline",
-        "--locked",
-        "--target",
-        &host(),
-        "-e",
-        edges,
-        "--prefix",
-        prefix,
-        "--format",
-        format,
-    ]);
+    let out = cargo_tree(&["-e", edges, "--prefix", prefix, "--format", format]);
     out.lines().map(|l| l.trim_end_matches(" (*)").to_owned()).filter(|l| !l.is_empty()).collect()
 }
 
@@ -370,17 +366,7 @@ fn the_tree_stays_within_its_budget_and_the_doc_says_its_size() {
     let lines: BTreeSet<String> = {
         // The measure: `cargo tree -e normal --prefix none | sort -u | wc -l`, whose
         // repeat lines (ending in `(*)`) count too.
-        let out = cargo(&[
-            "tree",
-            "--offline",
-            "--locked",
-            "--target",
-            &host(),
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-        ]);
+        let out = cargo_tree(&["-e", "normal", "--prefix", "none"]);
         out.lines().map(str::to_owned).collect()
     };
     assert!(lines.len() <= MAX_TREE_LINES, "{} lines, more than {MAX_TREE_LINES}", lines.len());
