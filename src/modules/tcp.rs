@@ -83,22 +83,27 @@ impl TcpConnector {
     }
 }
 
-/// Dials the addresses as Go's dialer does: those of the first address's family in order; after
-/// [`FALLBACK_DELAY`], or as soon as they have all failed, the others too. The first connection
-/// made wins; if none is, the error is the first family's.
+/// Dials the addresses as Go's dialer and hyper's connector do: those of the first address's
+/// family in order; after [`FALLBACK_DELAY`], or as soon as they have all failed, the others
+/// too. The first connection made wins; if none is, the error is the first family's.
 async fn dial(addrs: Vec<SocketAddr>) -> io::Result<TcpStream> {
     let first_is_v6 = addrs.first().map(SocketAddr::is_ipv6);
     let (preferred, fallback): (Vec<_>, Vec<_>) =
         addrs.into_iter().partition(|a| Some(a.is_ipv6()) == first_is_v6);
-    if fallback.is_empty() {
-        return in_order(preferred).await;
-    }
     let preferred = in_order(preferred);
-    let fallback = async {
-        tokio::time::sleep(FALLBACK_DELAY).await;
-        in_order(fallback).await
-    };
-    tokio::pin!(preferred, fallback);
+    tokio::pin!(preferred);
+    if fallback.is_empty() {
+        return preferred.await;
+    }
+    tokio::select! {
+        first = &mut preferred => return match first {
+            Ok(tcp) => Ok(tcp),
+            Err(e) => in_order(fallback).await.map_err(|_| e),
+        },
+        () = tokio::time::sleep(FALLBACK_DELAY) => {}
+    }
+    let fallback = in_order(fallback);
+    tokio::pin!(fallback);
     tokio::select! {
         first = &mut preferred => match first {
             Ok(tcp) => Ok(tcp),
@@ -135,16 +140,48 @@ mod tests {
         l.local_addr().expect("addr")
     }
 
+    /// A listener whose accept queue is full (backlog 0, filled until a connection waits), so
+    /// that connecting to it hangs as to a host that drops packets; with the connections that
+    /// fill it, which must stay open.
+    async fn hanging(ip: &str) -> (tokio::net::TcpListener, Vec<TcpStream>, SocketAddr) {
+        let ip: IpAddr = ip.parse().expect("ip");
+        let socket =
+            if ip.is_ipv6() { tokio::net::TcpSocket::new_v6() } else { tokio::net::TcpSocket::new_v4() };
+        let socket = socket.expect("socket");
+        socket.bind(SocketAddr::new(ip, 0)).expect("bind");
+        let listener = socket.listen(0).expect("listen");
+        let addr = listener.local_addr().expect("addr");
+        let mut queued = Vec::new();
+        for _ in 0..16 {
+            match tokio::time::timeout(Duration::from_millis(200), TcpStream::connect(addr)).await {
+                Ok(tcp) => queued.push(tcp.expect("connect while the queue has room")),
+                Err(_) => return (listener, queued, addr),
+            }
+        }
+        panic!("the accept queue of {addr} never filled");
+    }
+
     #[tokio::test]
-    async fn the_other_family_is_tried_when_the_first_fails() {
+    async fn the_other_family_starts_at_once_when_the_first_fails() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let open = listener.local_addr().expect("addr");
-        // ::1 may not exist here; refused or unreachable, it fails either way.
-        let refused = SocketAddr::new("::1".parse().expect("ip"), closed("127.0.0.1").await.port());
+        let refused = closed("::1").await;
         let started = tokio::time::Instant::now();
         let tcp = dial(vec![refused, open]).await.expect("fallback");
         assert_eq!(tcp.peer_addr().expect("peer"), open);
-        assert!(started.elapsed() >= FALLBACK_DELAY, "the fallback waited its turn");
+        assert!(started.elapsed() < FALLBACK_DELAY, "no wait once the first family has failed");
+    }
+
+    #[tokio::test]
+    async fn the_other_family_starts_after_the_delay_when_the_first_hangs() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let open = listener.local_addr().expect("addr");
+        let (_full, _queued, stuck) = hanging("::1").await;
+        let started = tokio::time::Instant::now();
+        let tcp = dial(vec![stuck, open]).await.expect("fallback");
+        assert_eq!(tcp.peer_addr().expect("peer"), open);
+        let waited = started.elapsed();
+        assert!(waited >= FALLBACK_DELAY && waited < Duration::from_secs(2), "{waited:?}");
     }
 
     #[tokio::test]
