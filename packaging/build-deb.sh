@@ -4,10 +4,11 @@
 #
 #   packaging/build-deb.sh [OUTDIR]      (default OUTDIR: target/debian)
 #
-# Contents: /usr/bin/exporter_exporter (release build, --locked), the systemd unit, the
+# Contents: /usr/bin/exporter_exporter (release build, --locked, with its crate list embedded by
+# cargo auditable, which must be installed), the systemd unit, the
 # /etc/default flags file and the default configuration (both conffiles), an empty
 # /etc/exporter_exporter.d, the manual page generated from the CLI definition
-# (examples/gen_man.rs), and the docs. Every file name differs from those of Debian's
+# (examples/gen_man.rs), the docs, and a CycloneDX SBOM (examples/sbom.rs) in the docs. Every file name differs from those of Debian's
 # prometheus-exporter-exporter, so the two can be installed side by side.
 # Environment: CARGO_TARGET_DIR is honoured; DEB_MAINTAINER overrides the Maintainer field.
 set -euo pipefail
@@ -22,8 +23,13 @@ version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
 arch=$(dpkg --print-architecture)
 [ -n "$version" ] || { log "no version found in Cargo.toml"; exit 1; }
 
-log "cargo build --release (binary and manual page generator)"
-cargo build --release --locked --bin exporter_exporter --example gen_man >&2
+# cargo auditable embeds the crate list in the binary (section .dep-v0), for scanners.
+if ! cargo auditable --version >/dev/null 2>&1; then
+  log "cargo auditable is needed: cargo install --locked cargo-auditable --version 0.7.7"
+  exit 1
+fi
+log "cargo auditable build --release (binary, manual page and SBOM generators)"
+cargo auditable build --release --locked --bin exporter_exporter --example gen_man --example sbom >&2
 binary=$target/release/exporter_exporter
 
 stage=$(mktemp -d)
@@ -52,6 +58,8 @@ for f in README.md docs/*.md; do
   gzip -9n <"$f" >"$doc/$(basename "$f").gz"
 done
 install -m0644 docs/grafana-dashboard.json "$doc/grafana-dashboard.json"
+# The SBOM, from the list embedded in the (stripped) binary that ships.
+"$target/release/examples/sbom" "$root/usr/bin/exporter_exporter" >"$doc/sbom.cdx.json"
 chmod 0644 "$doc"/*
 
 for script in postinst prerm postrm; do

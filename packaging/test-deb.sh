@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Debian package, installs it with dpkg -i, checks its files, verifies the systemd
-# unit, runs the installed binary the way the unit does (as the package's user, with the flags
+# unit, reads the crate list back out of the installed binary and checks it and the SBOM against
+# cargo tree, runs the installed binary the way the unit does (as the package's user, with the flags
 # from /etc/default/exporter_exporter and the packaged configuration), scrapes it, stops it,
 # and purges the package. As root, on Debian 12 (CI runs it so). The release build takes most
 # of the time (about 3 minutes of 2 cores from nothing, seconds when target/release is current);
@@ -74,7 +75,7 @@ excluded /usr/share/man && man_installed=no
 for f in /usr/bin/exporter_exporter /lib/systemd/system/exporter_exporter.service \
          /etc/default/exporter_exporter /etc/exporter_exporter.yaml \
          /usr/share/man/man1/exporter_exporter.1.gz /usr/share/doc/exporter-exporter/copyright \
-         /usr/share/doc/exporter-exporter/grafana-dashboard.json; do
+         /usr/share/doc/exporter-exporter/grafana-dashboard.json /usr/share/doc/exporter-exporter/sbom.cdx.json; do
   if [ ! -f "$f" ]; then
     case $f in
       /usr/share/man/*) [ $man_installed = no ] && { echo "dpkg excludes $f here"; continue; } ;;
@@ -103,7 +104,28 @@ fi
 /usr/bin/exporter_exporter -version
 /usr/bin/exporter_exporter -version | grep -q "$(dpkg-query -W -f='${Version}' exporter-exporter)" \
   || fail "-version does not print the package's version"
+/usr/bin/exporter_exporter -version | grep -q '^licence: Apache-2.0$' || fail "-version does not print the licence"
+/usr/bin/exporter_exporter -version | grep -q 'sbom.cdx.json' || fail "-version does not say where the SBOM is"
 echo "files OK"
+
+step "dependency list: embedded in the installed binary, and the SBOM, against cargo tree"
+# Every crate of the normal tree (proc-macros included), as name and version.
+tree=$(cargo tree --offline --locked -e normal --prefix none --format '{p}' | sed 's/ (\*)$//; s/ (.*)$//; s/ v/ /' | sort -u)
+[ "$(wc -l <<<"$tree")" -gt 50 ] || fail "cargo tree listed too few crates: $tree"
+# Read as a scanner reads it: from the installed (stripped) binary alone.
+embedded=$("${CARGO_TARGET_DIR:-target}/release/examples/sbom" --list /usr/bin/exporter_exporter | sort -u)
+missing=$(comm -23 <(echo "$tree") <(echo "$embedded"))
+[ -z "$missing" ] || fail "crates of the normal tree not in the binary's embedded list: $missing"
+echo "the installed binary lists $(wc -l <<<"$embedded") crates, every one of the $(wc -l <<<"$tree") of cargo tree -e normal"
+# The SBOM as packaged (dpkg may be told not to unpack docs).
+sbom=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/doc/exporter-exporter/sbom.cdx.json)
+grep -q '"bomFormat": "CycloneDX"' <<<"$sbom" || fail "the SBOM is not CycloneDX JSON"
+while read -r name version; do
+  grep -qF "\"purl\": \"pkg:cargo/$name@$version\"" <<<"$sbom" || fail "the SBOM does not list $name $version"
+done <<<"$tree"
+unlicensed=$(grep -c '"bom-ref"' <<<"$sbom")
+[ "$(grep -c '"expression"' <<<"$sbom")" = "$unlicensed" ] || fail "a component of the SBOM has no licence"
+echo "the SBOM lists every crate of the normal tree, each with its licence"
 
 step "systemd-analyze verify"
 unit=/lib/systemd/system/exporter_exporter.service

@@ -128,6 +128,7 @@ impl App {
                         Arc::new(DockerClient::new(&c.host, c.tls.as_ref()).map_err(BuildFailure::Docker)?);
                     let resolver =
                         Arc::new(Resolver::new(client.clone(), c.cache_ttl, lasting.metrics.docker.clone()));
+                    lasting.metrics.docker.activate();
                     Some(Arc::new(DockerLink { config: c, client, resolver }))
                 }
             },

@@ -16,6 +16,9 @@ use exporter_exporter::telemetry::BuildInfo;
 const CONFIG_REFUSED: u8 = 1;
 const CANNOT_START: u8 = 3;
 
+/// Where the Debian package installs the SBOM (packaging/build-deb.sh).
+const SBOM: &str = "/usr/share/doc/exporter-exporter/sbom.cdx.json";
+
 fn main() -> ExitCode {
     let cli = match Cli::parse_go(std::env::args_os()) {
         Ok(cli) => cli,
@@ -27,6 +30,15 @@ fn main() -> ExitCode {
         println!(
             "exporter_exporter {} (revision {}, built {}, {})",
             build.version, build.revision, build.date, build.rustc
+        );
+        println!("licence: {}", env!("CARGO_PKG_LICENSE"));
+        println!(
+            "crates: {} linked, {} in the normal dependency tree with the proc-macros run at build time",
+            env!("EXPEXP_LINKED_CRATES"),
+            env!("EXPEXP_NORMAL_TREE_CRATES")
+        );
+        println!(
+            "dependency list: {SBOM} (CycloneDX, Debian package); docs/dependencies.md says why each is there"
         );
         return ExitCode::SUCCESS;
     }

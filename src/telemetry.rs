@@ -94,6 +94,8 @@ impl ModuleMetrics {
 /// The health of container discovery.
 #[derive(Debug, Default)]
 pub struct DockerMetrics {
+    /// Whether Docker is configured at all; the families are shown only then.
+    active: std::sync::atomic::AtomicBool,
     /// Modules found by the last successful listing.
     modules: AtomicU64,
     /// Engine API calls that failed (`expexp_docker_api_errors_total`).
@@ -108,6 +110,11 @@ impl DockerMetrics {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         self.modules.store(modules as u64, Ordering::Relaxed);
         self.last_success.store(now.as_secs_f64().to_bits(), Ordering::Relaxed);
+    }
+
+    /// Shows the families: a `docker:` block or a container module is configured.
+    pub fn activate(&self) {
+        self.active.store(true, Ordering::Relaxed);
     }
 
     /// Records that discovery is off: no discovered modules.
@@ -303,25 +310,34 @@ impl Metrics {
         let ts = f64::from_bits(self.reload_success_time.load(Ordering::Relaxed));
         let _ = writeln!(out, "expexp_config_last_reload_success_timestamp_seconds {}", fmt_float(ts));
         let d = &self.docker;
+        if d.active.load(Ordering::Relaxed) {
+            d.render(&mut out);
+        }
+        self.process.render(&mut out);
+        out
+    }
+}
+
+impl DockerMetrics {
+    fn render(&self, out: &mut String) {
+        let d = self;
         family(
-            &mut out,
+            out,
             "expexp_docker_discovery_modules",
             "Modules found by the last listing of labelled containers.",
             "gauge",
         );
         let _ = writeln!(out, "expexp_docker_discovery_modules {}", d.modules.load(Ordering::Relaxed));
-        family(&mut out, "expexp_docker_api_errors_total", "Docker Engine API calls that failed.", "counter");
+        family(out, "expexp_docker_api_errors_total", "Docker Engine API calls that failed.", "counter");
         let _ = writeln!(out, "expexp_docker_api_errors_total {}", d.api_errors.get());
         family(
-            &mut out,
+            out,
             "expexp_docker_last_refresh_success_timestamp_seconds",
             "When labelled containers were last listed successfully.",
             "gauge",
         );
         let ts = f64::from_bits(d.last_success.load(Ordering::Relaxed));
         let _ = writeln!(out, "expexp_docker_last_refresh_success_timestamp_seconds {}", fmt_float(ts));
-        self.process.render(&mut out);
-        out
     }
 }
 

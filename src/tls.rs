@@ -1,6 +1,7 @@
 //! TLS material shared by the listener and the upstream client: loading PEM files with errors
 //! that say what to do, and the one place where we accept a certificate webpki refuses.
 
+pub mod der;
 pub mod names;
 pub mod pinned;
 pub mod server;

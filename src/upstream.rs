@@ -4,5 +4,6 @@
 //! modules, verification or requests from clients.
 
 pub mod pool;
+pub mod tcp;
 pub mod tls;
 pub mod unix;

@@ -1,7 +1,7 @@
 //! `method: http`, the reverse proxy: builds the upstream request (URL from the module, query
 //! merged, client headers forwarded minus hop-by-hop ones), and for a 200 reads the body while
 //! verifying it, then serves the upstream's bytes and headers unchanged. Anything else streams
-//! through as it arrives. Connections are kept alive in the module's pool (src/upstream/pool.rs).
+//! through as it arrives. Connections are kept alive in the module's pool (pool.rs).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -12,8 +12,6 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::connect::HttpConnector;
 
 use super::error::{BuildProblem, ScrapeError};
 use super::query;
@@ -25,6 +23,7 @@ use crate::docker::resolve::Resolver;
 use crate::exposition::{BodyCheck, Dialect, Encoding};
 use crate::tls::TlsError;
 use crate::upstream::pool::{Connection, Pool, PoolLimits, UpstreamBody};
+use crate::upstream::tcp::TcpConnector;
 use crate::upstream::tls::{self as upstream_tls, SystemRoots};
 use crate::upstream::unix::UnixConnector;
 
@@ -53,9 +52,9 @@ const HOP_BY_HOP: [HeaderName; 8] = [
 /// whose address is asked of the Docker Engine API at connect time.
 #[derive(Debug)]
 enum Connector {
-    Tcp(HttpsConnector<HttpConnector>),
+    Tcp(TcpConnector),
     Unix(UnixConnector),
-    Container { target: ContainerTarget, resolver: Arc<Resolver>, tcp: HttpsConnector<HttpConnector> },
+    Container { target: ContainerTarget, resolver: Arc<Resolver>, tcp: TcpConnector },
 }
 
 /// A running http module.
@@ -64,8 +63,6 @@ pub struct HttpUpstream {
     source: Box<HttpSource>,
     connector: Connector,
     pool: Arc<Pool>,
-    /// `scheme://host:port`, what the TCP connector dials.
-    origin: Uri,
     /// The Host header sent when the client sent none: `host[:port]`, the port left out where
     /// it is the scheme's default (as Go and hyper write it).
     default_host: HeaderValue,
@@ -83,24 +80,12 @@ impl HttpUpstream {
         max_body: u64,
         docker: Option<&Arc<Resolver>>,
     ) -> Result<HttpUpstream, BuildProblem> {
-        let (connector, origin, default_host, authority) = match &source.endpoint {
+        let (connector, default_host, authority) = match &source.endpoint {
             Endpoint::Unix(path) => (
                 Connector::Unix(UnixConnector::new(path.clone())),
-                // Never dialled: the connector always goes to the socket.
-                Uri::from_static("http://localhost"),
                 HeaderValue::from_static("localhost"),
                 format!("unix:{}", path.display()),
             ),
-            Endpoint::Container(target) => {
-                let resolver = docker.ok_or(BuildProblem::NoDocker)?.clone();
-                let authority = format!("container {}:{}", target.name, target.port);
-                let default_host = HeaderValue::from_str(&format!("{}:{}", target.name, target.port))
-                    .map_err(|e| bad_address(&authority, &e))?;
-                let tcp = tcp_connector(source, roots)?;
-                // Never dialled as such: each connect asks for the container's address.
-                let connector = Connector::Container { target: target.clone(), resolver, tcp };
-                (connector, Uri::from_static("http://localhost"), default_host, authority)
-            }
             Endpoint::Tcp { address, port } => {
                 let host = if address.contains(':') && !address.starts_with('[') {
                     format!("[{address}]")
@@ -108,8 +93,10 @@ impl HttpUpstream {
                     address.clone()
                 };
                 let authority = format!("{host}:{port}");
-                let origin = format!("{}://{authority}", source.scheme.as_str());
-                let origin: Uri = origin.parse().map_err(|e| bad_address(&authority, &e))?;
+                // What the connector dials, checked as the URL it stands for.
+                format!("{}://{authority}", source.scheme.as_str())
+                    .parse::<Uri>()
+                    .map_err(|e| bad_address(&authority, &e))?;
                 let default_port = match source.scheme {
                     Scheme::Http => 80,
                     Scheme::Https => 443,
@@ -117,7 +104,18 @@ impl HttpUpstream {
                 let host_header = if port.get() == default_port { host } else { authority.clone() };
                 let default_host =
                     HeaderValue::from_str(&host_header).map_err(|e| bad_address(&authority, &e))?;
-                (Connector::Tcp(tcp_connector(source, roots)?), origin, default_host, authority)
+                let connector = tcp_connector(source, address, port.get(), roots)?;
+                (Connector::Tcp(connector), default_host, authority)
+            }
+            Endpoint::Container(target) => {
+                let resolver = docker.ok_or(BuildProblem::NoDocker)?.clone();
+                let authority = format!("container {}:{}", target.name, target.port);
+                let default_host = HeaderValue::from_str(&format!("{}:{}", target.name, target.port))
+                    .map_err(|e| bad_address(&authority, &e))?;
+                // Dialled at the address each connect resolves; TLS checks the container's
+                // name unless `server_name` says otherwise.
+                let tcp = tcp_connector(source, &target.name, target.port.get(), roots)?;
+                (Connector::Container { target: target.clone(), resolver, tcp }, default_host, authority)
             }
         };
         let pool = Arc::new(Pool::new(PoolLimits {
@@ -137,7 +135,6 @@ impl HttpUpstream {
             source: Box::new(source.clone()),
             connector,
             pool,
-            origin,
             default_host,
             authority,
             basic_auth,
@@ -196,10 +193,7 @@ impl HttpUpstream {
         };
         match &self.connector {
             Connector::Tcp(c) => {
-                use tower_service::Service as _;
-                let mut c = c.clone();
-                std::future::poll_fn(|cx| c.poll_ready(cx)).await.map_err(|e| refused(&*e))?;
-                let io = c.call(self.origin.clone()).await.map_err(|e| refused(&*e))?;
+                let io = c.connect().await.map_err(|e| refused(&e))?;
                 Connection::handshake(io).await.map_err(|e| refused(&e))
             }
             Connector::Unix(c) => {
@@ -207,23 +201,17 @@ impl HttpUpstream {
                 Connection::handshake(io).await.map_err(|e| refused(&e))
             }
             Connector::Container { target, resolver, tcp } => {
-                use tower_service::Service as _;
                 // A remembered address that refuses the connection may be the container's old
                 // one (it restarted): forget it and ask once more.
                 let mut retried = false;
                 loop {
                     let addr = resolver.resolve(target, deadline).await?;
-                    let uri: Uri = format!("{}://{addr}", self.source.scheme.as_str())
-                        .parse()
-                        .map_err(|e| refused(&e))?;
-                    let mut c = tcp.clone();
-                    std::future::poll_fn(|cx| c.poll_ready(cx)).await.map_err(|e| refused(&*e))?;
-                    match c.call(uri).await {
+                    match tcp.connect_to(addr).await {
                         Ok(io) => return Connection::handshake(io).await.map_err(|e| refused(&e)),
                         Err(e) => {
                             resolver.forget(target);
                             if retried {
-                                return Err(refused(&*e));
+                                return Err(refused(&e));
                             }
                             retried = true;
                         }
@@ -321,10 +309,6 @@ impl HttpUpstream {
     }
 }
 
-fn bad_address(authority: &str, e: &dyn std::fmt::Display) -> BuildProblem {
-    BuildProblem::Address { address: authority.to_owned(), problem: e.to_string() }
-}
-
 /// Whether a request failed because its kept-alive connection was closed by the upstream
 /// (before the request went out, or before any answer came back), not because of the answer.
 fn closed_under_us(e: &hyper::Error) -> bool {
@@ -335,33 +319,29 @@ fn closed_under_us(e: &hyper::Error) -> bool {
 /// The connector of a TCP upstream: TLS for `https`, with the module's settings.
 fn tcp_connector(
     source: &HttpSource,
+    address: &str,
+    port: u16,
     roots: &SystemRoots,
-) -> Result<HttpsConnector<HttpConnector>, TlsError> {
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    let builder = HttpsConnectorBuilder::new();
-    let builder = match source.scheme {
-        Scheme::Https => builder.with_tls_config(upstream_tls::client_config(&source.tls, roots)?),
-        // Never used for a plain-HTTP upstream, so no roots are loaded for it.
-        Scheme::Http => builder.with_tls_config(
-            rustls::ClientConfig::builder_with_provider(crate::tls::provider())
-                .with_safe_default_protocol_versions()
-                .map_err(|e| TlsError::Config(e.to_string()))?
-                .with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth(),
-        ),
-    };
-    let builder = builder.https_or_http();
-    let builder = match &source.tls.server_name {
-        Some(name) => {
-            let name = rustls::pki_types::ServerName::try_from(name.clone())
-                .map_err(|e| TlsError::Config(format!("server_name {name:?}: {e}")))?;
-            builder.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name))
+) -> Result<TcpConnector, TlsError> {
+    let host = address.trim_start_matches('[').trim_end_matches(']');
+    match source.scheme {
+        Scheme::Http => Ok(TcpConnector::plain(host, port)),
+        Scheme::Https => {
+            let config = upstream_tls::client_config(&source.tls, roots)?;
+            let server_name = match &source.tls.server_name {
+                Some(name) => Some(
+                    rustls::pki_types::ServerName::try_from(name.clone())
+                        .map_err(|e| TlsError::Config(format!("server_name {name:?}: {e}")))?,
+                ),
+                None => None,
+            };
+            Ok(TcpConnector::tls(host, port, config, server_name))
         }
-        None => builder,
-    };
-    Ok(builder.enable_http1().wrap_connector(http))
+    }
+}
+
+fn bad_address(authority: &str, e: &dyn std::fmt::Display) -> BuildProblem {
+    BuildProblem::Address { address: authority.to_owned(), problem: e.to_string() }
 }
 
 /// An error with its causes, `a: b: c`, skipping the generic wrapper texts.

@@ -2,9 +2,8 @@
 //! DNS, email, IP and URI subject alternative names.
 
 use rustls::pki_types::CertificateDer;
-use x509_parser::extensions::GeneralName;
-use x509_parser::prelude::{FromDer, X509Certificate};
-use x509_parser::public_key::PublicKey;
+
+use super::der::{AltName, Certificate};
 
 /// A certificate's names.
 #[derive(Debug, Default)]
@@ -20,41 +19,28 @@ pub struct Names {
 impl Names {
     /// Reads the names of a DER certificate.
     pub fn of(cert: &CertificateDer<'_>) -> Result<Names, String> {
-        let (_, x) =
-            X509Certificate::from_der(cert.as_ref()).map_err(|e| format!("unparsable certificate: {e}"))?;
+        let x = Certificate::parse(cert.as_ref()).map_err(|e| e.to_string())?;
         let mut n = Names {
-            common_names: x
-                .subject()
-                .iter_common_name()
-                .filter_map(|a| a.as_str().ok())
-                .map(str::to_owned)
-                .collect(),
-            subject_emails: x
-                .subject()
-                .iter_email()
-                .filter_map(|a| a.as_str().ok())
-                .map(str::to_owned)
-                .collect(),
+            common_names: x.common_names().map_err(|e| e.to_string())?,
+            subject_emails: x.subject_emails().map_err(|e| e.to_string())?,
             ..Names::default()
         };
-        if let Ok(Some(san)) = x.subject_alternative_name() {
-            for name in &san.value.general_names {
-                match name {
-                    GeneralName::DNSName(d) => n.dns.push((*d).to_owned()),
-                    GeneralName::RFC822Name(e) => n.emails.push((*e).to_owned()),
-                    GeneralName::URI(u) => n.uris.push((*u).to_owned()),
-                    GeneralName::IPAddress(ip) => {
-                        let addr = match ip.len() {
-                            4 => <[u8; 4]>::try_from(*ip).ok().map(|b| std::net::IpAddr::from(b).to_string()),
-                            16 => {
-                                <[u8; 16]>::try_from(*ip).ok().map(|b| std::net::IpAddr::from(b).to_string())
-                            }
-                            _ => None,
-                        };
-                        n.ips.extend(addr);
-                    }
-                    _ => {}
+        // Names that are not text are skipped, as IP addresses of another length are.
+        let text = |b: &[u8]| std::str::from_utf8(b).ok().map(str::to_owned);
+        for name in x.alt_names().map_err(|e| e.to_string())? {
+            match name {
+                AltName::Dns(d) => n.dns.extend(text(d)),
+                AltName::Email(e) => n.emails.extend(text(e)),
+                AltName::Uri(u) => n.uris.extend(text(u)),
+                AltName::Ip(ip) => {
+                    let addr = match ip.len() {
+                        4 => <[u8; 4]>::try_from(ip).ok().map(|b| std::net::IpAddr::from(b).to_string()),
+                        16 => <[u8; 16]>::try_from(ip).ok().map(|b| std::net::IpAddr::from(b).to_string()),
+                        _ => None,
+                    };
+                    n.ips.extend(addr);
                 }
+                AltName::Other => {}
             }
         }
         Ok(n)
@@ -96,9 +82,73 @@ impl Names {
 
 /// The RSA modulus size of a certificate's key, if it is an RSA key.
 pub fn rsa_bits(cert: &CertificateDer<'_>) -> Option<usize> {
-    let (_, x) = X509Certificate::from_der(cert.as_ref()).ok()?;
-    match x.public_key().parsed().ok()? {
-        PublicKey::RSA(rsa) => Some(rsa.key_size()),
-        _ => None,
+    Certificate::parse(cert.as_ref()).ok()?.rsa_bits().ok()?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::{CertificateParams, DnType, DnValue, KeyPair, SanType};
+
+    fn certificate(params: &CertificateParams) -> CertificateDer<'static> {
+        let key = KeyPair::generate().expect("key");
+        params.self_signed(&key).expect("sign").der().clone()
+    }
+
+    #[test]
+    fn every_kind_of_name_is_read() {
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.distinguished_name.push(DnType::CommonName, "prometheus");
+        params.distinguished_name.push(
+            DnType::CustomDnType(vec![1, 2, 840, 113549, 1, 9, 1]),
+            DnValue::Ia5String("ops@example.org".try_into().expect("ia5")),
+        );
+        params.subject_alt_names = vec![
+            SanType::DnsName("scraper.example".try_into().expect("ia5")),
+            SanType::Rfc822Name("sre@example.org".try_into().expect("ia5")),
+            SanType::URI("spiffe://example.org/prometheus".try_into().expect("ia5")),
+            SanType::IpAddress("192.0.2.7".parse().expect("ip")),
+            SanType::IpAddress("2001:db8::1".parse().expect("ip")),
+        ];
+        let names = Names::of(&certificate(&params)).expect("names");
+        assert_eq!(
+            names.certmatch_candidates().collect::<Vec<_>>(),
+            ["prometheus", "scraper.example", "sre@example.org", "ops@example.org"]
+        );
+        assert_eq!(
+            names.sans().collect::<Vec<_>>(),
+            [
+                "scraper.example",
+                "sre@example.org",
+                "192.0.2.7",
+                "2001:db8::1",
+                "spiffe://example.org/prometheus"
+            ]
+        );
+        assert_eq!(
+            names.summary(),
+            "CN=prometheus, DNS=scraper.example, email=sre@example.org, IP=192.0.2.7, IP=2001:db8::1, \
+             URI=spiffe://example.org/prometheus"
+        );
+    }
+
+    #[test]
+    fn a_certificate_without_names_has_none() {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        let names = Names::of(&certificate(&params)).expect("names");
+        assert_eq!(names.sans().count(), 0);
+        assert_eq!(names.summary(), "no names");
+    }
+
+    #[test]
+    fn garbage_is_an_error_that_says_so() {
+        let e = Names::of(&CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01])).expect_err("garbage");
+        assert!(e.starts_with("unparsable certificate: "), "{e}");
+    }
+
+    #[test]
+    fn keys_that_are_not_rsa_have_no_rsa_size() {
+        assert_eq!(rsa_bits(&certificate(&CertificateParams::default())), None);
     }
 }

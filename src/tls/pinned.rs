@@ -32,15 +32,46 @@ impl Pins {
 
 /// Checks the certificate's notBefore/notAfter against `now`.
 pub fn within_validity(cert: &CertificateDer<'_>, now: UnixTime) -> Result<(), String> {
-    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref())
-        .map_err(|e| format!("unparsable certificate: {e}"))?;
+    let (not_before, not_after) = super::der::Certificate::parse(cert.as_ref())
+        .and_then(|c| c.validity())
+        .map_err(|e| e.to_string())?;
     let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
-    let validity = parsed.validity();
-    if now < validity.not_before.timestamp() {
-        return Err(format!("certificate not valid before {}", validity.not_before));
+    if now < not_before.unix {
+        return Err(format!("certificate not valid before {not_before}"));
     }
-    if now > validity.not_after.timestamp() {
-        return Err(format!("certificate expired on {}", validity.not_after));
+    if now > not_after.unix {
+        return Err(format!("certificate expired on {not_after}"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn certificate(from: (i32, u8, u8), to: (i32, u8, u8)) -> CertificateDer<'static> {
+        let mut params = rcgen::CertificateParams::default();
+        params.not_before = rcgen::date_time_ymd(from.0, from.1, from.2);
+        params.not_after = rcgen::date_time_ymd(to.0, to.1, to.2);
+        let key = rcgen::KeyPair::generate().expect("key");
+        params.self_signed(&key).expect("sign").der().clone()
+    }
+
+    #[test]
+    fn validity_is_checked_at_both_ends() {
+        let cert = certificate((2020, 1, 1), (2060, 1, 1));
+        let at = |secs| UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs));
+        assert_eq!(within_validity(&cert, at(1_600_000_000)), Ok(()));
+        assert_eq!(
+            within_validity(&cert, at(1_500_000_000)),
+            Err("certificate not valid before 2020-01-01 00:00:00 UTC".to_owned())
+        );
+        assert_eq!(
+            within_validity(&cert, at(2_900_000_000)),
+            Err("certificate expired on 2060-01-01 00:00:00 UTC".to_owned())
+        );
+        let pins = Pins::new(vec![cert.clone()]);
+        assert_eq!(pins.accepts(&cert, at(1_600_000_000)), Ok(true));
+        assert_eq!(pins.accepts(&certificate((2020, 1, 1), (2060, 1, 1)), at(1_600_000_000)), Ok(false));
+    }
 }

@@ -70,7 +70,7 @@ pub(crate) fn client_config(t: &UpstreamTls, system: &SystemRoots) -> Result<Cli
     };
     let verifier = Arc::new(UpstreamVerifier { trust, provider: provider.clone() });
     let builder = builder.dangerous().with_custom_certificate_verifier(verifier);
-    // ALPN is set by the connector (HTTP/1.1 only).
+    // No ALPN is offered: upstreams are spoken to in HTTP/1.1 only (pool.rs).
     let config = match &t.client_cert {
         None => builder.with_no_client_auth(),
         Some((cert, key)) => {

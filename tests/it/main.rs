@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod config;
 mod containers;
+mod dependencies;
 mod differential;
 mod docs;
 mod e2e_prometheus;

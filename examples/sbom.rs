@@ -1,0 +1,209 @@
+//! Writes the CycloneDX 1.5 SBOM of the binary, and reads the dependency list that `cargo
+//! auditable` embeds in it (the ELF section `.dep-v0`, zlib-compressed JSON) as a scanner does.
+//!
+//! `cargo run --example sbom -- BINARY` checks that BINARY embeds every crate of `cargo tree -e
+//! normal`, then writes that tree to stdout as an SBOM: each crate with its licence, the SHA-256
+//! of its `.crate` (from Cargo.lock) and its dependencies; proc-macros, which are not linked,
+//! are scoped `excluded`. The SBOM comes from the tree rather than from the embedded list
+//! because cargo auditable reads `cargo metadata`, which unifies features with
+//! dev-dependencies and so also lists a few crates that are never built into the binary
+//! (docs/dependencies.md). `--list BINARY` prints the embedded list alone, `name version` a
+//! line. `packaging/build-deb.sh` runs it on the binary it ships, `packaging/test-deb.sh` on the
+//! installed one.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read as _;
+use std::process::{Command, ExitCode};
+
+use serde_json::{Value, json};
+
+/// The contents of the ELF64 little-endian section called `wanted`.
+fn elf_section<'a>(elf: &'a [u8], wanted: &str) -> Result<&'a [u8], String> {
+    if elf.get(..6) != Some(&[0x7f, b'E', b'L', b'F', 2, 1][..]) {
+        return Err("not a 64-bit little-endian ELF file".into());
+    }
+    let int = |at: usize, len: usize| -> Result<usize, String> {
+        let bytes = elf.get(at..at.saturating_add(len)).ok_or("ELF header out of the file")?;
+        let mut buf = [0u8; 8];
+        buf[..len].copy_from_slice(bytes);
+        usize::try_from(u64::from_le_bytes(buf)).map_err(|e| e.to_string())
+    };
+    let (table, entry, count, names) = (int(0x28, 8)?, int(0x3a, 2)?, int(0x3c, 2)?, int(0x3e, 2)?);
+    let section = |i: usize| -> Result<(usize, &'a [u8]), String> {
+        let h = table.saturating_add(i.saturating_mul(entry));
+        let (offset, size) = (int(h.saturating_add(0x18), 8)?, int(h.saturating_add(0x20), 8)?);
+        let data = elf.get(offset..offset.saturating_add(size)).ok_or("section out of the file")?;
+        Ok((int(h, 4)?, data))
+    };
+    let (_, strings) = section(names)?;
+    for i in 0..count {
+        let (name_at, data) = section(i)?;
+        let name = strings.get(name_at..).unwrap_or_default();
+        let name = &name[..name.iter().position(|b| *b == 0).unwrap_or(name.len())];
+        if name == wanted.as_bytes() {
+            return Ok(data);
+        }
+    }
+    Err(format!("no {wanted} section: not built with cargo auditable"))
+}
+
+/// The embedded list's packages.
+fn embedded(binary: &str) -> Result<Vec<Value>, String> {
+    let elf = std::fs::read(binary).map_err(|e| format!("{binary}: {e}"))?;
+    let compressed = elf_section(&elf, ".dep-v0").map_err(|e| format!("{binary}: {e}"))?;
+    let mut text = String::new();
+    flate2::read::ZlibDecoder::new(compressed)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("{binary}: .dep-v0 is not zlib-compressed text: {e}"))?;
+    let list: Value = serde_json::from_str(&text).map_err(|e| format!("{binary}: .dep-v0: {e}"))?;
+    list["packages"].as_array().cloned().ok_or_else(|| format!("{binary}: .dep-v0 has no packages"))
+}
+
+fn run(program: &str, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(program).args(args).output().map_err(|e| format!("{program}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    String::from_utf8(out.stdout).map_err(|e| e.to_string())
+}
+
+/// One crate of `cargo tree`.
+#[derive(Debug)]
+struct Crate {
+    name: String,
+    version: String,
+    licence: String,
+    dependencies: BTreeSet<String>,
+}
+
+impl Crate {
+    fn purl(&self) -> String {
+        format!("pkg:cargo/{}@{}", self.name, self.version)
+    }
+}
+
+/// `cargo tree -e EDGES` on this host: each crate by `name version`, and the root's key.
+fn tree(edges: &str) -> Result<(BTreeMap<String, Crate>, String), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = run(
+        &cargo,
+        &["tree", "--offline", "--locked", "-e", edges, "--prefix", "depth", "--format", "{p}|{l}"],
+    )?;
+    let mut crates: BTreeMap<String, Crate> = BTreeMap::new();
+    let mut path: Vec<String> = Vec::new();
+    for line in out.lines().map(|l| l.trim_end_matches(" (*)")).filter(|l| !l.is_empty()) {
+        let split = line.find(|c: char| !c.is_ascii_digit()).ok_or("cargo tree: no crate")?;
+        let depth: usize = line[..split].parse().map_err(|_| "cargo tree: no depth")?;
+        let (package, licence) = line[split..].split_once('|').ok_or("cargo tree: no licence column")?;
+        let mut words = package.split(' ');
+        let name = words.next().unwrap_or_default().to_owned();
+        let version = words.next().unwrap_or_default().trim_start_matches('v').to_owned();
+        let key = format!("{name} {version}");
+        path.truncate(depth);
+        if let Some(parent) = path.last().and_then(|p| crates.get_mut(p)) {
+            parent.dependencies.insert(key.clone());
+        }
+        // Cargo's old `A/B` is SPDX's `A OR B`.
+        let licence = licence.replace(" / ", " OR ").replace('/', " OR ");
+        crates.entry(key.clone()).or_insert(Crate { name, version, licence, dependencies: BTreeSet::new() });
+        path.push(key);
+    }
+    let root = out.lines().next().and_then(|l| l.get(1..)).ok_or("cargo tree: empty")?;
+    let root = root.split(' ').take(2).collect::<Vec<_>>().join(" ").replacen(" v", " ", 1);
+    Ok((crates, root))
+}
+
+/// `name version` -> SHA-256 of the `.crate`, from Cargo.lock.
+fn checksums() -> Result<BTreeMap<String, String>, String> {
+    let lock = std::fs::read_to_string("Cargo.lock").map_err(|e| format!("Cargo.lock: {e}"))?;
+    let mut out = BTreeMap::new();
+    for block in lock.split("[[package]]") {
+        let field = |key: &str| {
+            block
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{key} = \"")).map(|v| v.trim_end_matches('"')))
+        };
+        if let (Some(n), Some(v), Some(c)) = (field("name"), field("version"), field("checksum")) {
+            out.insert(format!("{n} {v}"), c.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// The SBOM of the normal tree, after checking that `binary` embeds every crate of it.
+fn sbom(binary: &str) -> Result<Value, String> {
+    let embedded: BTreeSet<String> = embedded(binary)?
+        .iter()
+        .map(|p| format!("{} {}", p["name"].as_str().unwrap_or("?"), p["version"].as_str().unwrap_or("?")))
+        .collect();
+    let (crates, root) = tree("normal")?;
+    let (linked, _) = tree("normal,no-proc-macro")?;
+    let missing: Vec<&String> = crates.keys().filter(|k| !embedded.contains(*k)).collect();
+    if !missing.is_empty() {
+        return Err(format!("{binary} does not embed {missing:?}: not this tree's build?"));
+    }
+    let checksums = checksums()?;
+    let component = |key: &String, c: &Crate, kind: &str| {
+        let mut out = json!({
+            "type": kind,
+            "bom-ref": c.purl(),
+            "name": c.name,
+            "version": c.version,
+            "purl": c.purl(),
+            "licenses": [{ "expression": c.licence }],
+        });
+        if let Some(sum) = checksums.get(key) {
+            out["hashes"] = json!([{ "alg": "SHA-256", "content": sum }]);
+        }
+        // Proc-macros and their dependencies run in the compiler; their code is not linked.
+        if !linked.contains_key(key) {
+            out["scope"] = json!("excluded");
+        }
+        out
+    };
+    let main = crates.get(&root).ok_or("cargo tree: no root")?;
+    let components: Vec<Value> =
+        crates.iter().filter(|(k, _)| **k != root).map(|(k, c)| component(k, c, "library")).collect();
+    let dependencies: Vec<Value> = crates
+        .values()
+        .map(|c| {
+            let on: Vec<String> =
+                c.dependencies.iter().filter_map(|d| crates.get(d)).map(Crate::purl).collect();
+            json!({ "ref": c.purl(), "dependsOn": on })
+        })
+        .collect();
+    Ok(json!({
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "version": 1,
+        "metadata": {
+            "component": component(&root, main, "application"),
+            "tools": { "components": [{ "type": "application", "name": "exporter_exporter examples/sbom.rs",
+                "description": "cargo tree -e normal, checked against the list cargo auditable embedded in the binary" }] },
+        },
+        "components": components,
+        "dependencies": dependencies,
+    }))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["--list", binary] => embedded(binary).map(|packages| {
+            for p in packages {
+                println!("{} {}", p["name"].as_str().unwrap_or("?"), p["version"].as_str().unwrap_or("?"));
+            }
+        }),
+        [binary] => {
+            sbom(binary).map(|s| println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default()))
+        }
+        _ => Err("usage: sbom [--list] BINARY".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sbom: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
