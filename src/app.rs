@@ -15,6 +15,7 @@ use crate::modules::deadline::DEFAULT_TIMEOUT_OFFSET;
 use crate::modules::http::DEFAULT_MAX_BODY_BYTES;
 use crate::modules::{BuildError, ModuleSet, Origin};
 use crate::reload::ReloadHandle;
+use crate::routes::discovery::PathStyle;
 use crate::routes::{Conn, Routes};
 use crate::security::Security;
 use crate::telemetry::Metrics;
@@ -41,6 +42,8 @@ pub struct Options {
     pub enable_lifecycle: bool,
     /// Most scrapes at once (`-web.max-requests`); 0 for no limit.
     pub max_requests: usize,
+    /// How `/discovery` names the module (`-web.discovery-path-style`).
+    pub discovery_style: PathStyle,
 }
 
 impl Default for Options {
@@ -52,6 +55,7 @@ impl Default for Options {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             enable_lifecycle: false,
             max_requests: DEFAULT_MAX_REQUESTS,
+            discovery_style: PathStyle::default(),
         }
     }
 }
@@ -105,6 +109,7 @@ impl App {
             headers,
             lifecycle: options.enable_lifecycle.then(|| lasting.reloader.clone()),
             scrape_slots,
+            discovery_style: options.discovery_style,
         };
         Ok(App { routes, tls, tls_on_plain })
     }

@@ -17,6 +17,7 @@ use crate::config::Sources;
 use crate::logging::{DEFAULT_LOG_LEVEL, LogFormat, LogLevel};
 use crate::modules::deadline::DEFAULT_TIMEOUT_OFFSET;
 use crate::modules::http::DEFAULT_MAX_BODY_BYTES;
+use crate::routes::discovery::PathStyle;
 use crate::security::{BearerSource, Secret, WebSettings};
 use crate::server::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_READ_HEADER_TIMEOUT, Limits};
 use crate::settings::{
@@ -203,6 +204,11 @@ pub struct Cli {
     )]
     pub web_proxy_path: String,
 
+    /// How /discovery names a target's module: query (/proxy?module=NAME) or path (/proxy/NAME).
+    #[arg(long = "web.discovery-path-style", value_name = "STYLE", default_value = PathStyle::DEFAULT_NAME,
+          value_parser = PathStyle::parse)]
+    pub web_discovery_path_style: PathStyle,
+
     /// Log level: trace, debug, info, warn, error.
     #[arg(long = "log.level", value_name = "LEVEL", default_value_t = DEFAULT_LOG_LEVEL, value_parser = LogLevel::parse)]
     pub log_level: LogLevel,
@@ -301,6 +307,7 @@ impl Cli {
                 enable_lifecycle: self.web_enable_lifecycle,
                 max_requests: self.web_max_requests,
                 max_body_bytes: self.upstream_max_body_bytes,
+                discovery_style: self.web_discovery_path_style,
             },
             web: WebSettings {
                 plain_address: non_empty(&self.web_listen_address),

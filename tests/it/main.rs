@@ -20,6 +20,7 @@ mod properties;
 mod proxy_exec;
 mod proxy_file;
 mod proxy_http;
+mod proxy_path;
 mod support;
 mod upstream_pool;
 mod upstream_tls;
