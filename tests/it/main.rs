@@ -5,6 +5,7 @@
 
 mod architecture;
 mod auth;
+mod checker;
 mod cli;
 mod config;
 mod differential;

@@ -28,7 +28,9 @@ async fn blackbox() -> FakeExporter {
 }
 
 fn config(name: &str, port: u16) -> String {
-    format!("modules:\n  {name:?}:\n    method: http\n    http: {{address: 127.0.0.1, port: {port}, path: /probe}}\n")
+    format!(
+        "modules:\n  {name:?}:\n    method: http\n    http: {{address: 127.0.0.1, port: {port}, path: /probe}}\n"
+    )
 }
 
 #[tokio::test]
