@@ -11,11 +11,12 @@
 //! * `POST /-/reload` -- reload the configuration (with `-web.enable-lifecycle`).
 //!
 //! Anything else is a 404; a method the endpoint does not take is a 405. Every request first
-//! passes the allow list and the Authorization checks. [`Route`] is the table: adding an
+//! passes the allow list, the rate limit and the Authorization checks. [`Route`] is the table: adding an
 //! endpoint is a variant there, and the compiler points at the two matches that need it.
 
 pub mod discovery;
 pub mod listing;
+pub mod rate_limit;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ use crate::modules::{ModuleSet, ScrapeRequest, query};
 use crate::reload::{ReloadError, ReloadHandle};
 use crate::telemetry::Metrics;
 use discovery::PathStyle;
+use rate_limit::RateLimiter;
 
 /// The header in which Prometheus sends its scrape timeout.
 const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
@@ -77,6 +79,8 @@ pub struct Routes {
     pub lifecycle: Option<ReloadHandle>,
     /// Slots for scrapes in flight (`-web.max-requests`); `None` for no limit.
     pub scrape_slots: Option<Arc<Semaphore>>,
+    /// The web configuration's `rate_limit`, over every request; `None` when off.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
     /// How `/discovery` names the module in its targets (`-web.discovery-path-style`).
     pub discovery_style: PathStyle,
 }
@@ -155,7 +159,18 @@ impl Routes {
             return r;
         }
         let auth = &self.auth;
-        let checked = match auth.allowed(conn.peer.ip()) {
+        let allowed = auth.allowed(conn.peer.ip());
+        // As exporter-toolkit: every request takes a token before the Authorization checks, and
+        // the 429 carries none of the configured headers. Only from an allowed network, so
+        // that others cannot spend the bucket.
+        if allowed.is_ok()
+            && let Some(limiter) = &self.rate_limiter
+            && !limiter.allow()
+        {
+            tracing::info!(client = %conn.peer.ip(), path = req.uri.path(), "request refused by rate_limit");
+            return plain(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests\n");
+        }
+        let checked = match allowed {
             Ok(()) => auth.authorized(&req.headers).await,
             Err(denied) => Err(denied),
         };

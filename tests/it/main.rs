@@ -22,6 +22,7 @@ mod proxy_exec;
 mod proxy_file;
 mod proxy_http;
 mod proxy_path;
+mod rate_limit;
 mod support;
 mod upstream_pool;
 mod upstream_tls;
