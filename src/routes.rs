@@ -11,8 +11,9 @@
 //! * `POST /-/reload` -- reload the configuration (with `-web.enable-lifecycle`).
 //!
 //! Anything else is a 404; a method the endpoint does not take is a 405. Every request first
-//! passes the allow list, the rate limit and the Authorization checks. [`Route`] is the table: adding an
-//! endpoint is a variant there, and the compiler points at the two matches that need it.
+//! passes the allow list, the rate limit and the Authorization checks. [`Route`] is the table:
+//! adding an endpoint is a variant there, and the compiler points at the two matches that need
+//! it.
 
 pub mod discovery;
 pub mod listing;
