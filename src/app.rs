@@ -19,6 +19,8 @@ use crate::modules::deadline::DEFAULT_TIMEOUT_OFFSET;
 use crate::modules::http::DEFAULT_MAX_BODY_BYTES;
 use crate::modules::{BuildError, ModuleSet};
 use crate::reload::ReloadHandle;
+use crate::routes::discovery::PathStyle;
+use crate::routes::rate_limit::RateLimiter;
 use crate::routes::{Conn, Routes};
 use crate::security::Security;
 use crate::telemetry::Metrics;
@@ -45,6 +47,8 @@ pub struct Options {
     pub enable_lifecycle: bool,
     /// Most scrapes at once (`-web.max-requests`); 0 for no limit.
     pub max_requests: usize,
+    /// How `/discovery` names the module (`-web.discovery-path-style`).
+    pub discovery_style: PathStyle,
 }
 
 impl Default for Options {
@@ -56,6 +60,7 @@ impl Default for Options {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             enable_lifecycle: false,
             max_requests: DEFAULT_MAX_REQUESTS,
+            discovery_style: PathStyle::default(),
         }
     }
 }
@@ -110,7 +115,7 @@ pub struct App {
 impl App {
     /// Serves `config`'s modules through `lasting.modules` (every module is built before any
     /// is served; on failure the set is unchanged) and assembles the routes. The scrape slots
-    /// of `previous` carry over, so a reload does not reset the limit.
+    /// and the rate limiter's bucket of `previous` carry over, so a reload does not reset them.
     pub fn build(
         config: Config,
         options: &Options,
@@ -137,11 +142,18 @@ impl App {
             .modules
             .reconfigure(modules, docker.as_ref().map(|d| d.resolver.clone()))
             .map_err(BuildFailure::Modules)?;
-        let Security { auth, tls, tls_on_plain, headers, warnings: _ } = security;
+        let Security { auth, tls, tls_on_plain, headers, rate_limit, warnings: _ } = security;
         let scrape_slots = match previous {
             Some(p) => p.routes.scrape_slots.clone(),
             None => (options.max_requests > 0).then(|| Arc::new(Semaphore::new(options.max_requests))),
         };
+        // The bucket carries over while `rate_limit` is unchanged, so a reload neither refills
+        // nor empties it; changed, it starts full under the new terms.
+        let rate_limiter =
+            rate_limit.map(|limit| match previous.and_then(|p| p.routes.rate_limiter.as_ref()) {
+                Some(kept) if kept.limit() == limit => kept.clone(),
+                Some(_) | None => Arc::new(RateLimiter::new(limit)),
+            });
         let routes = Routes {
             proxy_path: options.proxy_path.clone(),
             telemetry_path: options.telemetry_path.clone(),
@@ -153,6 +165,8 @@ impl App {
             headers,
             lifecycle: options.enable_lifecycle.then(|| lasting.reloader.clone()),
             scrape_slots,
+            rate_limiter,
+            discovery_style: options.discovery_style,
         };
         Ok(App { routes, tls, tls_on_plain, docker })
     }

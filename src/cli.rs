@@ -17,6 +17,7 @@ use crate::config::Sources;
 use crate::logging::{DEFAULT_LOG_LEVEL, LogFormat, LogLevel};
 use crate::modules::deadline::DEFAULT_TIMEOUT_OFFSET;
 use crate::modules::http::DEFAULT_MAX_BODY_BYTES;
+use crate::routes::discovery::PathStyle;
 use crate::security::{BearerSource, Secret, WebSettings};
 use crate::server::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_READ_HEADER_TIMEOUT, Limits};
 use crate::settings::{
@@ -36,6 +37,9 @@ pub enum FlagError {
     /// Both bearer token flags are given.
     #[error("web.bearer.token and web.bearer.token-file are mutually exclusive options")]
     BearerConflict,
+    /// `-check.content-type` without the body it is for.
+    #[error("-check.content-type needs -check.metrics")]
+    CheckContentTypeAlone,
 }
 
 /// A duration flag: seconds as a number (blackbox's `--timeout-offset=0.5`) or a Go duration
@@ -203,6 +207,11 @@ pub struct Cli {
     )]
     pub web_proxy_path: String,
 
+    /// How /discovery names a target's module: query (/proxy?module=NAME) or path (/proxy/NAME).
+    #[arg(long = "web.discovery-path-style", value_name = "STYLE", default_value = PathStyle::DEFAULT_NAME,
+          value_parser = PathStyle::parse)]
+    pub web_discovery_path_style: PathStyle,
+
     /// Log level: trace, debug, info, warn, error.
     #[arg(long = "log.level", value_name = "LEVEL", default_value_t = DEFAULT_LOG_LEVEL, value_parser = LogLevel::parse)]
     pub log_level: LogLevel,
@@ -254,6 +263,16 @@ pub struct Cli {
           default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
     pub config_check: bool,
 
+    /// Verify a metrics body (a file, or - for standard input) as the proxy would; print OK with
+    /// the counts or the first problem, and exit 0 or 1.
+    #[arg(long = "check.metrics", value_name = "FILE", default_value = "", allow_hyphen_values = true)]
+    pub check_metrics: String,
+
+    /// The Content-Type -check.metrics reads the body as; "" sniffs text or OpenMetrics, as
+    /// exec output is.
+    #[arg(long = "check.content-type", value_name = "TYPE", default_value = "", allow_hyphen_values = true)]
+    pub check_content_type: String,
+
     /// Print the version and exit.
     #[arg(long = "version", value_name = "BOOL", num_args = 0..=1, require_equals = true,
           default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
@@ -280,6 +299,9 @@ impl Cli {
         if proxy_path == "/" || telemetry_path == "/" {
             return Err(FlagError::RootPath);
         }
+        if self.check_metrics.is_empty() && !self.check_content_type.is_empty() {
+            return Err(FlagError::CheckContentTypeAlone);
+        }
         let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
         let bearer = match (non_empty(&self.web_bearer_token), non_empty(&self.web_bearer_token_file)) {
             (Some(_), Some(_)) => return Err(FlagError::BearerConflict),
@@ -301,6 +323,7 @@ impl Cli {
                 enable_lifecycle: self.web_enable_lifecycle,
                 max_requests: self.web_max_requests,
                 max_body_bytes: self.upstream_max_body_bytes,
+                discovery_style: self.web_discovery_path_style,
             },
             web: WebSettings {
                 plain_address: non_empty(&self.web_listen_address),
@@ -544,6 +567,7 @@ mod tests {
             settings(&["-web.bearer.token=a", "-web.bearer.token-file=b"]),
             Err(FlagError::BearerConflict)
         );
+        assert_eq!(settings(&["-check.content-type=text/plain"]), Err(FlagError::CheckContentTypeAlone));
     }
 
     #[test]
@@ -554,6 +578,20 @@ mod tests {
             parse_offset(&FlagDuration(Duration::from_nanos(1_500)).to_string()),
             Ok(FlagDuration(Duration::from_nanos(1_500)))
         );
+    }
+
+    #[test]
+    fn the_checker_takes_a_file_or_a_dash_go_style() {
+        for args in [&["-check.metrics", "-"][..], &["-check.metrics=-"], &["--check.metrics", "-"]] {
+            assert_eq!(parse(args).expect("parses").check_metrics, "-", "{args:?}");
+        }
+        let c = parse(&["-check.metrics", "m.prom", "-check.content-type", "application/openmetrics-text"])
+            .expect("parses");
+        assert_eq!(
+            (c.check_metrics.as_str(), c.check_content_type.as_str()),
+            ("m.prom", "application/openmetrics-text")
+        );
+        assert!(parse(&["-check.metrics"]).is_err(), "the file is not optional");
     }
 
     #[test]

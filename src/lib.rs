@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod body;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod daemon;

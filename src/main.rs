@@ -1,11 +1,13 @@
-//! The `exporter_exporter` binary: parse the flags, set up logging, then check the
-//! configuration or run the daemon until SIGTERM or SIGINT. Exit codes: 0 done; 1 the
-//! configuration was refused (the YAML, the web config, their files, or flags that parse but
-//! cannot work together, as the original exits for those); 2 a flag that does not parse (as
-//! Go's flag package exits); 3 the daemon could not start (an address in use, say).
+//! The `exporter_exporter` binary: parse the flags, set up logging, then check a metrics body
+//! (`-check.metrics`), check the configuration, or run the daemon until SIGTERM or SIGINT. Exit
+//! codes: 0 done; 1 the configuration was refused (the YAML, the web config, their files, or
+//! flags that parse but cannot work together, as the original exits for those), or the checked
+//! body fails; 2 a flag that does not parse (as Go's flag package exits); 3 the daemon could
+//! not start (an address in use, say).
 
 use std::process::ExitCode;
 
+use exporter_exporter::check;
 use exporter_exporter::cli::Cli;
 use exporter_exporter::daemon::{self, StartError};
 use exporter_exporter::logging;
@@ -15,6 +17,7 @@ use exporter_exporter::telemetry::BuildInfo;
 
 const CONFIG_REFUSED: u8 = 1;
 const CANNOT_START: u8 = 3;
+const CHECK_FAILED: u8 = 1;
 
 /// Where the Debian package installs the SBOM (packaging/build-deb.sh).
 const SBOM: &str = "/usr/share/doc/exporter-exporter/sbom.cdx.json";
@@ -41,6 +44,9 @@ fn main() -> ExitCode {
             "dependency list: {SBOM} (CycloneDX, Debian package); docs/dependencies.md says why each is there"
         );
         return ExitCode::SUCCESS;
+    }
+    if !cli.check_metrics.is_empty() {
+        return check_metrics(&cli);
     }
     logging::init(cli.log_level, cli.log_format());
     let settings = match cli.settings() {
@@ -77,6 +83,26 @@ fn main() -> ExitCode {
                 StartError::Listen(_) | StartError::Signals(_) | StartError::Runtime(_) => CANNOT_START,
             })
         }
+    }
+}
+
+/// `-check.metrics`: the verdict on stdout when the body verifies, on stderr when it does not.
+fn check_metrics(cli: &Cli) -> ExitCode {
+    let body = match check::Input::from_flag(&cli.check_metrics).read(cli.upstream_max_body_bytes) {
+        Ok(body) => body,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(CHECK_FAILED);
+        }
+    };
+    let content_type = Some(cli.check_content_type.as_str()).filter(|ct| !ct.is_empty());
+    let checked = check::check(&body, content_type, cli.upstream_max_body_bytes);
+    if checked.ok() {
+        print!("{}", checked.report());
+        ExitCode::SUCCESS
+    } else {
+        eprint!("{}", checked.report());
+        ExitCode::from(CHECK_FAILED)
     }
 }
 

@@ -3,17 +3,21 @@
 //! * `GET /` -- the landing page: modules with their last scrape, as HTML; JSON with
 //!   `Accept: application/json`.
 //! * `GET <-web.proxy-path>?module=NAME` -- scrape a module (default `/proxy`).
+//! * `GET <-web.proxy-path>/NAME` -- the same, with every query parameter (`module` too) passed
+//!   upstream unchanged; NAME is the rest of the path, percent-decoded.
 //! * `GET <-web.telemetry-path>` -- the proxy's own metrics (default `/metrics`).
 //! * `GET /discovery` -- Prometheus `http_sd` targets, one group per module.
 //! * `GET /-/healthy`, `GET /-/ready` -- health checks.
 //! * `POST /-/reload` -- reload the configuration (with `-web.enable-lifecycle`).
 //!
 //! Anything else is a 404; a method the endpoint does not take is a 405. Every request first
-//! passes the allow list and the Authorization checks. [`Route`] is the table: adding an
-//! endpoint is a variant there, and the compiler points at the two matches that need it.
+//! passes the allow list, the rate limit and the Authorization checks. [`Route`] is the table:
+//! adding an endpoint is a variant there, and the compiler points at the two matches that need
+//! it.
 
 pub mod discovery;
 pub mod listing;
+pub mod rate_limit;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,6 +36,8 @@ use crate::modules::output::TEXT_CONTENT_TYPE;
 use crate::modules::{ModuleSet, ScrapeRequest, query};
 use crate::reload::{ReloadError, ReloadHandle};
 use crate::telemetry::Metrics;
+use discovery::PathStyle;
+use rate_limit::RateLimiter;
 
 /// The header in which Prometheus sends its scrape timeout.
 const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
@@ -74,6 +80,10 @@ pub struct Routes {
     pub lifecycle: Option<ReloadHandle>,
     /// Slots for scrapes in flight (`-web.max-requests`); `None` for no limit.
     pub scrape_slots: Option<Arc<Semaphore>>,
+    /// The web configuration's `rate_limit`, over every request; `None` when off.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// How `/discovery` names the module in its targets (`-web.discovery-path-style`).
+    pub discovery_style: PathStyle,
 }
 
 /// An endpoint.
@@ -83,6 +93,8 @@ pub enum Route {
     Landing,
     /// `GET <-web.proxy-path>`.
     Proxy,
+    /// `GET <-web.proxy-path>/NAME`.
+    ProxyNamed,
     /// `GET <-web.telemetry-path>`.
     Telemetry,
     /// `GET /discovery`.
@@ -109,6 +121,7 @@ impl Route {
             "/-/healthy" => Route::Healthy,
             "/-/ready" => Route::Ready,
             "/-/reload" => Route::Reload,
+            p if module_in_path(p, &routes.proxy_path).is_some() => Route::ProxyNamed,
             _ => return None,
         })
     }
@@ -118,6 +131,7 @@ impl Route {
         match self {
             Route::Landing
             | Route::Proxy
+            | Route::ProxyNamed
             | Route::Telemetry
             | Route::Discovery
             | Route::Healthy
@@ -146,7 +160,18 @@ impl Routes {
             return r;
         }
         let auth = &self.auth;
-        let checked = match auth.allowed(conn.peer.ip()) {
+        let allowed = auth.allowed(conn.peer.ip());
+        // As exporter-toolkit: every request takes a token before the Authorization checks, and
+        // the 429 carries none of the configured headers. Only from an allowed network, so
+        // that others cannot spend the bucket.
+        if allowed.is_ok()
+            && let Some(limiter) = &self.rate_limiter
+            && !limiter.allow()
+        {
+            tracing::info!(client = %conn.peer.ip(), path = req.uri.path(), "request refused by rate_limit");
+            return plain(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests\n");
+        }
+        let checked = match allowed {
             Ok(()) => auth.authorized(&req.headers).await,
             Err(denied) => Err(denied),
         };
@@ -184,7 +209,11 @@ impl Routes {
             return r;
         }
         match route {
-            Route::Proxy => self.proxy(req, conn).await,
+            Route::Proxy => self.proxy(req, conn, None).await,
+            Route::ProxyNamed => {
+                let name = module_in_path(req.uri.path(), &self.proxy_path).unwrap_or_default();
+                self.proxy(req, conn, Some(name)).await
+            }
             Route::Telemetry => {
                 let mut r = Response::new(Body::full(self.metrics.render()));
                 r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_CONTENT_TYPE));
@@ -193,9 +222,14 @@ impl Routes {
             Route::Landing => {
                 listing::respond(&self.modules.current(), &self.proxy_path, &self.telemetry_path, req)
             }
-            Route::Discovery => {
-                discovery::respond(&self.modules.current(), &self.proxy_path, req, conn.local, conn.tls)
-            }
+            Route::Discovery => discovery::respond(
+                &self.modules.current(),
+                &self.proxy_path,
+                self.discovery_style,
+                req,
+                conn.local,
+                conn.tls,
+            ),
             Route::Healthy => plain(StatusCode::OK, "exporter_exporter is Healthy.\n"),
             Route::Ready => plain(StatusCode::OK, "exporter_exporter is Ready.\n"),
             Route::Reload => self.reload().await,
@@ -214,13 +248,15 @@ impl Routes {
         }
     }
 
-    async fn proxy(&self, req: &Parts, conn: &Conn) -> Response<Body> {
+    /// Scrapes the module `named` in the path, or else the one the query's first `module`
+    /// names (later ones go upstream, blackbox's convention), or else the default module.
+    async fn proxy(&self, req: &Parts, conn: &Conn, named: Option<String>) -> Response<Body> {
         let peer = conn.peer;
         let mut params = query::parse(req.uri.query().unwrap_or(""));
-        // The first `module` picks the module; later ones go upstream (blackbox's convention).
-        let name = match params.iter().position(|(k, _)| k == "module") {
-            Some(i) => params.remove(i).1,
-            None => match &self.default_module {
+        let name = match (named, params.iter().position(|(k, _)| k == "module")) {
+            (Some(name), _) => name,
+            (None, Some(i)) => params.remove(i).1,
+            (None, None) => match &self.default_module {
                 Some(d) => d.clone(),
                 None => {
                     tracing::warn!(client = %peer.ip(), "no module given and no defaultModule configured");
@@ -266,6 +302,14 @@ impl Routes {
         response.extensions_mut().insert(ScrapedModule(name));
         response
     }
+}
+
+/// The module named by a `<proxy_path>/NAME` path: everything after the slash, percent-decoded
+/// (so a name may hold any character, `/` included, as Prometheus escapes a `__metrics_path__`);
+/// `None` for another path, an empty name, or one that is not UTF-8 once decoded.
+fn module_in_path(path: &str, proxy_path: &str) -> Option<String> {
+    let raw = path.strip_prefix(proxy_path)?.strip_prefix('/').filter(|n| !n.is_empty())?;
+    percent_encoding::percent_decode_str(raw).decode_utf8().ok().map(|n| n.into_owned())
 }
 
 /// A short plain-text response, as Go's `http.Error` writes them.

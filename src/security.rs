@@ -1,6 +1,6 @@
 //! Inbound security, assembled once from the flags, the web configuration file and the token
-//! file: the TLS listener's configuration, the request checks ([`Auth`]) and the security
-//! headers. The original's flags and the exporter-toolkit file combine into one layer.
+//! file: the TLS listener's configuration, the request checks ([`Auth`]), the security
+//! headers and the rate limit. The original's flags and the exporter-toolkit file combine into one layer.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,8 +12,8 @@ use rustls::ServerConfig;
 
 use crate::auth::{Auth, BasicUsers, BcryptError, Token};
 use crate::config::ConfigError;
-use crate::config::tls::{CertMatch, ClientAuth, ServerTls, TlsVersion};
-use crate::config::web::WebConfig;
+use crate::config::tls::{CertMatch, ClientAuth, Pem, ServerTls, TlsVersion};
+use crate::config::web::{RateLimit, WebConfig};
 use crate::tls::TlsError;
 use crate::tls::server::server_config;
 
@@ -128,7 +128,9 @@ pub struct Security {
     pub tls_on_plain: bool,
     /// Headers added to every response.
     pub headers: Vec<(HeaderName, HeaderValue)>,
-    /// Things worth a warning (flags that have no effect).
+    /// The web configuration's `rate_limit`, if on.
+    pub rate_limit: Option<RateLimit>,
+    /// Things worth a warning (flags, or web configuration keys, that have no effect).
     pub warnings: Vec<String>,
 }
 
@@ -143,7 +145,7 @@ impl Security {
             }
             None => WebConfig { http2: true, ..WebConfig::default() },
         };
-        let mut warnings = Vec::new();
+        let mut warnings = web.warnings.clone();
         let certmatch = match &s.certmatch {
             Some(re) => Some(CertMatch(Regex::new(re).map_err(SecurityError::CertMatch)?)),
             None => None,
@@ -164,14 +166,14 @@ impl Security {
                     return Err(SecurityError::CertMatchWithoutVerify);
                 }
                 let t = ServerTls {
-                    cert_file: s.cert.clone(),
-                    key_file: s.key.clone(),
+                    cert: Pem::File(s.cert.clone()),
+                    key: Pem::File(s.key.clone()),
                     client_auth: if s.verify {
                         ClientAuth::RequireAndVerifyClientCert
                     } else {
                         ClientAuth::NoClientCert
                     },
-                    client_ca_file: s.verify.then(|| s.ca.clone()),
+                    client_ca: s.verify.then(|| Pem::File(s.ca.clone())),
                     allowed_sans: Vec::new(),
                     certmatch: certmatch.clone(),
                     min_version: TlsVersion::Tls12,
@@ -219,6 +221,7 @@ impl Security {
             tls,
             tls_on_plain,
             headers: web.headers,
+            rate_limit: web.rate_limit,
             warnings,
         })
     }

@@ -1,5 +1,5 @@
-//! TLS material shared by the listener and the upstream client: loading PEM files with errors
-//! that say what to do, and the one place where we accept a certificate webpki refuses.
+//! TLS material shared by the listener and the upstream client: loading PEM files (and the
+//! listener's inline PEM) with errors that say what to do, and the one place where we accept a certificate webpki refuses.
 
 pub mod der;
 pub mod names;
@@ -12,6 +12,8 @@ use std::sync::Arc;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::config::tls::Pem;
 
 /// The crypto provider everything uses: ring, TLS 1.2 and 1.3.
 pub fn provider() -> Arc<CryptoProvider> {
@@ -57,6 +59,31 @@ pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError>
 pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     PrivateKeyDer::from_pem_file(path)
         .map_err(|e| TlsError::Key { path: path.to_owned(), problem: pem_problem(&e) })
+}
+
+/// Every certificate in a PEM file or inline PEM text (at least one).
+pub fn load_certs_from(pem: &Pem) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let text = match pem {
+        Pem::File(path) => return load_certs(path),
+        Pem::Inline { text, .. } => text,
+    };
+    let problem = |p: String| TlsError::Certificates { path: pem.origin(), problem: p };
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(text.as_bytes())
+        .collect::<Result<_, _>>()
+        .map_err(|e| problem(pem_problem(&e)))?;
+    if certs.is_empty() {
+        return Err(problem("no PEM certificate in the text".into()));
+    }
+    Ok(certs)
+}
+
+/// The private key in a PEM file or inline PEM text.
+pub fn load_key_from(pem: &Pem) -> Result<PrivateKeyDer<'static>, TlsError> {
+    match pem {
+        Pem::File(path) => load_key(path),
+        Pem::Inline { text, .. } => PrivateKeyDer::from_pem_slice(text.as_bytes())
+            .map_err(|e| TlsError::Key { path: pem.origin(), problem: pem_problem(&e) }),
+    }
 }
 
 fn pem_problem(e: &rustls::pki_types::pem::Error) -> String {

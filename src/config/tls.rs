@@ -5,10 +5,9 @@
 use std::path::PathBuf;
 
 use regex::Regex;
-use serde::Deserialize;
 
 /// How a TLS listener treats client certificates (Go's `tls.ClientAuthType` names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientAuth {
     /// No client certificate is asked for.
     NoClientCert,
@@ -23,6 +22,24 @@ pub enum ClientAuth {
 }
 
 impl ClientAuth {
+    /// The policy exporter-toolkit calls `name`: Go's names, `RequireClientCert` (its old name
+    /// for `RequireAnyClientCert`), and `""` for `NoClientCert`.
+    pub fn from_go_name(name: &str) -> Result<ClientAuth, String> {
+        Ok(match name {
+            "" | "NoClientCert" => ClientAuth::NoClientCert,
+            "RequestClientCert" => ClientAuth::RequestClientCert,
+            "RequireAnyClientCert" | "RequireClientCert" => ClientAuth::RequireAnyClientCert,
+            "VerifyClientCertIfGiven" => ClientAuth::VerifyClientCertIfGiven,
+            "RequireAndVerifyClientCert" => ClientAuth::RequireAndVerifyClientCert,
+            other => {
+                return Err(format!(
+                    "unknown client auth type {other:?} (NoClientCert, RequestClientCert, RequireAnyClientCert, \
+                     VerifyClientCertIfGiven, RequireAndVerifyClientCert)"
+                ));
+            }
+        })
+    }
+
     /// Whether presented certificates are verified against a CA.
     pub fn verifies(self) -> bool {
         matches!(self, ClientAuth::VerifyClientCertIfGiven | ClientAuth::RequireAndVerifyClientCert)
@@ -72,15 +89,34 @@ const SUITES: [(&str, CipherSuite); 8] = [
     ("TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", CipherSuite::EcdheRsaChacha20),
 ];
 
+/// The TLS 1.3 suites, which Go lists among its suites but does not let a configuration choose:
+/// named in `cipher_suites`, they have no effect there, nor here.
+const TLS13_SUITES: [&str; 3] =
+    ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"];
+
 impl CipherSuite {
-    /// The suite Go calls `name`; the error lists the names that work.
-    pub fn from_go_name(name: &str) -> Result<CipherSuite, String> {
-        SUITES.iter().find(|(go, _)| *go == name).map(|(_, s)| *s).ok_or_else(|| {
-            format!(
-                "cipher suite {name:?} is not supported (supported: {})",
-                SUITES.iter().map(|(g, _)| *g).collect::<Vec<_>>().join(", ")
-            )
-        })
+    /// The suite Go calls `name`; `None` for a TLS 1.3 suite (accepted without effect, as in
+    /// Go). The error says why a name Go knows cannot be used, and lists the names that work.
+    pub fn from_go_name(name: &str) -> Result<Option<CipherSuite>, String> {
+        if TLS13_SUITES.contains(&name) {
+            return Ok(None);
+        }
+        if let Some((_, s)) = SUITES.iter().find(|(go, _)| *go == name) {
+            return Ok(Some(*s));
+        }
+        let why = if name.contains("_CBC_") {
+            "a CBC suite, which rustls does not implement (only AEAD suites)"
+        } else if name.starts_with("TLS_RSA_") {
+            "RSA key exchange, without forward secrecy, which rustls does not implement"
+        } else if name.contains("RC4") || name.contains("3DES") {
+            "an insecure suite, refused by exporter-toolkit too"
+        } else {
+            "not a suite Go names"
+        };
+        Err(format!(
+            "cipher suite {name:?} is not supported: {why} (supported: {})",
+            SUITES.iter().map(|(g, _)| *g).collect::<Vec<_>>().join(", ")
+        ))
     }
 
     /// The IANA name, as rustls prints the suite.
@@ -114,6 +150,10 @@ impl Curve {
             "X25519" => Ok(Curve::X25519),
             "CurveP256" => Ok(Curve::P256),
             "CurveP384" => Ok(Curve::P384),
+            "CurveP521" => Err(format!(
+                "curve {name:?} is not supported: the TLS library (rustls with ring) does not implement \
+                 P-521 (X25519, CurveP256, CurveP384)"
+            )),
             _ => Err(format!("curve {name:?} is not supported (X25519, CurveP256, CurveP384)")),
         }
     }
@@ -141,17 +181,51 @@ impl PartialEq for CertMatch {
 
 impl Eq for CertMatch {}
 
+/// PEM material for the listener: a file, read at each load, or the PEM text itself, as the
+/// web configuration's inline `cert`, `key` and `client_ca` give it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Pem {
+    /// A PEM file.
+    File(PathBuf),
+    /// PEM text, with the web configuration key that held it (named in errors).
+    Inline {
+        /// `tls_server_config.cert`, say.
+        key: &'static str,
+        /// The PEM text (a key's is a secret: never in Debug output).
+        text: String,
+    },
+}
+
+impl Pem {
+    /// What errors name: the file, or the key that held the text.
+    pub fn origin(&self) -> PathBuf {
+        match self {
+            Pem::File(path) => path.clone(),
+            Pem::Inline { key, .. } => PathBuf::from(format!("{key} (inline)")),
+        }
+    }
+}
+
+impl std::fmt::Debug for Pem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pem::File(path) => write!(f, "File({path:?})"),
+            Pem::Inline { key, text } => write!(f, "Inline({key}, {} bytes)", text.len()),
+        }
+    }
+}
+
 /// Everything the TLS listener needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerTls {
-    /// Server certificate chain (PEM file).
-    pub cert_file: PathBuf,
-    /// Server key (PEM file).
-    pub key_file: PathBuf,
+    /// Server certificate chain.
+    pub cert: Pem,
+    /// Server key.
+    pub key: Pem,
     /// Client certificate policy.
     pub client_auth: ClientAuth,
     /// CAs client certificates must chain to.
-    pub client_ca_file: Option<PathBuf>,
+    pub client_ca: Option<Pem>,
     /// SANs one of which a client certificate must carry (exact match), if any are given.
     pub allowed_sans: Vec<String>,
     /// The original's `-web.tls.certmatch`, if given.
@@ -178,11 +252,23 @@ mod tests {
     fn go_names_are_read_and_unknown_ones_listed() {
         assert_eq!(
             CipherSuite::from_go_name("TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305"),
-            Ok(CipherSuite::EcdheRsaChacha20)
+            Ok(Some(CipherSuite::EcdheRsaChacha20))
+        );
+        assert_eq!(
+            CipherSuite::from_go_name("TLS_AES_128_GCM_SHA256"),
+            Ok(None),
+            "TLS 1.3: no effect, as in Go"
         );
         let e = CipherSuite::from_go_name("TLS_RSA_WITH_RC4_128_SHA").unwrap_err();
         assert!(e.contains("not supported") && e.contains("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"), "{e}");
+        let e = CipherSuite::from_go_name("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA").unwrap_err();
+        assert!(e.contains("CBC suite, which rustls does not implement"), "{e}");
+        let e = CipherSuite::from_go_name("TLS_RSA_WITH_AES_128_GCM_SHA256").unwrap_err();
+        assert!(e.contains("RSA key exchange"), "{e}");
         assert_eq!(Curve::from_go_name("CurveP384"), Ok(Curve::P384));
-        assert!(Curve::from_go_name("CurveP521").unwrap_err().contains("not supported"));
+        assert!(Curve::from_go_name("CurveP521").unwrap_err().contains("does not implement P-521"));
+        assert_eq!(ClientAuth::from_go_name("RequireClientCert"), Ok(ClientAuth::RequireAnyClientCert));
+        assert_eq!(ClientAuth::from_go_name(""), Ok(ClientAuth::NoClientCert));
+        assert!(ClientAuth::from_go_name("Sometimes").unwrap_err().contains("unknown client auth type"));
     }
 }

@@ -11,7 +11,8 @@ use tokio::time::Instant;
 pub struct ScrapeRequest<'a> {
     /// GET or HEAD.
     pub method: &'a Method,
-    /// Query parameters to pass on, without the `module` that selected the module.
+    /// Query parameters to pass on: without the `module` that selected the module, or all of
+    /// them when the path named it (`/proxy/NAME`).
     pub params: &'a [(String, String)],
     /// The client's request headers.
     pub headers: &'a HeaderMap,

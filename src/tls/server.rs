@@ -13,7 +13,7 @@ use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme};
 
 use super::pinned::Pins;
-use super::{TlsError, load_certs, load_key};
+use super::{TlsError, load_certs_from, load_key_from};
 use crate::config::tls::{ClientAuth, ServerTls, TlsVersion};
 
 fn provider_for(t: &ServerTls) -> Result<CryptoProvider, TlsError> {
@@ -69,12 +69,12 @@ pub fn server_config(t: &ServerTls) -> Result<Arc<ServerConfig>, TlsError> {
         ClientAuth::NoClientCert => builder.with_no_client_auth(),
         _ => builder.with_client_cert_verifier(Arc::new(ClientVerifier::new(t, provider.clone())?)),
     };
-    let chain = load_certs(&t.cert_file)?;
-    let key = load_key(&t.key_file)?;
-    super::check_signing_key(&key, &t.key_file)?;
+    let chain = load_certs_from(&t.cert)?;
+    let key = load_key_from(&t.key)?;
+    super::check_signing_key(&key, &t.key.origin())?;
     let mut config = builder.with_single_cert(chain, key).map_err(|e| TlsError::Key {
-        path: t.key_file.clone(),
-        problem: format!("does not match {}: {e}", t.cert_file.display()),
+        path: t.key.origin(),
+        problem: format!("does not match {}: {e}", t.cert.origin().display()),
     })?;
     config.ignore_client_order = t.prefer_server_order;
     config.alpn_protocols =
@@ -96,14 +96,14 @@ struct ClientVerifier {
 
 impl ClientVerifier {
     fn new(t: &ServerTls, provider: Arc<CryptoProvider>) -> Result<ClientVerifier, TlsError> {
-        let (webpki, pins, hints) = match (&t.client_ca_file, t.client_auth.verifies()) {
+        let (webpki, pins, hints) = match (&t.client_ca, t.client_auth.verifies()) {
             (Some(ca), true) => {
-                let certs = load_certs(ca)?;
+                let certs = load_certs_from(ca)?;
                 let mut roots = rustls::RootCertStore::empty();
                 let (added, _) = roots.add_parsable_certificates(certs.iter().cloned());
                 if added == 0 {
                     return Err(TlsError::Certificates {
-                        path: ca.clone(),
+                        path: ca.origin(),
                         problem: "no usable CA certificate".into(),
                     });
                 }
@@ -225,19 +225,22 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::config::tls::{CipherSuite, Curve};
+    use crate::config::tls::{CipherSuite, Curve, Pem};
 
     fn tls(suites: &[&str], curves: &[&str]) -> ServerTls {
         ServerTls {
-            cert_file: PathBuf::new(),
-            key_file: PathBuf::new(),
+            cert: Pem::File(PathBuf::new()),
+            key: Pem::File(PathBuf::new()),
             client_auth: ClientAuth::NoClientCert,
-            client_ca_file: None,
+            client_ca: None,
             allowed_sans: Vec::new(),
             certmatch: None,
             min_version: TlsVersion::Tls12,
             max_version: TlsVersion::Tls13,
-            cipher_suites: suites.iter().map(|s| CipherSuite::from_go_name(s).expect("known")).collect(),
+            cipher_suites: suites
+                .iter()
+                .filter_map(|s| CipherSuite::from_go_name(s).expect("known"))
+                .collect(),
             curves: curves.iter().map(|s| Curve::from_go_name(s).expect("known")).collect(),
             prefer_server_order: true,
             http2: true,
@@ -263,6 +266,7 @@ mod tests {
         // Names rustls does not implement are refused when the web configuration is read.
         let e = CipherSuite::from_go_name("TLS_RSA_WITH_AES_128_CBC_SHA").unwrap_err();
         assert!(e.contains("TLS_RSA_WITH_AES_128_CBC_SHA") && e.contains("not supported"), "{e}");
+        assert_eq!(tls(&["TLS_AES_256_GCM_SHA384"], &[]).cipher_suites, [], "TLS 1.3 names choose nothing");
         assert!(Curve::from_go_name("CurveP521").is_err());
     }
 }

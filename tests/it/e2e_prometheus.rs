@@ -246,6 +246,11 @@ async fn prometheus_scrapes_through_the_proxy() {
         "  - job_name: blackbox\n    metrics_path: /proxy\n    params: {{module: [blackbox, http_2xx], target: ['{blackbox_target}']}}\n    \
          static_configs: [{{targets: ['{plain}'], labels: {{module: blackbox}}}}]\n"
     ));
+    // The same probe with the module in the path: blackbox's own `module` goes up unchanged.
+    scrape.push_str(&format!(
+        "  - job_name: blackbox_path\n    metrics_path: /proxy/blackbox\n    params: {{module: [http_2xx], target: ['{blackbox_target}']}}\n    \
+         static_configs: [{{targets: ['{plain}'], labels: {{module: blackbox}}}}]\n"
+    ));
     scrape.push_str(&job("mtls", &tls, &["script"], &tls_extra));
     scrape.push_str(&format!(
         "  - job_name: sd\n    http_sd_configs: [{{url: 'http://{plain}/discovery', refresh_interval: 2s}}]\n"
@@ -274,6 +279,7 @@ async fn prometheus_scrapes_through_the_proxy() {
             ("expexp_down", "down", 0.0),
             ("expexp_slow", "slow", 0.0),
             ("blackbox", "blackbox", 1.0),
+            ("blackbox_path", "blackbox", 1.0),
             ("mtls", "script", 1.0),
             ("sd", "node", 1.0),
             ("sd", "script", 1.0),
@@ -289,6 +295,11 @@ async fn prometheus_scrapes_through_the_proxy() {
         query_count(&prom, "probe_success{job=\"blackbox\"} == 1").await,
         1,
         "blackbox probed through the proxy"
+    );
+    assert_eq!(
+        query_count(&prom, "probe_success{job=\"blackbox_path\"} == 1").await,
+        1,
+        "blackbox probed through /proxy/NAME with its own module parameter"
     );
     assert_eq!(query_count(&prom, "e2e_textfile{job=\"expexp_textfile\"}").await, 1);
     assert_eq!(query_count(&prom, "expexp_file_mtime_timestamp{job=\"expexp_textfile\"}").await, 1);

@@ -346,3 +346,50 @@ async fn an_rsa_1024_client_is_refused_with_a_log_line_saying_why() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// PEM text as a YAML block scalar under a key indented by two.
+fn block(pem: &str) -> String {
+    let lines: Vec<String> = pem.lines().map(|l| format!("    {l}")).collect();
+    format!("|\n{}\n", lines.join("\n"))
+}
+
+#[tokio::test]
+async fn the_web_config_takes_cert_key_and_client_ca_inline() {
+    let pki = Pki::new();
+    let (ca, issuer) = pki.ca("ca");
+    let server = pki.leaf("server", &["localhost"], &issuer);
+    let trusted = pki.leaf("prometheus", &["prometheus"], &issuer);
+    let web = pki.dir.path().join("web.yml");
+    std::fs::write(
+        &web,
+        format!(
+            "tls_server_config:\n  cert: {}  key: {}  client_ca: {}  client_auth_type: RequireAndVerifyClientCert\n",
+            block(&server.cert_pem),
+            block(&server.key_pem),
+            block(&ca.cert_pem)
+        ),
+    )
+    .expect("write");
+    let s = WebSettings { web_config_file: Some(web.clone()), ..settings() };
+    let proxy = start(&s).await;
+    let ok = |id: Option<&Issued>| client(&ca.cert_pem, id, &[b"http/1.1"]);
+    assert_eq!(tls_get(proxy.addr, ok(Some(&trusted)), "/").await.map(|r| r.0), Ok(200), "trusted client");
+    assert!(tls_get(proxy.addr, ok(None), "/").await.is_err(), "no client certificate");
+    // A bad inline key is named by its key, and its text never appears.
+    std::fs::write(
+        &web,
+        "tls_server_config:\n  cert: |\n    not a certificate SECRETISH\n  key: |\n    not a key SECRETISH\n",
+    )
+    .expect("write");
+    let e = Security::load(&s).unwrap_err().to_string();
+    assert!(e.starts_with("tls_server_config.cert (inline): "), "{e}");
+    assert!(!e.contains("SECRETISH"), "{e}");
+    std::fs::write(
+        &web,
+        format!("tls_server_config:\n  cert: {}  key: |\n    not a key SECRETISH\n", block(&server.cert_pem)),
+    )
+    .expect("write");
+    let e = Security::load(&s).unwrap_err().to_string();
+    assert!(e.starts_with("tls_server_config.key (inline): "), "{e}");
+    assert!(!e.contains("SECRETISH"), "{e}");
+}

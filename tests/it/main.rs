@@ -5,6 +5,7 @@
 
 mod architecture;
 mod auth;
+mod checker;
 mod cli;
 mod config;
 mod containers;
@@ -22,6 +23,8 @@ mod properties;
 mod proxy_exec;
 mod proxy_file;
 mod proxy_http;
+mod proxy_path;
+mod rate_limit;
 mod support;
 mod upstream_pool;
 mod upstream_tls;
