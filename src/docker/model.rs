@@ -13,6 +13,11 @@ fn or_empty<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> R
     Option::<T>::deserialize(d).map(Option::unwrap_or_default)
 }
 
+/// `State.Health`, or `None` when there is no health check: Podman sends `{"Status": ""}` then.
+fn health_if_checked<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Health>, D::Error> {
+    Ok(Option::<Health>::deserialize(d)?.filter(|h| !h.status.is_empty()))
+}
+
 /// One entry of `GET /containers/json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -147,7 +152,7 @@ pub struct ContainerState {
     #[serde(default)]
     pub running: bool,
     /// The health check's state, when the container has one.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "health_if_checked")]
     pub health: Option<Health>,
     /// The last exit code.
     #[serde(default)]
@@ -249,5 +254,13 @@ mod tests {
         let published = c.network_settings.ports["9187/tcp"].as_ref().expect("published");
         assert_eq!(published[0].port(), Some(19187));
         assert_eq!(c.network_settings.ports["80/tcp"], None);
+    }
+
+    #[test]
+    fn an_empty_health_status_is_no_health_check() {
+        let c: ContainerInspect =
+            serde_json::from_str(r#"{"State":{"Health":{"Status":"","FailingStreak":0,"Log":null}}}"#)
+                .expect("parses");
+        assert_eq!(c.state.health, None);
     }
 }

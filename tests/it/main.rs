@@ -8,6 +8,8 @@ mod auth;
 mod cli;
 mod config;
 mod differential;
+mod docker_api;
+mod docker_support;
 mod docs;
 mod e2e_prometheus;
 mod hostile;

@@ -1,0 +1,248 @@
+//! The real Docker daemon in tests: whether one answers on /var/run/docker.sock (a loud SKIPPED
+//! line when not), a busybox image made locally with `docker import` (there is no registry to
+//! pull from), and containers that are named uniquely, labelled, and removed when dropped, even
+//! when the test fails. Tests only ever send traffic to containers they started.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Where the daemon the tests use listens (`DOCKER_HOST` is not followed: CI starts this one).
+pub const DOCKER_SOCKET: &str = "/var/run/docker.sock";
+/// The busybox-static binary put in the test image.
+const BUSYBOX: &str = "/bin/busybox";
+/// The commands of the image, as links to busybox.
+const APPLETS: &[&str] = &["sh", "httpd", "mkdir", "printf", "echo", "cat", "sleep", "ls", "wget", "kill"];
+/// What the image's /www/metrics holds, served by the default command.
+pub const METRICS: &str = "up_test 1\n";
+/// The port the image's default command serves /www on.
+pub const HTTP_PORT: u16 = 9100;
+/// Label on every test container, for cleaning up by hand after a crash:
+/// `docker rm -f $(docker ps -aq --filter label=expexp.test)`.
+pub const TEST_LABEL: &str = "expexp.test";
+/// Longest a docker CLI call may take (an import, a stop).
+const CLI_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The image, made once per test process (tests run in parallel threads and share it; its tag
+/// is a hash of its content, so processes share it too).
+static IMAGE: OnceLock<Result<String, String>> = OnceLock::new();
+/// Containers made by this process, for unique names.
+static SERIAL: AtomicUsize = AtomicUsize::new(0);
+
+/// A Docker daemon that answers.
+#[derive(Debug, Clone)]
+pub struct Docker {
+    socket: PathBuf,
+}
+
+impl Docker {
+    /// The daemon on [`DOCKER_SOCKET`], or `None` after printing a loud SKIPPED line.
+    pub fn available() -> Option<Docker> {
+        let docker = Docker { socket: PathBuf::from(DOCKER_SOCKET) };
+        if !docker.socket.exists() {
+            eprintln!(
+                "\n*** SKIPPED: no docker daemon ({DOCKER_SOCKET} does not exist; .ci/run starts one) ***\n"
+            );
+            return None;
+        }
+        match docker.cli(&["version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})"]) {
+            Ok(version) => {
+                eprintln!("docker daemon {version}");
+                Some(docker)
+            }
+            Err(e) => {
+                eprintln!("\n*** SKIPPED: no docker daemon answers on {DOCKER_SOCKET}: {e} ***\n");
+                None
+            }
+        }
+    }
+
+    /// The daemon's socket.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Runs the docker CLI against this daemon; its trimmed stdout, or what went wrong.
+    pub fn cli(&self, args: &[&str]) -> Result<String, String> {
+        let host = format!("unix://{}", self.socket.display());
+        let mut child = Command::new("docker")
+            .arg("--host")
+            .arg(&host)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run docker: {e}"))?;
+        let started = Instant::now();
+        loop {
+            match child.try_wait().map_err(|e| e.to_string())? {
+                Some(_) => break,
+                None if started.elapsed() > CLI_TIMEOUT => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!("docker {args:?} took more than {CLI_TIMEOUT:?}"));
+                }
+                None => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        let out = child.wait_with_output().map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        } else {
+            Err(format!("docker {args:?}: {}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim()))
+        }
+    }
+
+    /// The busybox image (`expexp-test-busybox:<content hash>`): /bin/busybox from Debian's
+    /// busybox-static with links for its applets, /www/metrics holding [`METRICS`], and the
+    /// default command `httpd -f -p 9100 -h /www`.
+    pub fn image_busybox(&self) -> String {
+        IMAGE.get_or_init(|| self.import_busybox()).clone().unwrap_or_else(|e| panic!("test image: {e}"))
+    }
+
+    fn import_busybox(&self) -> Result<String, String> {
+        let busybox = std::fs::read(BUSYBOX)
+            .map_err(|e| format!("{BUSYBOX}: {e} (install Debian's busybox-static)"))?;
+        let mut content = busybox.clone();
+        content.extend_from_slice(APPLETS.join(" ").as_bytes());
+        content.extend_from_slice(METRICS.as_bytes());
+        let digest = ring::digest::digest(&ring::digest::SHA256, &content);
+        let hash: String = digest.as_ref()[..6].iter().map(|b| format!("{b:02x}")).collect();
+        let image = format!("expexp-test-busybox:{hash}");
+        if self.cli(&["image", "inspect", "--format", "{{.Id}}", &image]).is_ok() {
+            return Ok(image);
+        }
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(root.join("bin")).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(root.join("www")).map_err(|e| e.to_string())?;
+        std::fs::write(root.join("bin/busybox"), &busybox).map_err(|e| e.to_string())?;
+        std::fs::set_permissions(
+            root.join("bin/busybox"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .map_err(|e| e.to_string())?;
+        for applet in APPLETS {
+            std::os::unix::fs::symlink("busybox", root.join("bin").join(applet))
+                .map_err(|e| e.to_string())?;
+        }
+        std::fs::write(root.join("www/metrics"), METRICS).map_err(|e| e.to_string())?;
+        let tarball = dir.path().join("image.tar");
+        let tar = Command::new("tar")
+            .arg("-C")
+            .arg(&root)
+            .arg("-cf")
+            .arg(&tarball)
+            .args(["bin", "www"])
+            .status()
+            .map_err(|e| format!("tar: {e}"))?;
+        if !tar.success() {
+            return Err(format!("tar: {tar}"));
+        }
+        let tarball = tarball.to_string_lossy().into_owned();
+        let cmd = format!(r#"CMD ["httpd", "-f", "-p", "{HTTP_PORT}", "-h", "/www"]"#);
+        self.cli(&["import", "--change", &cmd, &tarball, &image])?;
+        Ok(image)
+    }
+
+    /// Creates and starts a container of the busybox image named `expexp-<prefix>-<unique>`,
+    /// with `labels` (and [`TEST_LABEL`]), running `cmd` (the image's httpd when empty).
+    pub fn run(&self, prefix: &str, labels: &[(&str, &str)], cmd: &[&str]) -> Container {
+        let image = self.image_busybox();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let name = format!(
+            "expexp-{prefix}-{}-{}-{nanos:x}",
+            std::process::id(),
+            SERIAL.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut args: Vec<String> = vec!["create".into(), "--name".into(), name.clone()];
+        for (k, v) in labels.iter().chain(&[(TEST_LABEL, "1")]) {
+            args.push("--label".into());
+            args.push(format!("{k}={v}"));
+        }
+        args.push(image);
+        args.extend(cmd.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let id = self.cli(&args).unwrap_or_else(|e| panic!("docker create: {e}"));
+        // From here on the container exists, so it is removed on drop whatever happens next.
+        let container = Container { name, id, docker: self.clone() };
+        container.start();
+        container
+    }
+
+    /// [`Docker::run`] with a command that serves `metrics` on [`HTTP_PORT`] instead of the
+    /// image's file.
+    pub fn run_serving(&self, prefix: &str, labels: &[(&str, &str)], metrics: &str) -> Container {
+        let quoted = metrics.replace('\'', r"'\''");
+        let script = format!("printf '%s' '{quoted}' > /www/metrics && exec httpd -f -p {HTTP_PORT} -h /www");
+        self.run(prefix, labels, &["sh", "-c", &script])
+    }
+}
+
+/// A container this test made; removed (`docker rm -f`) when dropped.
+#[derive(Debug)]
+pub struct Container {
+    pub name: String,
+    pub id: String,
+    docker: Docker,
+}
+
+impl Container {
+    /// Its IPv4 address on its first network (the bridge, unless the test chose another).
+    pub fn ip(&self) -> String {
+        let ips = self
+            .docker
+            .cli(&[
+                "inspect",
+                "--format",
+                "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+                &self.name,
+            ])
+            .unwrap_or_else(|e| panic!("docker inspect: {e}"));
+        ips.split_whitespace().next().unwrap_or_else(|| panic!("{} has no IP address", self.name)).to_owned()
+    }
+
+    /// `http://<ip>:9100/metrics`, once something accepts connections there (10 s at most).
+    pub async fn metrics_url(&self) -> String {
+        let addr = format!("{}:{HTTP_PORT}", self.ip());
+        let until = Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(&addr).await.is_err() {
+            assert!(Instant::now() < until, "{} does not accept connections on {addr}", self.name);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        format!("http://{addr}/metrics")
+    }
+
+    /// `docker start`.
+    pub fn start(&self) {
+        self.docker.cli(&["start", &self.name]).unwrap_or_else(|e| panic!("docker start: {e}"));
+    }
+
+    /// `docker stop` (1 s grace: httpd does not need more).
+    pub fn stop(&self) {
+        self.docker.cli(&["stop", "-t", "1", &self.name]).unwrap_or_else(|e| panic!("docker stop: {e}"));
+    }
+
+    /// `docker restart`.
+    pub fn restart(&self) {
+        self.docker
+            .cli(&["restart", "-t", "1", &self.name])
+            .unwrap_or_else(|e| panic!("docker restart: {e}"));
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        if let Err(e) = self.docker.cli(&["rm", "--force", "--volumes", &self.name]) {
+            eprintln!("could not remove test container {}: {e}", self.name);
+        }
+    }
+}
