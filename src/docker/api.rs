@@ -63,7 +63,7 @@ impl std::fmt::Display for ApiVersion {
 impl std::str::FromStr for ApiVersion {
     type Err = String;
 
-    /// Reads `1.41`; Podman has been seen to send `1.41.0`, so a patch number is ignored.
+    /// Reads `1.41`; a patch number (`1.41.0`, as Podman writes its versions elsewhere) is ignored.
     fn from_str(s: &str) -> Result<ApiVersion, String> {
         let bad = || format!("{s:?} is not an API version (major.minor)");
         let mut parts = s.trim().split('.');
@@ -154,8 +154,8 @@ pub enum DockerError {
 }
 
 impl DockerError {
-    /// Whether the connection itself failed, so the daemon may have been replaced by another
-    /// (an upgrade) and the version must be negotiated again.
+    /// Whether the connection itself failed (or went silent), so the daemon may have been
+    /// replaced by another (an upgrade) and the version must be negotiated again.
     fn lost_connection(&self) -> bool {
         match self {
             DockerError::Unreachable { .. }
@@ -214,6 +214,11 @@ impl DockerClient {
             }
         };
         Ok(DockerClient { host: host.to_string(), transport, negotiated: Mutex::new(None) })
+    }
+
+    /// The daemon's address as configured (`unix:///var/run/docker.sock`), for logs.
+    pub fn host(&self) -> &str {
+        &self.host
     }
 
     /// The API version to use: `min(ours, the daemon's)`, from `GET /_ping`'s `API-Version`
