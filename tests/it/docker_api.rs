@@ -13,7 +13,7 @@ use exporter_exporter::docker::api::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-use crate::docker_support::{Docker, METRICS};
+use crate::docker_support::{Docker, METRICS, Podman};
 use crate::support::{self, FakeExporter, FakeUnix, Pki, Reply, Seen};
 
 /// A daemon as recorded in tests/docker/<dir>, with what the recording holds.
@@ -560,4 +560,27 @@ async fn the_real_daemon_lists_inspects_and_reaches_a_labelled_container() {
 
     let missing = format!("{}-missing", container.name);
     assert!(client.inspect(&missing, soon()).await.expect("inspect").is_none());
+}
+
+#[tokio::test]
+async fn the_real_podman_service_answers_the_same_calls() {
+    let Some(podman) = Podman::start().await else { return };
+    let case = format!("podman-{}", std::process::id());
+    // Created, not started: the calls and shapes are the point, and not every machine lets
+    // Podman's runtime start containers (rlimits in sandboxes).
+    let container = podman.create("podman", &[("prometheus.io/scrape", "true"), ("expexp.test.case", &case)]);
+    let client = unix_client(podman.socket());
+
+    let version = client.version(soon()).await.expect("version");
+    assert!(version >= MIN_API_VERSION && version <= OUR_API_VERSION, "{version}");
+    let label = format!("expexp.test.case={case}");
+    let running = client.containers(Some(&label), soon()).await.expect("list");
+    assert!(running.is_empty(), "only running containers are listed: {running:?}");
+
+    let inspected = client.inspect(&container.name, soon()).await.expect("inspect").expect("found");
+    assert_eq!((inspected.name(), inspected.id.as_str()), (container.name.as_str(), container.id.as_str()));
+    assert!(!inspected.state.running, "{:?}", inspected.state);
+    assert_eq!(inspected.config.labels.get("expexp.test.case"), Some(&case));
+    assert_eq!(inspected.state.health, None);
+    assert!(client.inspect(&format!("{}-missing", container.name), soon()).await.expect("inspect").is_none());
 }

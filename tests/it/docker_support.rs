@@ -1,7 +1,8 @@
 //! The real Docker daemon in tests: whether one answers on /var/run/docker.sock (a loud SKIPPED
 //! line when not), a busybox image made locally with `docker import` (there is no registry to
 //! pull from), and containers that are named uniquely, labelled, and removed when dropped, even
-//! when the test fails. Tests only ever send traffic to containers they started.
+//! when the test fails. Tests only ever send traffic to containers they started. Also Podman's
+//! Docker-compatible service, started by the test where podman is installed.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -69,33 +70,8 @@ impl Docker {
     /// Runs the docker CLI against this daemon; its trimmed stdout, or what went wrong.
     pub fn cli(&self, args: &[&str]) -> Result<String, String> {
         let host = format!("unix://{}", self.socket.display());
-        let mut child = Command::new("docker")
-            .arg("--host")
-            .arg(&host)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot run docker: {e}"))?;
-        let started = Instant::now();
-        loop {
-            match child.try_wait().map_err(|e| e.to_string())? {
-                Some(_) => break,
-                None if started.elapsed() > CLI_TIMEOUT => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(format!("docker {args:?} took more than {CLI_TIMEOUT:?}"));
-                }
-                None => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-        let out = child.wait_with_output().map_err(|e| e.to_string())?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-        } else {
-            Err(format!("docker {args:?}: {}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim()))
-        }
+        let args: Vec<&str> = ["--host", host.as_str()].into_iter().chain(args.iter().copied()).collect();
+        run_cli("docker", &args)
     }
 
     /// The busybox image (`expexp-test-busybox:<content hash>`): /bin/busybox from Debian's
@@ -106,47 +82,13 @@ impl Docker {
     }
 
     fn import_busybox(&self) -> Result<String, String> {
-        let busybox = std::fs::read(BUSYBOX)
-            .map_err(|e| format!("{BUSYBOX}: {e} (install Debian's busybox-static)"))?;
-        let mut content = busybox.clone();
-        content.extend_from_slice(APPLETS.join(" ").as_bytes());
-        content.extend_from_slice(METRICS.as_bytes());
-        let digest = ring::digest::digest(&ring::digest::SHA256, &content);
-        let hash: String = digest.as_ref()[..6].iter().map(|b| format!("{b:02x}")).collect();
-        let image = format!("expexp-test-busybox:{hash}");
+        let image = busybox_image_name()?;
         if self.cli(&["image", "inspect", "--format", "{{.Id}}", &image]).is_ok() {
             return Ok(image);
         }
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let root = dir.path().join("root");
-        std::fs::create_dir_all(root.join("bin")).map_err(|e| e.to_string())?;
-        std::fs::create_dir_all(root.join("www")).map_err(|e| e.to_string())?;
-        std::fs::write(root.join("bin/busybox"), &busybox).map_err(|e| e.to_string())?;
-        std::fs::set_permissions(
-            root.join("bin/busybox"),
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .map_err(|e| e.to_string())?;
-        for applet in APPLETS {
-            std::os::unix::fs::symlink("busybox", root.join("bin").join(applet))
-                .map_err(|e| e.to_string())?;
-        }
-        std::fs::write(root.join("www/metrics"), METRICS).map_err(|e| e.to_string())?;
-        let tarball = dir.path().join("image.tar");
-        let tar = Command::new("tar")
-            .arg("-C")
-            .arg(&root)
-            .arg("-cf")
-            .arg(&tarball)
-            .args(["bin", "www"])
-            .status()
-            .map_err(|e| format!("tar: {e}"))?;
-        if !tar.success() {
-            return Err(format!("tar: {tar}"));
-        }
-        let tarball = tarball.to_string_lossy().into_owned();
-        let cmd = format!(r#"CMD ["httpd", "-f", "-p", "{HTTP_PORT}", "-h", "/www"]"#);
-        self.cli(&["import", "--change", &cmd, &tarball, &image])?;
+        let tarball = busybox_tarball(dir.path())?;
+        self.cli(&["import", "--change", &default_cmd(), &tarball, &image])?;
         Ok(image)
     }
 
@@ -154,15 +96,7 @@ impl Docker {
     /// with `labels` (and [`TEST_LABEL`]), running `cmd` (the image's httpd when empty).
     pub fn run(&self, prefix: &str, labels: &[(&str, &str)], cmd: &[&str]) -> Container {
         let image = self.image_busybox();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let name = format!(
-            "expexp-{prefix}-{}-{}-{nanos:x}",
-            std::process::id(),
-            SERIAL.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = unique_name(prefix);
         let mut args: Vec<String> = vec!["create".into(), "--name".into(), name.clone()];
         for (k, v) in labels.iter().chain(&[(TEST_LABEL, "1")]) {
             args.push("--label".into());
@@ -185,6 +119,190 @@ impl Docker {
         let script = format!("printf '%s' '{quoted}' > /www/metrics && exec httpd -f -p {HTTP_PORT} -h /www");
         self.run(prefix, labels, &["sh", "-c", &script])
     }
+}
+
+/// The image's name: `expexp-test-busybox:<hash of what goes in it>`.
+fn busybox_image_name() -> Result<String, String> {
+    let busybox =
+        std::fs::read(BUSYBOX).map_err(|e| format!("{BUSYBOX}: {e} (install Debian's busybox-static)"))?;
+    let mut content = busybox;
+    content.extend_from_slice(APPLETS.join(" ").as_bytes());
+    content.extend_from_slice(METRICS.as_bytes());
+    content.extend_from_slice(default_cmd().as_bytes());
+    let digest = ring::digest::digest(&ring::digest::SHA256, &content);
+    let hash: String = digest.as_ref()[..6].iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("expexp-test-busybox:{hash}"))
+}
+
+/// The image's default command, as a `--change` instruction.
+fn default_cmd() -> String {
+    format!(r#"CMD ["httpd", "-f", "-p", "{HTTP_PORT}", "-h", "/www"]"#)
+}
+
+/// Writes the image's file system as a tarball in `dir`; its path.
+fn busybox_tarball(dir: &Path) -> Result<String, String> {
+    let root = dir.join("root");
+    std::fs::create_dir_all(root.join("bin")).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(root.join("www")).map_err(|e| e.to_string())?;
+    std::fs::copy(BUSYBOX, root.join("bin/busybox")).map_err(|e| format!("{BUSYBOX}: {e}"))?;
+    for applet in APPLETS {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).map_err(|e| e.to_string())?;
+    }
+    std::fs::write(root.join("www/metrics"), METRICS).map_err(|e| e.to_string())?;
+    let tarball = dir.join("image.tar");
+    let tar = Command::new("tar")
+        .arg("-C")
+        .arg(&root)
+        .arg("-cf")
+        .arg(&tarball)
+        .args(["bin", "www"])
+        .status()
+        .map_err(|e| format!("tar: {e}"))?;
+    if !tar.success() {
+        return Err(format!("tar: {tar}"));
+    }
+    Ok(tarball.to_string_lossy().into_owned())
+}
+
+/// Runs `program args`, bounded by [`CLI_TIMEOUT`]; its trimmed stdout, or what went wrong.
+fn run_cli(program: &str, args: &[&str]) -> Result<String, String> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    let started = Instant::now();
+    loop {
+        match child.try_wait().map_err(|e| e.to_string())? {
+            Some(_) => break,
+            None if started.elapsed() > CLI_TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{program} {args:?} took more than {CLI_TIMEOUT:?}"));
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    } else {
+        Err(format!("{program} {args:?}: {}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
+/// Podman's Docker-compatible service (`podman system service`), started by the test on a
+/// socket of its own and stopped when dropped.
+#[derive(Debug)]
+pub struct Podman {
+    service: std::process::Child,
+    socket: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Podman {
+    /// The service, or `None` after a loud SKIPPED line where podman is not installed or its
+    /// service does not come up.
+    pub async fn start() -> Option<Podman> {
+        if let Err(e) = run_cli("podman", &["--version"]) {
+            eprintln!("\n*** SKIPPED: no podman ({e}) ***\n");
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("tmp");
+        let socket = dir.path().join("podman.sock");
+        let service = Command::new("podman")
+            .args(["system", "service", "--time=0"])
+            .arg(format!("unix://{}", socket.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let service = match service {
+            Ok(child) => child,
+            Err(e) => {
+                eprintln!("\n*** SKIPPED: podman system service: {e} ***\n");
+                return None;
+            }
+        };
+        let podman = Podman { service, socket, _dir: dir };
+        let until = Instant::now() + Duration::from_secs(20);
+        while tokio::net::UnixStream::connect(&podman.socket).await.is_err() {
+            if Instant::now() > until {
+                eprintln!("\n*** SKIPPED: podman system service did not listen within 20 s ***\n");
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Some(podman)
+    }
+
+    /// The service's socket.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// The busybox image, imported into Podman's storage (once: its tag is its content's hash).
+    pub fn image_busybox(&self) -> String {
+        let image = busybox_image_name().unwrap_or_else(|e| panic!("test image: {e}"));
+        let local = format!("localhost/{image}");
+        if run_cli("podman", &["image", "exists", &local]).is_err() {
+            let dir = tempfile::tempdir().expect("tmp");
+            let tarball = busybox_tarball(dir.path()).unwrap_or_else(|e| panic!("test image: {e}"));
+            run_cli("podman", &["import", "--change", &default_cmd(), &tarball, &local])
+                .unwrap_or_else(|e| panic!("podman import: {e}"));
+        }
+        local
+    }
+
+    /// Creates (does not start) a container named `expexp-<prefix>-<unique>` with `labels`;
+    /// removed when dropped.
+    pub fn create(&self, prefix: &str, labels: &[(&str, &str)]) -> PodmanContainer {
+        let image = self.image_busybox();
+        let name = unique_name(prefix);
+        let mut args: Vec<String> = vec!["create".into(), "--name".into(), name.clone()];
+        for (k, v) in labels.iter().chain(&[(TEST_LABEL, "1")]) {
+            args.push("--label".into());
+            args.push(format!("{k}={v}"));
+        }
+        args.push(image);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let id = run_cli("podman", &args).unwrap_or_else(|e| panic!("podman create: {e}"));
+        PodmanContainer { name, id }
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        let _ = self.service.kill();
+        let _ = self.service.wait();
+    }
+}
+
+/// A container created in Podman by the test; removed when dropped.
+#[derive(Debug)]
+pub struct PodmanContainer {
+    pub name: String,
+    pub id: String,
+}
+
+impl Drop for PodmanContainer {
+    fn drop(&mut self) {
+        if let Err(e) = run_cli("podman", &["rm", "--force", &self.name]) {
+            eprintln!("could not remove test container {}: {e}", self.name);
+        }
+    }
+}
+
+/// `expexp-<prefix>-<pid>-<n>-<nanos>`: unique within the process, and across runs (a crashed
+/// run may have left containers behind).
+fn unique_name(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("expexp-{prefix}-{}-{}-{nanos:x}", std::process::id(), SERIAL.fetch_add(1, Ordering::Relaxed))
 }
 
 /// A container this test made; removed (`docker rm -f`) when dropped.
