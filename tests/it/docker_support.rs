@@ -95,15 +95,8 @@ impl Docker {
     /// Creates and starts a container of the busybox image named `expexp-<prefix>-<unique>`,
     /// with `labels` (and [`TEST_LABEL`]), running `cmd` (the image's httpd when empty).
     pub fn run(&self, prefix: &str, labels: &[(&str, &str)], cmd: &[&str]) -> Container {
-        let image = self.image_busybox();
         let name = unique_name(prefix);
-        let mut args: Vec<String> = vec!["create".into(), "--name".into(), name.clone()];
-        for (k, v) in labels.iter().chain(&[(TEST_LABEL, "1")]) {
-            args.push("--label".into());
-            args.push(format!("{k}={v}"));
-        }
-        args.push(image);
-        args.extend(cmd.iter().map(|s| s.to_string()));
+        let args = create_args(&name, labels, self.image_busybox(), cmd);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let id = self.cli(&args).unwrap_or_else(|e| panic!("docker create: {e}"));
         // From here on the container exists, so it is removed on drop whatever happens next.
@@ -259,14 +252,8 @@ impl Podman {
     /// Creates (does not start) a container named `expexp-<prefix>-<unique>` with `labels`;
     /// removed when dropped.
     pub fn create(&self, prefix: &str, labels: &[(&str, &str)]) -> PodmanContainer {
-        let image = self.image_busybox();
         let name = unique_name(prefix);
-        let mut args: Vec<String> = vec!["create".into(), "--name".into(), name.clone()];
-        for (k, v) in labels.iter().chain(&[(TEST_LABEL, "1")]) {
-            args.push("--label".into());
-            args.push(format!("{k}={v}"));
-        }
-        args.push(image);
+        let args = create_args(&name, labels, self.image_busybox(), &[]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let id = run_cli("podman", &args).unwrap_or_else(|e| panic!("podman create: {e}"));
         PodmanContainer { name, id }
@@ -293,6 +280,18 @@ impl Drop for PodmanContainer {
             eprintln!("could not remove test container {}: {e}", self.name);
         }
     }
+}
+
+/// `create --name <name> --label k=v ... <image> <cmd>` (both CLIs take the same).
+fn create_args(name: &str, labels: &[(&str, &str)], image: String, cmd: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = vec!["create".into(), "--name".into(), name.to_owned()];
+    for (k, v) in labels.iter().chain(&[(TEST_LABEL, "1")]) {
+        args.push("--label".into());
+        args.push(format!("{k}={v}"));
+    }
+    args.push(image);
+    args.extend(cmd.iter().map(|s| s.to_string()));
+    args
 }
 
 /// `expexp-<prefix>-<pid>-<n>-<nanos>`: unique within the process, and across runs (a crashed
