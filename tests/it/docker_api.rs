@@ -553,6 +553,10 @@ async fn the_real_daemon_lists_inspects_and_reaches_a_labelled_container() {
 
     let inspected = client.inspect(&container.name, soon()).await.expect("inspect").expect("found");
     assert!(inspected.state.running, "{:?}", inspected.state);
+    let started = inspected.state.started().expect("a start time");
+    let age = std::time::SystemTime::now().duration_since(started).unwrap_or_default();
+    assert!(age < Duration::from_secs(120), "started {age:?} ago");
+    assert_eq!(inspected.state.finished(), None, "never stopped: {:?}", inspected.state);
     let ip = &inspected.network_settings.networks["bridge"].ip_address;
     assert_eq!(*ip, container.ip());
     let got = support::get(&container.metrics_url().await, &[]).await;
