@@ -22,7 +22,7 @@ use tokio::time::Instant;
 
 use crate::config::UpstreamTls;
 use crate::config::docker::{DockerHost, DockerTls};
-use crate::docker::model::{ContainerInspect, ContainerSummary};
+use crate::docker::model::{ContainerInspect, ContainerSummary, ErrorMessage, label_filter};
 use crate::tls::TlsError;
 use crate::upstream::pool::UpstreamIo;
 use crate::upstream::tls::{SystemRoots, client_config};
@@ -239,8 +239,8 @@ impl DockerClient {
         let query = match label {
             None => String::new(),
             Some(label) => {
-                let filters = serde_json::json!({ "label": [label] }).to_string();
-                let encoded: String = form_urlencoded::byte_serialize(filters.as_bytes()).collect();
+                let encoded: String =
+                    form_urlencoded::byte_serialize(label_filter(label).as_bytes()).collect();
                 format!("?filters={encoded}")
             }
         };
@@ -420,13 +420,9 @@ impl DockerClient {
         if answer.status.is_success() {
             return Ok(answer);
         }
-        #[derive(serde::Deserialize)]
-        struct Message {
-            message: String,
-        }
-        let message = match serde_json::from_slice::<Message>(&answer.body) {
-            Ok(m) => m.message,
-            Err(_) => String::from_utf8_lossy(&answer.body).trim().to_owned(),
+        let message = match serde_json::from_slice::<ErrorMessage>(&answer.body) {
+            Ok(m) if !m.message.is_empty() => m.message,
+            _ => String::from_utf8_lossy(&answer.body).trim().to_owned(),
         };
         Err(DockerError::Status {
             host: self.host.clone(),

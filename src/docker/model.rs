@@ -14,6 +14,21 @@ fn or_empty<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> R
     Option::<T>::deserialize(d).map(Option::unwrap_or_default)
 }
 
+/// The `filters` parameter of `GET /containers/json` that keeps containers carrying `label`
+/// (`key` or `key=value`): `{"label":["key=value"]}`, to be URL-encoded.
+pub fn label_filter(label: &str) -> String {
+    serde_json::json!({ "label": [label] }).to_string()
+}
+
+/// The body of an error answer: `{"message": "No such container: x"}` (Podman adds `cause`
+/// and `response`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ErrorMessage {
+    /// What the daemon says.
+    #[serde(default, deserialize_with = "or_empty")]
+    pub message: String,
+}
+
 /// `State.Health`, or `None` when there is no health check: Podman sends `{"Status": ""}` then.
 fn health_if_checked<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Health>, D::Error> {
     Ok(Option::<Health>::deserialize(d)?.filter(|h| !h.status.is_empty()))
