@@ -544,7 +544,8 @@ async fn the_real_daemon_lists_inspects_and_reaches_a_labelled_container() {
     let version = client.version(soon()).await.expect("version");
     assert!(version >= MIN_API_VERSION && version <= OUR_API_VERSION, "{version}");
 
-    let list = client.containers(Some(&format!("expexp.test.case={case}")), soon()).await.expect("list");
+    let label = format!("expexp.test.case={case}");
+    let list = client.containers(Some(&label), soon()).await.expect("list");
     assert_eq!(list.len(), 1, "{list:?}");
     assert_eq!(list[0].name(), Some(container.name.as_str()));
     assert_eq!(list[0].id, container.id);
@@ -564,6 +565,22 @@ async fn the_real_daemon_lists_inspects_and_reaches_a_labelled_container() {
 
     let missing = format!("{}-missing", container.name);
     assert!(client.inspect(&missing, soon()).await.expect("inspect").is_none());
+
+    // Stopped: no longer listed; inspect says so and since when.
+    container.stop();
+    assert!(client.containers(Some(&label), soon()).await.expect("list").is_empty());
+    let stopped = client.inspect(&container.name, soon()).await.expect("inspect").expect("still there");
+    assert!(!stopped.state.running && stopped.state.status == "exited", "{:?}", stopped.state);
+    assert!(stopped.state.finished().is_some_and(|t| t >= started), "{:?}", stopped.state);
+    assert!(stopped.network_settings.networks.values().all(|n| n.ip_address.is_empty()), "{stopped:?}");
+
+    // Started again: listed, with an address, serving.
+    container.restart();
+    assert_eq!(client.containers(Some(&label), soon()).await.expect("list").len(), 1);
+    let again = client.inspect(&container.name, soon()).await.expect("inspect").expect("found");
+    assert!(again.state.running && !again.network_settings.networks["bridge"].ip_address.is_empty());
+    let got = support::get(&container.metrics_url().await, &[]).await;
+    assert_eq!(got.status, 200);
 }
 
 #[tokio::test]
