@@ -496,6 +496,18 @@ mod tests {
     }
 
     #[test]
+    fn calls_can_be_spawned_and_the_client_shared() {
+        fn send<T: Send>(_: &T) {}
+        fn shared<T: Send + Sync>() {}
+        shared::<DockerClient>();
+        let client = DockerClient::new(&DockerHost::Unix("/nonexistent".into()), None).expect("client");
+        let deadline = Instant::now();
+        send(&client.version(deadline));
+        send(&client.containers(None, deadline));
+        send(&client.inspect("x", deadline));
+    }
+
+    #[test]
     fn only_container_names_are_sent() {
         assert!(is_container_name("pg-exporter_1.x") && is_container_name("0a1b2c"));
         for bad in ["", "..", ".hidden", "a/../../_ping", "a?x=1", "a b", "a%2F"] {
