@@ -584,6 +584,44 @@ async fn the_real_daemon_lists_inspects_and_reaches_a_labelled_container() {
 }
 
 #[tokio::test]
+async fn the_real_daemon_reports_a_user_network_and_a_published_port() {
+    let Some(docker) = Docker::available() else { return };
+    let network = docker.network("api-net");
+    let container = docker.run_with(
+        "api-pub",
+        &[("expexp.test.case", &format!("pub-{}", std::process::id()))],
+        &["--network", &network.name, "--publish", "127.0.0.1::9100"],
+        &[],
+    );
+    let host_port = container.published_port(9100);
+    let client = unix_client(docker.socket());
+
+    let inspected = client.inspect(&container.name, soon()).await.expect("inspect").expect("found");
+    assert_eq!(inspected.host_config.network_mode, network.name);
+    assert_eq!(inspected.network_settings.networks.keys().collect::<Vec<_>>(), [&network.name]);
+    assert_eq!(inspected.network_settings.networks[&network.name].ip_address, container.ip());
+    let bindings = inspected.network_settings.ports["9100/tcp"].as_ref().expect("published");
+    assert_eq!((bindings[0].host_ip.as_str(), bindings[0].port()), ("127.0.0.1", Some(host_port)));
+
+    let label = format!("expexp.test.case=pub-{}", std::process::id());
+    let listed = client.containers(Some(&label), soon()).await.expect("list");
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].host_config.network_mode, network.name);
+    let port = listed[0].ports.iter().find(|p| p.private_port == 9100).expect("port 9100");
+    assert_eq!((port.ip.as_str(), port.public_port), ("127.0.0.1", Some(host_port)));
+
+    // The published port is on loopback.
+    let url = format!("http://127.0.0.1:{host_port}/metrics");
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(("127.0.0.1", host_port)).await.is_err() {
+        assert!(std::time::Instant::now() < until, "nothing on {url}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let got = support::get(&url, &[]).await;
+    assert_eq!((got.status, got.text().as_str()), (200, METRICS));
+}
+
+#[tokio::test]
 async fn the_real_podman_service_answers_the_same_calls() {
     let Some(podman) = Podman::start().await else { return };
     let case = format!("podman-{}", std::process::id());

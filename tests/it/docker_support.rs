@@ -95,14 +95,35 @@ impl Docker {
     /// Creates and starts a container of the busybox image named `expexp-<prefix>-<unique>`,
     /// with `labels` (and [`TEST_LABEL`]), running `cmd` (the image's httpd when empty).
     pub fn run(&self, prefix: &str, labels: &[(&str, &str)], cmd: &[&str]) -> Container {
+        self.run_with(prefix, labels, &[], cmd)
+    }
+
+    /// [`Docker::run`] with more `docker create` options (`--publish 127.0.0.1::9100`,
+    /// `--network NAME`).
+    pub fn run_with(
+        &self,
+        prefix: &str,
+        labels: &[(&str, &str)],
+        options: &[&str],
+        cmd: &[&str],
+    ) -> Container {
         let name = unique_name(prefix);
-        let args = create_args(&name, labels, self.image_busybox(), cmd);
+        let args = create_args(&name, labels, options, self.image_busybox(), cmd);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let id = self.cli(&args).unwrap_or_else(|e| panic!("docker create: {e}"));
         // From here on the container exists, so it is removed on drop whatever happens next.
         let container = Container { name, id, docker: self.clone() };
         container.start();
         container
+    }
+
+    /// A user-defined bridge network `expexp-<prefix>-<unique>`, removed when dropped (drop
+    /// its containers first: declare it before them).
+    pub fn network(&self, prefix: &str) -> Network {
+        let name = unique_name(prefix);
+        self.cli(&["network", "create", "--label", &format!("{TEST_LABEL}=1"), &name])
+            .unwrap_or_else(|e| panic!("docker network create: {e}"));
+        Network { name, docker: self.clone() }
     }
 
     /// [`Docker::run`] with a command that serves `metrics` on [`HTTP_PORT`] instead of the
@@ -253,7 +274,7 @@ impl Podman {
     /// removed when dropped.
     pub fn create(&self, prefix: &str, labels: &[(&str, &str)]) -> PodmanContainer {
         let name = unique_name(prefix);
-        let args = create_args(&name, labels, self.image_busybox(), &[]);
+        let args = create_args(&name, labels, &[], self.image_busybox(), &[]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let id = run_cli("podman", &args).unwrap_or_else(|e| panic!("podman create: {e}"));
         PodmanContainer { name, id }
@@ -282,13 +303,20 @@ impl Drop for PodmanContainer {
     }
 }
 
-/// `create --name <name> --label k=v ... <image> <cmd>` (both CLIs take the same).
-fn create_args(name: &str, labels: &[(&str, &str)], image: String, cmd: &[&str]) -> Vec<String> {
+/// `create --name <name> --label k=v ... <options> <image> <cmd>` (both CLIs take the same).
+fn create_args(
+    name: &str,
+    labels: &[(&str, &str)],
+    options: &[&str],
+    image: String,
+    cmd: &[&str],
+) -> Vec<String> {
     let mut args: Vec<String> = vec!["create".into(), "--name".into(), name.to_owned()];
     for (k, v) in labels.iter().chain(&[(TEST_LABEL, "1")]) {
         args.push("--label".into());
         args.push(format!("{k}={v}"));
     }
+    args.extend(options.iter().map(|s| s.to_string()));
     args.push(image);
     args.extend(cmd.iter().map(|s| s.to_string()));
     args
@@ -338,6 +366,20 @@ impl Container {
         format!("http://{addr}/metrics")
     }
 
+    /// The host port Docker published the container's TCP `port` on, on 127.0.0.1 or all
+    /// addresses (`--publish 127.0.0.1::9100`).
+    pub fn published_port(&self, port: u16) -> u16 {
+        let out = self
+            .docker
+            .cli(&["port", &self.name, &format!("{port}/tcp")])
+            .unwrap_or_else(|e| panic!("docker port: {e}"));
+        // One line per binding: `127.0.0.1:49153`, `0.0.0.0:49153`, `[::]:49153`.
+        out.lines()
+            .filter_map(|l| l.rsplit_once(':').and_then(|(_, p)| p.trim().parse().ok()))
+            .next()
+            .unwrap_or_else(|| panic!("{} publishes no port for {port}/tcp: {out:?}", self.name))
+    }
+
     /// `docker start`.
     pub fn start(&self) {
         self.docker.cli(&["start", &self.name]).unwrap_or_else(|e| panic!("docker start: {e}"));
@@ -353,6 +395,21 @@ impl Container {
         self.docker
             .cli(&["restart", "-t", "1", &self.name])
             .unwrap_or_else(|e| panic!("docker restart: {e}"));
+    }
+}
+
+/// A network this test made; removed when dropped.
+#[derive(Debug)]
+pub struct Network {
+    pub name: String,
+    docker: Docker,
+}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        if let Err(e) = self.docker.cli(&["network", "rm", &self.name]) {
+            eprintln!("could not remove test network {}: {e}", self.name);
+        }
     }
 }
 
