@@ -343,7 +343,7 @@ async fn a_daemon_that_never_answers_fails_at_the_deadline() {
     let err = client.version(started + budget).await.expect_err("no answer");
     let took = started.elapsed();
     assert!(matches!(err, DockerError::TimedOut { .. }), "{err:?}");
-    assert!(took >= budget && took < budget + Duration::from_millis(500), "{took:?}");
+    assert!(took >= budget && took < budget + Duration::from_secs(1), "{took:?}");
     assert!(err.to_string().contains("GET /_ping"), "{err}");
 }
 
@@ -387,7 +387,7 @@ async fn a_body_that_never_ends_fails_at_the_deadline() {
     let started = Instant::now();
     let err = unix_client(&path).version(started + Duration::from_millis(300)).await.expect_err("no end");
     assert!(matches!(err, DockerError::TimedOut { .. }), "{err:?}");
-    assert!(started.elapsed() < Duration::from_millis(800));
+    assert!(started.elapsed() < Duration::from_millis(1300));
     task.abort();
 }
 
