@@ -13,7 +13,7 @@ use exporter_exporter::docker::api::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-use crate::docker_support::{Docker, METRICS, Podman};
+use crate::docker_support::{DaemonLink, Docker, LinkMode, METRICS, Podman};
 use crate::support::{self, FakeExporter, FakeUnix, Pki, Reply, Seen};
 
 /// A daemon as recorded in tests/docker/<dir>, with what the recording holds.
@@ -619,6 +619,28 @@ async fn the_real_daemon_reports_a_user_network_and_a_published_port() {
     }
     let got = support::get(&url, &[]).await;
     assert_eq!((got.status, got.text().as_str()), (200, METRICS));
+}
+
+#[tokio::test]
+async fn the_real_daemon_gone_or_stuck_is_an_error_in_time_and_back_it_answers() {
+    let Some(docker) = Docker::available() else { return };
+    let link = DaemonLink::new(&docker).await;
+    let client = unix_client(link.socket());
+    let version = client.version(soon()).await.expect("version through the link");
+
+    link.set(LinkMode::Down).await;
+    let err = client.containers(None, soon()).await.expect_err("down");
+    assert!(matches!(err, DockerError::Unreachable { .. }), "{err:?}");
+
+    link.set(LinkMode::Hang).await;
+    let started = Instant::now();
+    let err = client.containers(None, started + Duration::from_millis(300)).await.expect_err("stuck");
+    assert!(matches!(err, DockerError::TimedOut { .. }), "{err:?}");
+    assert!(started.elapsed() < Duration::from_millis(1300), "{:?}", started.elapsed());
+
+    link.set(LinkMode::Up).await;
+    client.containers(None, soon()).await.expect("back");
+    assert_eq!(client.version(soon()).await.expect("version"), version);
 }
 
 #[tokio::test]

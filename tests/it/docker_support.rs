@@ -332,6 +332,130 @@ fn unique_name(prefix: &str) -> String {
     format!("expexp-{prefix}-{}-{}-{nanos:x}", std::process::id(), SERIAL.fetch_add(1, Ordering::Relaxed))
 }
 
+/// What a [`DaemonLink`] does with connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkMode {
+    /// Forwards them to the daemon.
+    Up,
+    /// No socket at all: connecting fails, as with a daemon that is not running. Connections
+    /// open when it goes down are cut.
+    Down,
+    /// Accepts them and never answers, as a daemon that is stuck.
+    Hang,
+}
+
+/// A socket of the test's own that forwards to the real daemon and can be cut or made to hang,
+/// so that a test can take "the daemon" away without stopping the one every other test uses.
+#[derive(Debug)]
+pub struct DaemonLink {
+    socket: PathBuf,
+    mode: tokio::sync::watch::Sender<LinkMode>,
+    /// The mode the link's socket is in (the loop rebinds it after a change).
+    applied: tokio::sync::watch::Receiver<LinkMode>,
+    task: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl DaemonLink {
+    /// A link to `docker`'s daemon, up.
+    pub async fn new(docker: &Docker) -> DaemonLink {
+        let dir = tempfile::tempdir().expect("tmp");
+        let socket = dir.path().join("link.sock");
+        let (mode, watch) = tokio::sync::watch::channel(LinkMode::Up);
+        let (applied_tx, applied) = tokio::sync::watch::channel(LinkMode::Down);
+        let task = tokio::spawn(link(socket.clone(), docker.socket.clone(), watch, applied_tx));
+        let link = DaemonLink { socket, mode, applied, task, _dir: dir };
+        link.applied(LinkMode::Up).await;
+        link
+    }
+
+    /// The socket to give a client instead of the daemon's.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Switches what the link does; returns once its socket does it.
+    pub async fn set(&self, mode: LinkMode) {
+        self.mode.send_replace(mode);
+        self.applied(mode).await;
+    }
+
+    async fn applied(&self, mode: LinkMode) {
+        let mut applied = self.applied.clone();
+        let wait = applied.wait_for(|m| *m == mode);
+        let done = tokio::time::timeout(Duration::from_secs(5), wait).await;
+        assert!(done.is_ok_and(|r| r.is_ok()), "the link did not switch to {mode:?}");
+    }
+}
+
+impl Drop for DaemonLink {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The link's loop: (re)binds `socket` while up or hanging, removes it while down.
+async fn link(
+    socket: PathBuf,
+    daemon: PathBuf,
+    mut mode: tokio::sync::watch::Receiver<LinkMode>,
+    applied: tokio::sync::watch::Sender<LinkMode>,
+) {
+    loop {
+        let current = *mode.borrow_and_update();
+        if current == LinkMode::Down {
+            let _ = std::fs::remove_file(&socket);
+            applied.send_replace(current);
+            if mode.changed().await.is_err() {
+                return;
+            }
+            continue;
+        }
+        let _ = std::fs::remove_file(&socket);
+        let listener = tokio::net::UnixListener::bind(&socket).expect("bind the link");
+        applied.send_replace(current);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((client, _)) = accepted else { continue };
+                    tokio::spawn(forward(client, daemon.clone(), current, mode.clone()));
+                }
+                changed = mode.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    break;
+                }
+            }
+        }
+        drop(listener);
+    }
+}
+
+/// One connection through the link: forwarded (`Up`) or held unanswered (`Hang`), and cut
+/// when the mode changes.
+async fn forward(
+    mut client: tokio::net::UnixStream,
+    daemon: PathBuf,
+    mode: LinkMode,
+    mut watch: tokio::sync::watch::Receiver<LinkMode>,
+) {
+    let work = async {
+        match mode {
+            LinkMode::Up => {
+                if let Ok(mut upstream) = tokio::net::UnixStream::connect(&daemon).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                }
+            }
+            LinkMode::Hang | LinkMode::Down => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = work => {}
+        _ = watch.changed() => {}
+    }
+}
+
 /// A container this test made; removed (`docker rm -f`) when dropped.
 #[derive(Debug)]
 pub struct Container {
