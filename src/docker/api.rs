@@ -3,8 +3,9 @@
 //! negotiated with the daemon (`/_ping`) and never pinned.
 //!
 //! Docker 20.10 (Debian 12) speaks API 1.41 at most; Docker 29 refuses clients below 1.44;
-//! Podman's compatible service says 1.41 (4.x) or 1.44 (5.x). So the version is whatever the
-//! daemon offers, capped at [`OUR_API_VERSION`], the newest this code was checked against.
+//! Podman's compatible service says 1.41 (4.x, 5.x before 5.8) or 1.44 (5.8 on). So the
+//! version is whatever the daemon offers, capped at [`OUR_API_VERSION`], the newest this code
+//! was checked against.
 
 use std::future::Future;
 use std::pin::Pin;
