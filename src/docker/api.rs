@@ -2,7 +2,8 @@
 //! client certificates, each bounded by a deadline and a size limit, at an API version
 //! negotiated with the daemon (`/_ping`) and never pinned.
 //!
-//! Docker 20.10 (Debian 12) speaks API 1.41 at most; Docker 29 refuses clients below 1.44;
+//! Docker 20.10 (Debian 12) speaks API 1.41 at most; Docker 29.0 to 29.2 speak 1.52 and refuse
+//! clients below 1.44 (29.3 went back to accepting 1.40, `DOCKER_MIN_API_VERSION` moves it);
 //! Podman's compatible service says 1.41 (4.x, 5.x before 5.8) or 1.44 (5.8 on). So the
 //! version is whatever the daemon offers, capped at [`OUR_API_VERSION`], the newest this code
 //! was checked against.
