@@ -2,9 +2,11 @@
 //! client certificates, each bounded by a deadline and a size limit, at an API version
 //! negotiated with the daemon (`/_ping`) and never pinned.
 //!
-//! Docker 20.10 (Debian 12) speaks API 1.41 at most; Docker 29 refuses clients below 1.44;
-//! Podman's compatible service says 1.41 (4.x) or 1.44 (5.x). So the version is whatever the
-//! daemon offers, capped at [`OUR_API_VERSION`], the newest this code was checked against.
+//! Docker 20.10 (Debian 12) speaks API 1.41 at most; Docker 29.0 to 29.2 speak 1.52 and refuse
+//! clients below 1.44 (29.3 went back to accepting 1.40, `DOCKER_MIN_API_VERSION` moves it);
+//! Podman's compatible service says 1.41 (4.x, 5.x before 5.8) or 1.44 (5.8 on). So the
+//! version is whatever the daemon offers, capped at [`OUR_API_VERSION`], the newest this code
+//! was checked against.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -22,7 +24,7 @@ use tokio::time::Instant;
 
 use crate::config::UpstreamTls;
 use crate::config::docker::{DockerHost, DockerTls};
-use crate::docker::model::{ContainerInspect, ContainerSummary};
+use crate::docker::model::{ContainerInspect, ContainerSummary, ErrorMessage, label_filter};
 use crate::tls::TlsError;
 use crate::upstream::pool::UpstreamIo;
 use crate::upstream::tls::{SystemRoots, client_config};
@@ -63,7 +65,7 @@ impl std::fmt::Display for ApiVersion {
 impl std::str::FromStr for ApiVersion {
     type Err = String;
 
-    /// Reads `1.41`; Podman has been seen to send `1.41.0`, so a patch number is ignored.
+    /// Reads `1.41`; a patch number (`1.41.0`, as Podman writes its versions elsewhere) is ignored.
     fn from_str(s: &str) -> Result<ApiVersion, String> {
         let bad = || format!("{s:?} is not an API version (major.minor)");
         let mut parts = s.trim().split('.');
@@ -154,8 +156,8 @@ pub enum DockerError {
 }
 
 impl DockerError {
-    /// Whether the connection itself failed, so the daemon may have been replaced by another
-    /// (an upgrade) and the version must be negotiated again.
+    /// Whether the connection itself failed (or went silent), so the daemon may have been
+    /// replaced by another (an upgrade) and the version must be negotiated again.
     fn lost_connection(&self) -> bool {
         match self {
             DockerError::Unreachable { .. }
@@ -216,6 +218,11 @@ impl DockerClient {
         Ok(DockerClient { host: host.to_string(), transport, negotiated: Mutex::new(None) })
     }
 
+    /// The daemon's address as configured (`unix:///var/run/docker.sock`), for logs.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
     /// The API version to use: `min(ours, the daemon's)`, from `GET /_ping`'s `API-Version`
     /// header. Remembered after success; asked again after a connection error.
     pub async fn version(&self, deadline: Instant) -> Result<ApiVersion, DockerError> {
@@ -234,8 +241,8 @@ impl DockerClient {
         let query = match label {
             None => String::new(),
             Some(label) => {
-                let filters = serde_json::json!({ "label": [label] }).to_string();
-                let encoded: String = form_urlencoded::byte_serialize(filters.as_bytes()).collect();
+                let encoded: String =
+                    form_urlencoded::byte_serialize(label_filter(label).as_bytes()).collect();
                 format!("?filters={encoded}")
             }
         };
@@ -415,13 +422,9 @@ impl DockerClient {
         if answer.status.is_success() {
             return Ok(answer);
         }
-        #[derive(serde::Deserialize)]
-        struct Message {
-            message: String,
-        }
-        let message = match serde_json::from_slice::<Message>(&answer.body) {
-            Ok(m) => m.message,
-            Err(_) => String::from_utf8_lossy(&answer.body).trim().to_owned(),
+        let message = match serde_json::from_slice::<ErrorMessage>(&answer.body) {
+            Ok(m) if !m.message.is_empty() => m.message,
+            _ => String::from_utf8_lossy(&answer.body).trim().to_owned(),
         };
         Err(DockerError::Status {
             host: self.host.clone(),
@@ -492,6 +495,18 @@ mod tests {
         assert!(v("1").is_err() && v("1.x").is_err() && v("").is_err() && v("1.2.3.4").is_err());
         assert!(v("1.9").expect("ok") < v("1.41").expect("ok"));
         assert_eq!(OUR_API_VERSION.to_string(), "1.52");
+    }
+
+    #[test]
+    fn calls_can_be_spawned_and_the_client_shared() {
+        fn send<T: Send>(_: &T) {}
+        fn shared<T: Send + Sync>() {}
+        shared::<DockerClient>();
+        let client = DockerClient::new(&DockerHost::Unix("/nonexistent".into()), None).expect("client");
+        let deadline = Instant::now();
+        send(&client.version(deadline));
+        send(&client.containers(None, deadline));
+        send(&client.inspect("x", deadline));
     }
 
     #[test]

@@ -11,6 +11,8 @@ mod config;
 mod containers;
 mod dependencies;
 mod differential;
+mod docker_api;
+mod docker_support;
 mod docs;
 mod e2e_prometheus;
 mod hostile;

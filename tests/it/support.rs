@@ -109,43 +109,15 @@ impl FakeExporter {
                     a = listener.accept() => match a { Ok(a) => a, Err(_) => continue },
                     _ = &mut stopped => return,
                 };
-                let handler = handler.clone();
-                let record = record.clone();
-                let tls = tls.clone();
+                let (handler, record, tls) = (handler.clone(), record.clone(), tls.clone());
                 tokio::spawn(async move {
-                    let service = service_fn(move |req: Request<Incoming>| {
-                        let handler = handler.clone();
-                        let record = record.clone();
-                        async move {
-                            let seen = Seen {
-                                method: req.method().to_string(),
-                                path: req.uri().path().to_owned(),
-                                query: req.uri().query().unwrap_or("").to_owned(),
-                                headers: req.headers().clone(),
-                            };
-                            record.lock().expect("lock").push(seen.clone());
-                            let reply = handler(&seen);
-                            if !reply.delay.is_zero() {
-                                tokio::time::sleep(reply.delay).await;
-                            }
-                            let mut r = Response::new(Full::new(reply.body));
-                            *r.status_mut() = StatusCode::from_u16(reply.status).expect("status");
-                            for (k, v) in reply.headers {
-                                r.headers_mut().append(k, v.parse().expect("header value"));
-                            }
-                            Ok::<_, Infallible>(r)
-                        }
-                    });
-                    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                     match tls {
                         Some(cfg) => {
                             if let Ok(s) = tokio_rustls::TlsAcceptor::from(cfg).accept(stream).await {
-                                let _ = builder.serve_connection(TokioIo::new(s), service).await;
+                                serve_fake(s, handler, record).await;
                             }
                         }
-                        None => {
-                            let _ = builder.serve_connection(TokioIo::new(stream), service).await;
-                        }
+                        None => serve_fake(stream, handler, record).await,
                     }
                 });
             }
@@ -164,6 +136,73 @@ impl FakeExporter {
     pub fn last(&self) -> Seen {
         self.requests().pop().expect("the exporter saw a request")
     }
+}
+
+/// The same stand-in on a unix socket (a fake Docker daemon, say).
+pub struct FakeUnix {
+    pub path: PathBuf,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    _stop: oneshot::Sender<()>,
+}
+
+impl FakeUnix {
+    /// Answers with `handler` on a new socket at `path`.
+    pub async fn start(path: &Path, handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> FakeUnix {
+        let listener = tokio::net::UnixListener::bind(path).expect("bind unix socket");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let handler: Handler = Arc::new(handler);
+        let (stop, mut stopped) = oneshot::channel::<()>();
+        let record = seen.clone();
+        let socket = path.to_owned();
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = tokio::select! {
+                    a = listener.accept() => match a { Ok(a) => a, Err(_) => continue },
+                    _ = &mut stopped => break,
+                };
+                tokio::spawn(serve_fake(stream, handler.clone(), record.clone()));
+            }
+            let _ = std::fs::remove_file(socket);
+        });
+        FakeUnix { path: path.to_owned(), seen, _stop: stop }
+    }
+
+    pub fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().expect("lock").clone()
+    }
+}
+
+/// Serves one connection of a fake with `handler`, recording each request.
+async fn serve_fake(
+    stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    handler: Handler,
+    record: Arc<Mutex<Vec<Seen>>>,
+) {
+    let service = service_fn(move |req: Request<Incoming>| {
+        let handler = handler.clone();
+        let record = record.clone();
+        async move {
+            let seen = Seen {
+                method: req.method().to_string(),
+                path: req.uri().path().to_owned(),
+                query: req.uri().query().unwrap_or("").to_owned(),
+                headers: req.headers().clone(),
+            };
+            record.lock().expect("lock").push(seen.clone());
+            let reply = handler(&seen);
+            if !reply.delay.is_zero() {
+                tokio::time::sleep(reply.delay).await;
+            }
+            let mut r = Response::new(Full::new(reply.body));
+            *r.status_mut() = StatusCode::from_u16(reply.status).expect("status");
+            for (k, v) in reply.headers {
+                r.headers_mut().append(k, v.parse().expect("header value"));
+            }
+            Ok::<_, Infallible>(r)
+        }
+    });
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let _ = builder.serve_connection(TokioIo::new(stream), service).await;
 }
 
 /// The proxy, in-process, started by the same path as the binary (`daemon::start`), on
