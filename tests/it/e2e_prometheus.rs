@@ -17,7 +17,7 @@ const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
 const BLACKBOX: &str = "/usr/bin/prometheus-blackbox-exporter";
 
 /// A child process killed when the test ends.
-struct Proc(Child);
+pub(crate) struct Proc(Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -26,7 +26,7 @@ impl Drop for Proc {
     }
 }
 
-fn spawn(program: &str, args: &[String], log: &Path) -> Proc {
+pub(crate) fn spawn(program: &str, args: &[String], log: &Path) -> Proc {
     let log = std::fs::File::create(log).expect("log file");
     Proc(
         Command::new(program)
@@ -38,12 +38,12 @@ fn spawn(program: &str, args: &[String], log: &Path) -> Proc {
     )
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 /// Waits until Prometheus answers /-/ready with 200 (it answers 503 while it starts).
-async fn wait_ready(prom: &str) {
+pub(crate) async fn wait_ready(prom: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     let addr = prom.trim_start_matches("http://").to_owned();
     loop {
@@ -63,7 +63,7 @@ fn openssl(args: &[&str]) {
 }
 
 /// `up` per (job, module) as Prometheus recorded it.
-async fn up(prom: &str) -> HashMap<(String, String), f64> {
+pub(crate) async fn up(prom: &str) -> HashMap<(String, String), f64> {
     let got = get(&format!("{prom}/api/v1/query?query=up"), &[]).await;
     let v: serde_json::Value = serde_json::from_slice(&got.body).unwrap_or_default();
     let mut out = HashMap::new();
@@ -90,7 +90,7 @@ async fn query_count(prom: &str, q: &str) -> usize {
 }
 
 /// Waits until every expectation holds, or fails with what Prometheus saw.
-async fn expect_up(prom: &str, expected: &[(&str, &str, f64)], within: Duration) {
+pub(crate) async fn expect_up(prom: &str, expected: &[(&str, &str, f64)], within: Duration) {
     let deadline = Instant::now() + within;
     loop {
         let seen = up(prom).await;

@@ -12,6 +12,7 @@ mod containers;
 mod dependencies;
 mod differential;
 mod docker_api;
+mod docker_real;
 mod docker_support;
 mod docs;
 mod e2e_prometheus;
