@@ -665,3 +665,21 @@ async fn the_real_podman_service_answers_the_same_calls() {
     assert_eq!(inspected.state.health, None);
     assert!(client.inspect(&format!("{}-missing", container.name), soon()).await.expect("inspect").is_none());
 }
+
+#[test]
+fn a_test_container_is_removed_even_when_its_test_fails() {
+    let Some(docker) = Docker::available() else { return };
+    let name = Arc::new(Mutex::new(String::new()));
+    let seen = name.clone();
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let container = docker.run("unwind", &[], &["sleep", "600"]);
+        *seen.lock().expect("lock") = container.name.clone();
+        panic!("the test fails while its container runs");
+    }));
+    assert!(failed.is_err());
+    let name = name.lock().expect("lock").clone();
+    assert!(!name.is_empty());
+    let left =
+        docker.cli(&["ps", "--all", "--quiet", "--filter", &format!("name=^{name}$")]).expect("docker ps");
+    assert_eq!(left, "", "{name} is still there");
+}
