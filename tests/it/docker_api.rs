@@ -565,6 +565,11 @@ async fn the_real_daemon_lists_inspects_and_reaches_a_labelled_container() {
 
     let missing = format!("{}-missing", container.name);
     assert!(client.inspect(&missing, soon()).await.expect("inspect").is_none());
+    let by_id = client.inspect(&container.id[..12], soon()).await.expect("inspect").expect("by short ID");
+    assert_eq!(by_id.name(), container.name);
+    // A label filter without a value keeps every container that has the label.
+    let with_key = client.containers(Some("expexp.test.case"), soon()).await.expect("list");
+    assert!(with_key.iter().any(|c| c.id == container.id), "{with_key:?}");
 
     // Stopped: no longer listed; inspect says so and since when.
     container.stop();
