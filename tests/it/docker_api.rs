@@ -565,6 +565,11 @@ async fn the_real_daemon_lists_inspects_and_reaches_a_labelled_container() {
 
     let missing = format!("{}-missing", container.name);
     assert!(client.inspect(&missing, soon()).await.expect("inspect").is_none());
+    let by_id = client.inspect(&container.id[..12], soon()).await.expect("inspect").expect("by short ID");
+    assert_eq!(by_id.name(), container.name);
+    // A label filter without a value keeps every container that has the label.
+    let with_key = client.containers(Some("expexp.test.case"), soon()).await.expect("list");
+    assert!(with_key.iter().any(|c| c.id == container.id), "{with_key:?}");
 
     // Stopped: no longer listed; inspect says so and since when.
     container.stop();
@@ -664,4 +669,22 @@ async fn the_real_podman_service_answers_the_same_calls() {
     assert_eq!(inspected.config.labels.get("expexp.test.case"), Some(&case));
     assert_eq!(inspected.state.health, None);
     assert!(client.inspect(&format!("{}-missing", container.name), soon()).await.expect("inspect").is_none());
+}
+
+#[test]
+fn a_test_container_is_removed_even_when_its_test_fails() {
+    let Some(docker) = Docker::available() else { return };
+    let name = Arc::new(Mutex::new(String::new()));
+    let seen = name.clone();
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let container = docker.run("unwind", &[], &["sleep", "600"]);
+        *seen.lock().expect("lock") = container.name.clone();
+        panic!("the test fails while its container runs");
+    }));
+    assert!(failed.is_err());
+    let name = name.lock().expect("lock").clone();
+    assert!(!name.is_empty());
+    let left =
+        docker.cli(&["ps", "--all", "--quiet", "--filter", &format!("name=^{name}$")]).expect("docker ps");
+    assert_eq!(left, "", "{name} is still there");
 }
