@@ -42,7 +42,8 @@ impl OwnNetwork {
         for third in 0..=255u8 {
             let base = format!("172.30.{third}");
             let subnet = format!("{base}.0/24");
-            let made = docker.cli(&["network", "create", "--label", "expexp.test=1", "--subnet", &subnet, &name]);
+            let made =
+                docker.cli(&["network", "create", "--label", "expexp.test=1", "--subnet", &subnet, &name]);
             if made.is_ok() {
                 return OwnNetwork { name, base, docker: docker.clone() };
             }
@@ -97,7 +98,8 @@ async fn stopped_and_missing_containers_are_502s_and_published_ports_are_reached
     let (logs, _guard) = LogCapture::start();
     let stopped = docker.run("stopped", &[], &[]);
     stopped.stop();
-    let published = docker.run_with("published", &[], &["--publish", &format!("127.0.0.1::{HTTP_PORT}")], &[]);
+    let published =
+        docker.run_with("published", &[], &["--publish", &format!("127.0.0.1::{HTTP_PORT}")], &[]);
     let yaml = format!(
         "{}modules:\n  stopped:\n    method: http\n    http: {{container: {}, port: {HTTP_PORT}}}\n  \
          missing:\n    method: http\n    http: {{container: expexp-no-such-container, port: {HTTP_PORT}}}\n  \
@@ -141,7 +143,10 @@ async fn labelled_containers_come_and_go_and_a_configured_name_wins() {
     let ignored = docker.run("ignored", &[(&scrape, "false")], &[]);
     let yaml = format!(
         "{}modules:\n  configured:\n    method: exec\n    exec: {{command: /bin/echo, args: ['configured 1']}}\n",
-        docker_block(docker.socket(), &format!("  refresh_interval: 200ms\n  discover: {{label_prefix: {PREFIX}}}\n"))
+        docker_block(
+            docker.socket(),
+            &format!("  refresh_interval: 200ms\n  discover: {{label_prefix: {PREFIX}}}\n")
+        )
     );
     let proxy = TestProxy::start(&yaml).await;
     let module = web.name.clone();
@@ -183,7 +188,10 @@ async fn with_the_daemon_gone_under_load_the_last_set_serves_and_nothing_hangs()
     c.metrics_url().await;
     let yaml = format!(
         "{}modules: {{}}\n",
-        docker_block(link.socket(), &format!("  refresh_interval: 200ms\n  cache_ttl: 1h\n  discover: {{label_prefix: {PREFIX}}}\n"))
+        docker_block(
+            link.socket(),
+            &format!("  refresh_interval: 200ms\n  cache_ttl: 1h\n  discover: {{label_prefix: {PREFIX}}}\n")
+        )
     );
     let proxy = TestProxy::start(&yaml).await;
     let url = proxy.url(&format!("/proxy?module={}", c.name));
@@ -232,7 +240,10 @@ async fn prometheus_finds_and_scrapes_the_containers_through_discovery() {
     b.metrics_url().await;
     let yaml = format!(
         "{}modules: {{}}\n",
-        docker_block(docker.socket(), &format!("  refresh_interval: 500ms\n  discover: {{label_prefix: {PREFIX}}}\n"))
+        docker_block(
+            docker.socket(),
+            &format!("  refresh_interval: 500ms\n  discover: {{label_prefix: {PREFIX}}}\n")
+        )
     );
     let proxy = TestProxy::start(&yaml).await;
     let dir = tempfile::tempdir().expect("tmp");
@@ -258,7 +269,8 @@ async fn prometheus_finds_and_scrapes_the_containers_through_discovery() {
         &dir.path().join("prometheus.log"),
     );
     wait_ready(&prom).await;
-    expect_up(&prom, &[("containers", &a.name, 1.0), ("containers", &b.name, 1.0)], Duration::from_secs(30)).await;
+    expect_up(&prom, &[("containers", &a.name, 1.0), ("containers", &b.name, 1.0)], Duration::from_secs(30))
+        .await;
     // b stops: its target leaves discovery, so Prometheus drops it (its `up` series goes stale).
     b.stop();
     let deadline = Instant::now() + Duration::from_secs(30);
