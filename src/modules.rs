@@ -95,28 +95,48 @@ impl ModuleSet {
     /// problem is reported, not just the first.
     pub fn replace(&self, origin: Origin, modules: BTreeMap<String, Module>) -> Result<(), Vec<BuildError>> {
         let docker = self.docker.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        self.rebuild(origin, modules, docker)
+        self.rebuild(
+            origin,
+            |sources| {
+                sources.insert(origin, modules);
+            },
+            docker,
+        )
     }
 
     /// Replaces the configured modules and the Docker connection they and every discovered
-    /// module use, together: on failure neither changes.
+    /// module use, together: on failure neither changes. Without a Docker connection the
+    /// discovered modules go too (they could not be built without one).
     pub fn reconfigure(
         &self,
         modules: BTreeMap<String, Module>,
         docker: Option<Arc<Resolver>>,
     ) -> Result<(), Vec<BuildError>> {
-        self.rebuild(Origin::Configured, modules, docker)
+        let no_docker = docker.is_none();
+        self.rebuild(
+            Origin::Configured,
+            |sources| {
+                sources.insert(Origin::Configured, modules);
+                if no_docker {
+                    sources.remove(&Origin::Docker);
+                }
+            },
+            docker,
+        )
     }
 
+    /// Builds the set from the sources as `edit` leaves them; commits only on success. The
+    /// lock is held throughout, so two sources replacing at once do not lose an update.
+    /// `origin` is the source being replaced: its modules that read files are built again.
     fn rebuild(
         &self,
         origin: Origin,
-        modules: BTreeMap<String, Module>,
+        edit: impl FnOnce(&mut BTreeMap<Origin, BTreeMap<String, Module>>),
         docker: Option<Arc<Resolver>>,
     ) -> Result<(), Vec<BuildError>> {
         let mut sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
         let mut next = sources.clone();
-        next.insert(origin, modules);
+        edit(&mut next);
         let previous = self.current.load_full();
         let roots = SystemRoots::default();
         let context = BuildContext {

@@ -334,3 +334,40 @@ fn config_check_reads_the_docker_block_without_calling_the_daemon() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("/nonexistent/"), "the TLS file is named: {err}");
 }
+
+#[tokio::test]
+async fn a_reload_rereads_the_docker_block() {
+    let engine = FakeEngine::start().await;
+    let up = FakeExporter::serving(Reply::text("d 1\n")).await;
+    engine.set("web", Some(running("web", "127.0.0.1")));
+    let labels = json!({"prometheus.io/scrape": "true", "prometheus.io/port": up.port().to_string()});
+    engine.list(vec![listed("web", &labels)]);
+    let discovering =
+        yaml(&engine, "  refresh_interval: 100ms\n  discover: {label_prefix: prometheus.io}\n", "")
+            .replace("modules:\n", "modules: {}\n");
+    let proxy = TestProxy::start(&discovering).await;
+    wait_until("discovered", async || proxy.get("/proxy?module=web").await.status == 200).await;
+    // Discovery off: the discovered module goes at once, with its series.
+    proxy.reload("modules: {}\n").await.expect("reloaded");
+    assert_eq!(proxy.get("/proxy?module=web").await.status, 404);
+    assert!(!proxy.get("/metrics").await.text().contains("module=\"web\""));
+    // Another prefix: only containers labelled with it.
+    proxy
+        .reload(&discovering.replace("label_prefix: prometheus.io", "label_prefix: other"))
+        .await
+        .expect("reloaded");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(proxy.get("/proxy?module=web").await.status, 404);
+    assert!(
+        engine.calls().iter().any(|c| c.contains("other%2Fscrape") || c.contains("other/scrape")),
+        "{:?}",
+        engine.calls()
+    );
+    // Back: it is found again.
+    proxy.reload(&discovering).await.expect("reloaded");
+    wait_until("discovered again", async || proxy.get("/proxy?module=web").await.status == 200).await;
+    // A bad block is refused and the running one keeps serving.
+    let e = proxy.reload("docker: {host: ftp://x}\nmodules: {}\n").await.unwrap_err();
+    assert!(e.contains("docker.host"), "{e}");
+    assert_eq!(proxy.get("/proxy?module=web").await.status, 200);
+}
