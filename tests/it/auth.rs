@@ -11,26 +11,16 @@ use base64::Engine as _;
 use bytes::Bytes;
 use exporter_exporter::app::Options;
 use exporter_exporter::security::{BearerSource, Secret, Security, WebSettings};
+use exporter_exporter::settings::Settings;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use support::{FakeExporter, Issued, LogCapture, Pki, Reply, TestProxy, get};
 
+/// The flags' defaults, listening on a free loopback port.
 fn settings() -> WebSettings {
-    WebSettings {
-        plain_address: Some("127.0.0.1:0".into()),
-        tls_address: None,
-        cert: PathBuf::from("cert.pem"),
-        key: PathBuf::from("key.pem"),
-        ca: PathBuf::from("ca.pem"),
-        verify: false,
-        certmatch: None,
-        tls_files_given: false,
-        web_config_file: None,
-        bearer: BearerSource::None,
-        allow: Vec::new(),
-    }
+    WebSettings { plain_address: Some("127.0.0.1:0".into()), tls_address: None, ..Settings::default().web }
 }
 
 async fn start(yaml: &str, s: &WebSettings) -> TestProxy {

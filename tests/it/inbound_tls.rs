@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use exporter_exporter::app::Options;
-use exporter_exporter::security::{BearerSource, Security, WebSettings};
+use exporter_exporter::security::{Security, WebSettings};
+use exporter_exporter::settings::Settings;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::pem::PemObject;
@@ -20,20 +21,9 @@ use support::{Issued, Pki, TestProxy};
 
 const YAML: &str = "modules: {}\n";
 
+/// The flags' defaults, listening on a free loopback port.
 fn settings() -> WebSettings {
-    WebSettings {
-        plain_address: None,
-        tls_address: Some("127.0.0.1:0".into()),
-        cert: PathBuf::from("cert.pem"),
-        key: PathBuf::from("key.pem"),
-        ca: PathBuf::from("ca.pem"),
-        verify: false,
-        certmatch: None,
-        tls_files_given: false,
-        web_config_file: None,
-        bearer: BearerSource::None,
-        allow: Vec::new(),
-    }
+    WebSettings { plain_address: None, tls_address: Some("127.0.0.1:0".into()), ..Settings::default().web }
 }
 
 fn flags(server: &Issued, ca: Option<&Path>, certmatch: Option<&str>) -> WebSettings {
