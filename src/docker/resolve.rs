@@ -97,11 +97,17 @@ impl Resolver {
             }
         };
         let addr = address_of(&inspect, target, SystemTime::now())?;
-        self.cache
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(target.clone(), (addr, now + self.ttl));
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        // Expired answers go as new ones come, so containers that come and go (each with a
+        // new ID) never pile up: the cache holds at most the targets asked for within a TTL.
+        cache.retain(|_, (_, until)| *until > now);
+        cache.insert(target.clone(), (addr, now + self.ttl));
         Ok(addr)
+    }
+
+    /// How many answers are remembered.
+    pub fn remembered(&self) -> usize {
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 
     /// Forgets what is remembered of `target` (after a connection to it failed).
@@ -278,6 +284,49 @@ mod tests {
             address_of(&sick, &target(AddressMode::Network, None), now).unwrap_err().to_string(),
             "container \"pg\" is unhealthy"
         );
+    }
+
+    /// A container that comes and goes under a new name each time leaves no answer behind
+    /// once its TTL has passed: the cache holds only what was asked for within one TTL.
+    #[tokio::test]
+    async fn expired_answers_do_not_pile_up() {
+        use crate::config::docker::DockerHost;
+        let dir = tempfile::tempdir().expect("tmp");
+        let socket = dir.path().join("d.sock");
+        let listener = tokio::net::UnixListener::bind(&socket).expect("bind");
+        let server = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { return };
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        |req: hyper::Request<hyper::body::Incoming>| async move {
+                            let body = if req.uri().path() == "/_ping" {
+                                String::new()
+                            } else {
+                                r#"{"State":{"Status":"running","Running":true},"NetworkSettings":{"Networks":{"b":{"IPAddress":"127.0.0.1"}}}}"#.to_owned()
+                            };
+                            let mut r =
+                                hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(body)));
+                            r.headers_mut().insert("api-version", http::HeaderValue::from_static("1.45"));
+                            Ok::<_, std::convert::Infallible>(r)
+                        },
+                    );
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+                });
+            }
+        });
+        let client = Arc::new(DockerClient::new(&DockerHost::Unix(socket), None).expect("client"));
+        let resolver = Resolver::new(client, Duration::from_millis(50), Arc::default());
+        for i in 0..20 {
+            let t = ContainerTarget { name: format!("c{i}"), ..target(AddressMode::Network, None) };
+            resolver.resolve(&t, None).await.expect("resolved");
+        }
+        assert_eq!(resolver.remembered(), 20, "all within one TTL");
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        resolver.resolve(&target(AddressMode::Network, None), None).await.expect("resolved");
+        assert_eq!(resolver.remembered(), 1, "the expired ones went");
+        server.abort();
     }
 
     #[test]
