@@ -87,6 +87,10 @@ pub enum ScrapeError {
     /// Every run slot of an exec module stayed busy until the deadline.
     #[error("all {0} run slots busy until the deadline")]
     Busy(usize),
+    /// Every connection to an http module's upstream stayed in use for the whole wait of a
+    /// scrape without a deadline.
+    #[error("all {0} upstream connections busy for the whole wait")]
+    NoConnection(usize),
     /// The request passed `args` to an exec module that does not accept them.
     #[error("args given but exec.allow_args is false")]
     ArgsNotAllowed,
@@ -150,7 +154,7 @@ impl ScrapeError {
                 StatusCode::BAD_GATEWAY
             }
             E::Malformed(_) | E::Encoding(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            E::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            E::Busy(_) | E::NoConnection(_) => StatusCode::SERVICE_UNAVAILABLE,
             E::ArgsNotAllowed | E::NulInArgs => StatusCode::BAD_REQUEST,
             E::Spawn { .. } | E::Output(_) | E::Exit { .. } | E::OutputTooLarge { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -171,6 +175,7 @@ impl ScrapeError {
             E::BodyTooLarge { .. } => "Bad Gateway: upstream response too large\n",
             E::Malformed(_) | E::Encoding(_) => VERIFICATION_FAILED,
             E::Busy(_) => "Service Unavailable: too many concurrent runs of this module\n",
+            E::NoConnection(_) => "Service Unavailable: every connection to this module's upstream is busy\n",
             E::ArgsNotAllowed => "Bad Request: this module does not accept args\n",
             E::NulInArgs => "Bad Request: args may not contain NUL bytes\n",
             E::Spawn { .. } | E::Output(_) | E::Exit { .. } | E::OutputTooLarge { .. } => {
@@ -202,6 +207,7 @@ mod tests {
             (ScrapeError::BodyTooLarge { limit: 1 }, 502),
             (ScrapeError::Encoding("br".into()), 500),
             (ScrapeError::Busy(4), 503),
+            (ScrapeError::NoConnection(128), 503),
             (ScrapeError::ArgsNotAllowed, 400),
             (ScrapeError::Spawn { command: "x".into(), cause: io() }, 500),
             (ScrapeError::Exit { status: "exit status: 1".into(), stderr: "secret".into() }, 500),

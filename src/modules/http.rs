@@ -21,8 +21,9 @@ use crate::config::docker::ContainerTarget;
 use crate::config::{Endpoint, HttpSource, Scheme};
 use crate::docker::resolve::Resolver;
 use crate::exposition::{BodyCheck, Dialect, Encoding};
+use crate::telemetry::ModuleMetrics;
 use crate::tls::TlsError;
-use crate::upstream::pool::{Connection, Pool, PoolLimits, UpstreamBody};
+use crate::upstream::pool::{Checkout, Connection, Pool, PoolLimits, Room, UpstreamBody};
 use crate::upstream::tcp::TcpConnector;
 use crate::upstream::tls::{self as upstream_tls, SystemRoots};
 use crate::upstream::unix::UnixConnector;
@@ -35,6 +36,8 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 256 << 20;
 pub const MAX_IDLE_CONNECTIONS: usize = 8;
 /// How long an idle upstream connection is kept (as Go's default transport).
 pub const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long a scrape without a deadline of its own waits for a connection to its upstream.
+pub const CONNECTION_WAIT_WITHOUT_DEADLINE: Duration = Duration::from_secs(60);
 
 /// Headers that describe one connection, never forwarded (RFC 9110 section 7.6.1).
 const HOP_BY_HOP: [HeaderName; 8] = [
@@ -119,6 +122,7 @@ impl HttpUpstream {
             }
         };
         let pool = Arc::new(Pool::new(PoolLimits {
+            max_open: source.max_connections.get(),
             max_idle: MAX_IDLE_CONNECTIONS,
             idle_timeout: IDLE_CONNECTION_TIMEOUT,
         }));
@@ -143,9 +147,13 @@ impl HttpUpstream {
     }
 
     /// Proxies one scrape.
-    pub async fn scrape(&self, req: &ScrapeRequest<'_>) -> Result<Response<Body>, ScrapeError> {
+    pub async fn scrape(
+        &self,
+        req: &ScrapeRequest<'_>,
+        metrics: &ModuleMetrics,
+    ) -> Result<Response<Body>, ScrapeError> {
         let exchange = async {
-            let (conn, response) = self.exchange(req).await?;
+            let (conn, response) = self.exchange(req, metrics).await?;
             let (mut parts, body) = response.into_parts();
             let body = UpstreamBody::new(body, conn, self.pool.clone());
             strip_hop_by_hop(&mut parts.headers);
@@ -168,25 +176,41 @@ impl HttpUpstream {
     }
 
     /// Sends the request on a kept-alive connection, or a new one, and waits for the head.
+    /// Beyond `http.max_connections` open connections, waits for one to be given back (or to
+    /// close) until the scrape's deadline.
     async fn exchange(
         &self,
         req: &ScrapeRequest<'_>,
+        metrics: &ModuleMetrics,
     ) -> Result<(Connection, Response<Incoming>), ScrapeError> {
-        if let Some(mut conn) = self.pool.take() {
-            match conn.send(self.request(req)).await {
+        let checkout = self.pool.checkout(|| metrics.waiting_connections.hold());
+        let checkout = match req.deadline {
+            // The caller's deadline bounds the wait (a 504, as any scrape that runs out of time).
+            Some(_) => checkout.await,
+            None => tokio::time::timeout(CONNECTION_WAIT_WITHOUT_DEADLINE, checkout)
+                .await
+                .map_err(|_| ScrapeError::NoConnection(self.source.max_connections.get()))?,
+        };
+        let room = match checkout {
+            Checkout::Room(room) => room,
+            Checkout::Idle(mut conn) => match conn.send(self.request(req)).await {
                 Ok(response) => return Ok((conn, response)),
                 // The upstream closed the idle connection as the request went out: a scrape is
                 // idempotent, so it is tried once more on a new connection, as Go's transport does.
-                Err(e) if closed_under_us(&e) => {}
+                Err(e) if closed_under_us(&e) => conn.close(),
                 Err(e) => return Err(self.upstream_error(&e)),
-            }
-        }
-        let mut conn = self.connect(req.deadline).await?;
+            },
+        };
+        let mut conn = self.connect(req.deadline, room).await?;
         let response = conn.send(self.request(req)).await.map_err(|e| self.upstream_error(&e))?;
         Ok((conn, response))
     }
 
-    async fn connect(&self, deadline: Option<tokio::time::Instant>) -> Result<Connection, ScrapeError> {
+    async fn connect(
+        &self,
+        deadline: Option<tokio::time::Instant>,
+        room: Room,
+    ) -> Result<Connection, ScrapeError> {
         let refused = |e: &(dyn std::error::Error + 'static)| ScrapeError::Connect {
             upstream: self.authority.clone(),
             cause: chain(e),
@@ -194,11 +218,11 @@ impl HttpUpstream {
         match &self.connector {
             Connector::Tcp(c) => {
                 let io = c.connect().await.map_err(|e| refused(&e))?;
-                Connection::handshake(io).await.map_err(|e| refused(&e))
+                Connection::handshake(io, room).await.map_err(|e| refused(&e))
             }
             Connector::Unix(c) => {
                 let io = c.connect().await.map_err(|e| refused(&e))?;
-                Connection::handshake(io).await.map_err(|e| refused(&e))
+                Connection::handshake(io, room).await.map_err(|e| refused(&e))
             }
             Connector::Container { target, resolver, tcp } => {
                 // A remembered address that refuses the connection may be the container's old
@@ -207,7 +231,7 @@ impl HttpUpstream {
                 loop {
                     let addr = resolver.resolve(target, deadline).await?;
                     match tcp.connect_to(addr).await {
-                        Ok(io) => return Connection::handshake(io).await.map_err(|e| refused(&e)),
+                        Ok(io) => return Connection::handshake(io, room).await.map_err(|e| refused(&e)),
                         Err(e) => {
                             resolver.forget(target);
                             if retried {

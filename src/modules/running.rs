@@ -88,7 +88,7 @@ impl RunningModule {
         let start = std::time::Instant::now();
         let name = self.config.name.as_str();
         let result = match &self.runner {
-            Runner::Http(h) => h.scrape(req).await,
+            Runner::Http(h) => h.scrape(req, &self.metrics).await,
             Runner::Exec(e) => e.scrape(name, req, &self.metrics).await,
             Runner::File(f) => f.scrape(name, req).await,
         };
@@ -134,7 +134,7 @@ impl Runner {
     /// The method-specific counter families, derived from the method.
     fn families(&self) -> Families {
         match self {
-            Runner::Http(_) => Families::default(),
+            Runner::Http(_) => Families { connections: true, ..Families::default() },
             Runner::Exec(_) => Families { commands: true, ..Families::default() },
             Runner::File(_) => Families { files: true, ..Families::default() },
         }
