@@ -1,7 +1,9 @@
 //! The response body type: a buffered body (verified upstream bodies, script output, our own
-//! pages), or an upstream body streamed through unread and cut off at the scrape deadline.
+//! pages), one shared by coalesced scrapes, or an upstream body streamed through unread and
+//! cut off at the scrape deadline.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::upstream::pool::UpstreamBody;
@@ -21,6 +23,16 @@ pub enum Body {
     Frames {
         /// The pieces, first to send last.
         pieces: Vec<Bytes>,
+        /// Bytes left to send.
+        remaining: u64,
+    },
+    /// All of it, in memory, shared with the other scrapes that coalesced on one fetch: each
+    /// sends the same pieces (reference-counted, never copied).
+    Shared {
+        /// The pieces, first to send first.
+        pieces: Arc<[Bytes]>,
+        /// The next piece to send.
+        next: usize,
         /// Bytes left to send.
         remaining: u64,
     },
@@ -58,6 +70,11 @@ impl Body {
         Body::Frames { pieces, remaining: len }
     }
 
+    /// A body shared with other responses, `len` bytes in all.
+    pub fn shared(pieces: Arc<[Bytes]>, len: u64) -> Body {
+        Body::Shared { pieces, next: 0, remaining: len }
+    }
+
     /// An empty body.
     pub fn empty() -> Body {
         Body::Full(None)
@@ -87,6 +104,11 @@ impl http_body::Body for Body {
                 *remaining = remaining.saturating_sub(b.len() as u64);
                 Ok(Frame::data(b))
             })),
+            Body::Shared { pieces, next, remaining } => Poll::Ready(pieces.get(*next).map(|b| {
+                *next += 1;
+                *remaining = remaining.saturating_sub(b.len() as u64);
+                Ok(Frame::data(b.clone()))
+            })),
             Body::Stream { inner, deadline, remaining } => {
                 if let Poll::Ready(frame) = Pin::new(inner).poll_frame(cx) {
                     if let Some(Ok(f)) = &frame
@@ -114,6 +136,7 @@ impl http_body::Body for Body {
         match self {
             Body::Full(b) => b.is_none(),
             Body::Frames { pieces, .. } => pieces.is_empty(),
+            Body::Shared { pieces, next, .. } => *next >= pieces.len(),
             Body::Stream { inner, .. } => inner.is_end_stream(),
         }
     }
@@ -121,7 +144,9 @@ impl http_body::Body for Body {
     fn size_hint(&self) -> SizeHint {
         match self {
             Body::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
-            Body::Frames { remaining, .. } => SizeHint::with_exact(*remaining),
+            Body::Frames { remaining, .. } | Body::Shared { remaining, .. } => {
+                SizeHint::with_exact(*remaining)
+            }
             Body::Stream { inner, .. } => inner.size_hint(),
         }
     }

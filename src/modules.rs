@@ -4,6 +4,7 @@
 //! configuration is unchanged keeps its runner (and so its run slots and counters), and a
 //! module that goes away takes its series off `/metrics`.
 
+mod coalesce;
 pub mod deadline;
 pub mod error;
 pub mod exec;

@@ -130,6 +130,12 @@ pub enum ScrapeError {
         /// The OS error.
         cause: std::io::Error,
     },
+    /// The failure of a fetch that coalesced scrapes shared: each of them answers with it.
+    #[error(transparent)]
+    Shared(std::sync::Arc<ScrapeError>),
+    /// A shared fetch ended without an answer (its task failed).
+    #[error("the shared fetch ended without an answer")]
+    Lost,
     /// The file is larger than the limit.
     #[error("file {path} is larger than {limit} bytes")]
     FileTooLarge {
@@ -159,7 +165,8 @@ impl ScrapeError {
             E::Spawn { .. } | E::Output(_) | E::Exit { .. } | E::OutputTooLarge { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
-            E::File { .. } | E::FileTooLarge { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            E::File { .. } | E::FileTooLarge { .. } | E::Lost => StatusCode::INTERNAL_SERVER_ERROR,
+            E::Shared(e) => e.status(),
         }
     }
 
@@ -184,12 +191,19 @@ impl ScrapeError {
             E::File { .. } | E::FileTooLarge { .. } => {
                 "Internal Server Error: the module's file could not be served. See server logs for details\n"
             }
+            E::Lost => "Internal Server Error\n",
+            E::Shared(e) => e.body(),
         }
     }
 
     /// Whether this failure counts as malformed content.
     pub fn is_malformed(&self) -> bool {
-        matches!(self, ScrapeError::Malformed(_) | ScrapeError::Encoding(_))
+        matches!(self.cause(), ScrapeError::Malformed(_) | ScrapeError::Encoding(_))
+    }
+
+    /// The failure itself: for one a shared fetch gave, the fetch's.
+    pub fn cause(&self) -> &ScrapeError {
+        if let ScrapeError::Shared(e) = self { e.cause() } else { self }
     }
 }
 

@@ -146,11 +146,18 @@ impl HttpUpstream {
         })
     }
 
-    /// Proxies one scrape.
+    /// Whether a 200 body is verified, so held whole before it is served.
+    pub fn verifies(&self) -> bool {
+        self.source.verify
+    }
+
+    /// Proxies one scrape. With `whole`, an answer that would stream through (a status other
+    /// than 200) is read to its end first, so that coalesced scrapes can share it.
     pub async fn scrape(
         &self,
         req: &ScrapeRequest<'_>,
         metrics: &ModuleMetrics,
+        whole: bool,
     ) -> Result<Response<Body>, ScrapeError> {
         let exchange = async {
             let (conn, response) = self.exchange(req, metrics).await?;
@@ -161,6 +168,10 @@ impl HttpUpstream {
             // turn our answer into HTTP/1.0 (which closes the client's kept-alive connection).
             parts.version = http::Version::default();
             if parts.status != StatusCode::OK || !self.source.verify || req.method == Method::HEAD {
+                if whole {
+                    let (frames, len) = self.read_whole(body).await?;
+                    return Ok(Response::from_parts(parts, Body::frames(frames, len)));
+                }
                 return Ok(Response::from_parts(parts, Body::stream(body, req.deadline, self.max_body)));
             }
             let (frames, len) = self.read_verified(body, &parts.headers).await?;
@@ -325,6 +336,22 @@ impl HttpUpstream {
             frames.push(data);
         }
         check.end()?;
+        Ok((frames, total))
+    }
+
+    /// Reads a body that is not verified to its end, up to the body limit.
+    async fn read_whole(&self, mut body: UpstreamBody) -> Result<(Vec<Bytes>, u64), ScrapeError> {
+        let mut frames = Vec::new();
+        let mut total: u64 = 0;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| self.upstream_error(&e))?;
+            let Ok(data) = frame.into_data() else { continue };
+            total += data.len() as u64;
+            if total > self.max_body {
+                return Err(ScrapeError::BodyTooLarge { limit: self.max_body });
+            }
+            frames.push(data);
+        }
         Ok((frames, total))
     }
 

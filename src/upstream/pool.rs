@@ -112,6 +112,10 @@ pub(crate) struct Room(#[expect(dead_code, reason = "held for its Drop")] OwnedS
 
 /// What a scrape gets from [`Pool::checkout`].
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "moved once, to the caller; boxing would cost an allocation per scrape"
+)]
 pub(crate) enum Checkout {
     /// A kept-alive connection, ready for a request.
     Idle(Connection),

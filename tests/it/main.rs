@@ -7,6 +7,7 @@ mod architecture;
 mod auth;
 mod checker;
 mod cli;
+mod coalesce;
 mod config;
 mod containers;
 mod dependencies;
