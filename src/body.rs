@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use crate::upstream::budget::Held;
 use crate::upstream::pool::UpstreamBody;
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
@@ -25,6 +26,8 @@ pub enum Body {
         pieces: Vec<Bytes>,
         /// Bytes left to send.
         remaining: u64,
+        /// Its room in the memory budget, given back when the body is dropped.
+        held: Option<Held>,
     },
     /// All of it, in memory, shared with the other scrapes that coalesced on one fetch: each
     /// sends the same pieces (reference-counted, never copied).
@@ -35,6 +38,8 @@ pub enum Body {
         next: usize,
         /// Bytes left to send.
         remaining: u64,
+        /// Its room in the memory budget, given back when the last sharer is dropped.
+        held: Option<Arc<Held>>,
     },
     /// An upstream body passed through as it arrives.
     Stream {
@@ -64,15 +69,16 @@ impl Body {
         Body::Full((!b.is_empty()).then_some(b))
     }
 
-    /// A body in the pieces it arrived in, `len` bytes in all.
-    pub fn frames(mut pieces: Vec<Bytes>, len: u64) -> Body {
+    /// A body in the pieces it arrived in, `len` bytes in all, holding `held` in the memory
+    /// budget until it is dropped.
+    pub fn frames(mut pieces: Vec<Bytes>, len: u64, held: Option<Held>) -> Body {
         pieces.reverse();
-        Body::Frames { pieces, remaining: len }
+        Body::Frames { pieces, remaining: len, held }
     }
 
     /// A body shared with other responses, `len` bytes in all.
-    pub fn shared(pieces: Arc<[Bytes]>, len: u64) -> Body {
-        Body::Shared { pieces, next: 0, remaining: len }
+    pub fn shared(pieces: Arc<[Bytes]>, len: u64, held: Option<Arc<Held>>) -> Body {
+        Body::Shared { pieces, next: 0, remaining: len, held }
     }
 
     /// An empty body.
@@ -100,11 +106,11 @@ impl http_body::Body for Body {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.get_mut() {
             Body::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
-            Body::Frames { pieces, remaining } => Poll::Ready(pieces.pop().map(|b| {
+            Body::Frames { pieces, remaining, .. } => Poll::Ready(pieces.pop().map(|b| {
                 *remaining = remaining.saturating_sub(b.len() as u64);
                 Ok(Frame::data(b))
             })),
-            Body::Shared { pieces, next, remaining } => Poll::Ready(pieces.get(*next).map(|b| {
+            Body::Shared { pieces, next, remaining, .. } => Poll::Ready(pieces.get(*next).map(|b| {
                 *next += 1;
                 *remaining = remaining.saturating_sub(b.len() as u64);
                 Ok(Frame::data(b.clone()))

@@ -134,6 +134,15 @@ impl ModuleMetrics {
     }
 }
 
+/// The memory budget for upstream bodies held (`-upstream.max-held-bytes`).
+#[derive(Debug, Default)]
+pub struct BudgetMetrics {
+    /// Bytes reserved now (`expexp_held_body_bytes`).
+    pub held_bytes: Gauge,
+    /// Scrapes waiting now for room (`expexp_scrapes_waiting_for_memory`).
+    pub waiting: Gauge,
+}
+
 /// The health of container discovery.
 #[derive(Debug, Default)]
 pub struct DockerMetrics {
@@ -197,6 +206,8 @@ pub struct Metrics {
     build: BuildInfo,
     /// Container discovery and the Engine API.
     pub docker: Arc<DockerMetrics>,
+    /// The memory budget for upstream bodies.
+    pub budget: Arc<BudgetMetrics>,
     modules: Mutex<BTreeMap<String, Arc<ModuleMetrics>>>,
     unknown: Arc<ModuleMetrics>,
     process: process::Process,
@@ -213,6 +224,7 @@ impl Metrics {
         Metrics {
             build,
             docker: Arc::default(),
+            budget: Arc::default(),
             modules: Mutex::new(BTreeMap::new()),
             unknown,
             process: process::Process::new(),
@@ -372,6 +384,20 @@ impl Metrics {
         );
         let ts = f64::from_bits(self.reload_success_time.load(Ordering::Relaxed));
         let _ = writeln!(out, "expexp_config_last_reload_success_timestamp_seconds {}", fmt_float(ts));
+        family(
+            &mut out,
+            "expexp_held_body_bytes",
+            "Bytes of upstream bodies held in memory now, for verification or for coalesced scrapes (bounded by -upstream.max-held-bytes)",
+            "gauge",
+        );
+        let _ = writeln!(out, "expexp_held_body_bytes {}", self.budget.held_bytes.get());
+        family(
+            &mut out,
+            "expexp_scrapes_waiting_for_memory",
+            "Scrapes waiting now for room in the memory budget for upstream bodies",
+            "gauge",
+        );
+        let _ = writeln!(out, "expexp_scrapes_waiting_for_memory {}", self.budget.waiting.get());
         let d = &self.docker;
         if d.active.load(Ordering::Relaxed) {
             d.render(&mut out);

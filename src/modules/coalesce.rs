@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use super::error::ScrapeError;
 use super::request::ScrapeRequest;
 use crate::body::Body;
+use crate::upstream::budget::Held;
 
 /// What makes two scrapes of one module the same: everything of the request that reaches the
 /// upstream (or the command) and can change its answer. The client's address
@@ -56,6 +57,7 @@ struct Answer {
     headers: HeaderMap,
     pieces: Arc<[Bytes]>,
     len: u64,
+    held: Option<Arc<Held>>,
 }
 
 type Outcome = Result<Answer, Arc<ScrapeError>>;
@@ -172,7 +174,7 @@ impl Ticket {
         };
         match outcome.as_deref() {
             Some(Ok(a)) => {
-                let mut response = Response::new(Body::shared(a.pieces.clone(), a.len));
+                let mut response = Response::new(Body::shared(a.pieces.clone(), a.len, a.held.clone()));
                 *response.status_mut() = a.status;
                 *response.version_mut() = a.version;
                 *response.headers_mut() = a.headers.clone();
@@ -203,30 +205,35 @@ impl Drop for Ticket {
 /// or, from a stream, read here) into pieces they share.
 async fn answer(response: Response<Body>) -> Result<Answer, ScrapeError> {
     let (parts, body) = response.into_parts();
-    let (pieces, len): (Arc<[Bytes]>, u64) = match body {
+    let (pieces, len, held): (Arc<[Bytes]>, u64, Option<Arc<Held>>) = match body {
         Body::Full(b) => {
             let len = b.as_ref().map_or(0, |b| b.len() as u64);
-            (b.into_iter().collect(), len)
+            (b.into_iter().collect(), len, None)
         }
-        Body::Frames { mut pieces, remaining } => {
+        Body::Frames { mut pieces, remaining, held } => {
             pieces.reverse();
-            (pieces.into(), remaining)
+            (pieces.into(), remaining, held.map(Arc::new))
         }
-        Body::Shared { pieces, next, remaining } => (pieces[next.min(pieces.len())..].into(), remaining),
+        Body::Shared { pieces, next, remaining, held } => {
+            (pieces[next.min(pieces.len())..].into(), remaining, held)
+        }
         stream @ Body::Stream { .. } => {
+            // Not given by the runners when asked for a whole answer; read here all the same.
             let mut stream = stream;
             let mut pieces = Vec::new();
             let mut len = 0;
             while let Some(frame) = stream.frame().await {
-                let frame = frame
-                    .map_err(|e| ScrapeError::Upstream { upstream: String::new(), cause: e.to_string() })?;
+                let frame = frame.map_err(|e| ScrapeError::Upstream {
+                    upstream: "(shared fetch)".to_owned(),
+                    cause: e.to_string(),
+                })?;
                 if let Ok(data) = frame.into_data() {
                     len += data.len() as u64;
                     pieces.push(data);
                 }
             }
-            (pieces.into(), len)
+            (pieces.into(), len, None)
         }
     };
-    Ok(Answer { status: parts.status, version: parts.version, headers: parts.headers, pieces, len })
+    Ok(Answer { status: parts.status, version: parts.version, headers: parts.headers, pieces, len, held })
 }

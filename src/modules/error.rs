@@ -91,6 +91,13 @@ pub enum ScrapeError {
     /// scrape without a deadline.
     #[error("all {0} upstream connections busy for the whole wait")]
     NoConnection(usize),
+    /// The memory budget for upstream bodies (`-upstream.max-held-bytes`) stayed full until
+    /// the deadline, or the body alone is larger than all of it (`never`).
+    #[error("no room for the body in the memory budget{}", if *never { " (the body alone is larger than the budget)" } else { " until the deadline" })]
+    NoMemory {
+        /// Whether the body could never fit.
+        never: bool,
+    },
     /// The request passed `args` to an exec module that does not accept them.
     #[error("args given but exec.allow_args is false")]
     ArgsNotAllowed,
@@ -160,7 +167,7 @@ impl ScrapeError {
                 StatusCode::BAD_GATEWAY
             }
             E::Malformed(_) | E::Encoding(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            E::Busy(_) | E::NoConnection(_) => StatusCode::SERVICE_UNAVAILABLE,
+            E::Busy(_) | E::NoConnection(_) | E::NoMemory { .. } => StatusCode::SERVICE_UNAVAILABLE,
             E::ArgsNotAllowed | E::NulInArgs => StatusCode::BAD_REQUEST,
             E::Spawn { .. } | E::Output(_) | E::Exit { .. } | E::OutputTooLarge { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -182,6 +189,7 @@ impl ScrapeError {
             E::BodyTooLarge { .. } => "Bad Gateway: upstream response too large\n",
             E::Malformed(_) | E::Encoding(_) => VERIFICATION_FAILED,
             E::Busy(_) => "Service Unavailable: too many concurrent runs of this module\n",
+            E::NoMemory { .. } => "Service Unavailable: the proxy's memory for upstream bodies is in use\n",
             E::NoConnection(_) => "Service Unavailable: every connection to this module's upstream is busy\n",
             E::ArgsNotAllowed => "Bad Request: this module does not accept args\n",
             E::NulInArgs => "Bad Request: args may not contain NUL bytes\n",
@@ -222,6 +230,7 @@ mod tests {
             (ScrapeError::Encoding("br".into()), 500),
             (ScrapeError::Busy(4), 503),
             (ScrapeError::NoConnection(128), 503),
+            (ScrapeError::NoMemory { never: false }, 503),
             (ScrapeError::ArgsNotAllowed, 400),
             (ScrapeError::Spawn { command: "x".into(), cause: io() }, 500),
             (ScrapeError::Exit { status: "exit status: 1".into(), stderr: "secret".into() }, 500),

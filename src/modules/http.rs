@@ -23,6 +23,7 @@ use crate::docker::resolve::Resolver;
 use crate::exposition::{BodyCheck, Dialect, Encoding};
 use crate::telemetry::ModuleMetrics;
 use crate::tls::TlsError;
+use crate::upstream::budget::{Held, MemoryBudget, NoRoom};
 use crate::upstream::pool::{Checkout, Connection, Pool, PoolLimits, Room, UpstreamBody};
 use crate::upstream::tcp::TcpConnector;
 use crate::upstream::tls::{self as upstream_tls, SystemRoots};
@@ -73,6 +74,7 @@ pub struct HttpUpstream {
     authority: String,
     basic_auth: Option<HeaderValue>,
     max_body: u64,
+    budget: Arc<MemoryBudget>,
 }
 
 impl HttpUpstream {
@@ -81,6 +83,7 @@ impl HttpUpstream {
         source: &HttpSource,
         roots: &SystemRoots,
         max_body: u64,
+        budget: &Arc<MemoryBudget>,
         docker: Option<&Arc<Resolver>>,
     ) -> Result<HttpUpstream, BuildProblem> {
         let (connector, default_host, authority) = match &source.endpoint {
@@ -143,6 +146,7 @@ impl HttpUpstream {
             authority,
             basic_auth,
             max_body,
+            budget: budget.clone(),
         })
     }
 
@@ -169,14 +173,14 @@ impl HttpUpstream {
             parts.version = http::Version::default();
             if parts.status != StatusCode::OK || !self.source.verify || req.method == Method::HEAD {
                 if whole {
-                    let (frames, len) = self.read_whole(body).await?;
-                    return Ok(Response::from_parts(parts, Body::frames(frames, len)));
+                    let (frames, len, held) = self.read_held(body, None, req.deadline).await?;
+                    return Ok(Response::from_parts(parts, Body::frames(frames, len, Some(held))));
                 }
                 return Ok(Response::from_parts(parts, Body::stream(body, req.deadline, self.max_body)));
             }
-            let (frames, len) = self.read_verified(body, &parts.headers).await?;
+            let (frames, len, held) = self.read_verified(body, &parts.headers, req.deadline).await?;
             parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-            Ok(Response::from_parts(parts, Body::frames(frames, len)))
+            Ok(Response::from_parts(parts, Body::frames(frames, len, Some(held))))
         };
         match req.deadline {
             Some(deadline) => tokio::time::timeout_at(deadline, exchange)
@@ -306,41 +310,57 @@ impl HttpUpstream {
     /// (no copy into one buffer) and become the response body.
     async fn read_verified(
         &self,
-        mut body: UpstreamBody,
+        body: UpstreamBody,
         headers: &HeaderMap,
-    ) -> Result<(Vec<Bytes>, u64), ScrapeError> {
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<(Vec<Bytes>, u64, Held), ScrapeError> {
         let dialect =
             Dialect::from_content_type(headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes));
         let encoding =
             Encoding::from_header(headers.get(header::CONTENT_ENCODING).map(HeaderValue::as_bytes))
                 .map_err(ScrapeError::Encoding)?;
+        let mut check = BodyCheck::new(dialect, encoding, self.max_body);
         let declared = headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
+        let mut body = body;
+        let mut verify = |data: &Bytes| check.push(data).map_err(ScrapeError::from);
+        let (frames, total, held) = self.read_pieces(&mut body, declared, deadline, &mut verify).await?;
+        check.end()?;
+        Ok((frames, total, held))
+    }
+
+    /// Reads a body that is not verified to its end, holding room for it (see `read_pieces`).
+    async fn read_held(
+        &self,
+        mut body: UpstreamBody,
+        declared: Option<u64>,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<(Vec<Bytes>, u64, Held), ScrapeError> {
+        self.read_pieces(&mut body, declared, deadline, &mut |_| Ok(())).await
+    }
+
+    /// Reads a body to its end, up to the body limit, holding room in the memory budget for
+    /// it: all of a declared length before the first byte is read, else step by step; waits
+    /// for room until the deadline. Each piece goes through `check` as it arrives.
+    async fn read_pieces(
+        &self,
+        body: &mut UpstreamBody,
+        declared: Option<u64>,
+        deadline: Option<tokio::time::Instant>,
+        check: &mut (dyn FnMut(&Bytes) -> Result<(), ScrapeError> + Send),
+    ) -> Result<(Vec<Bytes>, u64, Held), ScrapeError> {
         if declared.is_some_and(|n| n > self.max_body) {
             return Err(ScrapeError::BodyTooLarge { limit: self.max_body });
         }
-        let mut frames = Vec::new();
-        let mut total: u64 = 0;
-        let mut check = BodyCheck::new(dialect, encoding, self.max_body);
-        while let Some(frame) = body.frame().await {
-            let frame = frame
-                .map_err(|e| ScrapeError::Upstream { upstream: self.authority.clone(), cause: chain(&e) })?;
-            let Ok(data) = frame.into_data() else { continue };
-            total += data.len() as u64;
-            if total > self.max_body {
-                return Err(ScrapeError::BodyTooLarge { limit: self.max_body });
-            }
-            check.push(&data)?;
-            frames.push(data);
+        let wait_until =
+            deadline.unwrap_or_else(|| tokio::time::Instant::now() + CONNECTION_WAIT_WITHOUT_DEADLINE);
+        let mut held = self.budget.nothing();
+        let room = |e: NoRoom| ScrapeError::NoMemory { never: e == NoRoom::Never };
+        if let Some(n) = declared {
+            self.budget.grow(&mut held, n, false, self.max_body, wait_until).await.map_err(room)?;
         }
-        check.end()?;
-        Ok((frames, total))
-    }
-
-    /// Reads a body that is not verified to its end, up to the body limit.
-    async fn read_whole(&self, mut body: UpstreamBody) -> Result<(Vec<Bytes>, u64), ScrapeError> {
         let mut frames = Vec::new();
         let mut total: u64 = 0;
         while let Some(frame) = body.frame().await {
@@ -350,9 +370,11 @@ impl HttpUpstream {
             if total > self.max_body {
                 return Err(ScrapeError::BodyTooLarge { limit: self.max_body });
             }
+            self.budget.grow(&mut held, total, true, self.max_body, wait_until).await.map_err(room)?;
+            check(&data)?;
             frames.push(data);
         }
-        Ok((frames, total))
+        Ok((frames, total, held))
     }
 
     fn upstream_error(&self, e: &hyper::Error) -> ScrapeError {

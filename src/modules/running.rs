@@ -18,6 +18,7 @@ use crate::body::Body;
 use crate::config::{Module, Scheme, Source};
 use crate::docker::resolve::Resolver;
 use crate::telemetry::{Families, Metrics, ModuleMetrics};
+use crate::upstream::budget::MemoryBudget;
 use crate::upstream::tls::SystemRoots;
 
 /// What building a module needs besides its configuration.
@@ -27,6 +28,8 @@ pub struct BuildContext<'a> {
     pub roots: &'a SystemRoots,
     /// Largest upstream body read for verification.
     pub max_body: u64,
+    /// The process-wide memory budget for upstream bodies held.
+    pub budget: &'a Arc<MemoryBudget>,
     /// Where each module's counters live.
     pub metrics: &'a Metrics,
     /// How modules that name a container find its address, if Docker is configured.
@@ -65,7 +68,7 @@ impl RunningModule {
     pub fn build(module: &Module, context: &BuildContext<'_>) -> Result<RunningModule, BuildError> {
         let runner = match &module.source {
             Source::Http(h) => Runner::Http(Box::new(
-                HttpUpstream::build(h, context.roots, context.max_body, context.docker)
+                HttpUpstream::build(h, context.roots, context.max_body, context.budget, context.docker)
                     .map_err(|problem| BuildError { module: module.name.clone(), problem })?,
             )),
             Source::Exec(e) => Runner::Exec(ExecRunner::new(e)),
