@@ -8,15 +8,6 @@ use std::time::{Duration, Instant};
 
 use support::{FakeExporter, Reply, TestProxy, get, sample, script};
 
-/// A valid page of about 1 MB, so that it arrives (and is served) in many pieces.
-fn big_page() -> String {
-    let mut page = String::from("# TYPE big gauge\n");
-    for i in 0..40_000 {
-        page.push_str(&format!("big{{series=\"{i:08}\"}} {i}\n"));
-    }
-    page
-}
-
 fn http_module(port: u16, extra: &str) -> String {
     format!(
         "modules:\n  m:\n    method: http\n    timeout: 10s\n{extra}    http: {{address: 127.0.0.1, port: {port}}}\n"
@@ -42,7 +33,7 @@ async fn scrape_all(
 
 #[tokio::test]
 async fn identical_scrapes_in_flight_share_one_fetch_and_each_gets_the_whole_body() {
-    let page = big_page();
+    let page = support::big_page();
     let up = FakeExporter::serving(Reply::text(page.clone()).delay(Duration::from_millis(400))).await;
     let proxy = Arc::new(TestProxy::start(&http_module(up.port(), "")).await);
     let got = scrape_all(&proxy, 10, &[]).await;

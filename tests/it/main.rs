@@ -18,6 +18,7 @@ mod hostile;
 mod inbound_tls;
 mod listing;
 mod load;
+mod malloc;
 mod memory_budget;
 mod operations;
 mod promtool;

@@ -10,15 +10,6 @@ use std::time::Duration;
 use exporter_exporter::settings::Settings;
 use support::{FakeExporter, Reply, TestProxy, get};
 
-/// A valid page of about 1.1 MB.
-fn big_page() -> String {
-    let mut page = String::from("# TYPE big gauge\n");
-    for i in 0..40_000 {
-        page.push_str(&format!("big{{series=\"{i:08}\"}} {i}\n"));
-    }
-    page
-}
-
 async fn proxy_with_budget(port: u16, budget: u64) -> TestProxy {
     let mut settings = Settings::default();
     settings.web.plain_address = Some("127.0.0.1:0".into());
@@ -31,7 +22,7 @@ async fn proxy_with_budget(port: u16, budget: u64) -> TestProxy {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_large_bodies_at_once_never_exceed_the_budget() {
-    let page = big_page();
+    let page = support::big_page();
     let budget = 3 << 20;
     let up = FakeExporter::serving(Reply::text(page.clone()).delay(Duration::from_millis(100))).await;
     let proxy = Arc::new(proxy_with_budget(up.port(), budget).await);
@@ -76,7 +67,7 @@ async fn many_large_bodies_at_once_never_exceed_the_budget() {
 
 #[tokio::test]
 async fn a_body_larger_than_the_whole_budget_is_a_503() {
-    let up = FakeExporter::serving(Reply::text(big_page())).await;
+    let up = FakeExporter::serving(Reply::text(support::big_page())).await;
     let proxy = proxy_with_budget(up.port(), 512 << 10).await;
     let got = proxy.get("/proxy?module=m").await;
     assert_eq!(got.status, 503);
