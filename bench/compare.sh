@@ -26,41 +26,8 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg) # before we add any load
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 
-die() { echo "compare.sh: $*" >&2; exit 1; }
-note() { echo "# $*" >&2; }
-
-# ---------------------------------------------------------------- process bookkeeping
-PIDS=()
-TMP=""
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
-    if [[ -n $TMP && -d $TMP ]]; then
-        if [[ $KEEP_TMP == 1 ]]; then note "kept $TMP"; else rm -rf "$TMP"; fi
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-track() { PIDS+=("$1"); }
-untrack() {
-    local p keep=()
-    for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
-    PIDS=("${keep[@]}")
-}
-stop() { # stop PID: TERM, up to 5 s, then KILL
-    local p=$1
-    kill -TERM "$p" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-    untrack "$p"
-}
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 
 # ---------------------------------------------------------------- 1. tools
 missing=()
@@ -87,20 +54,6 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 TMP=$(mktemp -d /tmp/expexp-bench.XXXXXX)
 chmod 755 "$TMP" # nginx workers run as nobody when we are root
 mkdir -p "$TMP/www" "$TMP/logs" "$TMP/nginx-up" "$TMP/nginx-px"
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-wait_http() { # wait_http URL PID NAME: until the URL answers anything, or the process dies
-    local url=$1 pid=$2 name=$3
-    for _ in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || return 1
-        curl -s -o /dev/null --max-time 2 "$url" && return 0
-        sleep 0.1
-    done
-    echo "compare.sh: $name did not answer $url" >&2
-    return 1
-}
 
 # ---------------------------------------------------------------- 4a. build ours (early: slowest step)
 if [[ -z $OURS ]]; then

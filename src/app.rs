@@ -24,6 +24,7 @@ use crate::routes::rate_limit::RateLimiter;
 use crate::routes::{Conn, Routes};
 use crate::security::Security;
 use crate::telemetry::Metrics;
+use crate::upstream::budget::DEFAULT_MAX_HELD_BYTES;
 
 /// Default for `-web.max-requests`.
 pub const DEFAULT_MAX_REQUESTS: usize = 1024;
@@ -43,6 +44,8 @@ pub struct Options {
     pub timeout_offset: Duration,
     /// Largest upstream body read for verification.
     pub max_body_bytes: u64,
+    /// Most bytes of upstream bodies held at once (`-upstream.max-held-bytes`).
+    pub max_held_bytes: u64,
     /// Whether `POST /-/reload` is allowed (`-web.enable-lifecycle`).
     pub enable_lifecycle: bool,
     /// Most scrapes at once (`-web.max-requests`); 0 for no limit.
@@ -58,6 +61,7 @@ impl Default for Options {
             telemetry_path: DEFAULT_TELEMETRY_PATH.into(),
             timeout_offset: DEFAULT_TIMEOUT_OFFSET,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_held_bytes: DEFAULT_MAX_HELD_BYTES,
             enable_lifecycle: false,
             max_requests: DEFAULT_MAX_REQUESTS,
             discovery_style: PathStyle::default(),

@@ -1,9 +1,12 @@
 //! The response body type: a buffered body (verified upstream bodies, script output, our own
-//! pages), or an upstream body streamed through unread and cut off at the scrape deadline.
+//! pages), one shared by coalesced scrapes, or an upstream body streamed through unread and
+//! cut off at the scrape deadline.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use crate::upstream::budget::Held;
 use crate::upstream::pool::UpstreamBody;
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
@@ -23,6 +26,20 @@ pub enum Body {
         pieces: Vec<Bytes>,
         /// Bytes left to send.
         remaining: u64,
+        /// Its room in the memory budget, given back when the body is dropped.
+        held: Option<Held>,
+    },
+    /// All of it, in memory, shared with the other scrapes that coalesced on one fetch: each
+    /// sends the same pieces (reference-counted, never copied).
+    Shared {
+        /// The pieces, first to send first.
+        pieces: Arc<[Bytes]>,
+        /// The next piece to send.
+        next: usize,
+        /// Bytes left to send.
+        remaining: u64,
+        /// Its room in the memory budget, given back when the last sharer is dropped.
+        held: Option<Arc<Held>>,
     },
     /// An upstream body passed through as it arrives.
     Stream {
@@ -52,10 +69,16 @@ impl Body {
         Body::Full((!b.is_empty()).then_some(b))
     }
 
-    /// A body in the pieces it arrived in, `len` bytes in all.
-    pub fn frames(mut pieces: Vec<Bytes>, len: u64) -> Body {
+    /// A body in the pieces it arrived in, `len` bytes in all, holding `held` in the memory
+    /// budget until it is dropped.
+    pub fn frames(mut pieces: Vec<Bytes>, len: u64, held: Option<Held>) -> Body {
         pieces.reverse();
-        Body::Frames { pieces, remaining: len }
+        Body::Frames { pieces, remaining: len, held }
+    }
+
+    /// A body shared with other responses, `len` bytes in all.
+    pub fn shared(pieces: Arc<[Bytes]>, len: u64, held: Option<Arc<Held>>) -> Body {
+        Body::Shared { pieces, next: 0, remaining: len, held }
     }
 
     /// An empty body.
@@ -83,9 +106,14 @@ impl http_body::Body for Body {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.get_mut() {
             Body::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
-            Body::Frames { pieces, remaining } => Poll::Ready(pieces.pop().map(|b| {
+            Body::Frames { pieces, remaining, .. } => Poll::Ready(pieces.pop().map(|b| {
                 *remaining = remaining.saturating_sub(b.len() as u64);
                 Ok(Frame::data(b))
+            })),
+            Body::Shared { pieces, next, remaining, .. } => Poll::Ready(pieces.get(*next).map(|b| {
+                *next += 1;
+                *remaining = remaining.saturating_sub(b.len() as u64);
+                Ok(Frame::data(b.clone()))
             })),
             Body::Stream { inner, deadline, remaining } => {
                 if let Poll::Ready(frame) = Pin::new(inner).poll_frame(cx) {
@@ -114,6 +142,7 @@ impl http_body::Body for Body {
         match self {
             Body::Full(b) => b.is_none(),
             Body::Frames { pieces, .. } => pieces.is_empty(),
+            Body::Shared { pieces, next, .. } => *next >= pieces.len(),
             Body::Stream { inner, .. } => inner.is_end_stream(),
         }
     }
@@ -121,7 +150,9 @@ impl http_body::Body for Body {
     fn size_hint(&self) -> SizeHint {
         match self {
             Body::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
-            Body::Frames { remaining, .. } => SizeHint::with_exact(*remaining),
+            Body::Frames { remaining, .. } | Body::Shared { remaining, .. } => {
+                SizeHint::with_exact(*remaining)
+            }
             Body::Stream { inner, .. } => inner.size_hint(),
         }
     }

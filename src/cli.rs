@@ -23,6 +23,7 @@ use crate::server::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_R
 use crate::settings::{
     DEFAULT_CONFIG_FILE, DEFAULT_LISTEN_ADDRESS, DEFAULT_TLS_CA, DEFAULT_TLS_CERT, DEFAULT_TLS_KEY, Settings,
 };
+use crate::upstream::budget::DEFAULT_MAX_HELD_BYTES;
 
 /// Flags that parse but cannot work together (the original refuses these after parsing, as
 /// it refuses a bad configuration).
@@ -258,6 +259,12 @@ pub struct Cli {
     #[arg(long = "upstream.max-body-bytes", value_name = "BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub upstream_max_body_bytes: u64,
 
+    /// Most bytes of upstream bodies held in memory at once, by all scrapes together (for
+    /// verification, or shared by coalesced scrapes); a scrape beyond it waits for room until
+    /// its deadline, then gets a 503.
+    #[arg(long = "upstream.max-held-bytes", value_name = "BYTES", default_value_t = DEFAULT_MAX_HELD_BYTES)]
+    pub upstream_max_held_bytes: u64,
+
     /// Check the configuration (modules, web config, certificates, token file) and exit.
     #[arg(long = "config.check", value_name = "BOOL", num_args = 0..=1, require_equals = true,
           default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
@@ -323,6 +330,7 @@ impl Cli {
                 enable_lifecycle: self.web_enable_lifecycle,
                 max_requests: self.web_max_requests,
                 max_body_bytes: self.upstream_max_body_bytes,
+                max_held_bytes: self.upstream_max_held_bytes,
                 discovery_style: self.web_discovery_path_style,
             },
             web: WebSettings {

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use docker::DockerConfig;
 pub use duration::{parse_go_duration, parse_timeout};
 pub use module::{
-    BasicAuth, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_OUTPUT_BYTES, Endpoint, ExecSource, FileSource,
-    HttpSource, Module, ModuleView, Scheme, Source, UpstreamTls,
+    BasicAuth, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_OUTPUT_BYTES, Endpoint,
+    ExecSource, FileSource, HttpSource, Module, ModuleView, Scheme, Source, UpstreamTls,
 };
 
 /// The modules to serve.

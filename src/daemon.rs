@@ -99,7 +99,11 @@ pub fn check(settings: &Settings, build: BuildInfo) -> Result<(), LoadError> {
 
 fn lasting(settings: &Settings, build: BuildInfo, reloader: ReloadHandle) -> Lasting {
     let metrics = Arc::new(Metrics::new(build));
-    let modules = Arc::new(ModuleSet::new(metrics.clone(), settings.options.max_body_bytes));
+    let modules = Arc::new(ModuleSet::new(
+        metrics.clone(),
+        settings.options.max_body_bytes,
+        settings.options.max_held_bytes,
+    ));
     Lasting { modules, metrics, reloader, discovery: Arc::default() }
 }
 

@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod docker;
 pub mod exposition;
 pub mod logging;
+pub mod malloc;
 pub mod modules;
 pub mod reload;
 pub mod routes;

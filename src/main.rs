@@ -69,6 +69,8 @@ fn main() -> ExitCode {
             }
         };
     }
+    // Before any thread starts: this may replace the process with itself, tuned.
+    exporter_exporter::malloc::run_tuned();
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -4,6 +4,7 @@
 //! configuration is unchanged keeps its runner (and so its run slots and counters), and a
 //! module that goes away takes its series off `/metrics`.
 
+mod coalesce;
 pub mod deadline;
 pub mod error;
 pub mod exec;
@@ -27,6 +28,7 @@ pub use running::RunningModule;
 use crate::config::Module;
 use crate::docker::resolve::Resolver;
 use crate::telemetry::Metrics;
+use crate::upstream::budget::MemoryBudget;
 use crate::upstream::tls::SystemRoots;
 
 /// Where a module comes from. The order of the variants is precedence: when two sources name
@@ -65,6 +67,7 @@ pub struct ModuleSet {
     sources: Mutex<BTreeMap<Origin, BTreeMap<String, Module>>>,
     metrics: Arc<Metrics>,
     max_body: u64,
+    budget: Arc<MemoryBudget>,
     /// How modules that name a container find its address; replaced when the `docker:` block
     /// changes.
     docker: Mutex<Option<Arc<Resolver>>>,
@@ -73,11 +76,13 @@ pub struct ModuleSet {
 }
 
 impl ModuleSet {
-    /// An empty set; `max_body` bounds every upstream body read for verification.
-    pub fn new(metrics: Arc<Metrics>, max_body: u64) -> ModuleSet {
+    /// An empty set; `max_body` bounds every upstream body read for verification, and
+    /// `max_held` all of those held at once.
+    pub fn new(metrics: Arc<Metrics>, max_body: u64, max_held: u64) -> ModuleSet {
         ModuleSet {
             current: ArcSwap::default(),
             sources: Mutex::default(),
+            budget: Arc::new(MemoryBudget::new(max_held, metrics.budget.clone())),
             metrics,
             max_body,
             docker: Mutex::default(),
@@ -142,6 +147,7 @@ impl ModuleSet {
         let context = BuildContext {
             roots: &roots,
             max_body: self.max_body,
+            budget: &self.budget,
             metrics: &self.metrics,
             docker: docker.as_ref(),
         };
@@ -202,7 +208,7 @@ mod tests {
 
     fn set() -> ModuleSet {
         let build = BuildInfo { version: "0", revision: "r", date: "d", rustc: "rustc" };
-        ModuleSet::new(Arc::new(Metrics::new(build)), 1 << 20)
+        ModuleSet::new(Arc::new(Metrics::new(build)), 1 << 20, 1 << 20)
     }
 
     const TWO: &str = "modules:\n  a: {method: exec, exec: {command: /bin/true}}\n  \

@@ -21,6 +21,8 @@ pub struct Families {
     pub commands: bool,
     /// `expexp_file_fails_total`.
     pub files: bool,
+    /// `expexp_upstream_connection_waits`.
+    pub connections: bool,
 }
 
 /// Which families a set of counters appears in.
@@ -48,6 +50,43 @@ impl Counter {
     }
 }
 
+/// A value that goes up and down: how many of something there are now.
+#[derive(Debug, Default)]
+pub struct Gauge(AtomicU64);
+
+impl Gauge {
+    /// Counts one more for as long as the returned guard lives.
+    pub fn hold(&self) -> GaugeHold<'_> {
+        self.add(1);
+        GaugeHold(self, 1)
+    }
+
+    /// Adds `n`.
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Takes `n` away.
+    pub fn sub(&self, n: u64) {
+        self.0.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    /// The current value.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// One count of a [`Gauge`], taken away when dropped.
+#[derive(Debug)]
+pub struct GaugeHold<'a>(&'a Gauge, u64);
+
+impl Drop for GaugeHold<'_> {
+    fn drop(&mut self) {
+        self.0.sub(self.1);
+    }
+}
+
 /// The counters of one module (by name; they survive reloads that keep the name).
 #[derive(Debug, Default)]
 pub struct ModuleMetrics {
@@ -68,6 +107,10 @@ pub struct ModuleMetrics {
     pub command_fails: Counter,
     /// File reads that failed (`expexp_file_fails_total`).
     pub file_fails: Counter,
+    /// Scrapes served by another identical scrape's fetch (`expexp_scrapes_coalesced_total`).
+    pub coalesced: Counter,
+    /// Scrapes waiting for a connection to the upstream (`expexp_upstream_connection_waits`).
+    pub waiting_connections: Gauge,
 }
 
 impl ModuleMetrics {
@@ -89,6 +132,15 @@ impl ModuleMetrics {
     fn kind(&self) -> Option<Kind> {
         *self.kind.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// The memory budget for upstream bodies held (`-upstream.max-held-bytes`).
+#[derive(Debug, Default)]
+pub struct BudgetMetrics {
+    /// Bytes reserved now (`expexp_held_body_bytes`).
+    pub held_bytes: Gauge,
+    /// Scrapes waiting now for room (`expexp_scrapes_waiting_for_memory`).
+    pub waiting: Gauge,
 }
 
 /// The health of container discovery.
@@ -154,6 +206,8 @@ pub struct Metrics {
     build: BuildInfo,
     /// Container discovery and the Engine API.
     pub docker: Arc<DockerMetrics>,
+    /// The memory budget for upstream bodies.
+    pub budget: Arc<BudgetMetrics>,
     modules: Mutex<BTreeMap<String, Arc<ModuleMetrics>>>,
     unknown: Arc<ModuleMetrics>,
     process: process::Process,
@@ -170,6 +224,7 @@ impl Metrics {
         Metrics {
             build,
             docker: Arc::default(),
+            budget: Arc::default(),
             modules: Mutex::new(BTreeMap::new()),
             unknown,
             process: process::Process::new(),
@@ -236,7 +291,7 @@ impl Metrics {
             let count = m.duration_count.load(Ordering::Relaxed);
             sample(&mut out, "expexp_proxy_duration_seconds_count", name, &count.to_string());
         }
-        let counters: [CounterFamily; 6] = [
+        let counters: [CounterFamily; 7] = [
             ("expexp_proxy_errors_total", "Counts of errors", |_| true, |m| &m.errors),
             (
                 "expexp_proxy_timeout_errors_total",
@@ -268,12 +323,32 @@ impl Metrics {
                 |k| matches!(k, Kind::Module(f) if f.files),
                 |m| &m.file_fails,
             ),
+            (
+                "expexp_scrapes_coalesced_total",
+                "Scrapes answered by an identical scrape's fetch already in flight instead of a fetch of their own",
+                scraped,
+                |m| &m.coalesced,
+            ),
         ];
         for (metric, help, covers, get) in counters {
             family(&mut out, metric, help, "counter");
             for (name, m) in with(covers) {
                 sample(&mut out, metric, name, &get(m).get().to_string());
             }
+        }
+        family(
+            &mut out,
+            "expexp_upstream_connection_waits",
+            "Scrapes waiting now for a connection to the module's upstream (http.max_connections reached)",
+            "gauge",
+        );
+        for (name, m) in with(|k| matches!(k, Kind::Module(f) if f.connections)) {
+            sample(
+                &mut out,
+                "expexp_upstream_connection_waits",
+                name,
+                &m.waiting_connections.get().to_string(),
+            );
         }
         let b = &self.build;
         family(
@@ -309,6 +384,20 @@ impl Metrics {
         );
         let ts = f64::from_bits(self.reload_success_time.load(Ordering::Relaxed));
         let _ = writeln!(out, "expexp_config_last_reload_success_timestamp_seconds {}", fmt_float(ts));
+        family(
+            &mut out,
+            "expexp_held_body_bytes",
+            "Bytes of upstream bodies held in memory now, for verification or for coalesced scrapes (bounded by -upstream.max-held-bytes)",
+            "gauge",
+        );
+        let _ = writeln!(out, "expexp_held_body_bytes {}", self.budget.held_bytes.get());
+        family(
+            &mut out,
+            "expexp_scrapes_waiting_for_memory",
+            "Scrapes waiting now for room in the memory budget for upstream bodies",
+            "gauge",
+        );
+        let _ = writeln!(out, "expexp_scrapes_waiting_for_memory {}", self.budget.waiting.get());
         let d = &self.docker;
         if d.active.load(Ordering::Relaxed) {
             d.render(&mut out);

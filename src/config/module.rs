@@ -17,6 +17,10 @@ use super::raw;
 pub const DEFAULT_MAX_OUTPUT_BYTES: u64 = 64 << 20;
 /// Concurrent runs of one exec module by default.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 4;
+/// Connections open at once to one http module's upstream by default: enough for a blackbox
+/// module probing a hundred targets at once, few enough that a burst of clients never floods
+/// a fragile exporter with connects.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 128;
 
 /// One configured module.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +33,8 @@ pub struct Module {
     pub timeout: Option<Duration>,
     /// Extra target labels for service discovery.
     pub labels: BTreeMap<String, String>,
+    /// Whether identical scrapes in flight share one upstream fetch (`coalesce`, on by default).
+    pub coalesce: bool,
     /// Where its metrics come from.
     pub source: Source,
 }
@@ -102,6 +108,8 @@ pub struct HttpSource {
     pub basic_auth: Option<BasicAuth>,
     /// TLS settings for an `https` upstream.
     pub tls: UpstreamTls,
+    /// Most connections open to the upstream at once, idle or in use.
+    pub max_connections: NonZeroUsize,
 }
 
 /// Where an http module's upstream listens.
@@ -194,7 +202,7 @@ fn invalid(key: &'static str, problem: impl Into<String>) -> Invalid {
 
 impl Module {
     pub(super) fn from_raw(name: &str, origin: PathBuf, raw: raw::Module) -> Result<Module, Invalid> {
-        let raw::Module { method, timeout, labels, http, exec, file } = raw;
+        let raw::Module { method, timeout, labels, coalesce, http, exec, file } = raw;
         let Some(method) = method else {
             return Err(invalid("method", "missing: must be http, exec or file"));
         };
@@ -249,7 +257,14 @@ impl Module {
                 return Err(invalid("file", "missing: method file needs a file block"));
             }
         };
-        Ok(Module { name: name.to_owned(), origin, timeout, labels, source })
+        Ok(Module {
+            name: name.to_owned(),
+            origin,
+            timeout,
+            labels,
+            coalesce: coalesce.unwrap_or(true),
+            source,
+        })
     }
 }
 
@@ -316,6 +331,7 @@ fn http_source(h: raw::Http) -> Result<HttpSource, Invalid> {
         container,
         address_mode,
         network,
+        max_connections,
     } = h;
     let container = container.filter(|c| !c.is_empty());
     if container.is_none() {
@@ -408,6 +424,7 @@ fn http_source(h: raw::Http) -> Result<HttpSource, Invalid> {
         verify: verify.unwrap_or(true),
         basic_auth,
         tls,
+        max_connections: positive_count("http.max_connections", max_connections, DEFAULT_MAX_CONNECTIONS)?,
     })
 }
 
@@ -442,13 +459,7 @@ fn exec_source(e: raw::Exec) -> Result<ExecSource, Invalid> {
     if command.contains('\0') || args.iter().chain(env.values()).any(|a| a.contains('\0')) {
         return Err(invalid("exec", "a NUL byte cannot be passed to a command"));
     }
-    let max_concurrency = match max_concurrency {
-        None => NonZeroUsize::new(DEFAULT_MAX_CONCURRENCY).unwrap_or(NonZeroUsize::MIN),
-        Some(n) => usize::try_from(n)
-            .ok()
-            .and_then(NonZeroUsize::new)
-            .ok_or_else(|| invalid("exec.max_concurrency", format!("{n} is not a positive number")))?,
-    };
+    let max_concurrency = positive_count("exec.max_concurrency", max_concurrency, DEFAULT_MAX_CONCURRENCY)?;
     Ok(ExecSource {
         command,
         args,
@@ -463,6 +474,16 @@ fn file_source(f: raw::FileBlock) -> Result<FileSource, Invalid> {
     let raw::FileBlock { path, max_bytes } = f;
     let path = path.filter(|p| !p.is_empty()).ok_or_else(|| invalid("file.path", "missing"))?;
     Ok(FileSource { path: PathBuf::from(path), max_bytes: positive_bytes("file.max_bytes", max_bytes)? })
+}
+
+fn positive_count(key: &'static str, v: Option<i64>, default: usize) -> Result<NonZeroUsize, Invalid> {
+    match v {
+        None => Ok(NonZeroUsize::new(default).unwrap_or(NonZeroUsize::MIN)),
+        Some(n) => usize::try_from(n)
+            .ok()
+            .and_then(NonZeroUsize::new)
+            .ok_or_else(|| invalid(key, format!("{n} is not a positive number"))),
+    }
 }
 
 fn positive_bytes(key: &'static str, v: Option<i64>) -> Result<u64, Invalid> {

@@ -25,6 +25,7 @@ pub(super) struct Module {
     pub(super) method: Option<Method>,
     pub(super) timeout: Option<Timeout>,
     pub(super) labels: Option<BTreeMap<String, String>>,
+    pub(super) coalesce: Option<bool>,
     pub(super) http: Option<Http>,
     pub(super) exec: Option<Exec>,
     pub(super) file: Option<FileBlock>,
@@ -67,6 +68,7 @@ pub(super) struct Http {
     pub(super) container: Option<String>,
     pub(super) address_mode: Option<String>,
     pub(super) network: Option<String>,
+    pub(super) max_connections: Option<i64>,
 }
 
 /// The top-level `docker:` block.

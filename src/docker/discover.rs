@@ -5,7 +5,7 @@
 //! last set keeps serving and one warning is logged until it answers again.
 
 use std::collections::BTreeMap;
-use std::num::NonZeroU16;
+use std::num::{NonZeroU16, NonZeroUsize};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use super::api::DockerClient;
 use super::model::ContainerSummary;
 use crate::config::docker::{AddressMode, ContainerTarget, DockerConfig};
-use crate::config::{Endpoint, HttpSource, Module, Scheme, Source};
+use crate::config::{DEFAULT_MAX_CONNECTIONS, Endpoint, HttpSource, Module, Scheme, Source};
 use crate::modules::{ModuleSet, Origin};
 use crate::telemetry::DockerMetrics;
 
@@ -164,12 +164,14 @@ pub fn modules_of(prefix: &str, containers: &[ContainerSummary]) -> BTreeMap<Str
             verify: true,
             basic_auth: None,
             tls: Default::default(),
+            max_connections: NonZeroUsize::new(DEFAULT_MAX_CONNECTIONS).unwrap_or(NonZeroUsize::MIN),
         };
         let module = Module {
             name: name.clone(),
             origin: PathBuf::from(format!("docker container {container}")),
             timeout: None,
             labels,
+            coalesce: true,
             source: Source::Http(Box::new(source)),
         };
         out.insert(name, module);

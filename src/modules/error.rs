@@ -87,6 +87,17 @@ pub enum ScrapeError {
     /// Every run slot of an exec module stayed busy until the deadline.
     #[error("all {0} run slots busy until the deadline")]
     Busy(usize),
+    /// Every connection to an http module's upstream stayed in use for the whole wait of a
+    /// scrape without a deadline.
+    #[error("all {0} upstream connections busy for the whole wait")]
+    NoConnection(usize),
+    /// The memory budget for upstream bodies (`-upstream.max-held-bytes`) stayed full until
+    /// the deadline, or the body alone is larger than all of it (`never`).
+    #[error("no room for the body in the memory budget{}", if *never { " (the body alone is larger than the budget)" } else { " until the deadline" })]
+    NoMemory {
+        /// Whether the body could never fit.
+        never: bool,
+    },
     /// The request passed `args` to an exec module that does not accept them.
     #[error("args given but exec.allow_args is false")]
     ArgsNotAllowed,
@@ -126,6 +137,12 @@ pub enum ScrapeError {
         /// The OS error.
         cause: std::io::Error,
     },
+    /// The failure of a fetch that coalesced scrapes shared: each of them answers with it.
+    #[error(transparent)]
+    Shared(std::sync::Arc<ScrapeError>),
+    /// A shared fetch ended without an answer (its task failed).
+    #[error("the shared fetch ended without an answer")]
+    Lost,
     /// The file is larger than the limit.
     #[error("file {path} is larger than {limit} bytes")]
     FileTooLarge {
@@ -150,12 +167,13 @@ impl ScrapeError {
                 StatusCode::BAD_GATEWAY
             }
             E::Malformed(_) | E::Encoding(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            E::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            E::Busy(_) | E::NoConnection(_) | E::NoMemory { .. } => StatusCode::SERVICE_UNAVAILABLE,
             E::ArgsNotAllowed | E::NulInArgs => StatusCode::BAD_REQUEST,
             E::Spawn { .. } | E::Output(_) | E::Exit { .. } | E::OutputTooLarge { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
-            E::File { .. } | E::FileTooLarge { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            E::File { .. } | E::FileTooLarge { .. } | E::Lost => StatusCode::INTERNAL_SERVER_ERROR,
+            E::Shared(e) => e.status(),
         }
     }
 
@@ -171,6 +189,8 @@ impl ScrapeError {
             E::BodyTooLarge { .. } => "Bad Gateway: upstream response too large\n",
             E::Malformed(_) | E::Encoding(_) => VERIFICATION_FAILED,
             E::Busy(_) => "Service Unavailable: too many concurrent runs of this module\n",
+            E::NoMemory { .. } => "Service Unavailable: the proxy's memory for upstream bodies is in use\n",
+            E::NoConnection(_) => "Service Unavailable: every connection to this module's upstream is busy\n",
             E::ArgsNotAllowed => "Bad Request: this module does not accept args\n",
             E::NulInArgs => "Bad Request: args may not contain NUL bytes\n",
             E::Spawn { .. } | E::Output(_) | E::Exit { .. } | E::OutputTooLarge { .. } => {
@@ -179,12 +199,19 @@ impl ScrapeError {
             E::File { .. } | E::FileTooLarge { .. } => {
                 "Internal Server Error: the module's file could not be served. See server logs for details\n"
             }
+            E::Lost => "Internal Server Error\n",
+            E::Shared(e) => e.body(),
         }
     }
 
     /// Whether this failure counts as malformed content.
     pub fn is_malformed(&self) -> bool {
-        matches!(self, ScrapeError::Malformed(_) | ScrapeError::Encoding(_))
+        matches!(self.cause(), ScrapeError::Malformed(_) | ScrapeError::Encoding(_))
+    }
+
+    /// The failure itself: for one a shared fetch gave, the fetch's.
+    pub fn cause(&self) -> &ScrapeError {
+        if let ScrapeError::Shared(e) = self { e.cause() } else { self }
     }
 }
 
@@ -202,6 +229,8 @@ mod tests {
             (ScrapeError::BodyTooLarge { limit: 1 }, 502),
             (ScrapeError::Encoding("br".into()), 500),
             (ScrapeError::Busy(4), 503),
+            (ScrapeError::NoConnection(128), 503),
+            (ScrapeError::NoMemory { never: false }, 503),
             (ScrapeError::ArgsNotAllowed, 400),
             (ScrapeError::Spawn { command: "x".into(), cause: io() }, 500),
             (ScrapeError::Exit { status: "exit status: 1".into(), stderr: "secret".into() }, 500),

@@ -79,6 +79,13 @@ impl ExecRunner {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        // glibc cuts the variable at its first `:` as it reads it, so ours shows as a prefix.
+        let own_tunables = std::env::var("GLIBC_TUNABLES")
+            .is_ok_and(|v| !v.is_empty() && crate::malloc::TUNABLES.starts_with(v.as_str()));
+        if own_tunables && !self.source.env.iter().any(|(k, _)| k == "GLIBC_TUNABLES") {
+            // The proxy's own malloc settings (malloc.rs) are not the command's business.
+            command.env_remove("GLIBC_TUNABLES");
+        }
         metrics.command_starts.inc();
         let mut child = command
             .spawn()

@@ -21,8 +21,10 @@ use crate::config::docker::ContainerTarget;
 use crate::config::{Endpoint, HttpSource, Scheme};
 use crate::docker::resolve::Resolver;
 use crate::exposition::{BodyCheck, Dialect, Encoding};
+use crate::telemetry::ModuleMetrics;
 use crate::tls::TlsError;
-use crate::upstream::pool::{Connection, Pool, PoolLimits, UpstreamBody};
+use crate::upstream::budget::{Held, MemoryBudget, NoRoom};
+use crate::upstream::pool::{Checkout, Connection, Pool, PoolLimits, Room, UpstreamBody};
 use crate::upstream::tcp::TcpConnector;
 use crate::upstream::tls::{self as upstream_tls, SystemRoots};
 use crate::upstream::unix::UnixConnector;
@@ -35,6 +37,8 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 256 << 20;
 pub const MAX_IDLE_CONNECTIONS: usize = 8;
 /// How long an idle upstream connection is kept (as Go's default transport).
 pub const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long a scrape without a deadline of its own waits for a connection to its upstream.
+pub const CONNECTION_WAIT_WITHOUT_DEADLINE: Duration = Duration::from_secs(60);
 
 /// Headers that describe one connection, never forwarded (RFC 9110 section 7.6.1).
 const HOP_BY_HOP: [HeaderName; 8] = [
@@ -70,6 +74,7 @@ pub struct HttpUpstream {
     authority: String,
     basic_auth: Option<HeaderValue>,
     max_body: u64,
+    budget: Arc<MemoryBudget>,
 }
 
 impl HttpUpstream {
@@ -78,6 +83,7 @@ impl HttpUpstream {
         source: &HttpSource,
         roots: &SystemRoots,
         max_body: u64,
+        budget: &Arc<MemoryBudget>,
         docker: Option<&Arc<Resolver>>,
     ) -> Result<HttpUpstream, BuildProblem> {
         let (connector, default_host, authority) = match &source.endpoint {
@@ -119,6 +125,7 @@ impl HttpUpstream {
             }
         };
         let pool = Arc::new(Pool::new(PoolLimits {
+            max_open: source.max_connections.get(),
             max_idle: MAX_IDLE_CONNECTIONS,
             idle_timeout: IDLE_CONNECTION_TIMEOUT,
         }));
@@ -139,13 +146,25 @@ impl HttpUpstream {
             authority,
             basic_auth,
             max_body,
+            budget: budget.clone(),
         })
     }
 
-    /// Proxies one scrape.
-    pub async fn scrape(&self, req: &ScrapeRequest<'_>) -> Result<Response<Body>, ScrapeError> {
+    /// Whether a 200 body is verified, so held whole before it is served.
+    pub fn verifies(&self) -> bool {
+        self.source.verify
+    }
+
+    /// Proxies one scrape. With `whole`, an answer that would stream through (a status other
+    /// than 200) is read to its end first, so that coalesced scrapes can share it.
+    pub async fn scrape(
+        &self,
+        req: &ScrapeRequest<'_>,
+        metrics: &ModuleMetrics,
+        whole: bool,
+    ) -> Result<Response<Body>, ScrapeError> {
         let exchange = async {
-            let (conn, response) = self.exchange(req).await?;
+            let (conn, response) = self.exchange(req, metrics).await?;
             let (mut parts, body) = response.into_parts();
             let body = UpstreamBody::new(body, conn, self.pool.clone());
             strip_hop_by_hop(&mut parts.headers);
@@ -153,11 +172,15 @@ impl HttpUpstream {
             // turn our answer into HTTP/1.0 (which closes the client's kept-alive connection).
             parts.version = http::Version::default();
             if parts.status != StatusCode::OK || !self.source.verify || req.method == Method::HEAD {
+                if whole {
+                    let (frames, len, held) = self.read_held(body, None, req.deadline).await?;
+                    return Ok(Response::from_parts(parts, Body::frames(frames, len, Some(held))));
+                }
                 return Ok(Response::from_parts(parts, Body::stream(body, req.deadline, self.max_body)));
             }
-            let (frames, len) = self.read_verified(body, &parts.headers).await?;
+            let (frames, len, held) = self.read_verified(body, &parts.headers, req.deadline).await?;
             parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-            Ok(Response::from_parts(parts, Body::frames(frames, len)))
+            Ok(Response::from_parts(parts, Body::frames(frames, len, Some(held))))
         };
         match req.deadline {
             Some(deadline) => tokio::time::timeout_at(deadline, exchange)
@@ -168,25 +191,41 @@ impl HttpUpstream {
     }
 
     /// Sends the request on a kept-alive connection, or a new one, and waits for the head.
+    /// Beyond `http.max_connections` open connections, waits for one to be given back (or to
+    /// close) until the scrape's deadline.
     async fn exchange(
         &self,
         req: &ScrapeRequest<'_>,
+        metrics: &ModuleMetrics,
     ) -> Result<(Connection, Response<Incoming>), ScrapeError> {
-        if let Some(mut conn) = self.pool.take() {
-            match conn.send(self.request(req)).await {
+        let checkout = self.pool.checkout(|| metrics.waiting_connections.hold());
+        let checkout = match req.deadline {
+            // The caller's deadline bounds the wait (a 504, as any scrape that runs out of time).
+            Some(_) => checkout.await,
+            None => tokio::time::timeout(CONNECTION_WAIT_WITHOUT_DEADLINE, checkout)
+                .await
+                .map_err(|_| ScrapeError::NoConnection(self.source.max_connections.get()))?,
+        };
+        let room = match checkout {
+            Checkout::Room(room) => room,
+            Checkout::Idle(mut conn) => match conn.send(self.request(req)).await {
                 Ok(response) => return Ok((conn, response)),
                 // The upstream closed the idle connection as the request went out: a scrape is
                 // idempotent, so it is tried once more on a new connection, as Go's transport does.
-                Err(e) if closed_under_us(&e) => {}
+                Err(e) if closed_under_us(&e) => conn.close(),
                 Err(e) => return Err(self.upstream_error(&e)),
-            }
-        }
-        let mut conn = self.connect(req.deadline).await?;
+            },
+        };
+        let mut conn = self.connect(req.deadline, room).await?;
         let response = conn.send(self.request(req)).await.map_err(|e| self.upstream_error(&e))?;
         Ok((conn, response))
     }
 
-    async fn connect(&self, deadline: Option<tokio::time::Instant>) -> Result<Connection, ScrapeError> {
+    async fn connect(
+        &self,
+        deadline: Option<tokio::time::Instant>,
+        room: Room,
+    ) -> Result<Connection, ScrapeError> {
         let refused = |e: &(dyn std::error::Error + 'static)| ScrapeError::Connect {
             upstream: self.authority.clone(),
             cause: chain(e),
@@ -194,11 +233,11 @@ impl HttpUpstream {
         match &self.connector {
             Connector::Tcp(c) => {
                 let io = c.connect().await.map_err(|e| refused(&e))?;
-                Connection::handshake(io).await.map_err(|e| refused(&e))
+                Connection::handshake(io, room).await.map_err(|e| refused(&e))
             }
             Connector::Unix(c) => {
                 let io = c.connect().await.map_err(|e| refused(&e))?;
-                Connection::handshake(io).await.map_err(|e| refused(&e))
+                Connection::handshake(io, room).await.map_err(|e| refused(&e))
             }
             Connector::Container { target, resolver, tcp } => {
                 // A remembered address that refuses the connection may be the container's old
@@ -207,7 +246,7 @@ impl HttpUpstream {
                 loop {
                     let addr = resolver.resolve(target, deadline).await?;
                     match tcp.connect_to(addr).await {
-                        Ok(io) => return Connection::handshake(io).await.map_err(|e| refused(&e)),
+                        Ok(io) => return Connection::handshake(io, room).await.map_err(|e| refused(&e)),
                         Err(e) => {
                             resolver.forget(target);
                             if retried {
@@ -271,37 +310,71 @@ impl HttpUpstream {
     /// (no copy into one buffer) and become the response body.
     async fn read_verified(
         &self,
-        mut body: UpstreamBody,
+        body: UpstreamBody,
         headers: &HeaderMap,
-    ) -> Result<(Vec<Bytes>, u64), ScrapeError> {
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<(Vec<Bytes>, u64, Held), ScrapeError> {
         let dialect =
             Dialect::from_content_type(headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes));
         let encoding =
             Encoding::from_header(headers.get(header::CONTENT_ENCODING).map(HeaderValue::as_bytes))
                 .map_err(ScrapeError::Encoding)?;
+        let mut check = BodyCheck::new(dialect, encoding, self.max_body);
         let declared = headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
+        let mut body = body;
+        let mut verify = |data: &Bytes| check.push(data).map_err(ScrapeError::from);
+        let (frames, total, held) = self.read_pieces(&mut body, declared, deadline, &mut verify).await?;
+        check.end()?;
+        Ok((frames, total, held))
+    }
+
+    /// Reads a body that is not verified to its end, holding room for it (see `read_pieces`).
+    async fn read_held(
+        &self,
+        mut body: UpstreamBody,
+        declared: Option<u64>,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<(Vec<Bytes>, u64, Held), ScrapeError> {
+        self.read_pieces(&mut body, declared, deadline, &mut |_| Ok(())).await
+    }
+
+    /// Reads a body to its end, up to the body limit, holding room in the memory budget for
+    /// it: all of a declared length before the first byte is read, else step by step; waits
+    /// for room until the deadline. Each piece goes through `check` as it arrives.
+    async fn read_pieces(
+        &self,
+        body: &mut UpstreamBody,
+        declared: Option<u64>,
+        deadline: Option<tokio::time::Instant>,
+        check: &mut (dyn FnMut(&Bytes) -> Result<(), ScrapeError> + Send),
+    ) -> Result<(Vec<Bytes>, u64, Held), ScrapeError> {
         if declared.is_some_and(|n| n > self.max_body) {
             return Err(ScrapeError::BodyTooLarge { limit: self.max_body });
         }
+        let wait_until =
+            deadline.unwrap_or_else(|| tokio::time::Instant::now() + CONNECTION_WAIT_WITHOUT_DEADLINE);
+        let mut held = self.budget.nothing();
+        let room = |e: NoRoom| ScrapeError::NoMemory { never: e == NoRoom::Never };
+        if let Some(n) = declared {
+            self.budget.grow(&mut held, n, false, self.max_body, wait_until).await.map_err(room)?;
+        }
         let mut frames = Vec::new();
         let mut total: u64 = 0;
-        let mut check = BodyCheck::new(dialect, encoding, self.max_body);
         while let Some(frame) = body.frame().await {
-            let frame = frame
-                .map_err(|e| ScrapeError::Upstream { upstream: self.authority.clone(), cause: chain(&e) })?;
+            let frame = frame.map_err(|e| self.upstream_error(&e))?;
             let Ok(data) = frame.into_data() else { continue };
             total += data.len() as u64;
             if total > self.max_body {
                 return Err(ScrapeError::BodyTooLarge { limit: self.max_body });
             }
-            check.push(&data)?;
+            self.budget.grow(&mut held, total, true, self.max_body, wait_until).await.map_err(room)?;
+            check(&data)?;
             frames.push(data);
         }
-        check.end()?;
-        Ok((frames, total))
+        Ok((frames, total, held))
     }
 
     fn upstream_error(&self, e: &hyper::Error) -> ScrapeError {

@@ -27,3 +27,47 @@ pub struct ScrapeRequest<'a> {
     /// When the scrape must be answered by, if ever.
     pub deadline: Option<Instant>,
 }
+
+/// A scrape that owns what it borrows: what a fetch shared by coalesced scrapes carries into
+/// its own task.
+#[derive(Debug, Clone)]
+pub struct OwnedScrapeRequest {
+    method: Method,
+    params: Vec<(String, String)>,
+    headers: HeaderMap,
+    host: Option<HeaderValue>,
+    client_ip: IpAddr,
+    forward_authorization: bool,
+    timeout: Option<Duration>,
+    deadline: Option<Instant>,
+}
+
+impl OwnedScrapeRequest {
+    /// A copy of `req`.
+    pub fn of(req: &ScrapeRequest<'_>) -> OwnedScrapeRequest {
+        OwnedScrapeRequest {
+            method: req.method.clone(),
+            params: req.params.to_vec(),
+            headers: req.headers.clone(),
+            host: req.host.cloned(),
+            client_ip: req.client_ip,
+            forward_authorization: req.forward_authorization,
+            timeout: req.timeout,
+            deadline: req.deadline,
+        }
+    }
+
+    /// The scrape, borrowed again.
+    pub fn borrow(&self) -> ScrapeRequest<'_> {
+        ScrapeRequest {
+            method: &self.method,
+            params: &self.params,
+            headers: &self.headers,
+            host: self.host.as_ref(),
+            client_ip: self.client_ip,
+            forward_authorization: self.forward_authorization,
+            timeout: self.timeout,
+            deadline: self.deadline,
+        }
+    }
+}

@@ -6,6 +6,12 @@
 //! each piece of a body to the scrape's task over a channel, so one proxied scrape wakes two
 //! tasks per piece, mostly on two threads. Driving the connection in the scrape's task made a
 //! 57 KB pass-through scrape cost about a quarter less CPU (bench/README.md, "Results").
+//!
+//! The pool also bounds the connections open to the upstream, idle or in use: each connection
+//! holds one of the module's `max_open` permits for its whole life. A scrape that finds no idle
+//! connection and no permit waits (under its caller's deadline) for whichever comes first: a
+//! connection given back, or a permit freed by a connection that closed. So a burst of clients
+//! never turns into a burst of connects, and a fragile exporter sees at most `max_open`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,6 +25,7 @@ use http_body::{Frame, SizeHint};
 use http_body_util::Empty;
 use hyper::body::Incoming;
 use hyper::client::conn::http1;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 /// What a connection runs over: TCP, TLS over TCP, or a unix socket.
@@ -33,6 +40,8 @@ pub(crate) struct Connection {
     driver: http1::Connection<Io, Empty<Bytes>>,
     /// The driver has completed: the connection is closed and must not be polled again.
     ended: bool,
+    /// Its place among the pool's open connections, given back when it is dropped.
+    room: Room,
 }
 
 impl std::fmt::Debug for Connection {
@@ -42,10 +51,15 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// Starts HTTP/1.1 on a connected stream.
-    pub(crate) async fn handshake(io: impl UpstreamIo) -> Result<Connection, hyper::Error> {
+    /// Starts HTTP/1.1 on a connected stream, in the place `room` holds.
+    pub(crate) async fn handshake(io: impl UpstreamIo, room: Room) -> Result<Connection, hyper::Error> {
         let (sender, driver) = http1::Builder::new().handshake(Box::new(io) as Io).await?;
-        Ok(Connection { sender, driver, ended: false })
+        Ok(Connection { sender, driver, ended: false, room })
+    }
+
+    /// Closes the connection, keeping its place for a new one.
+    pub(crate) fn close(self) -> Room {
+        self.room
     }
 
     /// Does the connection's pending work: writes the request, reads what has arrived.
@@ -80,25 +94,85 @@ impl Connection {
     }
 }
 
-/// How many connections a pool keeps and for how long.
+/// How many connections a pool opens and keeps, and for how long.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PoolLimits {
+    /// Most connections open at once, idle or in use.
+    pub(crate) max_open: usize,
     /// Most idle connections kept.
     pub(crate) max_idle: usize,
     /// How long one may stay idle before it is closed instead of reused.
     pub(crate) idle_timeout: Duration,
 }
 
-/// The idle connections of one module, most recently used last.
+/// A place among a pool's open connections: held by a connection (or by a scrape about to
+/// open one) and freed when it is dropped.
+#[derive(Debug)]
+pub(crate) struct Room(#[expect(dead_code, reason = "held for its Drop")] OwnedSemaphorePermit);
+
+/// What a scrape gets from [`Pool::checkout`].
+#[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "moved once, to the caller; boxing would cost an allocation per scrape"
+)]
+pub(crate) enum Checkout {
+    /// A kept-alive connection, ready for a request.
+    Idle(Connection),
+    /// Room to open a new connection.
+    Room(Room),
+}
+
+/// The connections of one module: the idle ones (most recently used last) and the permits
+/// that bound how many are open.
 #[derive(Debug)]
 pub(crate) struct Pool {
     idle: Mutex<Vec<(Connection, Instant)>>,
+    open: Arc<Semaphore>,
+    /// Woken when a connection is given back to `idle`.
+    returned: Notify,
     limits: PoolLimits,
 }
 
 impl Pool {
     pub(crate) fn new(limits: PoolLimits) -> Pool {
-        Pool { idle: Mutex::new(Vec::with_capacity(limits.max_idle)), limits }
+        Pool {
+            idle: Mutex::new(Vec::with_capacity(limits.max_idle.min(limits.max_open))),
+            open: Arc::new(Semaphore::new(limits.max_open)),
+            returned: Notify::new(),
+            limits,
+        }
+    }
+
+    /// An idle connection, or room to open one; waits (without limit: the caller bounds it
+    /// with the scrape's deadline) until one of them is free. `on_wait` is called once, if
+    /// the scrape has to wait, with a guard that lasts as long as the wait.
+    pub(crate) async fn checkout<G>(&self, on_wait: impl FnOnce() -> G) -> Checkout {
+        let mut on_wait = Some(on_wait);
+        let mut _waiting = None;
+        loop {
+            // Registered before looking, so a connection given back in between is not missed.
+            let returned = self.returned.notified();
+            let mut returned = std::pin::pin!(returned);
+            returned.as_mut().enable();
+            if let Some(conn) = self.take() {
+                return Checkout::Idle(conn);
+            }
+            if let Ok(permit) = self.open.clone().try_acquire_owned() {
+                return Checkout::Room(Room(permit));
+            }
+            if let Some(f) = on_wait.take() {
+                _waiting = Some(f());
+            }
+            tokio::select! {
+                permit = self.open.clone().acquire_owned() => match permit {
+                    Ok(permit) => return Checkout::Room(Room(permit)),
+                    // Never closed; were it, waiting for a connection given back still works.
+                    Err(_) => returned.await,
+                },
+                () = &mut returned => {}
+            }
+        }
     }
 
     /// The most recently used idle connection that is still open and ready for a request.
@@ -127,6 +201,8 @@ impl Pool {
             idle.remove(0);
         }
         idle.push((conn, now));
+        drop(idle);
+        self.returned.notify_one();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(Connection, Instant)>> {

@@ -788,7 +788,9 @@ async fn self_metric_families() {
     // - the original's Go runtime `go_*` and client_golang's `promhttp_*` families (no Go runtime);
     // - its unprefixed `build_info`, which is `expexp_build_info` for us;
     // - `expexp_file_fails_total` (never registered by the original; we have file modules);
-    // - `expexp_config_last_reload_*` (reload does not exist in the original).
+    // - `expexp_config_last_reload_*` (reload does not exist in the original);
+    // - the load bounds' families (coalesced scrapes, scrapes waiting for a connection or for
+    //   memory, bytes held).
     let theirs_only: Vec<&String> =
         theirs.difference(&ours).filter(|n| !n.starts_with("go_") && !n.starts_with("promhttp_")).collect();
     assert_eq!(theirs_only, ["build_info"], "families only the original has");
@@ -800,6 +802,10 @@ async fn self_metric_families() {
             "expexp_config_last_reload_success_timestamp_seconds",
             "expexp_config_last_reload_successful",
             "expexp_file_fails_total",
+            "expexp_held_body_bytes",
+            "expexp_scrapes_coalesced_total",
+            "expexp_scrapes_waiting_for_memory",
+            "expexp_upstream_connection_waits",
         ],
         "families only we have"
     );

@@ -213,13 +213,14 @@ async fn runs_beyond_max_concurrency_wait_then_get_503() {
     let s = script(dir.path(), "slow.sh", "sleep 1; echo 'a 1'");
     let proxy =
         TestProxy::start(&exec_module("s", &s, "    timeout: 5s\n", "      max_concurrency: 1\n")).await;
-    let url = proxy.url("/proxy?module=s");
+    // Different args, so that the second scrape does not share the first one's run.
     let first = tokio::spawn({
-        let url = url.clone();
+        let url = proxy.url("/proxy?module=s&args=1");
         async move { get(&url, &[]).await.status }
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let second = get(&url, &[("X-Prometheus-Scrape-Timeout-Seconds", "1")]).await;
+    let second =
+        get(&proxy.url("/proxy?module=s&args=2"), &[("X-Prometheus-Scrape-Timeout-Seconds", "1")]).await;
     assert_eq!(second.status, 503, "the only slot was busy past the second scrape's deadline");
     assert_eq!(first.await.expect("join"), 200);
 }

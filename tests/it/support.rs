@@ -424,6 +424,16 @@ pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     path
 }
 
+/// A valid text page of about 1.1 MB (40,000 series of one gauge), which arrives, and is
+/// served, in many pieces.
+pub fn big_page() -> String {
+    let mut page = String::from("# TYPE big gauge\n");
+    for i in 0..40_000 {
+        page.push_str(&format!("big{{series=\"{i:08}\"}} {i}\n"));
+    }
+    page
+}
+
 /// The value of a sample line `name{labels} value` in a text exposition.
 pub fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()

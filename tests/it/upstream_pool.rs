@@ -36,6 +36,8 @@ struct RawUpstream {
     port: u16,
     accepted: Arc<AtomicUsize>,
     open: Arc<AtomicUsize>,
+    /// The most connections open at once.
+    peak: Arc<AtomicUsize>,
 }
 
 impl RawUpstream {
@@ -44,11 +46,13 @@ impl RawUpstream {
         let port = listener.local_addr().expect("addr").port();
         let accepted = Arc::new(AtomicUsize::new(0));
         let open = Arc::new(AtomicUsize::new(0));
-        let (a, o) = (accepted.clone(), open.clone());
+        let peak = Arc::new(AtomicUsize::new(0));
+        let (a, o, p) = (accepted.clone(), open.clone(), peak.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 a.fetch_add(1, Ordering::SeqCst);
-                o.fetch_add(1, Ordering::SeqCst);
+                let now = o.fetch_add(1, Ordering::SeqCst) + 1;
+                p.fetch_max(now, Ordering::SeqCst);
                 let o = o.clone();
                 tokio::spawn(async move {
                     serve(stream, behaviour).await;
@@ -56,7 +60,11 @@ impl RawUpstream {
                 });
             }
         });
-        RawUpstream { port, accepted, open }
+        RawUpstream { port, accepted, open, peak }
+    }
+
+    fn peak(&self) -> usize {
+        self.peak.load(Ordering::SeqCst)
     }
 
     fn accepted(&self) -> usize {
@@ -214,9 +222,12 @@ async fn idle_connections_are_bounded() {
     let proxy = Arc::new(TestProxy::start(&modules(up.port)).await);
     let scrapes = MAX_IDLE_CONNECTIONS + 4;
     let mut tasks = Vec::new();
-    for _ in 0..scrapes {
+    for i in 0..scrapes {
         let proxy = proxy.clone();
-        tasks.push(tokio::spawn(async move { proxy.get("/proxy?module=checked").await.status }));
+        // Different queries, so that no scrape joins another's fetch.
+        tasks.push(tokio::spawn(
+            async move { proxy.get(&format!("/proxy?module=checked&i={i}")).await.status },
+        ));
     }
     for t in tasks {
         assert_eq!(t.await.expect("scrape task"), 200);
@@ -245,4 +256,71 @@ async fn a_scrape_abandoned_mid_body_closes_its_upstream_connection() {
     drop(client);
     eventually("the upstream connection is closed once the client has gone", || up.open() == 0).await;
     assert_eq!(up.accepted(), 1);
+}
+
+fn bounded(port: u16, max_connections: usize) -> String {
+    format!(
+        "modules:\n  checked:\n    method: http\n    timeout: 10s\n    \
+         http: {{address: 127.0.0.1, port: {port}, max_connections: {max_connections}}}\n"
+    )
+}
+
+#[tokio::test]
+async fn scrapes_beyond_max_connections_wait_for_one_and_never_open_more() {
+    let up = RawUpstream::start(Behaviour::Slow(Duration::from_millis(300))).await;
+    let proxy = Arc::new(TestProxy::start(&bounded(up.port, 3)).await);
+    let scrapes = 20;
+    let mut tasks = Vec::new();
+    for i in 0..scrapes {
+        let proxy = proxy.clone();
+        tasks.push(tokio::spawn(async move { proxy.get(&format!("/proxy?module=checked&i={i}")).await }));
+    }
+    // While the first three are answered, the others wait, and say so on /metrics.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let metrics = proxy.get("/metrics").await.text();
+        let waiting = support::sample(&metrics, "expexp_upstream_connection_waits{module=\"checked\"}");
+        if waiting == Some(f64::from(scrapes - 3)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "waiting scrapes never showed: {waiting:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for t in tasks {
+        let got = t.await.expect("scrape task");
+        assert_eq!((got.status, got.text().as_str()), (200, BODY));
+    }
+    assert_eq!(up.peak(), 3, "never more connections at once than the bound");
+    assert_eq!(up.accepted(), 3, "the waiting scrapes reused the connections instead of opening new ones");
+    let metrics = proxy.get("/metrics").await.text();
+    assert_eq!(support::sample(&metrics, "expexp_upstream_connection_waits{module=\"checked\"}"), Some(0.0));
+}
+
+#[tokio::test]
+async fn a_waiter_whose_deadline_passes_gets_a_504_and_the_others_are_served() {
+    let up = RawUpstream::start(Behaviour::Slow(Duration::from_millis(800))).await;
+    let proxy = Arc::new(TestProxy::start(&bounded(up.port, 1)).await);
+    let first = {
+        let proxy = proxy.clone();
+        tokio::spawn(async move { proxy.get("/proxy?module=checked&i=1").await })
+    };
+    eventually("the first scrape has the connection", || up.accepted() == 1).await;
+    // 0.7 s minus the default 0.5 s offset: a deadline 200 ms away, long before the connection is free.
+    let started = Instant::now();
+    let short = support::get(
+        &proxy.url("/proxy?module=checked&i=2"),
+        &[("X-Prometheus-Scrape-Timeout-Seconds", "0.7")],
+    )
+    .await;
+    assert_eq!(short.status, 504);
+    assert!(
+        started.elapsed() < Duration::from_millis(700),
+        "answered at its own deadline: {:?}",
+        started.elapsed()
+    );
+    let first = first.await.expect("first scrape");
+    assert_eq!((first.status, first.text().as_str()), (200, BODY));
+    let after = proxy.get("/proxy?module=checked&i=3").await;
+    assert_eq!((after.status, after.text().as_str()), (200, BODY));
+    assert_eq!(up.accepted(), 1, "one connection served all; the one that gave up took nothing with it");
 }

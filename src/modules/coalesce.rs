@@ -1,0 +1,239 @@
+//! Identical scrapes in flight share one fetch: the first starts it as a task of its own,
+//! the others join it, and each waits for the one answer under its own deadline. Because the
+//! fetch is not any waiter's future, a waiter that leaves (its client gone, its deadline
+//! passed) takes nothing from the others; the fetch is cancelled only when every waiter has
+//! left. The answer is held once: each waiter's body sends the same reference-counted pieces.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Version, header};
+use http_body_util::BodyExt as _;
+use tokio::sync::watch;
+use tokio::task::AbortHandle;
+use tokio::time::Instant;
+
+use super::error::ScrapeError;
+use super::request::ScrapeRequest;
+use crate::body::Body;
+use crate::upstream::budget::Held;
+
+/// What makes two scrapes of one module the same: everything of the request that reaches the
+/// upstream (or the command) and can change its answer. The client's address
+/// (`X-Forwarded-For`) and Prometheus's scrape timeout header are not part of it: the fetch
+/// carries the first scrape's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Key {
+    head: bool,
+    params: Vec<(String, String)>,
+    /// Accept, Accept-Encoding, Host, and Authorization when it is forwarded.
+    headers: [Option<HeaderValue>; 4],
+}
+
+impl Key {
+    pub(crate) fn of(req: &ScrapeRequest<'_>) -> Key {
+        let get = |name| req.headers.get(name).cloned();
+        Key {
+            head: req.method == Method::HEAD,
+            params: req.params.to_vec(),
+            headers: [
+                get(header::ACCEPT),
+                get(header::ACCEPT_ENCODING),
+                req.host.cloned(),
+                if req.forward_authorization { get(header::AUTHORIZATION) } else { None },
+            ],
+        }
+    }
+}
+
+/// One fetch's answer, as every waiter gets it.
+#[derive(Debug)]
+struct Answer {
+    status: StatusCode,
+    version: Version,
+    headers: HeaderMap,
+    pieces: Arc<[Bytes]>,
+    len: u64,
+    held: Option<Arc<Held>>,
+}
+
+type Outcome = Result<Answer, Arc<ScrapeError>>;
+
+/// One fetch in flight.
+#[derive(Debug)]
+struct Flight {
+    outcome: watch::Receiver<Option<Arc<Outcome>>>,
+    /// When the fetch gives up (the deadline of the scrape that started it).
+    deadline: Option<Instant>,
+    /// Scrapes waiting for it; counted under the [`Flights`] lock.
+    waiters: AtomicUsize,
+    task: Mutex<Option<AbortHandle>>,
+}
+
+/// The fetches in flight of one module.
+#[derive(Debug, Default)]
+pub(crate) struct Flights {
+    by_key: Mutex<HashMap<Key, Arc<Flight>>>,
+}
+
+/// A scrape's place among the waiters of one flight; leaving it (dropping it) cancels the
+/// fetch only if no one else waits for it.
+#[derive(Debug)]
+pub(crate) struct Ticket {
+    flights: Arc<Flights>,
+    key: Key,
+    flight: Arc<Flight>,
+    /// Whether this scrape joined a fetch another one started.
+    pub(crate) joined: bool,
+}
+
+impl Flights {
+    /// Joins the fetch in flight for `key`, or starts `fetch` as a new one; `deadline` is the
+    /// new fetch's. The fetch must answer with a body held in memory.
+    pub(crate) fn join<F>(
+        self: &Arc<Self>,
+        key: Key,
+        deadline: Option<Instant>,
+        fetch: impl FnOnce() -> F,
+    ) -> Ticket
+    where
+        F: Future<Output = Result<Response<Body>, ScrapeError>> + Send + 'static,
+    {
+        let mut by_key = self.lock();
+        if let Some(flight) = by_key.get(&key) {
+            flight.waiters.fetch_add(1, Ordering::Relaxed);
+            return Ticket { flights: self.clone(), key, flight: flight.clone(), joined: true };
+        }
+        let (tx, rx) = watch::channel(None);
+        let flight =
+            Arc::new(Flight { outcome: rx, deadline, waiters: AtomicUsize::new(1), task: Mutex::new(None) });
+        by_key.insert(key.clone(), flight.clone());
+        let fetch = fetch();
+        let (flights, done_key, done) = (self.clone(), key.clone(), flight.clone());
+        let task = tokio::spawn(async move {
+            let outcome = match fetch.await {
+                Ok(response) => answer(response).await.map_err(Arc::new),
+                Err(e) => Err(Arc::new(e)),
+            };
+            // Gone from the table before the answer is out, so no scrape joins a finished fetch.
+            flights.finish(&done_key, &done);
+            let _ = tx.send(Some(Arc::new(outcome)));
+        });
+        *flight.task.lock().unwrap_or_else(PoisonError::into_inner) = Some(task.abort_handle());
+        drop(by_key);
+        Ticket { flights: self.clone(), key, flight, joined: false }
+    }
+
+    fn finish(&self, key: &Key, flight: &Arc<Flight>) {
+        let mut by_key = self.lock();
+        if by_key.get(key).is_some_and(|f| Arc::ptr_eq(f, flight)) {
+            by_key.remove(key);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<Flight>>> {
+        self.by_key.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Ticket {
+    /// Whether the fetch gives up before `deadline` (None: never) would.
+    pub(crate) fn ends_before(&self, deadline: Option<Instant>) -> bool {
+        match (self.flight.deadline, deadline) {
+            (Some(fetch), Some(mine)) => fetch < mine,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+
+    /// Waits for the fetch's answer until `deadline`: the same status, headers and bytes as
+    /// every other waiter gets.
+    pub(crate) async fn wait(
+        &self,
+        deadline: Option<Instant>,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<Response<Body>, ScrapeError> {
+        let mut outcome = self.flight.outcome.clone();
+        let answered = async { outcome.wait_for(Option::is_some).await.ok().and_then(|o| o.clone()) };
+        // A fetch that gives up no later than this scrape answers in time: its own failure
+        // (counted and logged once, by the fetch) is this scrape's answer. Only a scrape that
+        // joined a fetch with more time than it has keeps a timer of its own.
+        let fetch_ends_first = match (self.flight.deadline, deadline) {
+            (Some(fetch), Some(mine)) => fetch <= mine,
+            (Some(_) | None, None) => true,
+            (None, Some(_)) => false,
+        };
+        let outcome = match deadline.filter(|_| !fetch_ends_first) {
+            Some(d) => tokio::time::timeout_at(d, answered)
+                .await
+                .map_err(|_| ScrapeError::Timeout(timeout.unwrap_or_default()))?,
+            None => answered.await,
+        };
+        match outcome.as_deref() {
+            Some(Ok(a)) => {
+                let mut response = Response::new(Body::shared(a.pieces.clone(), a.len, a.held.clone()));
+                *response.status_mut() = a.status;
+                *response.version_mut() = a.version;
+                *response.headers_mut() = a.headers.clone();
+                Ok(response)
+            }
+            Some(Err(e)) => Err(ScrapeError::Shared(e.clone())),
+            None => Err(ScrapeError::Lost),
+        }
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut by_key = self.flights.lock();
+        if self.flight.waiters.fetch_sub(1, Ordering::Relaxed) == 1 {
+            // The last waiter left: no one wants the answer any more.
+            if let Some(task) = self.flight.task.lock().unwrap_or_else(PoisonError::into_inner).take() {
+                task.abort();
+            }
+            if by_key.get(&self.key).is_some_and(|f| Arc::ptr_eq(f, &self.flight)) {
+                by_key.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// The response as every waiter will get it: its body read whole (it is in memory already,
+/// or, from a stream, read here) into pieces they share.
+async fn answer(response: Response<Body>) -> Result<Answer, ScrapeError> {
+    let (parts, body) = response.into_parts();
+    let (pieces, len, held): (Arc<[Bytes]>, u64, Option<Arc<Held>>) = match body {
+        Body::Full(b) => {
+            let len = b.as_ref().map_or(0, |b| b.len() as u64);
+            (b.into_iter().collect(), len, None)
+        }
+        Body::Frames { mut pieces, remaining, held } => {
+            pieces.reverse();
+            (pieces.into(), remaining, held.map(Arc::new))
+        }
+        Body::Shared { pieces, next, remaining, held } => {
+            (pieces[next.min(pieces.len())..].into(), remaining, held)
+        }
+        stream @ Body::Stream { .. } => {
+            // Not given by the runners when asked for a whole answer; read here all the same.
+            let mut stream = stream;
+            let mut pieces = Vec::new();
+            let mut len = 0;
+            while let Some(frame) = stream.frame().await {
+                let frame = frame.map_err(|e| ScrapeError::Upstream {
+                    upstream: "(shared fetch)".to_owned(),
+                    cause: e.to_string(),
+                })?;
+                if let Ok(data) = frame.into_data() {
+                    len += data.len() as u64;
+                    pieces.push(data);
+                }
+            }
+            (pieces.into(), len, None)
+        }
+    };
+    Ok(Answer { status: parts.status, version: parts.version, headers: parts.headers, pieces, len, held })
+}

@@ -1,0 +1,190 @@
+//! Identical scrapes in flight share one fetch: the upstream (or the command) is asked once,
+//! every waiter gets the whole body, and each keeps its own deadline.
+
+use crate::support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use support::{FakeExporter, Reply, TestProxy, get, sample, script};
+
+fn http_module(port: u16, extra: &str) -> String {
+    format!(
+        "modules:\n  m:\n    method: http\n    timeout: 10s\n{extra}    http: {{address: 127.0.0.1, port: {port}}}\n"
+    )
+}
+
+async fn scrape_all(
+    proxy: &Arc<TestProxy>,
+    n: usize,
+    headers: &'static [(&'static str, &'static str)],
+) -> Vec<support::Got> {
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let url = proxy.url("/proxy?module=m");
+        tasks.push(tokio::spawn(async move { get(&url, headers).await }));
+    }
+    let mut got = Vec::new();
+    for t in tasks {
+        got.push(t.await.expect("scrape task"));
+    }
+    got
+}
+
+#[tokio::test]
+async fn identical_scrapes_in_flight_share_one_fetch_and_each_gets_the_whole_body() {
+    let page = support::big_page();
+    let up = FakeExporter::serving(Reply::text(page.clone()).delay(Duration::from_millis(400))).await;
+    let proxy = Arc::new(TestProxy::start(&http_module(up.port(), "")).await);
+    let got = scrape_all(&proxy, 10, &[]).await;
+    for g in &got {
+        assert_eq!(g.status, 200);
+        assert_eq!(g.body.len(), page.len());
+        assert!(g.text() == page, "every waiter gets the same bytes");
+        assert_eq!(g.header("content-length"), Some(page.len().to_string().as_str()));
+    }
+    assert_eq!(up.requests().len(), 1, "one upstream fetch for ten scrapes");
+    let metrics = proxy.get("/metrics").await.text();
+    assert_eq!(sample(&metrics, "expexp_scrapes_coalesced_total{module=\"m\"}"), Some(9.0));
+    assert_eq!(sample(&metrics, "expexp_proxy_duration_seconds_count{module=\"m\"}"), Some(10.0));
+    // Once the fetch has answered, the next scrape fetches anew.
+    assert_eq!(proxy.get("/proxy?module=m").await.status, 200);
+    assert_eq!(up.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn scrapes_that_differ_in_what_reaches_the_upstream_are_not_coalesced() {
+    let up = FakeExporter::serving(Reply::text("a 1\n").delay(Duration::from_millis(300))).await;
+    let proxy = Arc::new(TestProxy::start(&http_module(up.port(), "")).await);
+    let plain = scrape_all(&proxy, 3, &[("accept", "text/plain")]);
+    let om = scrape_all(&proxy, 3, &[("accept", "application/openmetrics-text")]);
+    let (plain, om) = tokio::join!(plain, om);
+    assert!(plain.iter().chain(&om).all(|g| g.status == 200));
+    let mut accepts: Vec<String> =
+        up.requests().iter().map(|s| s.headers["accept"].to_str().expect("ascii").to_owned()).collect();
+    accepts.sort();
+    assert_eq!(accepts, ["application/openmetrics-text", "text/plain"], "one fetch per Accept");
+    // Another query is another request too.
+    let (a, b) = tokio::join!(proxy.get("/proxy?module=m&target=a"), proxy.get("/proxy?module=m&target=b"));
+    assert_eq!((a.status, b.status), (200, 200));
+    assert_eq!(up.requests().len(), 4);
+}
+
+#[tokio::test]
+async fn coalesce_false_fetches_for_every_scrape() {
+    let up = FakeExporter::serving(Reply::text("a 1\n").delay(Duration::from_millis(200))).await;
+    let proxy = Arc::new(TestProxy::start(&http_module(up.port(), "    coalesce: false\n")).await);
+    let got = scrape_all(&proxy, 4, &[]).await;
+    assert!(got.iter().all(|g| g.status == 200));
+    assert_eq!(up.requests().len(), 4);
+}
+
+#[tokio::test]
+async fn a_waiter_whose_deadline_passes_gets_a_504_and_the_others_their_answer() {
+    let up = FakeExporter::serving(Reply::text("a 1\n").delay(Duration::from_millis(800))).await;
+    let proxy = Arc::new(TestProxy::start(&http_module(up.port(), "")).await);
+    let long = scrape_all(&proxy, 3, &[]);
+    let short = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let started = Instant::now();
+        // 0.7 s minus the 0.5 s offset: 200 ms, well before the shared fetch answers.
+        let got = get(&proxy.url("/proxy?module=m"), &[("X-Prometheus-Scrape-Timeout-Seconds", "0.7")]).await;
+        (got, started.elapsed())
+    };
+    let (long, (short, took)) = tokio::join!(long, short);
+    assert_eq!(short.status, 504);
+    assert!(took < Duration::from_millis(600), "the short waiter answered at its own deadline: {took:?}");
+    assert!(long.iter().all(|g| g.status == 200 && g.text() == "a 1\n"));
+    assert_eq!(up.requests().len(), 1, "the waiter that left did not cancel or repeat the fetch");
+    let metrics = proxy.get("/metrics").await.text();
+    assert_eq!(sample(&metrics, "expexp_proxy_timeout_errors_total{module=\"m\"}"), Some(1.0));
+}
+
+#[tokio::test]
+async fn the_scrape_that_started_the_fetch_may_leave_without_cancelling_it() {
+    let up = FakeExporter::serving(Reply::text("a 1\n").delay(Duration::from_millis(500))).await;
+    let proxy = Arc::new(TestProxy::start(&http_module(up.port(), "")).await);
+    let first = {
+        let url = proxy.url("/proxy?module=m");
+        tokio::spawn(async move { get(&url, &[]).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let others = scrape_all(&proxy, 2, &[]);
+    let leave = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Its client goes away: the connection closes and the proxy drops the scrape.
+        first.abort();
+    };
+    let (others, ()) = tokio::join!(others, leave);
+    assert!(others.iter().all(|g| g.status == 200 && g.text() == "a 1\n"));
+    assert_eq!(up.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_later_deadline_is_not_cut_short_by_the_fetch_it_joined() {
+    // The fetch started by a scrape with 200 ms left times out; the scrape that joined it with
+    // 10 s left fetches again and is served.
+    let up = FakeExporter::serving(Reply::text("a 1\n").delay(Duration::from_millis(400))).await;
+    let proxy = Arc::new(TestProxy::start(&http_module(up.port(), "")).await);
+    let url = proxy.url("/proxy?module=m");
+    let short = get(&url, &[("X-Prometheus-Scrape-Timeout-Seconds", "0.7")]);
+    let long = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        proxy.get("/proxy?module=m").await
+    };
+    let (short, long) = tokio::join!(short, long);
+    assert_eq!(short.status, 504);
+    assert_eq!((long.status, long.text().as_str()), (200, "a 1\n"));
+    assert_eq!(up.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn identical_exec_scrapes_share_one_run_and_args_are_part_of_identity() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let runs = dir.path().join("runs");
+    let s = script(
+        dir.path(),
+        "slow.sh",
+        &format!("echo run >> {}; sleep 0.4; printf 'a{{arg=\"%s\"}} 1\\n' \"$1\"", runs.display()),
+    );
+    let yaml = format!(
+        "modules:\n  m:\n    method: exec\n    timeout: 10s\n    exec: {{command: {}}}\n",
+        s.display()
+    );
+    let proxy = Arc::new(TestProxy::start(&yaml).await);
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let url = proxy.url(&format!("/proxy?module=m&args={}", i % 2));
+        tasks.push(tokio::spawn(async move { (i % 2, get(&url, &[]).await) }));
+    }
+    for t in tasks {
+        let (arg, got) = t.await.expect("task");
+        assert_eq!((got.status, got.text()), (200, format!("a{{arg=\"{arg}\"}} 1\n")));
+    }
+    let ran = std::fs::read_to_string(&runs).expect("runs").lines().count();
+    assert_eq!(ran, 2, "one run per distinct args");
+    let metrics = proxy.get("/metrics").await.text();
+    assert_eq!(sample(&metrics, "expexp_command_starts_total{module=\"m\"}"), Some(2.0));
+    assert_eq!(sample(&metrics, "expexp_scrapes_coalesced_total{module=\"m\"}"), Some(4.0));
+}
+
+#[tokio::test]
+async fn a_failed_shared_fetch_gives_every_waiter_the_same_failure() {
+    let up =
+        FakeExporter::serving(Reply::text("not a metric line\n").delay(Duration::from_millis(300))).await;
+    let proxy = Arc::new(TestProxy::start(&http_module(up.port(), "")).await);
+    let got = scrape_all(&proxy, 4, &[]).await;
+    assert!(got.iter().all(|g| g.status == 500), "{:?}", got.iter().map(|g| g.status).collect::<Vec<_>>());
+    assert_eq!(up.requests().len(), 1);
+    let metrics = proxy.get("/metrics").await.text();
+    assert_eq!(sample(&metrics, "expexp_malformed_content_errors_total{module=\"m\"}"), Some(4.0));
+}
+
+#[tokio::test]
+async fn a_non_200_answer_is_shared_whole() {
+    let up = FakeExporter::serving(Reply::text("gone\n").status(404).delay(Duration::from_millis(300))).await;
+    let proxy = Arc::new(TestProxy::start(&http_module(up.port(), "")).await);
+    let got = scrape_all(&proxy, 3, &[]).await;
+    assert!(got.iter().all(|g| g.status == 404 && g.text() == "gone\n"));
+    assert_eq!(up.requests().len(), 1);
+}

@@ -1,0 +1,76 @@
+//! The memory budget for upstream bodies (`-upstream.max-held-bytes`): never exceeded however
+//! many large bodies arrive at once; the scrapes beyond it wait for room and are served.
+
+use crate::support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use exporter_exporter::settings::Settings;
+use support::{FakeExporter, Reply, TestProxy, get};
+
+async fn proxy_with_budget(port: u16, budget: u64) -> TestProxy {
+    let mut settings = Settings::default();
+    settings.web.plain_address = Some("127.0.0.1:0".into());
+    settings.options.max_held_bytes = budget;
+    let yaml = format!(
+        "modules:\n  m:\n    method: http\n    timeout: 20s\n    http: {{address: 127.0.0.1, port: {port}}}\n"
+    );
+    TestProxy::start_settings(&yaml, settings).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_large_bodies_at_once_never_exceed_the_budget() {
+    let page = support::big_page();
+    let budget = 3 << 20;
+    let up = FakeExporter::serving(Reply::text(page.clone()).delay(Duration::from_millis(100))).await;
+    let proxy = Arc::new(proxy_with_budget(up.port(), budget).await);
+    // Watch the self-metrics as fast as they can be read, for the whole run.
+    let done = Arc::new(AtomicBool::new(false));
+    let (peak_held, peak_waiting) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let watcher = {
+        let (proxy, done, held, waiting) =
+            (proxy.clone(), done.clone(), peak_held.clone(), peak_waiting.clone());
+        tokio::spawn(async move {
+            while !done.load(Ordering::SeqCst) {
+                held.fetch_max(proxy.metrics.budget.held_bytes.get(), Ordering::SeqCst);
+                waiting.fetch_max(proxy.metrics.budget.waiting.get(), Ordering::SeqCst);
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let scrapes = 16;
+    let mut tasks = Vec::new();
+    for i in 0..scrapes {
+        // Different queries: each scrape fetches its own body.
+        let url = proxy.url(&format!("/proxy?module=m&i={i}"));
+        tasks.push(tokio::spawn(async move { get(&url, &[]).await }));
+    }
+    for t in tasks {
+        let got = t.await.expect("scrape");
+        assert_eq!(got.status, 200);
+        assert!(got.body == page.as_bytes(), "the whole body");
+    }
+    done.store(true, Ordering::SeqCst);
+    watcher.await.expect("watcher");
+    assert_eq!(up.requests().len(), scrapes);
+    let (held, waiting) = (peak_held.load(Ordering::SeqCst), peak_waiting.load(Ordering::SeqCst));
+    assert!(held <= budget, "held {held} bytes, over the budget of {budget}");
+    assert!(held >= page.len() as u64, "bodies were held and counted: {held}");
+    assert!(waiting > 0, "with 16 bodies of 1.1 MB and room for 2, some scrapes waited");
+    assert_eq!(proxy.metrics.budget.held_bytes.get(), 0, "all room given back once the answers were sent");
+    let metrics = proxy.get("/metrics").await.text();
+    assert_eq!(support::sample(&metrics, "expexp_held_body_bytes"), Some(0.0));
+    assert_eq!(support::sample(&metrics, "expexp_scrapes_waiting_for_memory"), Some(0.0));
+}
+
+#[tokio::test]
+async fn a_body_larger_than_the_whole_budget_is_a_503() {
+    let up = FakeExporter::serving(Reply::text(support::big_page())).await;
+    let proxy = proxy_with_budget(up.port(), 512 << 10).await;
+    let got = proxy.get("/proxy?module=m").await;
+    assert_eq!(got.status, 503);
+    assert_eq!(got.text(), "Service Unavailable: the proxy's memory for upstream bodies is in use\n");
+    assert_eq!(proxy.metrics.budget.held_bytes.get(), 0);
+}
