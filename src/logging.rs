@@ -172,7 +172,8 @@ fn rfc3339_now() -> String {
     rfc3339(now.as_secs() as i64, now.subsec_millis())
 }
 
-fn rfc3339(secs: i64, millis: u32) -> String {
+/// `secs` since the epoch and `millis` as `2026-12-02T03:04:05.123Z`, as log lines write times.
+pub fn rfc3339(secs: i64, millis: u32) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     // Days to civil date (Howard Hinnant's algorithm).

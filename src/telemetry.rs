@@ -2,6 +2,7 @@
 //! are an interface: dashboards use them). No global registry: [`Metrics`] is created once and
 //! passed down; each module holds its own [`ModuleMetrics`].
 
+mod failures;
 mod format;
 mod process;
 
@@ -11,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+pub use failures::{Failure, MAX_CAUSE_BYTES, RECENT_FAILURES, RecentFailures};
 pub use format::{escape, fmt_float};
 
 /// The method-specific families a module's counters appear in, beside the ones every module
@@ -111,6 +113,8 @@ pub struct ModuleMetrics {
     pub coalesced: Counter,
     /// Scrapes waiting for a connection to the upstream (`expexp_upstream_connection_waits`).
     pub waiting_connections: Gauge,
+    /// The last failed scrapes, for the landing page and the JSON listing.
+    pub failures: RecentFailures,
 }
 
 impl ModuleMetrics {

@@ -114,6 +114,7 @@ impl RunningModule {
         self.metrics.observe(status.as_u16(), start.elapsed());
         if let Err(e) = &result {
             let m = &self.metrics;
+            m.failures.push(status.as_u16(), &e.to_string(), start.elapsed());
             m.errors.inc();
             if matches!(e.cause(), ScrapeError::Timeout(_)) {
                 m.timeouts.inc();

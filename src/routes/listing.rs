@@ -8,9 +8,39 @@ use http::header::{self, HeaderValue};
 use http::request::Parts;
 use http::{Response, StatusCode};
 
+use serde::Serialize;
+
 use crate::body::Body;
 use crate::config::ModuleView;
+use crate::logging::rfc3339;
 use crate::modules::Modules;
+use crate::telemetry::Failure;
+
+/// A module in the JSON listing: its configuration's public view, and its recent failures.
+#[derive(Debug, Serialize)]
+struct Listed<'a> {
+    #[serde(flatten)]
+    view: ModuleView<'a>,
+    #[serde(rename = "RecentFailures")]
+    failures: Vec<FailureView>,
+}
+
+#[derive(Debug, Serialize)]
+struct FailureView {
+    #[serde(rename = "Time")]
+    time: String,
+    #[serde(rename = "Status")]
+    status: u16,
+    #[serde(rename = "Cause")]
+    cause: String,
+    #[serde(rename = "DurationSeconds")]
+    duration_seconds: f64,
+}
+
+fn when(f: &Failure) -> String {
+    let since = f.at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    rfc3339(i64::try_from(since.as_secs()).unwrap_or(i64::MAX), since.subsec_millis())
+}
 
 fn wants_json(req: &Parts) -> bool {
     req.headers
@@ -29,8 +59,24 @@ pub(super) fn respond(
     req: &Parts,
 ) -> Response<Body> {
     let (content_type, body) = if wants_json(req) {
-        let views: BTreeMap<&str, ModuleView<'_>> =
-            modules.iter().map(|m| (m.config.name.as_str(), m.config.view())).collect();
+        let views: BTreeMap<&str, Listed<'_>> = modules
+            .iter()
+            .map(|m| {
+                let failures = m
+                    .metrics
+                    .failures
+                    .newest_first()
+                    .iter()
+                    .map(|f| FailureView {
+                        time: when(f),
+                        status: f.status,
+                        cause: f.cause.clone(),
+                        duration_seconds: f.duration.as_secs_f64(),
+                    })
+                    .collect();
+                (m.config.name.as_str(), Listed { view: m.config.view(), failures })
+            })
+            .collect();
         ("application/json", serde_json::to_string(&views).unwrap_or_else(|_| "{}".into()))
     } else {
         ("text/html; charset=utf-8", landing_page(modules, proxy_path, telemetry_path))
@@ -67,8 +113,32 @@ fn landing_page(modules: &Modules, proxy_path: &str, telemetry_path: &str) -> St
             module.config.source.method()
         ));
     }
+    html.push_str("</table>\n");
+    let failed: Vec<_> = modules
+        .iter()
+        .map(|m| (m, m.metrics.failures.newest_first()))
+        .filter(|(_, f)| !f.is_empty())
+        .collect();
+    if !failed.is_empty() {
+        html.push_str(
+            "<h2>Recent failures:</h2>\n<table>\n<tr><th>module</th><th>when (UTC)</th><th>status</th><th>took</th><th>cause</th></tr>\n",
+        );
+        for (module, failures) in failed {
+            for f in failures {
+                html.push_str(&format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1} ms</td><td>{}</td></tr>\n",
+                    escape_html(&module.config.name),
+                    when(&f),
+                    f.status,
+                    f.duration.as_secs_f64() * 1000.0,
+                    escape_html(&f.cause)
+                ));
+            }
+        }
+        html.push_str("</table>\n");
+    }
     html.push_str(&format!(
-        "</table>\n<p><a href=\"{}\">own metrics</a> &middot; <a href=\"/discovery\">service discovery</a> &middot; \
+        "<p><a href=\"{}\">own metrics</a> &middot; <a href=\"/discovery\">service discovery</a> &middot; \
          <a href=\"/-/healthy\">healthy</a> &middot; <a href=\"/-/ready\">ready</a></p>\n</body></html>\n",
         escape_html(telemetry_path)
     ));
