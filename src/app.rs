@@ -28,6 +28,9 @@ use crate::upstream::budget::DEFAULT_MAX_HELD_BYTES;
 
 /// Default for `-web.max-requests`.
 pub const DEFAULT_MAX_REQUESTS: usize = 1024;
+/// Default for `-web.debug-scrapes`: debug reports are behind the same checks as scrapes and
+/// hold no secret, so they are on.
+pub const DEFAULT_DEBUG_SCRAPES: bool = true;
 /// Default for `-web.proxy-path`.
 pub const DEFAULT_PROXY_PATH: &str = "/proxy";
 /// Default for `-web.telemetry-path`.
@@ -52,6 +55,8 @@ pub struct Options {
     pub max_requests: usize,
     /// How `/discovery` names the module (`-web.discovery-path-style`).
     pub discovery_style: PathStyle,
+    /// Whether `&debug=true` gives a debug report (`-web.debug-scrapes`).
+    pub debug_scrapes: bool,
 }
 
 impl Default for Options {
@@ -65,6 +70,7 @@ impl Default for Options {
             enable_lifecycle: false,
             max_requests: DEFAULT_MAX_REQUESTS,
             discovery_style: PathStyle::default(),
+            debug_scrapes: DEFAULT_DEBUG_SCRAPES,
         }
     }
 }
@@ -171,6 +177,8 @@ impl App {
             scrape_slots,
             rate_limiter,
             discovery_style: options.discovery_style,
+            debug_scrapes: options.debug_scrapes,
+            max_body_bytes: options.max_body_bytes,
         };
         Ok(App { routes, tls, tls_on_plain, docker })
     }

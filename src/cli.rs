@@ -12,7 +12,10 @@ use std::time::Duration;
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
 use ipnet::IpNet;
 
-use crate::app::{DEFAULT_MAX_REQUESTS, DEFAULT_PROXY_PATH, DEFAULT_TELEMETRY_PATH, Options, clean_path};
+use crate::app::{
+    DEFAULT_DEBUG_SCRAPES, DEFAULT_MAX_REQUESTS, DEFAULT_PROXY_PATH, DEFAULT_TELEMETRY_PATH, Options,
+    clean_path,
+};
 use crate::config::Sources;
 use crate::logging::{DEFAULT_LOG_LEVEL, LogFormat, LogLevel};
 use crate::modules::deadline::DEFAULT_TIMEOUT_OFFSET;
@@ -213,6 +216,12 @@ pub struct Cli {
           value_parser = PathStyle::parse)]
     pub web_discovery_path_style: PathStyle,
 
+    /// Answer `&debug=true` on a scrape with a debug report (upstream request, status, timings,
+    /// the verifier's verdict; never a secret); false passes `debug` upstream like any parameter.
+    #[arg(long = "web.debug-scrapes", value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_value_t = DEFAULT_DEBUG_SCRAPES, default_missing_value = "true", value_parser = parse_go_bool)]
+    pub web_debug_scrapes: bool,
+
     /// Log level: trace, debug, info, warn, error.
     #[arg(long = "log.level", value_name = "LEVEL", default_value_t = DEFAULT_LOG_LEVEL, value_parser = LogLevel::parse)]
     pub log_level: LogLevel,
@@ -328,6 +337,7 @@ impl Cli {
                 telemetry_path,
                 timeout_offset: self.web_timeout_offset.0,
                 enable_lifecycle: self.web_enable_lifecycle,
+                debug_scrapes: self.web_debug_scrapes,
                 max_requests: self.web_max_requests,
                 max_body_bytes: self.upstream_max_body_bytes,
                 max_held_bytes: self.upstream_max_held_bytes,

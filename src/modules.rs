@@ -14,6 +14,7 @@ pub mod output;
 pub mod query;
 pub mod request;
 pub mod running;
+pub mod trace;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};

@@ -15,6 +15,7 @@
 //! adding an endpoint is a variant there, and the compiler points at the two matches that need
 //! it.
 
+pub mod debug;
 pub mod discovery;
 pub mod listing;
 pub mod rate_limit;
@@ -33,6 +34,7 @@ use crate::auth::Auth;
 use crate::body::Body;
 use crate::modules::deadline::effective_timeout;
 use crate::modules::output::TEXT_CONTENT_TYPE;
+use crate::modules::trace::Trace;
 use crate::modules::{ModuleSet, ScrapeRequest, query};
 use crate::reload::{ReloadError, ReloadHandle};
 use crate::telemetry::Metrics;
@@ -84,6 +86,10 @@ pub struct Routes {
     pub rate_limiter: Option<Arc<RateLimiter>>,
     /// How `/discovery` names the module in its targets (`-web.discovery-path-style`).
     pub discovery_style: PathStyle,
+    /// Whether `&debug=true` gives a debug report (`-web.debug-scrapes`).
+    pub debug_scrapes: bool,
+    /// Largest body a debug report reads to word the verdict (`-upstream.max-body-bytes`).
+    pub max_body_bytes: u64,
 }
 
 /// An endpoint.
@@ -219,9 +225,13 @@ impl Routes {
                 r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_CONTENT_TYPE));
                 r
             }
-            Route::Landing => {
-                listing::respond(&self.modules.current(), &self.proxy_path, &self.telemetry_path, req)
-            }
+            Route::Landing => listing::respond(
+                &self.modules.current(),
+                &self.proxy_path,
+                &self.telemetry_path,
+                self.debug_scrapes,
+                req,
+            ),
             Route::Discovery => discovery::respond(
                 &self.modules.current(),
                 &self.proxy_path,
@@ -285,6 +295,18 @@ impl Routes {
         };
         let header = req.headers.get(SCRAPE_TIMEOUT_HEADER).map(HeaderValue::as_bytes);
         let timeout = effective_timeout(module.config.timeout, header, self.timeout_offset);
+        // `debug=true` asks for a report instead of the body, unless turned off (then it goes
+        // upstream like any parameter, to a blackbox_exporter's own debug, say).
+        let debug = self.debug_scrapes
+            && module.config.debug
+            && match params.iter().position(|(k, v)| k == "debug" && v == "true") {
+                Some(i) => {
+                    params.remove(i);
+                    true
+                }
+                None => false,
+            };
+        let trace = debug.then(Trace::default);
         let scrape = ScrapeRequest {
             method: &req.method,
             params: &params,
@@ -294,7 +316,22 @@ impl Routes {
             forward_authorization: !self.auth.consumes_authorization(),
             timeout,
             deadline: timeout.map(|t| Instant::now() + t),
+            trace: trace.as_ref(),
         };
+        if let Some(trace) = &trace {
+            let result = module.debug(&scrape).await;
+            let deadline = debug::Deadline {
+                module: module.config.timeout,
+                header,
+                offset: self.timeout_offset,
+                effective: timeout,
+            };
+            let report =
+                debug::report(&module.config, &deadline, &trace.seen(), &result, self.max_body_bytes);
+            let mut r = plain(StatusCode::OK, &report);
+            r.extensions_mut().insert(ScrapedModule(name));
+            return r;
+        }
         let mut response = match module.scrape(&scrape).await {
             Ok(response) => response,
             Err(e) => plain(e.status(), e.body()),

@@ -35,6 +35,9 @@ pub struct Module {
     pub labels: BTreeMap<String, String>,
     /// Whether identical scrapes in flight share one upstream fetch (`coalesce`, on by default).
     pub coalesce: bool,
+    /// Whether `&debug=true` gives a debug report (`debug`, on by default); off, the parameter
+    /// goes upstream like any other.
+    pub debug: bool,
     /// Where its metrics come from.
     pub source: Source,
 }
@@ -202,7 +205,7 @@ fn invalid(key: &'static str, problem: impl Into<String>) -> Invalid {
 
 impl Module {
     pub(super) fn from_raw(name: &str, origin: PathBuf, raw: raw::Module) -> Result<Module, Invalid> {
-        let raw::Module { method, timeout, labels, coalesce, http, exec, file } = raw;
+        let raw::Module { method, timeout, labels, coalesce, debug, http, exec, file } = raw;
         let Some(method) = method else {
             return Err(invalid("method", "missing: must be http, exec or file"));
         };
@@ -263,6 +266,7 @@ impl Module {
             timeout,
             labels,
             coalesce: coalesce.unwrap_or(true),
+            debug: debug.unwrap_or(true),
             source,
         })
     }

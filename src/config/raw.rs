@@ -26,6 +26,7 @@ pub(super) struct Module {
     pub(super) timeout: Option<Timeout>,
     pub(super) labels: Option<BTreeMap<String, String>>,
     pub(super) coalesce: Option<bool>,
+    pub(super) debug: Option<bool>,
     pub(super) http: Option<Http>,
     pub(super) exec: Option<Exec>,
     pub(super) file: Option<FileBlock>,

@@ -172,6 +172,7 @@ pub fn modules_of(prefix: &str, containers: &[ContainerSummary]) -> BTreeMap<Str
             timeout: None,
             labels,
             coalesce: true,
+            debug: true,
             source: Source::Http(Box::new(source)),
         };
         out.insert(name, module);

@@ -69,6 +69,20 @@ impl ExecRunner {
             .and_then(Result::ok)
             .ok_or(ScrapeError::Busy(self.source.max_concurrency.get()))?;
 
+        if let Some(t) = req.trace {
+            let argv: Vec<&str> = std::iter::once(self.source.command.as_str())
+                .chain(self.source.args.iter().map(String::as_str))
+                .chain(query_args.iter().copied())
+                .collect();
+            // The environment's values may be secrets: only their names are shown.
+            let env: Vec<&str> = self.source.env.iter().map(|(k, _)| k.as_str()).collect();
+            let env = if env.is_empty() {
+                String::new()
+            } else {
+                format!(" (environment adds {})", env.join(", "))
+            };
+            t.upstream(format!("command {argv:?}{env}"));
+        }
         let mut command = Command::new(&self.source.command);
         command
             .args(&self.source.args)
@@ -160,6 +174,10 @@ impl ExecRunner {
         };
         out_task.abort();
         err_task.abort();
+        if let (Some(t), Ok(run)) = (req.trace, &result) {
+            t.exited(run.status.to_string(), run.stderr.clone(), run.status.success());
+            t.piece(&bytes::Bytes::copy_from_slice(&run.stdout));
+        }
         let run = result?;
         if !run.status.success() {
             return Err(ScrapeError::Exit { status: run.status.to_string(), stderr: run.stderr });

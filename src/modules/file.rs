@@ -44,8 +44,17 @@ impl FileReader {
             None => read.await,
         };
         let shown = self.source.path.display().to_string();
+        if let Some(t) = req.trace {
+            t.upstream(format!("file {shown}"));
+        }
         let (mut body, mtime) = match result {
-            Ok(Ok(r)) => r,
+            Ok(Ok(r)) => {
+                if let Some(t) = req.trace {
+                    t.piece(&bytes::Bytes::copy_from_slice(&r.0));
+                    t.complete();
+                }
+                r
+            }
             Ok(Err(ReadError::TooLarge)) => return Err(ScrapeError::FileTooLarge { path: shown, limit }),
             Ok(Err(ReadError::Io(cause))) | Err(cause) => {
                 return Err(ScrapeError::File { path: shown, cause });

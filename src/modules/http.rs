@@ -16,6 +16,7 @@ use hyper::body::Incoming;
 use super::error::{BuildProblem, ScrapeError};
 use super::query;
 use super::request::ScrapeRequest;
+use super::trace::Trace;
 use crate::body::Body;
 use crate::config::docker::ContainerTarget;
 use crate::config::{Endpoint, HttpSource, Scheme};
@@ -163,8 +164,14 @@ impl HttpUpstream {
         metrics: &ModuleMetrics,
         whole: bool,
     ) -> Result<Response<Body>, ScrapeError> {
+        if let Some(t) = req.trace {
+            t.upstream(self.describe());
+        }
         let exchange = async {
             let (conn, response) = self.exchange(req, metrics).await?;
+            if let Some(t) = req.trace {
+                t.response(response.status().as_u16(), response.headers());
+            }
             let (mut parts, body) = response.into_parts();
             let body = UpstreamBody::new(body, conn, self.pool.clone());
             strip_hop_by_hop(&mut parts.headers);
@@ -173,12 +180,19 @@ impl HttpUpstream {
             parts.version = http::Version::default();
             if parts.status != StatusCode::OK || !self.source.verify || req.method == Method::HEAD {
                 if whole {
-                    let (frames, len, held) = self.read_held(body, None, req.deadline).await?;
+                    let (frames, len, held) = self.read_held(body, None, req.deadline, req.trace).await?;
+                    if let Some(t) = req.trace {
+                        t.complete();
+                    }
                     return Ok(Response::from_parts(parts, Body::frames(frames, len, Some(held))));
                 }
                 return Ok(Response::from_parts(parts, Body::stream(body, req.deadline, self.max_body)));
             }
-            let (frames, len, held) = self.read_verified(body, &parts.headers, req.deadline).await?;
+            let verified = self.read_verified(body, &parts.headers, req.deadline, req.trace).await;
+            if let Some(t) = req.trace {
+                t.complete();
+            }
+            let (frames, len, held) = verified?;
             parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
             Ok(Response::from_parts(parts, Body::frames(frames, len, Some(held))))
         };
@@ -208,7 +222,7 @@ impl HttpUpstream {
         };
         let room = match checkout {
             Checkout::Room(room) => room,
-            Checkout::Idle(mut conn) => match conn.send(self.request(req)).await {
+            Checkout::Idle(mut conn) => match conn.send(self.traced_request(req, true)).await {
                 Ok(response) => return Ok((conn, response)),
                 // The upstream closed the idle connection as the request went out: a scrape is
                 // idempotent, so it is tried once more on a new connection, as Go's transport does.
@@ -216,15 +230,27 @@ impl HttpUpstream {
                 Err(e) => return Err(self.upstream_error(&e)),
             },
         };
-        let mut conn = self.connect(req.deadline, room).await?;
-        let response = conn.send(self.request(req)).await.map_err(|e| self.upstream_error(&e))?;
+        let mut conn = self.connect(req.deadline, room, req.trace).await?;
+        let response =
+            conn.send(self.traced_request(req, false)).await.map_err(|e| self.upstream_error(&e))?;
         Ok((conn, response))
+    }
+
+    /// The upstream request; for a debug scrape, recorded with the connection it goes on.
+    fn traced_request(&self, req: &ScrapeRequest<'_>, reused: bool) -> Request<Empty<Bytes>> {
+        let request = self.request(req);
+        if let Some(t) = req.trace {
+            t.connected(reused);
+            t.request(request.method(), request.uri().to_string(), request.headers());
+        }
+        request
     }
 
     async fn connect(
         &self,
         deadline: Option<tokio::time::Instant>,
         room: Room,
+        trace: Option<&Trace>,
     ) -> Result<Connection, ScrapeError> {
         let refused = |e: &(dyn std::error::Error + 'static)| ScrapeError::Connect {
             upstream: self.authority.clone(),
@@ -245,6 +271,9 @@ impl HttpUpstream {
                 let mut retried = false;
                 loop {
                     let addr = resolver.resolve(target, deadline).await?;
+                    if let Some(t) = trace {
+                        t.upstream(format!("{} (container {} at {addr})", self.describe(), target.name));
+                    }
                     match tcp.connect_to(addr).await {
                         Ok(io) => return Connection::handshake(io, room).await.map_err(|e| refused(&e)),
                         Err(e) => {
@@ -313,6 +342,7 @@ impl HttpUpstream {
         body: UpstreamBody,
         headers: &HeaderMap,
         deadline: Option<tokio::time::Instant>,
+        trace: Option<&Trace>,
     ) -> Result<(Vec<Bytes>, u64, Held), ScrapeError> {
         let dialect =
             Dialect::from_content_type(headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes));
@@ -325,7 +355,12 @@ impl HttpUpstream {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         let mut body = body;
-        let mut verify = |data: &Bytes| check.push(data).map_err(ScrapeError::from);
+        let mut verify = |data: &Bytes| {
+            if let Some(t) = trace {
+                t.piece(data);
+            }
+            check.push(data).map_err(ScrapeError::from)
+        };
         let (frames, total, held) = self.read_pieces(&mut body, declared, deadline, &mut verify).await?;
         check.end()?;
         Ok((frames, total, held))
@@ -337,8 +372,30 @@ impl HttpUpstream {
         mut body: UpstreamBody,
         declared: Option<u64>,
         deadline: Option<tokio::time::Instant>,
+        trace: Option<&Trace>,
     ) -> Result<(Vec<Bytes>, u64, Held), ScrapeError> {
-        self.read_pieces(&mut body, declared, deadline, &mut |_| Ok(())).await
+        let mut record = |data: &Bytes| {
+            if let Some(t) = trace {
+                t.piece(data);
+            }
+            Ok(())
+        };
+        self.read_pieces(&mut body, declared, deadline, &mut record).await
+    }
+
+    /// What this module reaches, for a debug report: the URL (and how a container's address
+    /// is found), or the socket.
+    pub fn describe(&self) -> String {
+        let url =
+            |authority: &str| format!("{}://{authority}{}", self.source.scheme.as_str(), self.source.path);
+        match &self.connector {
+            Connector::Tcp(_) => url(&self.authority),
+            Connector::Unix(_) => format!("{} over {}", self.source.path, self.authority),
+            Connector::Container { target, .. } => format!(
+                "{} (the address asked of the Docker Engine API when a connection is needed)",
+                url(&format!("{}:{}", target.name, target.port))
+            ),
+        }
     }
 
     /// Reads a body to its end, up to the body limit, holding room in the memory budget for

@@ -6,6 +6,8 @@ use std::time::Duration;
 use http::{HeaderMap, HeaderValue, Method};
 use tokio::time::Instant;
 
+use super::trace::Trace;
+
 /// One scrape, as the modules see it.
 #[derive(Debug)]
 pub struct ScrapeRequest<'a> {
@@ -26,6 +28,8 @@ pub struct ScrapeRequest<'a> {
     pub timeout: Option<Duration>,
     /// When the scrape must be answered by, if ever.
     pub deadline: Option<Instant>,
+    /// For a debug scrape, where the runner records what it sees.
+    pub trace: Option<&'a Trace>,
 }
 
 /// A scrape that owns what it borrows: what a fetch shared by coalesced scrapes carries into
@@ -68,6 +72,8 @@ impl OwnedScrapeRequest {
             forward_authorization: self.forward_authorization,
             timeout: self.timeout,
             deadline: self.deadline,
+            // A fetch shared by coalesced scrapes is never a debug scrape's.
+            trace: None,
         }
     }
 }

@@ -107,13 +107,19 @@ impl RunningModule {
         } else {
             self.fetcher.fetch(req, false).await
         };
-        let status = match &result {
+        self.observe(start, &result);
+        result
+    }
+
+    /// Counts one scrape's outcome: its duration and status, and a failure's kind and cause.
+    fn observe(&self, start: std::time::Instant, result: &Result<Response<Body>, ScrapeError>) {
+        let status = match result {
             Ok(r) => r.status(),
             Err(e) => e.status(),
         };
-        self.metrics.observe(status.as_u16(), start.elapsed());
-        if let Err(e) = &result {
-            let m = &self.metrics;
+        let m = &self.metrics;
+        m.observe(status.as_u16(), start.elapsed());
+        if let Err(e) = result {
             m.failures.push(status.as_u16(), &e.to_string(), start.elapsed());
             m.errors.inc();
             if matches!(e.cause(), ScrapeError::Timeout(_)) {
@@ -123,6 +129,14 @@ impl RunningModule {
                 m.malformed.inc();
             }
         }
+    }
+
+    /// Scrapes once for a debug report: never shared with another scrape (its trace is its
+    /// own), the body read whole whatever the status, counted and logged as any scrape.
+    pub async fn debug(&self, req: &ScrapeRequest<'_>) -> Result<Response<Body>, ScrapeError> {
+        let start = std::time::Instant::now();
+        let result = self.fetcher.fetch(req, true).await;
+        self.observe(start, &result);
         result
     }
 

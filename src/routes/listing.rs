@@ -56,6 +56,7 @@ pub(super) fn respond(
     modules: &Modules,
     proxy_path: &str,
     telemetry_path: &str,
+    debug_scrapes: bool,
     req: &Parts,
 ) -> Response<Body> {
     let (content_type, body) = if wants_json(req) {
@@ -79,7 +80,7 @@ pub(super) fn respond(
             .collect();
         ("application/json", serde_json::to_string(&views).unwrap_or_else(|_| "{}".into()))
     } else {
-        ("text/html; charset=utf-8", landing_page(modules, proxy_path, telemetry_path))
+        ("text/html; charset=utf-8", landing_page(modules, proxy_path, telemetry_path, debug_scrapes))
     };
     let mut r = Response::new(Body::full(body));
     *r.status_mut() = StatusCode::OK;
@@ -88,7 +89,7 @@ pub(super) fn respond(
 }
 
 /// The HTML landing page: every module with its method and last scrape, and the endpoints.
-fn landing_page(modules: &Modules, proxy_path: &str, telemetry_path: &str) -> String {
+fn landing_page(modules: &Modules, proxy_path: &str, telemetry_path: &str, debug_scrapes: bool) -> String {
     let mut html = String::from(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>exporter_exporter</title>\n\
          <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
@@ -121,12 +122,22 @@ fn landing_page(modules: &Modules, proxy_path: &str, telemetry_path: &str) -> St
         .collect();
     if !failed.is_empty() {
         html.push_str(
-            "<h2>Recent failures:</h2>\n<table>\n<tr><th>module</th><th>when (UTC)</th><th>status</th><th>took</th><th>cause</th></tr>\n",
+            "<h2>Recent failures:</h2>\n<table>\n<tr><th>module</th><th>when (UTC)</th><th>status</th><th>took</th><th>cause</th><th></th></tr>\n",
         );
         for (module, failures) in failed {
+            // One click from a failure to a debug scrape of its module, where debug is on.
+            let debug = if debug_scrapes && module.config.debug {
+                let href = format!(
+                    "{proxy_path}?module={}&debug=true",
+                    form_urlencoded::byte_serialize(module.config.name.as_bytes()).collect::<String>()
+                );
+                format!("<a href=\"{}\">debug scrape</a>", escape_html(&href))
+            } else {
+                String::new()
+            };
             for f in failures {
                 html.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1} ms</td><td>{}</td></tr>\n",
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1} ms</td><td>{}</td><td>{debug}</td></tr>\n",
                     escape_html(&module.config.name),
                     when(&f),
                     f.status,

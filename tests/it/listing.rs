@@ -81,6 +81,10 @@ async fn recent_failures_are_listed_with_their_cause_and_no_secret() {
     assert!(page.contains("Recent failures"), "{page}");
     assert!(page.contains("cannot connect to 127.0.0.1"), "{page}");
     assert!(page.contains("command exited with exit status: 3"), "{page}");
+    assert!(
+        page.contains("<a href=\"/proxy?module=script&amp;debug=true\">debug scrape</a>"),
+        "one click: {page}"
+    );
     let listing = get(&proxy.url("/"), &[("Accept", "application/json")]).await.text();
     let v: serde_json::Value = serde_json::from_str(&listing).expect("json");
     let down = v["down"]["RecentFailures"].as_array().expect("failures");

@@ -10,6 +10,7 @@ mod cli;
 mod coalesce;
 mod config;
 mod containers;
+mod debug_scrape;
 mod dependencies;
 mod differential;
 mod docker_api;
