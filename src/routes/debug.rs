@@ -151,9 +151,18 @@ fn redact_query(uri: &str, http: Option<&HttpSource>) -> String {
 /// A header value as shown: credentials and configured values replaced.
 fn redact_header(name: &header::HeaderName, value: &HeaderValue, http: Option<&HttpSource>) -> String {
     if CREDENTIALS.contains(name) {
-        // The scheme tells what kind of credentials went, not what they are.
-        let scheme = value.to_str().ok().and_then(|v| v.split_whitespace().next()).unwrap_or("");
-        return format!("{scheme} <redacted>").trim_start().to_owned();
+        // An Authorization scheme tells what kind of credentials went, not what they are; a
+        // value without a scheme (a cookie, a bare token) shows nothing.
+        let mut words = value.to_str().unwrap_or("").split_whitespace();
+        let scheme = match (words.next(), words.next()) {
+            (Some(s), Some(_))
+                if *name != header::COOKIE && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+            {
+                s
+            }
+            _ => return "<redacted>".into(),
+        };
+        return format!("{scheme} <redacted>");
     }
     if http.is_some_and(|h| h.headers.iter().any(|(n, _)| n == name)) {
         return "<configured, not shown>".into();
@@ -210,6 +219,8 @@ mod tests {
         let v = HeaderValue::from_static("Bearer s3cr3t");
         assert_eq!(redact_header(&header::AUTHORIZATION, &v, None), "Bearer <redacted>");
         let c = HeaderValue::from_static("session=s3cr3t");
-        assert!(!redact_header(&header::COOKIE, &c, None).contains("s3cr3t"));
+        assert_eq!(redact_header(&header::COOKIE, &c, None), "<redacted>");
+        let bare = HeaderValue::from_static("s3cr3t");
+        assert_eq!(redact_header(&header::AUTHORIZATION, &bare, None), "<redacted>");
     }
 }
