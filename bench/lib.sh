@@ -51,3 +51,17 @@ wait_http() { # wait_http URL PID NAME: until the URL answers anything, or the p
     echo "${0##*/}: $name did not answer $url" >&2
     return 1
 }
+
+# ---------------------------------------------------------------- /proc
+children_of() { # PIDs whose parent is $1
+    grep -l "^PPid:[[:space:]]*$1\$" /proc/[0-9]*/status 2>/dev/null | sed 's|/proc/\([0-9]*\)/status|\1|' || true
+}
+rss_field() { # rss_field FIELD PID...: sum of FIELD (kB) over the PIDs
+    local f=$1 sum=0 p v
+    shift
+    for p in "$@"; do
+        v=$(awk -v f="$f:" '$1 == f {print $2}' "/proc/$p/status" 2>/dev/null || true)
+        sum=$((sum + ${v:-0}))
+    done
+    echo "$sum"
+}

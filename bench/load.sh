@@ -144,19 +144,10 @@ start_target() {
 # Every process whose memory counts: the target, or its nginx workers.
 target_pids() {
     if [[ $1 == nginx-proxy ]]; then
-        grep -l "^PPid:[[:space:]]*$TARGET_PID\$" /proc/[0-9]*/status 2>/dev/null | sed 's|/proc/\([0-9]*\)/status|\1|'
+        children_of "$TARGET_PID"
     else
         echo "$TARGET_PID"
     fi
-}
-kib() { # kib FIELD PIDS...: the field summed, in KiB
-    local f=$1 sum=0 p v
-    shift
-    for p in "$@"; do
-        v=$(awk -v f="$f:" '$1 == f {print $2}' "/proc/$p/status" 2>/dev/null || true)
-        sum=$((sum + ${v:-0}))
-    done
-    echo "$sum"
 }
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 
@@ -196,12 +187,12 @@ measure_big() { # measure_big TARGET MODE CLIENTS
     curl -s -o /dev/null --max-time 60 "$TARGET_BIG" || true
     sleep 1
     mapfile -t pids < <(target_pids "$target")
-    idle=$(kib VmRSS "${pids[@]}")
+    idle=$(rss_field VmRSS "${pids[@]}")
     for p in "${pids[@]}"; do echo 5 >"/proc/$p/clear_refs" 2>/dev/null || true; done
     # A watchdog: the machine is shared, so a target over the cap is killed.
     (
         while sleep 0.2; do
-            r=$(kib VmRSS "${pids[@]}")
+            r=$(rss_field VmRSS "${pids[@]}")
             if ((r > RSS_CAP_MIB * 1024)); then
                 echo "$r" >"$TMP/capped"
                 kill -KILL "${pids[@]}" "$TARGET_PID" 2>/dev/null
@@ -212,14 +203,14 @@ measure_big() { # measure_big TARGET MODE CLIENTS
     local dog=$!
     rm -f "$TMP/capped"
     res=$(run_wrk "$clients" "$DURATION" "$script" "$TARGET_BIG")
-    peak=$(kib VmHWM "${pids[@]}")
+    peak=$(rss_field VmHWM "${pids[@]}")
     if [[ -f $TMP/capped ]]; then
         capped=" (killed above ${RSS_CAP_MIB} MiB)"
         peak=$(cat "$TMP/capped")
         settled=0
     else
         sleep "$SETTLE"
-        settled=$(kib VmRSS "${pids[@]}")
+        settled=$(rss_field VmRSS "${pids[@]}")
     fi
     kill "$dog" 2>/dev/null || true
     wait "$dog" 2>/dev/null || true

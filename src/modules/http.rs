@@ -1,7 +1,9 @@
 //! `method: http`, the reverse proxy: builds the upstream request (URL from the module, query
 //! merged, client headers forwarded minus hop-by-hop ones), and for a 200 reads the body while
 //! verifying it, then serves the upstream's bytes and headers unchanged. Anything else streams
-//! through as it arrives. Connections are kept alive in the module's pool (pool.rs).
+//! through as it arrives. Connections are kept alive in the module's pool (pool.rs), at most
+//! `http.max_connections` open at once; a body held whole has room in the memory budget
+//! (budget.rs) for as long as it is held.
 
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -74,3 +74,43 @@ async fn a_body_larger_than_the_whole_budget_is_a_503() {
     assert_eq!(got.text(), "Service Unavailable: the proxy's memory for upstream bodies is in use\n");
     assert_eq!(proxy.metrics.budget.held_bytes.get(), 0);
 }
+
+#[tokio::test]
+async fn a_scrape_that_finds_no_room_until_its_deadline_gets_a_503() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // An upstream that declares a body of 1 MB and then sends nothing: each scrape of it holds
+    // room for 1 MB until its own deadline.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = [0u8; 4096];
+                let _ = stream.read(&mut head).await;
+                let answer = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000000\r\n\r\n";
+                let _ = stream.write_all(answer.as_bytes()).await;
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            });
+        }
+    });
+    let proxy = Arc::new(proxy_with_budget(port, 1_500_000).await);
+    let first = {
+        let url = proxy.url("/proxy?module=m&i=1");
+        tokio::spawn(async move { get(&url, &[("X-Prometheus-Scrape-Timeout-Seconds", "3")]).await })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while proxy.metrics.budget.held_bytes.get() < 1_000_000 {
+        assert!(std::time::Instant::now() < deadline, "the first scrape never reserved its room");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let started = std::time::Instant::now();
+    // 0.7 s minus the 0.5 s offset: 200 ms to find room that the first scrape holds for 2.5 s.
+    let second =
+        get(&proxy.url("/proxy?module=m&i=2"), &[("X-Prometheus-Scrape-Timeout-Seconds", "0.7")]).await;
+    assert_eq!(second.status, 503);
+    assert_eq!(second.text(), "Service Unavailable: the proxy's memory for upstream bodies is in use\n");
+    assert!(started.elapsed() < Duration::from_secs(2), "answered at its deadline: {:?}", started.elapsed());
+    assert_eq!(first.await.expect("first").status, 504, "the stalled body times out");
+    assert_eq!(proxy.metrics.budget.held_bytes.get(), 0);
+    assert_eq!(proxy.metrics.budget.waiting.get(), 0);
+}
