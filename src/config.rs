@@ -4,6 +4,7 @@
 
 pub mod docker;
 mod duration;
+mod invalid;
 mod module;
 mod raw;
 pub mod tls;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::duration::parse_timeout;
+use super::invalid::{Invalid, invalid};
 use super::raw;
 
 /// The socket Docker listens on by default.
@@ -136,17 +137,6 @@ impl AddressMode {
             other => Err(format!("{other:?} is not network or published")),
         }
     }
-}
-
-/// A problem in the `docker:` block: the key and what is wrong.
-#[derive(Debug)]
-pub(super) struct Invalid {
-    pub(super) key: &'static str,
-    pub(super) problem: String,
-}
-
-fn invalid(key: &'static str, problem: impl Into<String>) -> Invalid {
-    Invalid { key, problem: problem.into() }
 }
 
 impl DockerConfig {

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::docker::{AddressMode, ContainerTarget};
 use super::duration::parse_timeout;
+use super::invalid::{Invalid, invalid};
 use super::raw;
 
 /// Largest exec output or file read by default (64 MiB).
@@ -188,19 +189,6 @@ pub struct FileSource {
     pub path: PathBuf,
     /// Largest file accepted.
     pub max_bytes: u64,
-}
-
-/// A fault in one module's settings: the key (a dotted path inside the module) and the problem.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Invalid {
-    /// Dotted key path inside the module, e.g. `http.port`.
-    pub(super) key: &'static str,
-    /// What is wrong with it.
-    pub(super) problem: String,
-}
-
-fn invalid(key: &'static str, problem: impl Into<String>) -> Invalid {
-    Invalid { key, problem: problem.into() }
 }
 
 impl Module {
