@@ -99,13 +99,17 @@ getent passwd exporter_exporter | grep -q ':/usr/sbin/nologin$' || fail "no syst
 wants=/etc/systemd/system/multi-user.target.wants/exporter_exporter.service
 [ "$(readlink "$wants")" = /lib/systemd/system/exporter_exporter.service ] || fail "the unit is not enabled"
 if [ $man_installed = yes ]; then
-  zcat /usr/share/man/man1/exporter_exporter.1.gz | grep -q '^\.TH exporter_exporter 1' || fail "bad man page"
+  man=$(zcat /usr/share/man/man1/exporter_exporter.1.gz)
+  grep -q '^\.TH exporter_exporter 1' <<<"$man" || fail "bad man page"
 fi
-/usr/bin/exporter_exporter -version
-/usr/bin/exporter_exporter -version | grep -q "$(dpkg-query -W -f='${Version}' exporter-exporter)" \
+# Output is captured before grep reads it: with pipefail, `producer | grep -q` fails whenever grep
+# exits on its match before the producer has finished writing (curl then reports error 23).
+version=$(/usr/bin/exporter_exporter -version)
+echo "$version"
+grep -q "$(dpkg-query -W -f='${Version}' exporter-exporter)" <<<"$version" \
   || fail "-version does not print the package's version"
-/usr/bin/exporter_exporter -version | grep -q '^licence: Apache-2.0$' || fail "-version does not print the licence"
-/usr/bin/exporter_exporter -version | grep -q 'sbom.cdx.json' || fail "-version does not say where the SBOM is"
+grep -q '^licence: Apache-2.0$' <<<"$version" || fail "-version does not print the licence"
+grep -q 'sbom.cdx.json' <<<"$version" || fail "-version does not say where the SBOM is"
 echo "files OK"
 
 step "dependency list: embedded in the installed binary, and the SBOM, against cargo tree"
@@ -189,13 +193,15 @@ scrape=$(curl -fsS "http://$address/proxy?module=pkgtest")
 grep -qx 'pkgtest_ok 1' <<<"$scrape" || fail "scrape of pkgtest: $scrape"
 echo "scraped module pkgtest:"
 echo "$scrape"
-curl -fsS "http://$address/metrics" | grep -q '^expexp_build_info{' || fail "no expexp_build_info in /metrics"
+metrics=$(curl -fsS "http://$address/metrics")
+grep -q '^expexp_build_info{' <<<"$metrics" || fail "no expexp_build_info in /metrics"
 # ExecReload= sends SIGHUP.
 kill -HUP "$pid"
 for _ in $(seq 50); do grep -q 'configuration reloaded' "$work/daemon.log" && break; sleep 0.1; done
 grep -q 'configuration reloaded' "$work/daemon.log" || { cat "$work/daemon.log"; fail "SIGHUP did not reload"; }
-curl -fsS "http://$address/metrics" | grep -qx 'expexp_config_last_reload_successful 1' \
-  || fail "reload not reported successful"
+metrics=$(curl -fsS "http://$address/metrics")
+grep -qx 'expexp_config_last_reload_successful 1' <<<"$metrics" \
+  || { grep '^expexp_config_last_reload' <<<"$metrics"; fail "reload not reported successful"; }
 # systemd stops with SIGTERM.
 kill -TERM "$pid"
 status=0
