@@ -405,12 +405,16 @@ fn the_grafana_dashboard_is_well_formed_and_queries_real_metrics() {
         "process_resident_memory_bytes",
         "process_cpu_seconds_total",
         "process_open_fds",
+        "expexp_scrapes_coalesced_total",
+        "expexp_upstream_connection_waits",
+        "expexp_held_body_bytes",
+        "expexp_scrapes_waiting_for_memory",
     ] {
         assert!(used.contains(needed), "the dashboard does not show {needed}");
     }
 
-    // Every metric it queries exists in what the proxy serves, with an exec and a file module
-    // configured (their series exist from the start).
+    // Every metric it queries exists in what the proxy serves, with an exec, a file and an http
+    // module configured (their series exist from the start; the http module is never scraped).
     let dir = tempfile::tempdir().expect("tmp");
     let prom = dir.path().join("a.prom");
     std::fs::write(&prom, "a 1\n").expect("write");
@@ -419,7 +423,8 @@ fn the_grafana_dashboard_is_well_formed_and_queries_real_metrics() {
         &config,
         format!(
             "modules:\n  e:\n    method: exec\n    exec: {{command: /bin/true}}\n  \
-             f:\n    method: file\n    file: {{path: {}}}\n",
+             f:\n    method: file\n    file: {{path: {}}}\n  \
+             h:\n    method: http\n    http: {{port: 9}}\n",
             prom.display()
         ),
     )
