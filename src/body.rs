@@ -1,6 +1,6 @@
 //! The response body type: a buffered body (verified upstream bodies, script output, our own
-//! pages), one shared by coalesced scrapes, or an upstream body streamed through unread and
-//! cut off at the scrape deadline.
+//! pages, the pieces of one fetch that coalesced scrapes share), or an upstream body streamed
+//! through unread and cut off at the scrape deadline.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -20,22 +20,13 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub enum Body {
     /// All of it, in memory.
     Full(Option<Bytes>),
-    /// All of it, in memory, in the pieces it arrived in (served without joining them).
+    /// All of it, in memory, in the pieces it arrived in (served without joining them). Coalesced
+    /// scrapes each get such a body over the same reference-counted pieces; each piece is
+    /// dropped once sent, so a piece's memory goes back as soon as the slowest sharer has sent
+    /// it, not when that sharer has sent the whole body.
     Frames {
         /// The pieces, first to send last.
         pieces: Vec<Bytes>,
-        /// Bytes left to send.
-        remaining: u64,
-        /// Its room in the memory budget, given back when the body is dropped.
-        held: Option<Held>,
-    },
-    /// All of it, in memory, shared with the other scrapes that coalesced on one fetch: each
-    /// sends the same pieces (reference-counted, never copied).
-    Shared {
-        /// The pieces, first to send first.
-        pieces: Arc<[Bytes]>,
-        /// The next piece to send.
-        next: usize,
         /// Bytes left to send.
         remaining: u64,
         /// Its room in the memory budget, given back when the last sharer is dropped.
@@ -73,12 +64,13 @@ impl Body {
     /// budget until it is dropped.
     pub fn frames(mut pieces: Vec<Bytes>, len: u64, held: Option<Held>) -> Body {
         pieces.reverse();
-        Body::Frames { pieces, remaining: len, held }
+        Body::Frames { pieces, remaining: len, held: held.map(Arc::new) }
     }
 
-    /// A body shared with other responses, `len` bytes in all.
-    pub fn shared(pieces: Arc<[Bytes]>, len: u64, held: Option<Arc<Held>>) -> Body {
-        Body::Shared { pieces, next: 0, remaining: len, held }
+    /// A body over the same pieces as other responses, `len` bytes in all; the room in the
+    /// memory budget goes back when the last of them is dropped.
+    pub fn shared(pieces: &[Bytes], len: u64, held: Option<Arc<Held>>) -> Body {
+        Body::Frames { pieces: pieces.iter().rev().cloned().collect(), remaining: len, held }
     }
 
     /// An empty body.
@@ -110,11 +102,6 @@ impl http_body::Body for Body {
                 *remaining = remaining.saturating_sub(b.len() as u64);
                 Ok(Frame::data(b))
             })),
-            Body::Shared { pieces, next, remaining, .. } => Poll::Ready(pieces.get(*next).map(|b| {
-                *next += 1;
-                *remaining = remaining.saturating_sub(b.len() as u64);
-                Ok(Frame::data(b.clone()))
-            })),
             Body::Stream { inner, deadline, remaining } => {
                 if let Poll::Ready(frame) = Pin::new(inner).poll_frame(cx) {
                     if let Some(Ok(f)) = &frame
@@ -142,7 +129,6 @@ impl http_body::Body for Body {
         match self {
             Body::Full(b) => b.is_none(),
             Body::Frames { pieces, .. } => pieces.is_empty(),
-            Body::Shared { pieces, next, .. } => *next >= pieces.len(),
             Body::Stream { inner, .. } => inner.is_end_stream(),
         }
     }
@@ -150,9 +136,7 @@ impl http_body::Body for Body {
     fn size_hint(&self) -> SizeHint {
         match self {
             Body::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
-            Body::Frames { remaining, .. } | Body::Shared { remaining, .. } => {
-                SizeHint::with_exact(*remaining)
-            }
+            Body::Frames { remaining, .. } => SizeHint::with_exact(*remaining),
             Body::Stream { inner, .. } => inner.size_hint(),
         }
     }

@@ -2,7 +2,9 @@
 //! the others join it, and each waits for the one answer under its own deadline. Because the
 //! fetch is not any waiter's future, a waiter that leaves (its client gone, its deadline
 //! passed) takes nothing from the others; the fetch is cancelled only when every waiter has
-//! left. The answer is held once: each waiter's body sends the same reference-counted pieces.
+//! left. The answer is held once: each waiter's body sends the same reference-counted pieces,
+//! and the answer lets go of them as soon as every waiter has its body, so each piece is freed
+//! when the slowest waiter has sent it.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -55,7 +57,7 @@ struct Answer {
     status: StatusCode,
     version: Version,
     headers: HeaderMap,
-    pieces: Arc<[Bytes]>,
+    pieces: Vec<Bytes>,
     len: u64,
     held: Option<Arc<Held>>,
 }
@@ -174,7 +176,7 @@ impl Ticket {
         };
         match outcome.as_deref() {
             Some(Ok(a)) => {
-                let mut response = Response::new(Body::shared(a.pieces.clone(), a.len, a.held.clone()));
+                let mut response = Response::new(Body::shared(&a.pieces, a.len, a.held.clone()));
                 *response.status_mut() = a.status;
                 *response.version_mut() = a.version;
                 *response.headers_mut() = a.headers.clone();
@@ -205,17 +207,14 @@ impl Drop for Ticket {
 /// or, from a stream, read here) into pieces they share.
 async fn answer(response: Response<Body>) -> Result<Answer, ScrapeError> {
     let (parts, body) = response.into_parts();
-    let (pieces, len, held): (Arc<[Bytes]>, u64, Option<Arc<Held>>) = match body {
+    let (pieces, len, held): (Vec<Bytes>, u64, Option<Arc<Held>>) = match body {
         Body::Full(b) => {
             let len = b.as_ref().map_or(0, |b| b.len() as u64);
             (b.into_iter().collect(), len, None)
         }
         Body::Frames { mut pieces, remaining, held } => {
             pieces.reverse();
-            (pieces.into(), remaining, held.map(Arc::new))
-        }
-        Body::Shared { pieces, next, remaining, held } => {
-            (pieces[next.min(pieces.len())..].into(), remaining, held)
+            (pieces, remaining, held)
         }
         stream @ Body::Stream { .. } => {
             // Not given by the runners when asked for a whole answer; read here all the same.
@@ -232,8 +231,50 @@ async fn answer(response: Response<Body>) -> Result<Answer, ScrapeError> {
                     pieces.push(data);
                 }
             }
-            (pieces.into(), len, None)
+            (pieces, len, None)
         }
     };
     Ok(Answer { status: parts.status, version: parts.version, headers: parts.headers, pieces, len, held })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> Key {
+        Key { head: false, params: Vec::new(), headers: [None, None, None, None] }
+    }
+
+    async fn first_piece(response: &mut Response<Body>) -> Bytes {
+        let frame = response.body_mut().frame().await.expect("a piece").expect("no error");
+        frame.into_data().expect("data")
+    }
+
+    /// Memory under many clients of one large page: a piece must go back once the slowest
+    /// waiter has sent it, not when that waiter has sent the whole body.
+    #[tokio::test]
+    async fn each_piece_is_freed_once_every_waiter_has_sent_it() {
+        let pieces: Vec<Bytes> = (0..3u8).map(|i| Bytes::from(vec![i; 1000])).collect();
+        let kept = pieces.clone();
+        let flights = Arc::new(Flights::default());
+        let (go, started) = tokio::sync::oneshot::channel::<()>();
+        let leader = flights.join(key(), None, move || async move {
+            let _ = started.await;
+            Ok(Response::new(Body::frames(pieces, 3000, None)))
+        });
+        let joiner = flights.join(key(), None, || async { Err(ScrapeError::Lost) });
+        assert!(joiner.joined);
+        go.send(()).expect("the fetch waits");
+        let (a, b) = tokio::join!(leader.wait(None, None), joiner.wait(None, None));
+        drop((leader, joiner));
+        let (mut a, mut b) = (a.expect("answered"), b.expect("answered"));
+
+        drop(first_piece(&mut a).await);
+        assert!(!kept[0].is_unique(), "the other waiter has not sent the first piece yet");
+        assert_eq!(first_piece(&mut b).await, kept[0]);
+        assert!(kept[0].is_unique(), "sent by both waiters, the first piece is still held");
+        assert!(!kept[1].is_unique() && !kept[2].is_unique());
+        drop((a, b));
+        assert!(kept.iter().all(Bytes::is_unique));
+    }
 }
