@@ -25,6 +25,8 @@ impl Fault {
     /// The error for this fault in `line`, the line counted `number` from 1 in the body. A line
     /// may hold newlines (an OpenMetrics quoted name may), so the fault's own line and column
     /// are counted from the newlines before it.
+    #[cold]
+    #[inline(never)]
     pub(super) fn locate(self, format: Format, line: &[u8], number: u64) -> VerifyError {
         let before = &line[..self.at.min(line.len())];
         let newlines = memchr::memchr_iter(b'\n', before).count() as u64;

@@ -228,11 +228,9 @@ impl OpenMetricsParser {
 
     /// Reads a `{...}` group whose `{` is just before `i`; returns the index after its `}`.
     fn group(&mut self, line: &[u8], mut i: usize, group: Group) -> Result<usize, Fault> {
-        let brace = i - 1;
         let mut has_name = matches!(group, Group::Sample { named: true });
         let mut quoted_label = None;
         loop {
-            let item = i;
             match line.get(i) {
                 Some(b'}') => break,
                 Some(b'"') => {
@@ -245,14 +243,18 @@ impl OpenMetricsParser {
                     } else {
                         self.quoted_name(line, i, false)?
                     };
+                    // The name's opening quote is at `start - 1`.
                     let (start, end) = (i + 1, after - 1);
                     i = after;
                     if matches!(line.get(i), Some(b',' | b'}')) {
                         if group == Group::Exemplar {
-                            return Err(Fault::new(item, "expected label name in exemplar, got a bare quoted name"));
+                            return Err(Fault::new(
+                                start - 1,
+                                "expected label name in exemplar, got a bare quoted name",
+                            ));
                         }
                         if has_name {
-                            return Err(Fault::new(item, "metric name already set"));
+                            return Err(Fault::new(start - 1, "metric name already set"));
                         }
                         has_name = true;
                         check_quoted_name(line, start, end, "metric name")?;
@@ -264,7 +266,7 @@ impl OpenMetricsParser {
                     if group != Group::Exemplar {
                         // Checked once its value is known: see below.
                         quoted_label = Some((start, end));
-                        self.push_label(line, item, start, end, escaped);
+                        self.push_label(line, start - 1, start, end, escaped);
                     }
                 }
                 Some(_) => {
@@ -317,7 +319,8 @@ impl OpenMetricsParser {
             }
         }
         if !has_name && group != Group::Exemplar {
-            return Err(Fault::new(brace, "metric name not set"));
+            // Only a line that starts with its `{` has no name before it.
+            return Err(Fault::new(0, "metric name not set"));
         }
         Ok(i + 1)
     }
@@ -427,15 +430,23 @@ impl OpenMetricsParser {
     }
 }
 
-/// Reads ` value` at `i`; returns the index after it.
+/// Reads ` value` at `i`; returns the index after it. Nearly every value is a plain decimal,
+/// read here; the rest, and every fault, in [`other_value`].
+#[inline(always)]
 fn value(line: &[u8], i: usize, after: &str) -> Result<usize, Fault> {
-    if line.get(i) != Some(&b' ') {
-        return Err(Fault::new(i, format!("expected a space and a value after {after}")));
-    }
-    if let Some(end) = lex::plain_decimal_end(line, i + 1)
+    if line.get(i) == Some(&b' ')
+        && let Some(end) = lex::plain_decimal_end(line, i + 1)
         && matches!(line.get(end), None | Some(b' '))
     {
         return Ok(end);
+    }
+    other_value(line, i, after)
+}
+
+/// Reads ` value` at `i` that is not a plain decimal (see [`value`]).
+fn other_value(line: &[u8], i: usize, after: &str) -> Result<usize, Fault> {
+    if line.get(i) != Some(&b' ') {
+        return Err(Fault::new(i, format!("expected a space and a value after {after}")));
     }
     let end = token(line, i)?;
     let v = &line[i + 1..end];

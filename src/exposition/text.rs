@@ -592,6 +592,7 @@ impl TextParser {
 
     /// Remembers a name that was written unquoted at `i`; quoted names are rare and their span
     /// does not start where the line's bytes do.
+    #[inline(always)]
     fn remember_name(&mut self, line: &[u8], i: usize, name: Span, resolved: Resolved) {
         self.last_resolved = None;
         #[cfg(test)]
