@@ -471,3 +471,5 @@ fn a_name_holding_many_newlines_is_read_once_in_any_pieces() {
     }
     assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
 }
+
+mod columns;
