@@ -379,9 +379,9 @@ proptest::proptest! {
     #![proptest_config(proptest::test_runner::Config { cases: 8000, ..Default::default() })]
 
     /// What the parsers remember between lines (the last name, the label skeletons) only saves
-    /// work: every body, however damaged, gets the verdict, message and line it gets with every
-    /// line taking the full checks, whole or in pieces (lines that repeat the last one's shape
-    /// are read in place, across what would be their newline in a damaged body).
+    /// work: every body, however damaged, gets the verdict, message, line and column it gets
+    /// with every line taking the full checks, whole or in pieces (lines that repeat the last
+    /// one's shape are read in place, across what would be their newline in a damaged body).
     #[test]
     fn remembered_lines_never_change_a_verdict(
         seed in 0..REPEATING.len(),
