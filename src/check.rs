@@ -127,7 +127,9 @@ pub fn check(body: &[u8], content_type: Option<&str>, max_bytes: u64) -> Checked
     // As the http module checks a body: the same decoder bound as the body bound.
     let result = BodyCheck::new(dialect, encoding, max_bytes).finish(body);
     let line = match &result {
-        Err(VerifyError { position: Position::Line { line, column }, .. }) => Excerpt::of(text, *line, *column),
+        Err(VerifyError { position: Position::Line { line, column }, .. }) => {
+            Excerpt::of(text, *line, *column)
+        }
         Err(VerifyError { position: Position::Message(_) | Position::Body, .. }) | Ok(_) => None,
     };
     Checked { dialect, chosen, encoding, result, line }
@@ -243,7 +245,8 @@ mod tests {
         assert_eq!(
             where_and_caret(b"up{a=\"\r\x1b[31m\"} one\n", TEXT),
             "line 1, column 16: expected float as value, got \"one\"\n  \
-             1 | up{a=\"\\r\\u{1b}[31m\"} one\n    | ".to_owned()
+             1 | up{a=\"\\r\\u{1b}[31m\"} one\n    | "
+                .to_owned()
                 + &" ".repeat(6 + 2 + 6 + 4 + 3)
                 + "^\n"
         );

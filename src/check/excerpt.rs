@@ -119,9 +119,15 @@ mod tests {
         // `\r` shows as two cells, ESC as `\u{1b}` (six), a backslash as two.
         let caret = |cells: usize| format!("    | {}^\n", " ".repeat(cells));
         let text = shown("m{a=\"\r\x1b\\\\\"} x\n", 1, 13);
-        assert_eq!(text, format!("  1 | m{{a=\"\\r\\u{{1b}}\\\\\\\\\"}} x\n{}", caret(5 + 2 + 6 + 2 + 2 + 3)));
+        assert_eq!(
+            text,
+            format!("  1 | m{{a=\"\\r\\u{{1b}}\\\\\\\\\"}} x\n{}", caret(5 + 2 + 6 + 2 + 2 + 3))
+        );
         // `é` is two bytes and one cell; `日` three bytes and two cells.
-        assert_eq!(shown("m{a=\"é日\"} x\n", 1, 14), format!("  1 | m{{a=\"é日\"}} x\n{}", caret(5 + 1 + 2 + 3)));
+        assert_eq!(
+            shown("m{a=\"é日\"} x\n", 1, 14),
+            format!("  1 | m{{a=\"é日\"}} x\n{}", caret(5 + 1 + 2 + 3))
+        );
         // A fault inside a multi-byte character points at the character.
         assert_eq!(shown("é", 1, 2), "  1 | é\n    | ^\n");
         // Bytes that are not UTF-8 show as one replacement character.

@@ -32,7 +32,11 @@ impl Fault {
         let newlines = memchr::memchr_iter(b'\n', before).count() as u64;
         let start = memchr::memrchr(b'\n', before).map_or(0, |nl| nl + 1);
         let column = (self.at - start) as u64 + 1;
-        VerifyError { format, position: Position::Line { line: number + newlines, column }, message: self.message }
+        VerifyError {
+            format,
+            position: Position::Line { line: number + newlines, column },
+            message: self.message,
+        }
     }
 }
 
@@ -42,7 +46,10 @@ mod tests {
 
     #[test]
     fn a_fault_after_a_newline_in_the_line_is_on_the_next_line() {
-        let at = |line: &[u8], at: usize| match Fault::new(at, "x").locate(Format::OpenMetrics, line, 4).position {
+        let at = |line: &[u8], at: usize| match Fault::new(at, "x")
+            .locate(Format::OpenMetrics, line, 4)
+            .position
+        {
             Position::Line { line, column } => (line, column),
             Position::Message(_) | Position::Body => (0, 0),
         };

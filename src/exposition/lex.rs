@@ -123,7 +123,9 @@ impl QuoteError {
     /// The offset in the line of the byte at fault.
     pub(super) fn at(self) -> usize {
         match self {
-            QuoteError::Unterminated(at) | QuoteError::BadEscape(at, _) | QuoteError::TrailingBackslash(at) => at,
+            QuoteError::Unterminated(at)
+            | QuoteError::BadEscape(at, _)
+            | QuoteError::TrailingBackslash(at) => at,
         }
     }
 }

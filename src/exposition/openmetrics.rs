@@ -88,7 +88,10 @@ impl OpenMetricsParser {
                 return Err(Fault::new(0, "unexpected data after # EOF"));
             }
             if rest != b"# EOF" {
-                return Err(Fault::new(rest.len(), "data does not end with # EOF (the last line has no newline)"));
+                return Err(Fault::new(
+                    rest.len(),
+                    "data does not end with # EOF (the last line has no newline)",
+                ));
             }
             self.eof = true;
         }
@@ -209,7 +212,10 @@ impl OpenMetricsParser {
                 return Ok(());
             }
             if !line[i..].starts_with(b" # {") {
-                return Err(Fault::new(i + 1, "expected the end of the line or an exemplar after the timestamp"));
+                return Err(Fault::new(
+                    i + 1,
+                    "expected the end of the line or an exemplar after the timestamp",
+                ));
             }
         }
         // An exemplar: ` # {labels} value [timestamp]`.
@@ -293,7 +299,10 @@ impl OpenMetricsParser {
             }
             let q = quoted_end(line, i, false).map_err(|e| Fault::new(e.at(), "unterminated label value"))?;
             if !q.is_utf8(line, i) {
-                return Err(Fault::new(lex::first_non_utf8(line, i + 1, q.end - 1), "invalid UTF-8 label value"));
+                return Err(Fault::new(
+                    lex::first_non_utf8(line, i + 1, q.end - 1),
+                    "invalid UTF-8 label value",
+                ));
             }
             let empty_value = q.end == i + 2;
             if group == Group::Exemplar {
@@ -418,12 +427,16 @@ impl OpenMetricsParser {
         let bytes =
             |l: &LabelName| if l.in_scratch { &self.scratch[l.start..l.end] } else { &line[l.start..l.end] };
         if let Some(l) = self.labels.iter().find(|l| bytes(l) == b"__name__") {
-            return Err(Fault::new(l.at, "label name \"__name__\" is not unique: it repeats the metric name"));
+            return Err(Fault::new(
+                l.at,
+                "label name \"__name__\" is not unique: it repeats the metric name",
+            ));
         }
         let names = self.labels.iter().filter(|l| !l.empty_value).map(bytes);
         if let Some(n) = lex::find_duplicate(names, self.labels.len()) {
             // The second label of that name with a value is the one at fault.
-            let at = self.labels.iter().filter(|l| !l.empty_value && bytes(l) == n).nth(1).map_or(0, |l| l.at);
+            let at =
+                self.labels.iter().filter(|l| !l.empty_value && bytes(l) == n).nth(1).map_or(0, |l| l.at);
             return Err(Fault::new(at, format!("label name {:?} is not unique", String::from_utf8_lossy(n))));
         }
         Ok(())
@@ -451,7 +464,10 @@ fn other_value(line: &[u8], i: usize, after: &str) -> Result<usize, Fault> {
     let end = token(line, i)?;
     let v = &line[i + 1..end];
     if !is_go_float(v) {
-        return Err(Fault::new(i + 1, format!("invalid value {:?} after {after}", String::from_utf8_lossy(v))));
+        return Err(Fault::new(
+            i + 1,
+            format!("invalid value {:?} after {after}", String::from_utf8_lossy(v)),
+        ));
     }
     Ok(end)
 }
@@ -475,7 +491,10 @@ fn check_timestamp(line: &[u8], start: usize, end: usize, what: &str) -> Result<
         return Err(Fault::new(start, format!("invalid {what} {:?}", String::from_utf8_lossy(ts))));
     }
     if !lex::parse_go_float(ts).is_finite() {
-        return Err(Fault::new(start, format!("invalid {what} {:?}: must be finite", String::from_utf8_lossy(ts))));
+        return Err(Fault::new(
+            start,
+            format!("invalid {what} {:?}: must be finite", String::from_utf8_lossy(ts)),
+        ));
     }
     Ok(())
 }

@@ -1,5 +1,7 @@
 //! Unit tests of the verifier: the rules of each format, pieces, gzip, and the Content-Type table.
 
+mod columns;
+
 use super::*;
 
 const TEXT: Dialect = Dialect { format: Format::Text, utf8_names: false };
@@ -110,7 +112,10 @@ fn gzip_bodies_are_verified_after_decoding() {
     let good = gzip(b"a 1\nb 2\n");
     assert_eq!(verify(&good, TEXT, Encoding::Gzip).unwrap().samples, 2);
     let bad = gzip(b"a 1\nb two\n");
-    assert_eq!(verify(&bad, TEXT, Encoding::Gzip).unwrap_err().position, Position::Line { line: 2, column: 3 });
+    assert_eq!(
+        verify(&bad, TEXT, Encoding::Gzip).unwrap_err().position,
+        Position::Line { line: 2, column: 3 }
+    );
     // Concatenated members are one stream, as Go's reader takes them.
     let mut two = gzip(b"a 1\n");
     two.extend(gzip(b"b 2\n"));
@@ -471,5 +476,3 @@ fn a_name_holding_many_newlines_is_read_once_in_any_pieces() {
     }
     assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
 }
-
-mod columns;

@@ -458,7 +458,12 @@ impl TextParser {
 
     /// Reads labels after a `{` up to and including the `}`. With `braced_name`, one item may be
     /// a bare name (the metric name), which is returned. Returns the index after the `}`.
-    fn labels(&mut self, line: &[u8], mut i: usize, braced_name: bool) -> Result<(Option<Span>, usize), Fault> {
+    fn labels(
+        &mut self,
+        line: &[u8],
+        mut i: usize,
+        braced_name: bool,
+    ) -> Result<(Option<Span>, usize), Fault> {
         let mut name_item: Option<Span> = None;
         loop {
             i = skip_blanks(line, i);
@@ -490,7 +495,10 @@ impl TextParser {
                     continue;
                 }
                 Some(&c) => {
-                    return Err(Fault::new(i, format!("expected '=' after label name, found {:?}", c as char)));
+                    return Err(Fault::new(
+                        i,
+                        format!("expected '=' after label name, found {:?}", c as char),
+                    ));
                 }
                 None => return Err(Fault::new(i, "unexpected end of input stream after label name")),
             }
@@ -545,7 +553,10 @@ impl TextParser {
                 if !is_go_float(value) {
                     return Err(Fault::new(
                         l.value.0,
-                        format!("expected float as value for 'le' label, got {:?}", String::from_utf8_lossy(value)),
+                        format!(
+                            "expected float as value for 'le' label, got {:?}",
+                            String::from_utf8_lossy(value)
+                        ),
                     ));
                 }
                 continue;
@@ -567,12 +578,8 @@ impl TextParser {
             return Ok(());
         };
         // The second label of that name is the one at fault.
-        let at = self
-            .labels
-            .iter()
-            .filter(|l| self.span(line, l.name) == duplicate)
-            .nth(1)
-            .map_or(0, |l| l.at);
+        let at =
+            self.labels.iter().filter(|l| self.span(line, l.name) == duplicate).nth(1).map_or(0, |l| l.at);
         Err(Fault::new(at, format!("duplicate label name {:?}", String::from_utf8_lossy(duplicate))))
     }
 
