@@ -104,7 +104,8 @@ pub struct Checked {
     pub encoding: Encoding,
     /// The verifier's verdict.
     pub result: Result<Summary, VerifyError>,
-    /// The offending line (decoded, cut at [`MAX_SHOWN_LINE_BYTES`]), for a fault on a line.
+    /// The offending line as shown (decoded, escaped, cut at [`MAX_SHOWN_LINE_BYTES`]) with the
+    /// caret under the byte at fault, for a fault on a line.
     pub line: Option<Excerpt>,
 }
 
