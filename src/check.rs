@@ -1,6 +1,9 @@
 //! The offline checker, `-check.metrics FILE` (or `-` for standard input): verifies a body
 //! with the verifier the proxy runs, in the dialect the proxy would pick, and words the verdict
-//! for a person: `OK` with the counts, or where the first fault is, with the offending line.
+//! for a person: `OK` with the counts, or where the first fault is, with the offending line and
+//! a caret under the byte at fault.
+
+mod excerpt;
 
 use std::fmt::Write as _;
 use std::io::{self, Read};
@@ -10,9 +13,7 @@ use flate2::read::MultiGzDecoder;
 
 use crate::exposition::{BodyCheck, Dialect, Encoding, Format, Position, Summary, VerifyError};
 use crate::modules::output::dialect_of;
-
-/// The longest part of an offending line that a report shows, in bytes.
-pub const MAX_SHOWN_LINE_BYTES: usize = 256;
+pub use excerpt::{Caret, Excerpt, MAX_SHOWN_LINE_BYTES};
 
 /// The first bytes of every gzip stream (magic and the deflate method).
 const GZIP_MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
@@ -103,8 +104,9 @@ pub struct Checked {
     pub encoding: Encoding,
     /// The verifier's verdict.
     pub result: Result<Summary, VerifyError>,
-    /// The offending line (decoded, cut at [`MAX_SHOWN_LINE_BYTES`]), for a fault on a line.
-    pub line: Option<String>,
+    /// The offending line as shown (decoded, escaped, cut at [`MAX_SHOWN_LINE_BYTES`]) with the
+    /// caret under the byte at fault, for a fault on a line.
+    pub line: Option<Excerpt>,
 }
 
 /// Verifies `body` as the proxy would: in the dialect `content_type` gives (as an upstream's
@@ -126,7 +128,9 @@ pub fn check(body: &[u8], content_type: Option<&str>, max_bytes: u64) -> Checked
     // As the http module checks a body: the same decoder bound as the body bound.
     let result = BodyCheck::new(dialect, encoding, max_bytes).finish(body);
     let line = match &result {
-        Err(VerifyError { position: Position::Line(n), .. }) => nth_line(text, *n),
+        Err(VerifyError { position: Position::Line { line, column }, .. }) => {
+            Excerpt::of(text, *line, *column)
+        }
         Err(VerifyError { position: Position::Message(_) | Position::Body, .. }) | Ok(_) => None,
     };
     Checked { dialect, chosen, encoding, result, line }
@@ -139,27 +143,6 @@ fn gunzip(body: &[u8], max_bytes: u64) -> Vec<u8> {
     // the fault itself is the verifier's to report.
     let _ = MultiGzDecoder::new(body).take(max_bytes).read_to_end(&mut out);
     out
-}
-
-/// Line `n` (from 1) of `text`, as the verifier counts them, cut and escaped for a terminal.
-fn nth_line(text: &[u8], n: u64) -> Option<String> {
-    let index = usize::try_from(n.checked_sub(1)?).ok()?;
-    let line = text.split(|&b| b == b'\n').nth(index)?;
-    let cut = line.len() > MAX_SHOWN_LINE_BYTES;
-    let shown = String::from_utf8_lossy(&line[..line.len().min(MAX_SHOWN_LINE_BYTES)]);
-    // Escaped, so a stray carriage return or control byte is visible rather than acted on.
-    let mut out = String::with_capacity(shown.len());
-    for c in shown.chars() {
-        if c.is_control() || c == '\\' {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    if cut {
-        out.push_str(" …");
-    }
-    Some(out)
 }
 
 impl Checked {
@@ -203,12 +186,14 @@ impl Checked {
             Err(e) => {
                 let _ = writeln!(out, "FAIL: {checked_as}");
                 let _ = match e.position {
-                    Position::Line(n) => writeln!(out, "line {n}: {}", e.message),
+                    Position::Line { line, column } => {
+                        writeln!(out, "line {line}, column {column}: {}", e.message)
+                    }
                     Position::Message(n) => writeln!(out, "message {n}: {}", e.message),
                     Position::Body => writeln!(out, "body: {}", e.message),
                 };
-                if let (Position::Line(n), Some(line)) = (e.position, &self.line) {
-                    let _ = writeln!(out, "  {n} | {line}");
+                if let (Position::Line { line, column }, Some(excerpt)) = (e.position, &self.line) {
+                    out.push_str(&excerpt.render(line, column));
                 }
             }
         }
@@ -236,25 +221,59 @@ mod tests {
     }
 
     #[test]
-    fn a_fault_is_reported_with_its_line() {
+    fn a_fault_is_reported_with_its_line_column_and_a_caret() {
         let c = check(b"a 1\nb zero\n", Some("text/plain; version=0.0.4"), u64::MAX);
-        let report = c.report();
-        assert!(
-            report.starts_with(
-                "FAIL: text format, classic names only (Content-Type \"text/plain; version=0.0.4\")\nline 2: "
-            ),
-            "{report}"
+        assert_eq!(
+            c.report(),
+            "FAIL: text format, classic names only (Content-Type \"text/plain; version=0.0.4\")\n\
+             line 2, column 3: expected float as value, got \"zero\"\n\
+             \x20 2 | b zero\n\
+             \x20   |   ^\n"
         );
-        assert!(report.ends_with("\n  2 | b zero\n"), "{report}");
+    }
+
+    /// The report's lines after `FAIL: ...`.
+    fn where_and_caret(body: &[u8], content_type: &str) -> String {
+        let report = check(body, Some(content_type), u64::MAX).report();
+        report.split_once('\n').map(|(_, rest)| rest.to_owned()).unwrap_or_default()
     }
 
     #[test]
-    fn shown_lines_are_cut_and_escaped() {
-        assert_eq!(nth_line("a\nb\r\x1b[31m\\ é".as_bytes(), 2).as_deref(), Some("b\\r\\u{1b}[31m\\\\ é"));
-        let long = vec![b'x'; MAX_SHOWN_LINE_BYTES + 10];
-        let shown = nth_line(&long, 1).expect("line");
-        assert!(shown.ends_with(" …") && shown.len() == MAX_SHOWN_LINE_BYTES + " …".len());
-        assert_eq!(nth_line(b"a", 3), None);
-        assert_eq!(nth_line(b"a", 0), None);
+    fn the_caret_stands_under_the_byte_as_the_terminal_shows_the_line() {
+        const TEXT: &str = "text/plain; version=0.0.4";
+        const OM: &str = "application/openmetrics-text; version=1.0.0";
+        // A carriage return and an escape byte before the fault take their escapes' width.
+        assert_eq!(
+            where_and_caret(b"up{a=\"\r\x1b[31m\"} one\n", TEXT),
+            "line 1, column 16: expected float as value, got \"one\"\n  \
+             1 | up{a=\"\\r\\u{1b}[31m\"} one\n    | "
+                .to_owned()
+                + &" ".repeat(6 + 2 + 6 + 4 + 3)
+                + "^\n"
+        );
+        // Multi-byte characters before the fault: é is two bytes and one cell, 日 three and two.
+        assert_eq!(
+            where_and_caret("up{a=\"é日\",a=\"x\"} 1\n".as_bytes(), TEXT),
+            "line 1, column 14: duplicate label name \"a\"\n  1 | up{a=\"é日\",a=\"x\"} 1\n    | ".to_owned()
+                + &" ".repeat(6 + 1 + 2 + 2)
+                + "^\n"
+        );
+        // A fault past the bytes shown is said to be there.
+        let body = format!("m{{a=\"{}\"}} 1 2 3\n# EOF\n", "v".repeat(300));
+        let report = where_and_caret(body.as_bytes(), OM);
+        let column = body.find(" 3").expect("the third token") + 2;
+        assert!(
+            report.starts_with(&format!(
+                "line 1, column {column}: expected the end of the line or an exemplar after the timestamp\n"
+            )),
+            "{report}"
+        );
+        assert!(
+            report.ends_with(&format!(
+                " …\n    | {}^ column {column} is past the {MAX_SHOWN_LINE_BYTES} bytes shown\n",
+                " ".repeat(MAX_SHOWN_LINE_BYTES + 1)
+            )),
+            "{report}"
+        );
     }
 }

@@ -7,6 +7,7 @@
 //! twice or gathered into one buffer.
 
 mod escaping;
+mod fault;
 mod gzip;
 mod lex;
 mod names;
@@ -163,24 +164,21 @@ impl Verifier {
     pub fn finish(mut self, rest: &[u8]) -> Result<Summary, VerifyError> {
         let used = self.feed(rest)?;
         let rest = &rest[used..];
-        let (result, position, summary) = match &mut self.parser {
-            Parser::Text(p) => (
-                p.finish(rest),
-                Position::Line(self.units + 1),
-                Summary { families: p.families() as u64, samples: p.samples },
-            ),
-            Parser::OpenMetrics(p) => (
-                p.finish(rest),
-                Position::Line(self.units + 1),
-                Summary { families: p.families, samples: p.samples },
-            ),
-            Parser::Protobuf(p) => (
-                p.finish(rest),
-                Position::Message(self.units + 1),
-                Summary { families: p.families, samples: p.samples },
-            ),
-        };
-        result.map(|()| summary).map_err(|message| VerifyError { format: self.format, position, message })
+        let (format, line) = (self.format, self.units + 1);
+        match &mut self.parser {
+            Parser::Text(p) => p
+                .finish(rest)
+                .map(|()| Summary { families: p.families() as u64, samples: p.samples })
+                .map_err(|fault| fault.locate(format, rest, line)),
+            Parser::OpenMetrics(p) => p
+                .finish(rest)
+                .map(|()| Summary { families: p.families, samples: p.samples })
+                .map_err(|fault| fault.locate(format, rest, line)),
+            Parser::Protobuf(p) => p
+                .finish(rest)
+                .map(|()| Summary { families: p.families, samples: p.samples })
+                .map_err(|message| VerifyError { format, position: Position::Message(line), message }),
+        }
     }
 
     fn body_error(&self, message: String) -> VerifyError {
@@ -212,7 +210,6 @@ fn openmetrics_lines(
     format: Format,
     p: &mut OpenMetricsParser,
 ) -> Result<usize, VerifyError> {
-    let error = |units: u64, message| VerifyError { format, position: Position::Line(units + 1), message };
     // buf[..from] is known to hold no newline, unless a spanning line is being framed.
     let mut from = (*scanned).min(buf.len());
     let mut pos = 0;
@@ -224,7 +221,7 @@ fn openmetrics_lines(
             p.multiline = true;
             let checked = p.line(&buf[pos..end]);
             p.multiline = false;
-            checked.map_err(|message| error(*units, message))?;
+            checked.map_err(|fault| fault.locate(format, &buf[pos..end], *units + 1))?;
             // Every newline counts as a line, for the positions of later faults.
             *units += 1 + memchr::memchr_iter(b'\n', &buf[pos..end]).count() as u64;
             pos = end + 1;
@@ -232,9 +229,9 @@ fn openmetrics_lines(
             continue;
         }
         let Some(end) = scan::newline(buf, from) else { break };
-        if let Err(message) = p.line(&buf[pos..end]) {
+        if let Err(fault) = p.line(&buf[pos..end]) {
             if p.spanning.is_none() {
-                return Err(error(*units, message));
+                return Err(fault.locate(format, &buf[pos..end], *units + 1));
             }
             // A quoted name runs on past this newline: frame the line again, from its start.
             continue;
@@ -285,11 +282,7 @@ fn each_text_line(
         let Some(k) = find(&buf[from..]) else { break };
         let end = from + k;
         *units += 1;
-        p.line(&buf[pos..end]).map_err(|message| VerifyError {
-            format,
-            position: Position::Line(*units),
-            message,
-        })?;
+        p.line(&buf[pos..end]).map_err(|fault| fault.locate(format, &buf[pos..end], *units))?;
         pos = end + 1;
     }
     *scanned = buf.len() - pos;

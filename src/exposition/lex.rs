@@ -106,15 +106,28 @@ impl Quoted {
     }
 }
 
-/// Why a quoted string is malformed.
+/// Why a quoted string is malformed, and the offset in the line of the byte at fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum QuoteError {
-    /// The line ended before the closing quote.
-    Unterminated,
-    /// A backslash followed by this byte, which is not `\\`, `"` or `n` (the text format's set).
-    BadEscape(u8),
-    /// A backslash at the very end of the line.
-    TrailingBackslash,
+    /// The line ended before the closing quote; the offset is the line's end (or its newline),
+    /// where the quote is missing.
+    Unterminated(usize),
+    /// The backslash at the offset is followed by this byte, which is not `\\`, `"` or `n` (the
+    /// text format's set).
+    BadEscape(usize, u8),
+    /// The backslash at the offset is the line's last byte.
+    TrailingBackslash(usize),
+}
+
+impl QuoteError {
+    /// The offset in the line of the byte at fault.
+    pub(super) fn at(self) -> usize {
+        match self {
+            QuoteError::Unterminated(at)
+            | QuoteError::BadEscape(at, _)
+            | QuoteError::TrailingBackslash(at) => at,
+        }
+    }
 }
 
 /// Scans a quoted string whose opening quote is at `open`. With `strict_escapes`, only `\\`,
@@ -126,12 +139,12 @@ pub(super) fn quoted_end(line: &[u8], open: usize, strict_escapes: bool) -> Resu
     let mut non_ascii = false;
     loop {
         let Some(at) = value_stop(line, i) else {
-            return Err(QuoteError::Unterminated);
+            return Err(QuoteError::Unterminated(line.len()));
         };
         match line[at] {
             b'"' => return Ok(Quoted { end: at + 1, escaped, non_ascii }),
             // Only where `line` is a piece of the body running on past the line's end.
-            b'\n' => return Err(QuoteError::Unterminated),
+            b'\n' => return Err(QuoteError::Unterminated(at)),
             b'\\' => {}
             _ => {
                 non_ascii = true;
@@ -140,17 +153,23 @@ pub(super) fn quoted_end(line: &[u8], open: usize, strict_escapes: bool) -> Resu
             }
         }
         let Some(&next) = line.get(at + 1) else {
-            return Err(QuoteError::TrailingBackslash);
+            return Err(QuoteError::TrailingBackslash(at));
         };
         if next == b'\n' {
-            return Err(QuoteError::Unterminated);
+            return Err(QuoteError::Unterminated(at + 1));
         }
         if strict_escapes && !matches!(next, b'\\' | b'"' | b'n') {
-            return Err(QuoteError::BadEscape(next));
+            return Err(QuoteError::BadEscape(at, next));
         }
         escaped = true;
         i = at + 2;
     }
+}
+
+/// The offset of the first byte of `line[start..end]` that is not part of valid UTF-8 (`end`
+/// if there is none), where a fault's column points.
+pub(super) fn first_non_utf8(line: &[u8], start: usize, end: usize) -> usize {
+    start + std::str::from_utf8(&line[start..end]).map_or_else(|e| e.valid_up_to(), str::len)
 }
 
 /// Whether two short byte strings (names, label prefixes) are equal, compared a word at a time
@@ -436,8 +455,11 @@ mod tests {
         let q = quoted_end(br#""a\"b" rest"#, 0, true).expect("terminated");
         assert_eq!(q.end, 6);
         assert!(q.escaped);
-        assert_eq!(quoted_end(br#""abc"#, 0, true).unwrap_err(), QuoteError::Unterminated);
-        assert_eq!(quoted_end(br#""a\tb""#, 0, true).unwrap_err(), QuoteError::BadEscape(b't'));
+        assert_eq!(quoted_end(br#""abc"#, 0, true).unwrap_err(), QuoteError::Unterminated(4));
+        assert_eq!(quoted_end(b"\"ab\nc\"", 0, true).unwrap_err(), QuoteError::Unterminated(3));
+        assert_eq!(quoted_end(b"\"a\\\nb\"", 0, true).unwrap_err(), QuoteError::Unterminated(3));
+        assert_eq!(quoted_end(br#""a\tb""#, 0, true).unwrap_err(), QuoteError::BadEscape(2, b't'));
+        assert_eq!(quoted_end(br#"x "ab\"#, 2, true).unwrap_err(), QuoteError::TrailingBackslash(5));
         assert!(quoted_end(br#""a\tb""#, 0, false).is_ok());
         let mut out = Vec::new();
         unescape_into(br#"a\"b\\c\nd"#, &mut out);

@@ -1,6 +1,7 @@
 //! OpenMetrics text (1.0.0 and 0.0.1), checked line by line with the rules of Prometheus's own
 //! OpenMetrics lexer and parser plus the label checks of its scrape loop (docs/verification.md).
 
+use super::fault::Fault;
 use super::lex::{self, is_go_float, label_name_end, metric_name_end, quoted_end};
 use super::skeleton::Skeleton;
 use super::spanning::Spanning;
@@ -40,6 +41,8 @@ pub(super) struct OpenMetricsParser {
 /// Where a label name's bytes are: in the line, or in `scratch` when unescaped.
 #[derive(Debug, Clone, Copy)]
 struct LabelName {
+    /// Where the name starts in the line (its opening quote, if quoted), for a fault's column.
+    at: usize,
     in_scratch: bool,
     start: usize,
     end: usize,
@@ -62,13 +65,13 @@ enum Group {
 impl OpenMetricsParser {
     /// Checks one line, without its `\n`.
     #[inline]
-    pub(super) fn line(&mut self, line: &[u8]) -> Result<(), String> {
+    pub(super) fn line(&mut self, line: &[u8]) -> Result<(), Fault> {
         self.started = true;
         if self.eof {
-            return Err("unexpected data after # EOF".into());
+            return Err(Fault::new(0, "unexpected data after # EOF"));
         }
         match line.first() {
-            None => Err("empty line (OpenMetrics allows none)".into()),
+            None => Err(Fault::new(0, "empty line (OpenMetrics allows none)")),
             Some(b'#') => self.comment(line),
             Some(_) => self.sample(line),
         }
@@ -76,26 +79,29 @@ impl OpenMetricsParser {
 
     /// Checks what is left after the last `\n` and that the body ended with `# EOF` (Prometheus
     /// takes an empty body as a scrape of nothing, before any parser runs).
-    pub(super) fn finish(&mut self, rest: &[u8]) -> Result<(), String> {
+    pub(super) fn finish(&mut self, rest: &[u8]) -> Result<(), Fault> {
         if !self.started && rest.is_empty() {
             return Ok(());
         }
         if !rest.is_empty() {
             if self.eof {
-                return Err("unexpected data after # EOF".into());
+                return Err(Fault::new(0, "unexpected data after # EOF"));
             }
             if rest != b"# EOF" {
-                return Err("data does not end with # EOF (the last line has no newline)".into());
+                return Err(Fault::new(
+                    rest.len(),
+                    "data does not end with # EOF (the last line has no newline)",
+                ));
             }
             self.eof = true;
         }
         if !self.eof {
-            return Err("data does not end with # EOF".into());
+            return Err(Fault::new(0, "data does not end with # EOF"));
         }
         Ok(())
     }
 
-    fn comment(&mut self, line: &[u8]) -> Result<(), String> {
+    fn comment(&mut self, line: &[u8]) -> Result<(), Fault> {
         if line == b"# EOF" {
             self.eof = true;
             return Ok(());
@@ -106,9 +112,12 @@ impl OpenMetricsParser {
             b"# TYPE " => b'T',
             b"# UNIT " => b'U',
             _ => {
-                return Err(format!(
-                    "expected '# HELP ', '# TYPE ', '# UNIT ' or '# EOF', got {:?} (OpenMetrics has no other comments)",
-                    String::from_utf8_lossy(&line[..line.len().min(20)])
+                return Err(Fault::new(
+                    keyword_fault(line),
+                    format!(
+                        "expected '# HELP ', '# TYPE ', '# UNIT ' or '# EOF', got {:?} (OpenMetrics has no other comments)",
+                        String::from_utf8_lossy(&line[..line.len().min(20)])
+                    ),
                 ));
             }
         };
@@ -118,27 +127,32 @@ impl OpenMetricsParser {
         } else {
             let end = metric_name_end(line, 7);
             if end == 7 {
-                return Err("expected metric name after the keyword".into());
+                return Err(Fault::new(7, "expected metric name after the keyword"));
             }
             (7, end)
         };
         let after = if line[name_start - 1] == b'"' { name_end + 1 } else { name_end };
         if line.get(after) != Some(&b' ') {
-            return Err("expected a space and text after the metric name".into());
+            return Err(Fault::new(after, "expected a space and text after the metric name"));
         }
         let text = &line[after + 1..];
-        if self.multiline && memchr::memchr(b'\n', text).is_some() {
-            return Err("raw newline in the text after the metric name".into());
+        if self.multiline
+            && let Some(nl) = memchr::memchr(b'\n', text)
+        {
+            return Err(Fault::new(after + 1 + nl, "raw newline in the text after the metric name"));
         }
         match kind {
             b'H' => {
-                if std::str::from_utf8(text).is_err() {
-                    return Err("HELP text is not valid UTF-8".into());
+                if let Err(e) = std::str::from_utf8(text) {
+                    return Err(Fault::new(after + 1 + e.valid_up_to(), "HELP text is not valid UTF-8"));
                 }
             }
             b'T' => {
                 if !TYPES.contains(&text) {
-                    return Err(format!("invalid metric type {:?}", String::from_utf8_lossy(text)));
+                    return Err(Fault::new(
+                        after + 1,
+                        format!("invalid metric type {:?}", String::from_utf8_lossy(text)),
+                    ));
                 }
                 self.families += 1;
             }
@@ -148,10 +162,13 @@ impl OpenMetricsParser {
                     && name.ends_with(text)
                     && name[name.len() - text.len() - 1] == b'_';
                 if !text.is_empty() && !suffix_ok {
-                    return Err(format!(
-                        "unit {:?} not a suffix of metric {:?}",
-                        String::from_utf8_lossy(text),
-                        String::from_utf8_lossy(name)
+                    return Err(Fault::new(
+                        after + 1,
+                        format!(
+                            "unit {:?} not a suffix of metric {:?}",
+                            String::from_utf8_lossy(text),
+                            String::from_utf8_lossy(name)
+                        ),
                     ));
                 }
             }
@@ -159,14 +176,14 @@ impl OpenMetricsParser {
         Ok(())
     }
 
-    fn sample(&mut self, line: &[u8]) -> Result<(), String> {
+    fn sample(&mut self, line: &[u8]) -> Result<(), Fault> {
         self.labels.clear();
         self.scratch.clear();
         self.unchecked_name = false;
         let mut i = self.sample_name_end(line);
         let named = i > 0;
         if !named && line[0] != b'{' {
-            return Err(format!("expected a metric name or '{{', got {:?}", line[0] as char));
+            return Err(Fault::new(0, format!("expected a metric name or '{{', got {:?}", line[0] as char)));
         }
         if line.get(i) == Some(&b'{') {
             let start = i + 1;
@@ -189,13 +206,16 @@ impl OpenMetricsParser {
         }
         if !line[i..].starts_with(b" # {") {
             let end = token(line, i)?;
-            check_timestamp(&line[i + 1..end], "timestamp")?;
+            check_timestamp(line, i + 1, end, "timestamp")?;
             i = end;
             if i == line.len() {
                 return Ok(());
             }
             if !line[i..].starts_with(b" # {") {
-                return Err("expected the end of the line or an exemplar after the timestamp".into());
+                return Err(Fault::new(
+                    i + 1,
+                    "expected the end of the line or an exemplar after the timestamp",
+                ));
             }
         }
         // An exemplar: ` # {labels} value [timestamp]`.
@@ -205,15 +225,15 @@ impl OpenMetricsParser {
             return Ok(());
         }
         let end = token(line, i)?;
-        check_timestamp(&line[i + 1..end], "exemplar timestamp")?;
+        check_timestamp(line, i + 1, end, "exemplar timestamp")?;
         if end != line.len() {
-            return Err("expected the end of the line after the exemplar timestamp".into());
+            return Err(Fault::new(end + 1, "expected the end of the line after the exemplar timestamp"));
         }
         Ok(())
     }
 
     /// Reads a `{...}` group whose `{` is just before `i`; returns the index after its `}`.
-    fn group(&mut self, line: &[u8], mut i: usize, group: Group) -> Result<usize, String> {
+    fn group(&mut self, line: &[u8], mut i: usize, group: Group) -> Result<usize, Fault> {
         let mut has_name = matches!(group, Group::Sample { named: true });
         let mut quoted_label = None;
         loop {
@@ -222,24 +242,28 @@ impl OpenMetricsParser {
                 Some(b'"') => {
                     let (after, escaped) = if group == Group::Exemplar {
                         // Exemplar names take neither a NUL nor a newline (state sExemplar).
-                        let q =
-                            quoted_end(line, i, false).map_err(|_| "unterminated quoted name".to_string())?;
-                        refuse_nul(&line[i + 1..q.end - 1], "a quoted name")?;
+                        let q = quoted_end(line, i, false)
+                            .map_err(|e| Fault::new(e.at(), "unterminated quoted name"))?;
+                        refuse_nul(line, i + 1, q.end - 1, "a quoted name")?;
                         (q.end, q.escaped)
                     } else {
                         self.quoted_name(line, i, false)?
                     };
+                    // The name's opening quote is at `start - 1`.
                     let (start, end) = (i + 1, after - 1);
                     i = after;
                     if matches!(line.get(i), Some(b',' | b'}')) {
                         if group == Group::Exemplar {
-                            return Err("expected label name in exemplar, got a bare quoted name".into());
+                            return Err(Fault::new(
+                                start - 1,
+                                "expected label name in exemplar, got a bare quoted name",
+                            ));
                         }
                         if has_name {
-                            return Err("metric name already set".into());
+                            return Err(Fault::new(start - 1, "metric name already set"));
                         }
                         has_name = true;
-                        check_quoted_name(&line[start..end], "metric name")?;
+                        check_quoted_name(line, start, end, "metric name")?;
                         if line[i] == b',' {
                             i += 1;
                         }
@@ -248,38 +272,41 @@ impl OpenMetricsParser {
                     if group != Group::Exemplar {
                         // Checked once its value is known: see below.
                         quoted_label = Some((start, end));
-                        self.push_label(line, start, end, escaped);
+                        self.push_label(line, start - 1, start, end, escaped);
                     }
                 }
                 Some(_) => {
                     let end = label_name_end(line, i);
                     if end == i {
-                        return Err(format!(
-                            "expected label name, got {:?}",
-                            String::from_utf8_lossy(&line[i..])
+                        return Err(Fault::new(
+                            i,
+                            format!("expected label name, got {:?}", String::from_utf8_lossy(&line[i..])),
                         ));
                     }
                     if group != Group::Exemplar {
-                        self.push_label(line, i, end, false);
+                        self.push_label(line, i, i, end, false);
                     }
                     i = end;
                 }
-                None => return Err("unexpected end of line inside labels".into()),
+                None => return Err(Fault::new(i, "unexpected end of line inside labels")),
             }
             if line.get(i) != Some(&b'=') {
-                return Err("expected '=' after label name".into());
+                return Err(Fault::new(i, "expected '=' after label name"));
             }
             i += 1;
             if line.get(i) != Some(&b'"') {
-                return Err("expected quoted label value after '='".into());
+                return Err(Fault::new(i, "expected quoted label value after '='"));
             }
-            let q = quoted_end(line, i, false).map_err(|_| "unterminated label value".to_string())?;
+            let q = quoted_end(line, i, false).map_err(|e| Fault::new(e.at(), "unterminated label value"))?;
             if !q.is_utf8(line, i) {
-                return Err("invalid UTF-8 label value".into());
+                return Err(Fault::new(
+                    lex::first_non_utf8(line, i + 1, q.end - 1),
+                    "invalid UTF-8 label value",
+                ));
             }
             let empty_value = q.end == i + 2;
             if group == Group::Exemplar {
-                refuse_nul(&line[i + 1..q.end - 1], "an exemplar's label value")?;
+                refuse_nul(line, i + 1, q.end - 1, "an exemplar's label value")?;
             } else if let Some(last) = self.labels.last_mut() {
                 last.empty_value = empty_value;
                 last.value = (i + 1, q.end - 1);
@@ -290,18 +317,19 @@ impl OpenMetricsParser {
                 if empty_value {
                     self.unchecked_name = true;
                 } else {
-                    check_quoted_name(&line[start..end], "label name")?;
+                    check_quoted_name(line, start, end, "label name")?;
                 }
             }
             i = q.end;
             match line.get(i) {
                 Some(b',') => i += 1,
                 Some(b'}') => {}
-                _ => return Err("expected ',' or '}' after label value".into()),
+                _ => return Err(Fault::new(i, "expected ',' or '}' after label value")),
             }
         }
         if !has_name && group != Group::Exemplar {
-            return Err("metric name not set".into());
+            // Only a line that starts with its `{` has no name before it.
+            return Err(Fault::new(0, "metric name not set"));
         }
         Ok(i + 1)
     }
@@ -310,7 +338,7 @@ impl OpenMetricsParser {
     /// braces (`sLabels`) and in HELP, TYPE and UNIT lines (`sMeta1`, with `meta`): any byte but
     /// NUL, a raw newline included, and a backslash before any byte but NUL and newline. Returns
     /// the index after the closing quote and whether the name holds an escape.
-    fn quoted_name(&mut self, line: &[u8], open: usize, meta: bool) -> Result<(usize, bool), String> {
+    fn quoted_name(&mut self, line: &[u8], open: usize, meta: bool) -> Result<(usize, bool), Fault> {
         let mut i = open + 1;
         let mut escaped = false;
         loop {
@@ -318,14 +346,14 @@ impl OpenMetricsParser {
                 if !self.multiline {
                     self.spanning = Some(Spanning::new(open, meta));
                 }
-                return Err("quoted name not terminated before the end of the line".into());
+                return Err(Fault::new(line.len(), "quoted name not terminated before the end of the line"));
             };
             let at = i + k;
             match (line[at], line.get(at + 1)) {
                 (b'"', _) => return Ok((at + 1, escaped)),
-                (0, _) => return Err("NUL byte in a quoted name".into()),
+                (0, _) => return Err(Fault::new(at, "NUL byte in a quoted name")),
                 (_, None | Some(0 | b'\n')) => {
-                    return Err("backslash before a NUL byte or a newline in a quoted name".into());
+                    return Err(Fault::new(at, "backslash before a NUL byte or a newline in a quoted name"));
                 }
                 (_, Some(_)) => {
                     escaped = true;
@@ -373,11 +401,13 @@ impl OpenMetricsParser {
         self.skeleton.learn(line, start, end, self.labels.iter().map(|l| (l.value, false)));
     }
 
-    fn push_label(&mut self, line: &[u8], start: usize, end: usize, escaped: bool) {
+    /// Adds the label whose name, written at `at`, is `line[start..end]` (without its quotes).
+    fn push_label(&mut self, line: &[u8], at: usize, start: usize, end: usize, escaped: bool) {
         let name = if escaped {
             let s = self.scratch.len();
             lex::unescape_into(&line[start..end], &mut self.scratch);
             LabelName {
+                at,
                 in_scratch: true,
                 start: s,
                 end: self.scratch.len(),
@@ -385,7 +415,7 @@ impl OpenMetricsParser {
                 value: (0, 0),
             }
         } else {
-            LabelName { in_scratch: false, start, end, empty_value: false, value: (0, 0) }
+            LabelName { at, in_scratch: false, start, end, empty_value: false, value: (0, 0) }
         };
         self.labels.push(name);
     }
@@ -393,56 +423,78 @@ impl OpenMetricsParser {
     /// Prometheus refuses a sample with a `__name__` label (the metric name is one already) or
     /// with a repeated label name among the labels that have a value. Names are compared after
     /// unescaping.
-    fn check_label_names(&self, line: &[u8]) -> Result<(), String> {
+    fn check_label_names(&self, line: &[u8]) -> Result<(), Fault> {
         let bytes =
             |l: &LabelName| if l.in_scratch { &self.scratch[l.start..l.end] } else { &line[l.start..l.end] };
-        if self.labels.iter().any(|l| bytes(l) == b"__name__") {
-            return Err("label name \"__name__\" is not unique: it repeats the metric name".into());
+        if let Some(l) = self.labels.iter().find(|l| bytes(l) == b"__name__") {
+            return Err(Fault::new(
+                l.at,
+                "label name \"__name__\" is not unique: it repeats the metric name",
+            ));
         }
         let names = self.labels.iter().filter(|l| !l.empty_value).map(bytes);
         if let Some(n) = lex::find_duplicate(names, self.labels.len()) {
-            return Err(format!("label name {:?} is not unique", String::from_utf8_lossy(n)));
+            // The second label of that name with a value is the one at fault.
+            let at =
+                self.labels.iter().filter(|l| !l.empty_value && bytes(l) == n).nth(1).map_or(0, |l| l.at);
+            return Err(Fault::new(at, format!("label name {:?} is not unique", String::from_utf8_lossy(n))));
         }
         Ok(())
     }
 }
 
-/// Reads ` value` at `i`; returns the index after it.
-fn value(line: &[u8], i: usize, after: &str) -> Result<usize, String> {
-    if line.get(i) != Some(&b' ') {
-        return Err(format!("expected a space and a value after {after}"));
-    }
-    if let Some(end) = lex::plain_decimal_end(line, i + 1)
+/// Reads ` value` at `i`; returns the index after it. Nearly every value is a plain decimal,
+/// read here; the rest, and every fault, in [`other_value`].
+#[inline(always)]
+fn value(line: &[u8], i: usize, after: &str) -> Result<usize, Fault> {
+    if line.get(i) == Some(&b' ')
+        && let Some(end) = lex::plain_decimal_end(line, i + 1)
         && matches!(line.get(end), None | Some(b' '))
     {
         return Ok(end);
     }
+    other_value(line, i, after)
+}
+
+/// Reads ` value` at `i` that is not a plain decimal (see [`value`]).
+fn other_value(line: &[u8], i: usize, after: &str) -> Result<usize, Fault> {
+    if line.get(i) != Some(&b' ') {
+        return Err(Fault::new(i, format!("expected a space and a value after {after}")));
+    }
     let end = token(line, i)?;
     let v = &line[i + 1..end];
     if !is_go_float(v) {
-        return Err(format!("invalid value {:?} after {after}", String::from_utf8_lossy(v)));
+        return Err(Fault::new(
+            i + 1,
+            format!("invalid value {:?} after {after}", String::from_utf8_lossy(v)),
+        ));
     }
     Ok(end)
 }
 
 /// The end of a ` token` starting with its space at `i`: the token must not be empty.
-fn token(line: &[u8], i: usize) -> Result<usize, String> {
+fn token(line: &[u8], i: usize) -> Result<usize, Fault> {
     if line.get(i) != Some(&b' ') {
-        return Err("expected a single space".into());
+        return Err(Fault::new(i, "expected a single space"));
     }
     let end = memchr::memchr(b' ', &line[i + 1..]).map_or(line.len(), |o| i + 1 + o);
     if end == i + 1 {
-        return Err("expected a token after a single space, got another space".into());
+        return Err(Fault::new(i + 1, "expected a token after a single space, got another space"));
     }
     Ok(end)
 }
 
-fn check_timestamp(ts: &[u8], what: &str) -> Result<(), String> {
+/// Checks the timestamp `line[start..end]`.
+fn check_timestamp(line: &[u8], start: usize, end: usize, what: &str) -> Result<(), Fault> {
+    let ts = &line[start..end];
     if !is_go_float(ts) {
-        return Err(format!("invalid {what} {:?}", String::from_utf8_lossy(ts)));
+        return Err(Fault::new(start, format!("invalid {what} {:?}", String::from_utf8_lossy(ts))));
     }
     if !lex::parse_go_float(ts).is_finite() {
-        return Err(format!("invalid {what} {:?}: must be finite", String::from_utf8_lossy(ts)));
+        return Err(Fault::new(
+            start,
+            format!("invalid {what} {:?}: must be finite", String::from_utf8_lossy(ts)),
+        ));
     }
     Ok(())
 }
@@ -450,22 +502,32 @@ fn check_timestamp(ts: &[u8], what: &str) -> Result<(), String> {
 /// Prometheus's lexer takes a NUL byte in no quoted string but a sample's label value (and
 /// HELP text): its generated automaton has no transition for NUL, and only in those two places
 /// does it skip NULs before the automaton sees them (`openMetricsLexer.next`). Quoted names in
-/// braces and in HELP, TYPE and UNIT lines are refused theirs by `quoted_name`.
-fn refuse_nul(content: &[u8], what: &str) -> Result<(), String> {
-    match memchr::memchr(0, content) {
-        Some(_) => Err(format!("NUL byte in {what}")),
+/// braces and in HELP, TYPE and UNIT lines are refused theirs by `quoted_name`. Checks
+/// `line[start..end]`.
+fn refuse_nul(line: &[u8], start: usize, end: usize, what: &str) -> Result<(), Fault> {
+    match memchr::memchr(0, &line[start..end]) {
+        Some(k) => Err(Fault::new(start + k, format!("NUL byte in {what}"))),
         None => Ok(()),
     }
 }
 
-fn check_quoted_name(raw: &[u8], what: &str) -> Result<(), String> {
-    if raw.is_empty() {
-        return Err(format!("empty {what}"));
+/// Checks the quoted name `line[start..end]` (without its quotes).
+fn check_quoted_name(line: &[u8], start: usize, end: usize, what: &str) -> Result<(), Fault> {
+    if start == end {
+        return Err(Fault::new(start - 1, format!("empty {what}")));
     }
-    if std::str::from_utf8(raw).is_err() {
-        return Err(format!("invalid UTF-8 in {what}"));
+    if std::str::from_utf8(&line[start..end]).is_err() {
+        return Err(Fault::new(lex::first_non_utf8(line, start, end), format!("invalid UTF-8 in {what}")));
     }
     Ok(())
+}
+
+/// Where a comment line that is none of OpenMetrics' four goes wrong: the first byte where it
+/// stops being the start of `# HELP `, `# TYPE `, `# UNIT ` or (ending there) `# EOF`.
+fn keyword_fault(line: &[u8]) -> usize {
+    let common = |k: &[u8]| line.iter().zip(k).take_while(|(a, b)| a == b).count();
+    let eof = common(b"# EOF");
+    [b"# HELP ", b"# TYPE ", b"# UNIT "].iter().map(|k| common(*k)).fold(eof, usize::max)
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! Unit tests of the verifier: the rules of each format, pieces, gzip, and the Content-Type table.
 
+mod columns;
+
 use super::*;
 
 const TEXT: Dialect = Dialect { format: Format::Text, utf8_names: false };
@@ -40,8 +42,8 @@ fn content_encodings() {
 #[test]
 fn text_errors_name_the_line() {
     let e = check("a 1\nb 2\nc x\n", TEXT).unwrap_err();
-    assert_eq!(e.position, Position::Line(3));
-    assert!(e.to_string().starts_with("text format line 3: expected float"), "{e}");
+    assert_eq!(e.position, Position::Line { line: 3, column: 3 });
+    assert!(e.to_string().starts_with("text format line 3 column 3: expected float"), "{e}");
 }
 
 #[test]
@@ -110,7 +112,10 @@ fn gzip_bodies_are_verified_after_decoding() {
     let good = gzip(b"a 1\nb 2\n");
     assert_eq!(verify(&good, TEXT, Encoding::Gzip).unwrap().samples, 2);
     let bad = gzip(b"a 1\nb two\n");
-    assert_eq!(verify(&bad, TEXT, Encoding::Gzip).unwrap_err().position, Position::Line(2));
+    assert_eq!(
+        verify(&bad, TEXT, Encoding::Gzip).unwrap_err().position,
+        Position::Line { line: 2, column: 3 }
+    );
     // Concatenated members are one stream, as Go's reader takes them.
     let mut two = gzip(b"a 1\n");
     two.extend(gzip(b"b 2\n"));
@@ -379,9 +384,9 @@ proptest::proptest! {
     #![proptest_config(proptest::test_runner::Config { cases: 8000, ..Default::default() })]
 
     /// What the parsers remember between lines (the last name, the label skeletons) only saves
-    /// work: every body, however damaged, gets the verdict, message and line it gets with every
-    /// line taking the full checks, whole or in pieces (lines that repeat the last one's shape
-    /// are read in place, across what would be their newline in a damaged body).
+    /// work: every body, however damaged, gets the verdict, message, line and column it gets
+    /// with every line taking the full checks, whole or in pieces (lines that repeat the last
+    /// one's shape are read in place, across what would be their newline in a damaged body).
     #[test]
     fn remembered_lines_never_change_a_verdict(
         seed in 0..REPEATING.len(),
@@ -442,11 +447,12 @@ fn openmetrics_quoted_names_may_hold_raw_newlines() {
     for body in bad {
         assert!(check(body, OM).is_err(), "{body:?} should fail");
     }
-    // A line that holds newlines counts every one of them, for the positions of later faults.
+    // A line that holds newlines counts every one of them, for the positions of later faults,
+    // and a fault after one of them is on the line that newline starts.
     let e = check("{\"a\nb\"} 1\n{\"c\nd\"} x\n# EOF\n", OM).unwrap_err();
-    assert_eq!(e.position, Position::Line(3), "{e}");
+    assert_eq!(e.position, Position::Line { line: 4, column: 5 }, "{e}");
     let e = check("{\"a\nb\"} 1\n{\"c\nd\"} 2\nx\n# EOF\n", OM).unwrap_err();
-    assert_eq!(e.position, Position::Line(5), "{e}");
+    assert_eq!(e.position, Position::Line { line: 5, column: 2 }, "{e}");
     for body in ok.iter().map(|(body, _)| body).chain(&bad) {
         let whole = verdict(body.as_bytes(), OM, false);
         for size in 1..body.len() {

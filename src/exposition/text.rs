@@ -2,6 +2,7 @@
 //! `expfmt.TextParser` (see docs/verification.md). State is kept per metric family, never per
 //! sample, and a line is checked without allocating.
 
+use super::fault::Fault;
 use super::names::{INITIAL_NAMES, NameTable};
 use super::scan;
 use super::skeleton::Skeleton;
@@ -84,6 +85,8 @@ enum Span {
 #[derive(Debug, Clone, Copy)]
 struct Label {
     name: Span,
+    /// Where the name starts in the line (its opening quote, if quoted), for a fault's column.
+    at: usize,
     /// Raw value bytes between the quotes (escapes included; see `labels`).
     value: (usize, usize),
 }
@@ -140,7 +143,7 @@ impl TextParser {
 
     /// Checks one line, without its `\n`.
     #[inline]
-    pub(super) fn line(&mut self, line: &[u8]) -> Result<(), String> {
+    pub(super) fn line(&mut self, line: &[u8]) -> Result<(), Fault> {
         let i = skip_blanks(line, 0);
         match line.get(i) {
             None => Ok(()),
@@ -228,7 +231,7 @@ impl TextParser {
         }
         let span = Span::Line(name, end);
         // Resolving again on the long way finds the same family, so this changes nothing there.
-        let resolved = self.resolve(buf, span).ok()?;
+        let resolved = self.resolve(buf, span, name).ok()?;
         let family = &mut self.families[resolved.family];
         if family.has_help {
             return None;
@@ -257,15 +260,15 @@ impl TextParser {
     }
 
     /// Checks what is left after the last `\n`: only blanks may be there.
-    pub(super) fn finish(&mut self, rest: &[u8]) -> Result<(), String> {
+    pub(super) fn finish(&mut self, rest: &[u8]) -> Result<(), Fault> {
         if skip_blanks(rest, 0) == rest.len() {
             Ok(())
         } else {
-            Err("unexpected end of input stream (the last line has no newline)".into())
+            Err(Fault::new(rest.len(), "unexpected end of input stream (the last line has no newline)"))
         }
     }
 
-    fn comment(&mut self, line: &[u8], i: usize) -> Result<(), String> {
+    fn comment(&mut self, line: &[u8], i: usize) -> Result<(), Fault> {
         // The way every encoder writes them, first; any other spacing the long way.
         let (is_help, start) = match line.get(i..i + 6) {
             Some(b" HELP ") => (true, skip_blanks(line, i + 6)),
@@ -294,15 +297,15 @@ impl TextParser {
                     return Ok(());
                 }
                 if line[end] != b' ' && line[end] != b'\t' {
-                    return Err("invalid metric name in comment".into());
+                    return Err(Fault::new(end, "invalid metric name in comment"));
                 }
-                let resolved = self.resolve(line, name)?;
+                let resolved = self.resolve(line, name, start)?;
                 self.remember_name(line, start, name, resolved);
                 (name, end, resolved)
             }
         };
         if line[end] == b'{' {
-            return Err("invalid metric name in comment".into());
+            return Err(Fault::new(end, "invalid metric name in comment"));
         }
         let rest = skip_blanks(line, end);
         if rest == line.len() {
@@ -311,31 +314,37 @@ impl TextParser {
         let family = &mut self.families[resolved.family];
         if is_help {
             if family.has_help {
-                return Err(format!(
-                    "second HELP line for metric name {}",
-                    show_span(line, &self.scratch, name)
+                return Err(Fault::new(
+                    start,
+                    format!("second HELP line for metric name {}", show_span(line, &self.scratch, name)),
                 ));
             }
             if self.backslashes {
-                check_help_escapes(&line[rest..])?;
+                check_help_escapes(&line[rest..]).map_err(|(at, message)| Fault::new(rest + at, message))?;
             }
             self.families[resolved.family].has_help = true;
         } else {
             if family.kind.is_some() {
-                return Err(format!(
-                    "second TYPE line for metric name {}, or TYPE reported after samples",
-                    show_span(line, &self.scratch, name)
+                return Err(Fault::new(
+                    start,
+                    format!(
+                        "second TYPE line for metric name {}, or TYPE reported after samples",
+                        show_span(line, &self.scratch, name)
+                    ),
                 ));
             }
             let Some(kind) = Kind::from_type_line(&line[rest..]) else {
-                return Err(format!("unknown metric type {:?}", String::from_utf8_lossy(&line[rest..])));
+                return Err(Fault::new(
+                    rest,
+                    format!("unknown metric type {:?}", String::from_utf8_lossy(&line[rest..])),
+                ));
             };
             self.families[resolved.family].kind = Some(kind);
         }
         Ok(())
     }
 
-    fn sample(&mut self, line: &[u8], i: usize) -> Result<(), String> {
+    fn sample(&mut self, line: &[u8], i: usize) -> Result<(), Fault> {
         self.scratch.clear();
         self.labels.clear();
         let after = if line[i] == b'{' {
@@ -346,9 +355,9 @@ impl TextParser {
                 None => {
                     let (name, end) = self.metric_name(line, i)?;
                     if span_is_empty(name) {
-                        return Err("invalid metric name".into());
+                        return Err(Fault::new(i, "invalid metric name"));
                     }
-                    let resolved = self.resolve(line, name)?;
+                    let resolved = self.resolve(line, name, i)?;
                     self.remember_name(line, i, name, resolved);
                     (end, resolved)
                 }
@@ -373,7 +382,10 @@ impl TextParser {
 
         let Some(v_end) = go_float_end(line, after) else {
             let value = &line[after..token_end(line, after)];
-            return Err(format!("expected float as value, got {:?}", String::from_utf8_lossy(value)));
+            return Err(Fault::new(
+                after,
+                format!("expected float as value, got {:?}", String::from_utf8_lossy(value)),
+            ));
         };
         if v_end == line.len() {
             return Ok(());
@@ -382,12 +394,15 @@ impl TextParser {
         let t_end = token_end(line, t_start);
         let ts = &line[t_start..t_end];
         if !is_go_int64(ts) {
-            return Err(format!("expected integer as timestamp, got {:?}", String::from_utf8_lossy(ts)));
+            return Err(Fault::new(
+                t_start,
+                format!("expected integer as timestamp, got {:?}", String::from_utf8_lossy(ts)),
+            ));
         }
         if t_end != line.len() {
-            return Err(format!(
-                "spurious string after timestamp: {:?}",
-                String::from_utf8_lossy(&line[t_end..])
+            return Err(Fault::new(
+                skip_blanks(line, t_end),
+                format!("spurious string after timestamp: {:?}", String::from_utf8_lossy(&line[t_end..])),
             ));
         }
         Ok(())
@@ -395,12 +410,12 @@ impl TextParser {
 
     /// A sample line that starts with `{`: the metric name is a bare item inside the braces.
     /// Returns the index of the value.
-    fn braced_sample_head(&mut self, line: &[u8], i: usize) -> Result<usize, String> {
+    fn braced_sample_head(&mut self, line: &[u8], i: usize) -> Result<usize, Fault> {
         let (name, end) = self.labels(line, i, true)?;
         let Some(name) = name else {
-            return Err("invalid metric name: the sample has labels but no name".into());
+            return Err(Fault::new(i - 1, "invalid metric name: the sample has labels but no name"));
         };
-        let resolved = self.resolve(line, name)?;
+        let resolved = self.resolve(line, name, i - 1)?;
         let kind = self.kind_of(resolved);
         self.check_labels(line, kind)?;
         Ok(skip_blanks(line, end))
@@ -448,82 +463,100 @@ impl TextParser {
         line: &[u8],
         mut i: usize,
         braced_name: bool,
-    ) -> Result<(Option<Span>, usize), String> {
+    ) -> Result<(Option<Span>, usize), Fault> {
         let mut name_item: Option<Span> = None;
         loop {
             i = skip_blanks(line, i);
             match line.get(i) {
-                None => return Err("unexpected end of input stream inside labels".into()),
+                None => return Err(Fault::new(i, "unexpected end of input stream inside labels")),
                 Some(b'}') => return Ok((name_item, i + 1)),
                 Some(_) => {}
             }
+            let at = i;
             let quoted = line[i] == b'"';
             let (label, end) = self.label_name(line, i)?;
             if span_is_empty(label) {
-                return Err(format!("invalid label name at {:?}", String::from_utf8_lossy(&line[i..])));
+                return Err(Fault::new(
+                    i,
+                    format!("invalid label name at {:?}", String::from_utf8_lossy(&line[i..])),
+                ));
             }
             i = skip_blanks(line, end);
             match line.get(i) {
-                Some(b'=') if quoted => self.check_quoted_name(line, label, NameRole::Label)?,
+                Some(b'=') if quoted => self.check_quoted_name(line, label, at, NameRole::Label)?,
                 Some(b'=') => {}
                 Some(&c @ (b',' | b'}')) if braced_name && quoted => {
                     if name_item.is_some() {
-                        return Err("multiple metric names in braces".into());
+                        return Err(Fault::new(at, "multiple metric names in braces"));
                     }
-                    self.check_quoted_name(line, label, NameRole::Metric)?;
+                    self.check_quoted_name(line, label, at, NameRole::Metric)?;
                     name_item = Some(label);
                     i += usize::from(c == b',');
                     continue;
                 }
-                Some(&c) => return Err(format!("expected '=' after label name, found {:?}", c as char)),
-                None => return Err("unexpected end of input stream after label name".into()),
+                Some(&c) => {
+                    return Err(Fault::new(
+                        i,
+                        format!("expected '=' after label name, found {:?}", c as char),
+                    ));
+                }
+                None => return Err(Fault::new(i, "unexpected end of input stream after label name")),
             }
             i = skip_blanks(line, i + 1);
             if line.get(i) != Some(&b'"') {
-                return Err("expected '\"' at start of label value".into());
+                return Err(Fault::new(i, "expected '\"' at start of label value"));
             }
             let q = quoted_end(line, i, true).map_err(|e| quote_error("label value", e))?;
             let value = (i + 1, q.end - 1);
             if !q.is_utf8(line, i) {
-                return Err(format!(
-                    "invalid label value {:?}: not UTF-8",
-                    String::from_utf8_lossy(&line[value.0..value.1])
+                return Err(Fault::new(
+                    lex::first_non_utf8(line, value.0, value.1),
+                    format!(
+                        "invalid label value {:?}: not UTF-8",
+                        String::from_utf8_lossy(&line[value.0..value.1])
+                    ),
                 ));
             }
-            self.labels.push(Label { name: label, value });
+            self.labels.push(Label { name: label, at, value });
             i = skip_blanks(line, q.end);
             match line.get(i) {
                 Some(b',') => i += 1,
                 Some(b'}') => {}
-                Some(_) => return Err("unexpected end of label value: expected ',' or '}'".into()),
-                None => return Err("unexpected end of input stream inside labels".into()),
+                Some(_) => return Err(Fault::new(i, "unexpected end of label value: expected ',' or '}'")),
+                None => return Err(Fault::new(i, "unexpected end of input stream inside labels")),
             }
         }
     }
 
     /// Checks the labels collected for one sample against its family's kind.
-    fn check_labels(&self, line: &[u8], kind: Kind) -> Result<(), String> {
+    fn check_labels(&self, line: &[u8], kind: Kind) -> Result<(), Fault> {
         let mut count = 0;
         for l in &self.labels {
             let name = self.span(line, l.name);
             if name == b"__name__" {
-                return Err("label name \"__name__\" is reserved".into());
+                return Err(Fault::new(l.at, "label name \"__name__\" is reserved"));
             }
             let value = &line[l.value.0..l.value.1];
             if kind == Kind::Summary && name == b"quantile" {
                 if !is_go_float(value) {
-                    return Err(format!(
-                        "expected float as value for 'quantile' label, got {:?}",
-                        String::from_utf8_lossy(value)
+                    return Err(Fault::new(
+                        l.value.0,
+                        format!(
+                            "expected float as value for 'quantile' label, got {:?}",
+                            String::from_utf8_lossy(value)
+                        ),
                     ));
                 }
                 continue;
             }
             if kind.is_histogram() && name == b"le" {
                 if !is_go_float(value) {
-                    return Err(format!(
-                        "expected float as value for 'le' label, got {:?}",
-                        String::from_utf8_lossy(value)
+                    return Err(Fault::new(
+                        l.value.0,
+                        format!(
+                            "expected float as value for 'le' label, got {:?}",
+                            String::from_utf8_lossy(value)
+                        ),
                     ));
                 }
                 continue;
@@ -536,16 +569,18 @@ impl TextParser {
         Ok(())
     }
 
-    fn check_duplicates(&self, line: &[u8], kind: Kind) -> Result<(), String> {
+    fn check_duplicates(&self, line: &[u8], kind: Kind) -> Result<(), Fault> {
         let exempt = |name: &[u8]| {
             (kind == Kind::Summary && name == b"quantile") || (kind.is_histogram() && name == b"le")
         };
         let names = self.labels.iter().map(|l| self.span(line, l.name)).filter(|n| !exempt(n));
-        let duplicate = lex::find_duplicate(names, self.labels.len());
-        match duplicate {
-            Some(n) => Err(format!("duplicate label name {:?}", String::from_utf8_lossy(n))),
-            None => Ok(()),
-        }
+        let Some(duplicate) = lex::find_duplicate(names, self.labels.len()) else {
+            return Ok(());
+        };
+        // The second label of that name is the one at fault.
+        let at =
+            self.labels.iter().filter(|l| self.span(line, l.name) == duplicate).nth(1).map_or(0, |l| l.at);
+        Err(Fault::new(at, format!("duplicate label name {:?}", String::from_utf8_lossy(duplicate))))
     }
 
     /// The end of the name at `i` and what it resolves to, when it is the last name remembered
@@ -564,6 +599,7 @@ impl TextParser {
 
     /// Remembers a name that was written unquoted at `i`; quoted names are rare and their span
     /// does not start where the line's bytes do.
+    #[inline(always)]
     fn remember_name(&mut self, line: &[u8], i: usize, name: Span, resolved: Resolved) {
         self.last_resolved = None;
         #[cfg(test)]
@@ -582,10 +618,10 @@ impl TextParser {
     }
 
     /// Reads a metric name (classic or quoted) at `i`; an empty span if there is none.
-    fn metric_name(&mut self, line: &[u8], i: usize) -> Result<(Span, usize), String> {
+    fn metric_name(&mut self, line: &[u8], i: usize) -> Result<(Span, usize), Fault> {
         if line.get(i) == Some(&b'"') {
             let (name, end) = self.quoted_name(line, i, "metric name")?;
-            self.check_quoted_name(line, name, NameRole::Metric)?;
+            self.check_quoted_name(line, name, i, NameRole::Metric)?;
             return Ok((name, end));
         }
         let end = metric_name_end(line, i);
@@ -595,7 +631,7 @@ impl TextParser {
     /// Reads a name inside braces at `i`, classic or quoted; a quoted one is not yet checked
     /// against a grammar: it is a label name if `=` follows it, and the metric name if it stands
     /// alone, and the caller checks it with [`Self::check_quoted_name`] once it knows which.
-    fn label_name(&mut self, line: &[u8], i: usize) -> Result<(Span, usize), String> {
+    fn label_name(&mut self, line: &[u8], i: usize) -> Result<(Span, usize), Fault> {
         if line.get(i) == Some(&b'"') {
             return self.quoted_name(line, i, "name in braces");
         }
@@ -605,14 +641,17 @@ impl TextParser {
 
     /// Reads the quoted name at `i`: terminated, escapes valid, not empty, and UTF-8 where
     /// UTF-8 names are allowed (either role needs that much).
-    fn quoted_name(&mut self, line: &[u8], i: usize, what: &str) -> Result<(Span, usize), String> {
+    fn quoted_name(&mut self, line: &[u8], i: usize, what: &str) -> Result<(Span, usize), Fault> {
         let q = quoted_end(line, i, true).map_err(|e| quote_error(what, e))?;
         let raw = &line[i + 1..q.end - 1];
         if raw.is_empty() {
-            return Err(format!("empty quoted {what}"));
+            return Err(Fault::new(i, format!("empty quoted {what}")));
         }
         if self.utf8_names && !q.is_utf8(line, i) {
-            return Err(format!("invalid {what} {:?}: not UTF-8", String::from_utf8_lossy(raw)));
+            return Err(Fault::new(
+                lex::first_non_utf8(line, i + 1, q.end - 1),
+                format!("invalid {what} {:?}: not UTF-8", String::from_utf8_lossy(raw)),
+            ));
         }
         if !q.escaped {
             return Ok((Span::Line(i + 1, q.end - 1), q.end));
@@ -623,22 +662,31 @@ impl TextParser {
     }
 
     /// Without UTF-8 names, a quoted name must still be a classic name of its role, as expfmt's
-    /// `ValidationScheme` checks it: `{"a:b"} 1` names a metric, `{"a:b"="c"}` is refused.
-    fn check_quoted_name(&self, line: &[u8], name: Span, role: NameRole) -> Result<(), String> {
+    /// `ValidationScheme` checks it: `{"a:b"} 1` names a metric, `{"a:b"="c"}` is refused. The
+    /// name's opening quote is at `quote`.
+    fn check_quoted_name(&self, line: &[u8], span: Span, quote: usize, role: NameRole) -> Result<(), Fault> {
         if self.utf8_names {
             return Ok(());
         }
-        let name = self.span(line, name);
-        let (valid, what) = match role {
-            NameRole::Metric => (lex::is_legacy_metric_name(name), "metric name"),
-            NameRole::Label => (lex::is_legacy_label_name(name), "label name"),
+        let name = self.span(line, span);
+        let (valid_end, what) = match role {
+            NameRole::Metric => (lex::metric_name_end(name, 0), "metric name"),
+            NameRole::Label => (lex::label_name_end(name, 0), "label name"),
         };
-        if valid {
+        if !name.is_empty() && valid_end == name.len() {
             return Ok(());
         }
-        Err(format!(
-            "invalid {what} {:?} (UTF-8 names need escaping=allow-utf-8 in the Content-Type)",
-            String::from_utf8_lossy(name)
+        // The first byte outside the grammar; an unescaped name's bytes are the line's own.
+        let at = match span {
+            Span::Line(a, _) => a + valid_end,
+            Span::Scratch(..) => quote + 1,
+        };
+        Err(Fault::new(
+            at,
+            format!(
+                "invalid {what} {:?} (UTF-8 names need escaping=allow-utf-8 in the Content-Type)",
+                String::from_utf8_lossy(name)
+            ),
         ))
     }
 
@@ -650,14 +698,14 @@ impl TextParser {
     }
 
     /// Finds the family a name belongs to, creating it if needed, as expfmt's
-    /// `setOrCreateCurrentMF` does.
-    fn resolve(&mut self, line: &[u8], name: Span) -> Result<Resolved, String> {
+    /// `setOrCreateCurrentMF` does; the name is written at `at` in the line.
+    fn resolve(&mut self, line: &[u8], name: Span, at: usize) -> Result<Resolved, Fault> {
         let name = match name {
             Span::Line(a, b) => &line[a..b],
             Span::Scratch(a, b) => &self.scratch[a..b],
         };
         if name.is_empty() {
-            return Err("invalid metric name \"\"".into());
+            return Err(Fault::new(at, "invalid metric name \"\""));
         }
         let hash = self.names.hash(name);
         let resolved = match self.names.get_hashed(hash, name) {
@@ -707,12 +755,13 @@ fn show_span(line: &[u8], scratch: &[u8], span: Span) -> String {
     format!("{:?}", String::from_utf8_lossy(bytes))
 }
 
-fn quote_error(what: &str, e: QuoteError) -> String {
-    match e {
-        QuoteError::Unterminated => format!("{what} is not terminated by '\"' before the end of the line"),
-        QuoteError::BadEscape(b) => format!("invalid escape sequence '\\{}' in {what}", b as char),
-        QuoteError::TrailingBackslash => format!("{what} ends with a lone backslash"),
-    }
+fn quote_error(what: &str, e: QuoteError) -> Fault {
+    let message = match e {
+        QuoteError::Unterminated(_) => format!("{what} is not terminated by '\"' before the end of the line"),
+        QuoteError::BadEscape(_, b) => format!("invalid escape sequence '\\{}' in {what}", b as char),
+        QuoteError::TrailingBackslash(_) => format!("{what} ends with a lone backslash"),
+    };
+    Fault::new(e.at(), message)
 }
 
 /// The type token as expfmt compares it, written into `out`; `None` if it is longer than any
@@ -741,15 +790,16 @@ fn type_token_upper(t: &[u8], out: &mut [u8; 15]) -> Option<usize> {
     Some(n)
 }
 
-/// HELP text escapes: `\\`, `\n` and `\"`; anything else after a backslash fails.
-fn check_help_escapes(text: &[u8]) -> Result<(), String> {
+/// HELP text escapes: `\\`, `\n` and `\"`; anything else after a backslash fails, at the
+/// offset in `text` of that backslash.
+fn check_help_escapes(text: &[u8]) -> Result<(), (usize, String)> {
     let mut i = 0;
     while let Some(off) = memchr::memchr(b'\\', &text[i..]) {
         let at = i + off;
         match text.get(at + 1) {
             Some(b'\\' | b'n' | b'"') => i = at + 2,
-            Some(&b) => return Err(format!("invalid escape sequence '\\{}' in HELP", b as char)),
-            None => return Err("HELP text ends with a lone backslash".into()),
+            Some(&b) => return Err((at, format!("invalid escape sequence '\\{}' in HELP", b as char))),
+            None => return Err((at, "HELP text ends with a lone backslash".into())),
         }
     }
     Ok(())
@@ -759,7 +809,7 @@ fn check_help_escapes(text: &[u8]) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn feed(p: &mut TextParser, body: &str) -> Result<(), String> {
+    fn feed(p: &mut TextParser, body: &str) -> Result<(), Fault> {
         body.lines().try_for_each(|l| p.line(l.as_bytes()))
     }
 

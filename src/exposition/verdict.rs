@@ -27,8 +27,15 @@ impl fmt::Display for Format {
 /// Where in the body a fault was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Position {
-    /// A line of a text format, counted from 1.
-    Line(u64),
+    /// A byte in a line of a text format (the Prometheus text format or OpenMetrics).
+    Line {
+        /// The line, counted from 1.
+        line: u64,
+        /// The byte in the line where the fault is, counted from 1 in bytes, not characters: the
+        /// first byte of the token that is wrong, or where a required byte is missing (one past
+        /// the last byte when the line ends too soon).
+        column: u64,
+    },
     /// A protobuf message, counted from 1.
     Message(u64),
     /// The body as a whole (its encoding, its size).
@@ -50,7 +57,9 @@ pub struct VerifyError {
 impl fmt::Display for VerifyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.position {
-            Position::Line(n) => write!(f, "{} line {n}: {}", self.format, self.message),
+            Position::Line { line, column } => {
+                write!(f, "{} line {line} column {column}: {}", self.format, self.message)
+            }
             Position::Message(n) => write!(f, "{} message {n}: {}", self.format, self.message),
             Position::Body => write!(f, "{}: {}", self.format, self.message),
         }

@@ -1,9 +1,10 @@
 //! The report a debug scrape (`&debug=true`) answers with instead of the body: the module and
 //! what it reached, the deadline and where it came from, the request sent upstream, the
 //! answer's head, size and timings, a command's exit and standard error, the verifier's verdict
-//! (the format it chose and why; on failure the line and the offending line), and what the
-//! scrape would have answered. Nothing secret is written: credentials and configured header
-//! and query values are replaced, and exec environment values never reach the trace.
+//! (the format it chose and why; on failure the line and column, the offending line and a caret
+//! under the byte at fault), and what the scrape would have answered. Nothing secret is
+//! written: credentials and configured header and query values are replaced, and exec
+//! environment values never reach the trace.
 
 use std::fmt::Write as _;
 use std::time::Duration;

@@ -72,7 +72,7 @@ fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
 /// The line of a report that says where the fault is, as the verifier's error gives it.
 fn where_line(e: &VerifyError) -> String {
     match e.position {
-        Position::Line(n) => format!("line {n}: {}", e.message),
+        Position::Line { line, column } => format!("line {line}, column {column}: {}", e.message),
         Position::Message(n) => format!("message {n}: {}", e.message),
         Position::Body => format!("body: {}", e.message),
     }
@@ -204,13 +204,14 @@ fn standard_input_gzip_and_the_report_format() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 3, "{stderr}");
+    assert_eq!(lines.len(), 4, "{stderr}");
     assert_eq!(
         lines[0],
         "FAIL: text format, classic names only, gzip (Content-Type \"text/plain; version=0.0.4\")"
     );
-    assert!(lines[1].starts_with("line 2: "), "{stderr}");
+    assert_eq!(lines[1], "line 2, column 10: unexpected end of label value: expected ',' or '}'");
     assert_eq!(lines[2], "  2 | up{a=\"b\" 0");
+    assert_eq!(lines[3], "    |          ^");
     // A protobuf fault is placed by message; there is no line to show.
     let out = run(
         &[

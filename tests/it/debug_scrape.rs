@@ -80,7 +80,15 @@ async fn http_outcomes_are_reported_with_request_answer_timings_and_verdict() {
     assert!(good.last().query.contains("x=1"));
 
     let r = debug(&proxy, "bad", &[]).await;
-    has(&r, &["verification: FAIL: text format", "line 2:", "2 | b{ 2", "result: the scrape answers 500"]);
+    has(
+        &r,
+        &[
+            "verification: FAIL: text format",
+            "\nline 2, column 4: invalid label name at \"2\"\n  2 | b{ 2\n    |    ^\n",
+            "result: the scrape answers 500",
+            "text format line 2 column 4: invalid label name",
+        ],
+    );
 
     let r = debug(&proxy, "missing", &[]).await;
     has(
@@ -140,7 +148,14 @@ async fn exec_and_file_outcomes_are_reported() {
         ],
     );
     let r = debug(&proxy, "garbage", &[]).await;
-    has(&r, &["verification: FAIL: text format", "sniffed", "line 2:", "2 | not { metrics"]);
+    has(
+        &r,
+        &[
+            "verification: FAIL: text format",
+            "sniffed",
+            "\nline 2, column 14: unexpected end of input stream after label name\n  2 | not { metrics\n",
+        ],
+    );
     let got = get(&proxy.url("/proxy?module=fine&debug=true"), &[]).await;
     has(
         &got.text(),
@@ -176,4 +191,31 @@ async fn debug_off_passes_the_parameter_upstream() {
     let got = proxy.get("/proxy?module=on&debug=true").await;
     assert_eq!((got.status, got.text().as_str()), (200, "a 1\n"));
     assert_eq!(up.last().query, "debug=true");
+}
+
+/// A module whose output breaks mid-line, after a character of two bytes and one cell: the
+/// report gives the line and the byte's column, and its caret stands under the byte as shown.
+#[tokio::test]
+async fn a_broken_line_is_shown_with_a_caret_under_the_byte_at_fault() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let body = "# TYPE temp gauge\ntemp{room=\"küche\"} warm\n";
+    let printed = script(dir.path(), "kitchen.sh", &format!("printf '{}'", body.replace('\n', "\\n")));
+    let textfile = dir.path().join("kitchen.prom");
+    std::fs::write(&textfile, body).expect("write");
+    let yaml = format!(
+        "modules:\n  kitchen:\n    method: exec\n    exec: {{command: {}}}\n  \
+         textfile:\n    method: file\n    file: {{path: {}}}\n",
+        printed.display(),
+        textfile.display()
+    );
+    let proxy = TestProxy::start(&yaml).await;
+    // `warm` starts at byte 21 of its line; `ü` takes two bytes but one cell, so 19 cells in.
+    let block = format!(
+        "\nline 2, column 21: expected float as value, got \"warm\"\n  2 | temp{{room=\"küche\"}} warm\n    | {}^\n",
+        " ".repeat(19)
+    );
+    for module in ["kitchen", "textfile"] {
+        let r = debug(&proxy, module, &[]).await;
+        has(&r, &["verification: FAIL: text format", &block, "text format line 2 column 21: expected float"]);
+    }
 }
