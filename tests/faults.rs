@@ -174,6 +174,72 @@ async fn an_endless_unverified_body_is_cut_at_the_limit() {
     assert!(start.elapsed() < Duration::from_secs(10));
 }
 
+/// Sends one request on a new connection and reads until the proxy closes it (at most 10 s).
+async fn raw_exchange(proxy: &TestProxy, path: &str) -> Vec<u8> {
+    let mut conn = tokio::net::TcpStream::connect(proxy.addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+    conn.write_all(request.as_bytes()).await.expect("write");
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buf = vec![0u8; 65536];
+        loop {
+            match conn.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    });
+    read.await.expect("the proxy closed the connection of a broken stream");
+    got
+}
+
+/// An unverified body streams through, so its 200 is out before the body is known whole. When
+/// the upstream breaks off after that, the client must be able to tell: fewer bytes than the
+/// Content-Length it was promised, or a chunked body without its last chunk, and the
+/// connection closed. Never a 200 with a body that looks complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_broken_after_the_head_never_looks_complete() {
+    let _serial = SERIAL.lock().await;
+    let sized = raw_upstream(|mut s| async move {
+        let _ = s.write_all(HEAD).await;
+        let _ = s.write_all(b"Content-Length: 100000\r\n\r\n").await;
+        let _ = s.write_all("m 1\n".repeat(10_000).as_bytes()).await;
+        // 40000 of the 100000 bytes; once the proxy has passed them on, the connection drops.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    })
+    .await;
+    let chunked = raw_upstream(|mut s| async move {
+        let _ = s.write_all(HEAD).await;
+        let _ = s.write_all(b"Transfer-Encoding: chunked\r\n\r\n").await;
+        let chunk = format!("{:x}\r\n{}\r\n", 40_000, "m 1\n".repeat(10_000));
+        let _ = s.write_all(chunk.as_bytes()).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // No last chunk: the connection drops.
+    })
+    .await;
+    let yaml = format!(
+        "modules:\n  sized:\n    method: http\n    http: {{address: 127.0.0.1, port: {sized}, verify: false}}\n  \
+         chunked:\n    method: http\n    http: {{address: 127.0.0.1, port: {chunked}, verify: false}}\n"
+    );
+    let proxy = TestProxy::start_with(&yaml, Options::default(), "127.0.0.1:0").await;
+
+    let got = raw_exchange(&proxy, "/proxy?module=sized").await;
+    let text = String::from_utf8_lossy(&got);
+    let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("content-length: 100000"), "{head}");
+    assert!(body.len() < 100_000, "the client got {} bytes, all it was promised", body.len());
+    assert!(body.len() <= 40_000, "more than the upstream sent: {}", body.len());
+
+    let got = raw_exchange(&proxy, "/proxy?module=chunked").await;
+    let text = String::from_utf8_lossy(&got);
+    let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "{head}");
+    assert!(!body.ends_with("0\r\n\r\n"), "a broken stream ended with a last chunk: {} bytes", body.len());
+    proxy.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn misbehaving_scripts() {
     let _serial = SERIAL.lock().await;
