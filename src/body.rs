@@ -3,10 +3,8 @@
 //! through unread and cut off at the scrape deadline.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::upstream::budget::Held;
 use crate::upstream::pool::UpstreamBody;
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
@@ -22,15 +20,14 @@ pub enum Body {
     Full(Option<Bytes>),
     /// All of it, in memory, in the pieces it arrived in (served without joining them). Coalesced
     /// scrapes each get such a body over the same reference-counted pieces; each piece is
-    /// dropped once sent, so a piece's memory goes back as soon as the slowest sharer has sent
-    /// it, not when that sharer has sent the whole body.
+    /// dropped once sent, so a piece's memory (and its room in the memory budget, which an
+    /// upstream body's pieces carry) goes back as soon as the slowest sharer has sent it, not
+    /// when that sharer has sent the whole body.
     Frames {
         /// The pieces, first to send last.
         pieces: Vec<Bytes>,
         /// Bytes left to send.
         remaining: u64,
-        /// Its room in the memory budget, given back when the last sharer is dropped.
-        held: Option<Arc<Held>>,
     },
     /// An upstream body passed through as it arrives.
     Stream {
@@ -60,17 +57,15 @@ impl Body {
         Body::Full((!b.is_empty()).then_some(b))
     }
 
-    /// A body in the pieces it arrived in, `len` bytes in all, holding `held` in the memory
-    /// budget until it is dropped.
-    pub fn frames(mut pieces: Vec<Bytes>, len: u64, held: Option<Held>) -> Body {
+    /// A body in the pieces it arrived in, `len` bytes in all.
+    pub fn frames(mut pieces: Vec<Bytes>, len: u64) -> Body {
         pieces.reverse();
-        Body::Frames { pieces, remaining: len, held: held.map(Arc::new) }
+        Body::Frames { pieces, remaining: len }
     }
 
-    /// A body over the same pieces as other responses, `len` bytes in all; the room in the
-    /// memory budget goes back when the last of them is dropped.
-    pub fn shared(pieces: &[Bytes], len: u64, held: Option<Arc<Held>>) -> Body {
-        Body::Frames { pieces: pieces.iter().rev().cloned().collect(), remaining: len, held }
+    /// A body over the same pieces as other responses, `len` bytes in all.
+    pub fn shared(pieces: &[Bytes], len: u64) -> Body {
+        Body::Frames { pieces: pieces.iter().rev().cloned().collect(), remaining: len }
     }
 
     /// An empty body.

@@ -141,7 +141,7 @@ impl ModuleMetrics {
 /// The memory budget for upstream bodies held (`-upstream.max-held-bytes`).
 #[derive(Debug, Default)]
 pub struct BudgetMetrics {
-    /// Bytes reserved now (`expexp_held_body_bytes`).
+    /// Bytes reserved now, by bodies being read and by pieces not yet sent (`expexp_held_body_bytes`).
     pub held_bytes: Gauge,
     /// Scrapes waiting now for room (`expexp_scrapes_waiting_for_memory`).
     pub waiting: Gauge,

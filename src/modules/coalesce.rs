@@ -21,7 +21,6 @@ use tokio::time::Instant;
 use super::error::ScrapeError;
 use super::request::ScrapeRequest;
 use crate::body::Body;
-use crate::upstream::budget::Held;
 
 /// What makes two scrapes of one module the same: everything of the request that reaches the
 /// upstream (or the command) and can change its answer. The client's address
@@ -59,7 +58,6 @@ struct Answer {
     headers: HeaderMap,
     pieces: Vec<Bytes>,
     len: u64,
-    held: Option<Arc<Held>>,
 }
 
 type Outcome = Result<Answer, Arc<ScrapeError>>;
@@ -176,7 +174,7 @@ impl Ticket {
         };
         match outcome.as_deref() {
             Some(Ok(a)) => {
-                let mut response = Response::new(Body::shared(&a.pieces, a.len, a.held.clone()));
+                let mut response = Response::new(Body::shared(&a.pieces, a.len));
                 *response.status_mut() = a.status;
                 *response.version_mut() = a.version;
                 *response.headers_mut() = a.headers.clone();
@@ -207,14 +205,14 @@ impl Drop for Ticket {
 /// or, from a stream, read here) into pieces they share.
 async fn answer(response: Response<Body>) -> Result<Answer, ScrapeError> {
     let (parts, body) = response.into_parts();
-    let (pieces, len, held): (Vec<Bytes>, u64, Option<Arc<Held>>) = match body {
+    let (pieces, len): (Vec<Bytes>, u64) = match body {
         Body::Full(b) => {
             let len = b.as_ref().map_or(0, |b| b.len() as u64);
-            (b.into_iter().collect(), len, None)
+            (b.into_iter().collect(), len)
         }
-        Body::Frames { mut pieces, remaining, held } => {
+        Body::Frames { mut pieces, remaining } => {
             pieces.reverse();
-            (pieces, remaining, held)
+            (pieces, remaining)
         }
         stream @ Body::Stream { .. } => {
             // Not given by the runners when asked for a whole answer; read here all the same.
@@ -231,10 +229,10 @@ async fn answer(response: Response<Body>) -> Result<Answer, ScrapeError> {
                     pieces.push(data);
                 }
             }
-            (pieces, len, None)
+            (pieces, len)
         }
     };
-    Ok(Answer { status: parts.status, version: parts.version, headers: parts.headers, pieces, len, held })
+    Ok(Answer { status: parts.status, version: parts.version, headers: parts.headers, pieces, len })
 }
 
 #[cfg(test)]
@@ -260,7 +258,7 @@ mod tests {
         let (go, started) = tokio::sync::oneshot::channel::<()>();
         let leader = flights.join(key(), None, move || async move {
             let _ = started.await;
-            Ok(Response::new(Body::frames(pieces, 3000, None)))
+            Ok(Response::new(Body::frames(pieces, 3000)))
         });
         let joiner = flights.join(key(), None, || async { Err(ScrapeError::Lost) });
         assert!(joiner.joined);

@@ -186,7 +186,7 @@ impl HttpUpstream {
                     if let Some(t) = req.trace {
                         t.complete();
                     }
-                    return Ok(Response::from_parts(parts, Body::frames(frames, len, Some(held))));
+                    return Ok(Response::from_parts(parts, Body::frames(held.spread(frames), len)));
                 }
                 return Ok(Response::from_parts(parts, Body::stream(body, req.deadline, self.max_body)));
             }
@@ -196,7 +196,7 @@ impl HttpUpstream {
             }
             let (frames, len, held) = verified?;
             parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-            Ok(Response::from_parts(parts, Body::frames(frames, len, Some(held))))
+            Ok(Response::from_parts(parts, Body::frames(held.spread(frames), len)))
         };
         match req.deadline {
             Some(deadline) => tokio::time::timeout_at(deadline, exchange)

@@ -1,11 +1,14 @@
 //! The memory budget for upstream bodies held in memory (for verification, or to be shared by
 //! coalesced scrapes): one count of bytes for the whole process, so that what the proxy holds
 //! does not grow with the number of clients. A scrape reserves room before it holds a body's
-//! bytes (all of a declared Content-Length at once, else step by step as the body arrives) and
-//! gives it back when the response that sends them is dropped. Beyond the budget, it waits.
+//! bytes (all of a declared Content-Length at once, else step by step as the body arrives).
+//! Once the body is whole the room goes with its pieces, each piece giving its share back when
+//! the last response that sends it has sent it (or is dropped), so what the budget counts is
+//! what is still in memory. Beyond the budget, a scrape waits.
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
@@ -94,6 +97,46 @@ impl MemoryBudget {
     }
 }
 
+impl Held {
+    /// Hands the room over to the pieces it was reserved for: each piece keeps its own share,
+    /// given back when the last reference to the piece is dropped; room reserved beyond them
+    /// (a step not filled) goes back now.
+    pub fn spread(mut self, pieces: Vec<Bytes>) -> Vec<Bytes> {
+        pieces
+            .into_iter()
+            .map(|data| {
+                let room = self.take(data.len() as u64);
+                if room.bytes == 0 { data } else { Bytes::from_owner(Piece { data, _room: room }) }
+            })
+            .collect()
+    }
+
+    /// Up to `bytes` of this room, as room of its own.
+    fn take(&mut self, bytes: u64) -> Held {
+        let bytes = bytes.min(self.bytes);
+        let permit = match (&mut self.permit, usize::try_from(bytes)) {
+            (Some(p), Ok(n)) if n > 0 => p.split(n),
+            _ => None,
+        };
+        let bytes = if permit.is_some() { bytes } else { 0 };
+        self.bytes -= bytes;
+        Held { permit, bytes, metrics: self.metrics.clone() }
+    }
+}
+
+/// A piece of a body with its share of the room.
+#[derive(Debug)]
+struct Piece {
+    data: Bytes,
+    _room: Held,
+}
+
+impl AsRef<[u8]> for Piece {
+    fn as_ref(&self) -> &[u8] {
+        &self.data
+    }
+}
+
 impl Drop for Held {
     fn drop(&mut self) {
         self.metrics.held_bytes.sub(self.bytes);
@@ -139,6 +182,27 @@ mod tests {
         assert_eq!(b.metrics.held_bytes.get(), 10 + GROW_STEP);
         b.grow(&mut h, (1 << 20) - 5, true, 1 << 20, soon()).await.expect("room");
         assert_eq!(b.metrics.held_bytes.get(), 1 << 20, "never more than the body limit");
+    }
+
+    #[tokio::test]
+    async fn spread_room_goes_back_piece_by_piece() {
+        let b = budget(1000);
+        let mut h = b.nothing();
+        b.grow(&mut h, 700, false, 1000, soon()).await.expect("room");
+        let pieces = vec![Bytes::from(vec![b'a'; 200]), Bytes::from(vec![b'b'; 300])];
+        let mut pieces = h.spread(pieces);
+        assert_eq!(b.metrics.held_bytes.get(), 500, "the 200 bytes reserved beyond the pieces are back");
+        assert_eq!(b.room.available_permits(), 500);
+        assert_eq!(&pieces[1][..3], b"bbb", "the pieces are the same bytes");
+        let shared = pieces[0].clone();
+        pieces.remove(0);
+        assert_eq!(b.metrics.held_bytes.get(), 500, "a piece still referenced keeps its room");
+        drop(shared);
+        assert_eq!(b.metrics.held_bytes.get(), 300);
+        assert_eq!(b.room.available_permits(), 700);
+        drop(pieces);
+        assert_eq!(b.metrics.held_bytes.get(), 0);
+        assert_eq!(b.room.available_permits(), 1000);
     }
 
     #[tokio::test]
