@@ -88,12 +88,7 @@ async fn many_kept_alive_clients_scrape_a_mix_of_modules_without_error() {
     )
     .expect("write");
     // The real binary, so its resources are measured apart from the clients'.
-    let d = Daemon::start(&[
-        "-config.file",
-        cfg.to_str().expect("utf8"),
-        "-web.listen-address=127.0.0.1:0",
-        "-log.level=warn",
-    ]);
+    let d = Daemon::with_config(&cfg, &["-log.level=warn"]);
     let pid = d.child.id();
     let urls: Vec<String> = ["http", "http", "http", "file", "exec"]
         .iter()
@@ -148,7 +143,7 @@ async fn a_reload_storm_during_load_loses_no_request() {
         ),
     )
     .expect("write");
-    let d = Daemon::start(&["-config.file", cfg.to_str().expect("utf8"), "-web.listen-address=127.0.0.1:0"]);
+    let d = Daemon::with_config(&cfg, &[]);
     let urls = vec![d.url("/proxy?module=exec"), d.url("/proxy?module=file")];
     let load = tokio::spawn(hammer(urls, 16, 4));
     for _ in 0..100 {

@@ -16,7 +16,7 @@ async fn the_daemon_runs_with_the_malloc_tunables_and_its_scripts_without_them()
         format!("modules:\n  env:\n    method: exec\n    exec: {{command: {}}}\n", s.display()),
     )
     .expect("write config");
-    let d = Daemon::start(&["-config.file", cfg.to_str().expect("utf8"), "-web.listen-address=127.0.0.1:0"]);
+    let d = Daemon::with_config(&cfg, &[]);
     // The PID the test started is the tuned daemon: it ran itself again in place.
     // glibc splits the variable in place (`:` becomes NUL) as it reads it.
     let environ = std::fs::read(format!("/proc/{}/environ", d.child.id())).expect("environ");

@@ -28,12 +28,7 @@ async fn reload_by_signal_and_http_adds_changes_and_removes_modules() {
     let b = script(dir.path(), "b.sh", "echo 'b 1'");
     let cfg = dir.path().join("expexp.yaml");
     write(&cfg, &exec_yaml(&[("a", &a)]));
-    let d = Daemon::start(&[
-        "-config.file",
-        cfg.to_str().expect("utf8"),
-        "-web.listen-address=127.0.0.1:0",
-        "-web.enable-lifecycle",
-    ]);
+    let d = Daemon::with_config(&cfg, &["-web.enable-lifecycle"]);
     assert_eq!(get(&d.url("/proxy?module=a"), &[]).await.text(), "a 1\n");
     assert_eq!(get(&d.url("/proxy?module=b"), &[]).await.status, 404);
 
@@ -84,12 +79,7 @@ async fn a_broken_config_on_reload_keeps_the_old_one() {
     let a = script(dir.path(), "a.sh", "echo 'a 1'");
     let cfg = dir.path().join("expexp.yaml");
     write(&cfg, &exec_yaml(&[("a", &a)]));
-    let d = Daemon::start(&[
-        "-config.file",
-        cfg.to_str().expect("utf8"),
-        "-web.listen-address=127.0.0.1:0",
-        "-web.enable-lifecycle",
-    ]);
+    let d = Daemon::with_config(&cfg, &["-web.enable-lifecycle"]);
     let before = get(&d.url("/metrics"), &[]).await.text();
     let ts = sample(&before, "expexp_config_last_reload_success_timestamp_seconds").expect("timestamp");
     assert!(ts > 1.7e9, "{ts}");
@@ -124,12 +114,7 @@ async fn a_reload_during_a_slow_scrape_does_not_fail_it() {
     let slow = script(dir.path(), "slow.sh", "sleep 1.5; echo 'slow 1'");
     let cfg = dir.path().join("expexp.yaml");
     write(&cfg, &exec_yaml(&[("slow", &slow)]));
-    let d = Daemon::start(&[
-        "-config.file",
-        cfg.to_str().expect("utf8"),
-        "-web.listen-address=127.0.0.1:0",
-        "-web.enable-lifecycle",
-    ]);
+    let d = Daemon::with_config(&cfg, &["-web.enable-lifecycle"]);
     let url = d.url("/proxy?module=slow");
     let scrape = tokio::spawn(async move { get(&url, &[]).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -197,8 +182,7 @@ async fn sigterm_lets_a_scrape_in_flight_finish_then_exits_zero() {
     let slow = script(dir.path(), "slow.sh", "sleep 1; echo 'done 1'");
     let cfg = dir.path().join("expexp.yaml");
     write(&cfg, &exec_yaml(&[("slow", &slow)]));
-    let mut d =
-        Daemon::start(&["-config.file", cfg.to_str().expect("utf8"), "-web.listen-address=127.0.0.1:0"]);
+    let mut d = Daemon::with_config(&cfg, &[]);
     let url = d.url("/proxy?module=slow");
     let scrape = tokio::spawn(async move { get(&url, &[]).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -391,12 +375,7 @@ async fn scrapes_beyond_max_requests_get_a_quick_503() {
     let slow = script(dir.path(), "slow.sh", "sleep 1; echo 'a 1'");
     let cfg = dir.path().join("expexp.yaml");
     write(&cfg, &exec_yaml(&[("slow", &slow)]));
-    let d = Daemon::start(&[
-        "-config.file",
-        cfg.to_str().expect("utf8"),
-        "-web.listen-address=127.0.0.1:0",
-        "-web.max-requests=1",
-    ]);
+    let d = Daemon::with_config(&cfg, &["-web.max-requests=1"]);
     let url = d.url("/proxy?module=slow");
     let first = tokio::spawn(async move { get(&url, &[]).await.status });
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -512,6 +512,15 @@ impl Daemon {
         daemon
     }
 
+    /// The real binary on the configuration file `config`, on a free loopback port, with
+    /// `extra` flags.
+    pub fn with_config(config: &Path, extra: &[&str]) -> Daemon {
+        let config = config.to_str().expect("utf8 path");
+        let mut args = vec!["-config.file", config, "-web.listen-address=127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        Daemon::start(&args)
+    }
+
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().expect("lock").clone()
     }
