@@ -328,23 +328,30 @@ fn write_labels(out: &mut String, labels: &[(String, String)], extra: Option<(&s
     out.push('}');
 }
 
+/// A family's HELP and TYPE lines, as both Go encoders write them: OpenMetrics also escapes
+/// quotes in HELP, and calls an untyped family `unknown`.
+fn family_head(f: &Family, openmetrics: bool, out: &mut String) {
+    if let Some(help) = &f.help {
+        out.push_str(&format!("# HELP {} ", f.name));
+        escape(help, openmetrics, out);
+        out.push('\n');
+    }
+    let kind = match f.kind {
+        Kind::Counter => "counter",
+        Kind::Gauge => "gauge",
+        Kind::Summary => "summary",
+        Kind::Histogram => "histogram",
+        Kind::Untyped if openmetrics => "unknown",
+        Kind::Untyped => "untyped",
+    };
+    out.push_str(&format!("# TYPE {} {kind}\n", f.name));
+}
+
 /// Go's `MetricFamilyToText`.
 fn encode_text(families: &[Family]) -> Vec<u8> {
     let mut out = String::new();
     for f in families {
-        if let Some(help) = &f.help {
-            out.push_str(&format!("# HELP {} ", f.name));
-            escape(help, false, &mut out);
-            out.push('\n');
-        }
-        let kind = match f.kind {
-            Kind::Counter => "counter",
-            Kind::Gauge => "gauge",
-            Kind::Summary => "summary",
-            Kind::Histogram => "histogram",
-            Kind::Untyped => "untyped",
-        };
-        out.push_str(&format!("# TYPE {} {kind}\n", f.name));
+        family_head(f, false, &mut out);
         for m in &f.metrics {
             let mut sample = |suffix: &str, extra: Option<(&str, &str)>, value: String| {
                 out.push_str(&f.name);
@@ -403,19 +410,7 @@ fn om_exemplar(out: &mut String, e: &Exemplar) {
 fn encode_openmetrics(families: &[Family]) -> Vec<u8> {
     let mut out = String::new();
     for f in families {
-        if let Some(help) = &f.help {
-            out.push_str(&format!("# HELP {} ", f.name));
-            escape(help, true, &mut out);
-            out.push('\n');
-        }
-        let kind = match f.kind {
-            Kind::Counter => "counter",
-            Kind::Gauge => "gauge",
-            Kind::Summary => "summary",
-            Kind::Histogram => "histogram",
-            Kind::Untyped => "unknown",
-        };
-        out.push_str(&format!("# TYPE {} {kind}\n", f.name));
+        family_head(f, true, &mut out);
         for m in &f.metrics {
             let mut sample =
                 |suffix: &str, extra: Option<(&str, &str)>, value: String, exemplar: Option<&Exemplar>| {
