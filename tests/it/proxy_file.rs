@@ -45,15 +45,7 @@ async fn openmetrics_files_keep_eof_last() {
         text.ends_with("\n# EOF\n") && text.contains("# TYPE expexp_file_mtime_timestamp gauge"),
         "{text}"
     );
-    let dialect = exporter_exporter::exposition::Dialect::from_content_type(
-        got.header("content-type").map(str::as_bytes),
-    );
-    exporter_exporter::exposition::verify(
-        &got.body,
-        dialect,
-        exporter_exporter::exposition::Encoding::Identity,
-    )
-    .expect("still valid OpenMetrics");
+    got.verify().expect("still valid OpenMetrics");
 }
 
 #[tokio::test]

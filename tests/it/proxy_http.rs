@@ -339,15 +339,7 @@ async fn the_own_metrics_have_the_original_names_and_verify() {
     ] {
         assert!(text.contains(&format!("# TYPE {name} ")), "{name} missing");
     }
-    let dialect = exporter_exporter::exposition::Dialect::from_content_type(
-        got.header("content-type").map(str::as_bytes),
-    );
-    exporter_exporter::exposition::verify(
-        &got.body,
-        dialect,
-        exporter_exporter::exposition::Encoding::Identity,
-    )
-    .expect("our metrics verify");
+    got.verify().expect("our metrics verify");
 }
 
 #[tokio::test]

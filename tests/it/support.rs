@@ -297,13 +297,27 @@ impl Got {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// The body verified as the proxy verifies an upstream's, by its Content-Type.
+    pub fn verify(
+        &self,
+    ) -> Result<exporter_exporter::exposition::Summary, exporter_exporter::exposition::VerifyError> {
+        use exporter_exporter::exposition::{Dialect, Encoding};
+        let dialect = Dialect::from_content_type(self.header("content-type").map(str::as_bytes));
+        exporter_exporter::exposition::verify(&self.body, dialect, Encoding::Identity)
+    }
 }
 
 /// GETs `url` with extra headers (bounded to 20 s, so a hang fails the test instead of CI).
 pub async fn get(url: &str, headers: &[(&str, &str)]) -> Got {
+    send("GET", url, headers).await
+}
+
+/// Sends one request without a body on a fresh client, bounded to 20 s.
+async fn send(method: &str, url: &str, headers: &[(&str, &str)]) -> Got {
     let client: hyper_util::client::legacy::Client<_, http_body_util::Empty<Bytes>> =
         hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http();
-    let mut req = Request::get(url);
+    let mut req = Request::builder().method(method).uri(url);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
@@ -569,16 +583,7 @@ impl Drop for Daemon {
 
 /// A request with a method, on a fresh connection; for the real binary.
 pub async fn request(method: &str, url: &str) -> Got {
-    let client: hyper_util::client::legacy::Client<_, http_body_util::Empty<Bytes>> =
-        hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http();
-    let req = Request::builder().method(method).uri(url).body(http_body_util::Empty::new()).expect("request");
-    let fut = async {
-        let resp = client.request(req).await.expect("response");
-        let (parts, body) = resp.into_parts();
-        let body = body.collect().await.expect("body").to_bytes();
-        Got { status: parts.status.as_u16(), headers: parts.headers, body }
-    };
-    tokio::time::timeout(Duration::from_secs(20), fut).await.expect("request finished within 20 s")
+    send(method, url, &[]).await
 }
 
 /// What this process holds: open file descriptors, threads, child processes, resident memory.
