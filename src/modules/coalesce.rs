@@ -5,6 +5,14 @@
 //! left. The answer is held once: each waiter's body sends the same reference-counted pieces,
 //! and the answer lets go of them as soon as every waiter has its body, so each piece is freed
 //! when the slowest waiter has sent it.
+//!
+//! A large answer also holds back the next fetch of the same scrape: that fetch waits, for a
+//! bounded time (deadline.rs, [`FOLLOW_MAX_WAIT`]), until the last piece of the answer before it
+//! is freed. Without that, under constant load each new fetch overlaps the clients still reading
+//! the last answer, and memory grows with the number of generations in flight (one body per
+//! ~16 clients on loopback); with it, a module holds one large body at a time. Scrapes that
+//! arrive meanwhile join the waiting fetch. The wait is bounded because a client may read
+//! slowly, or stop reading: then the next fetch goes ahead after the bound, as it did before.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -18,9 +26,17 @@ use tokio::sync::watch;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
+#[cfg(doc)]
+use super::deadline::FOLLOW_MAX_WAIT;
+use super::deadline::follow_wait;
 use super::error::ScrapeError;
 use super::request::ScrapeRequest;
 use crate::body::Body;
+use crate::upstream::budget::{Freed, MemoryBudget};
+
+/// An answer at least this large makes the next fetch of the same scrape wait until it is
+/// sent. A smaller one costs less memory than the wait would cost time.
+pub(crate) const FOLLOW_MIN_BYTES: u64 = 1 << 20;
 
 /// What makes two scrapes of one module the same: everything of the request that reaches the
 /// upstream (or the command) and can change its answer. The client's address
@@ -73,10 +89,20 @@ struct Flight {
     task: Mutex<Option<AbortHandle>>,
 }
 
-/// The fetches in flight of one module.
-#[derive(Debug, Default)]
+/// The fetches in flight of one module, and the large answers still being sent.
+#[derive(Debug)]
 pub(crate) struct Flights {
-    by_key: Mutex<HashMap<Key, Arc<Flight>>>,
+    table: Mutex<Table>,
+    /// Where a fetch waits for an earlier answer to be freed.
+    budget: Arc<MemoryBudget>,
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    flights: HashMap<Key, Arc<Flight>>,
+    /// The last large answer of each scrape whose pieces may still be held (those freed are
+    /// dropped at the next join, so this stays as small as the answers in memory).
+    sending: HashMap<Key, Freed>,
 }
 
 /// A scrape's place among the waiters of one flight; leaving it (dropping it) cancels the
@@ -91,8 +117,14 @@ pub(crate) struct Ticket {
 }
 
 impl Flights {
+    /// No fetch in flight yet; waits for earlier answers counted in `budget`.
+    pub(crate) fn new(budget: Arc<MemoryBudget>) -> Flights {
+        Flights { table: Mutex::default(), budget }
+    }
+
     /// Joins the fetch in flight for `key`, or starts `fetch` as a new one; `deadline` is the
-    /// new fetch's. The fetch must answer with a body held in memory.
+    /// new fetch's. The fetch must answer with a body held in memory. A new fetch first waits
+    /// (boundedly) for the last large answer of `key` to be sent.
     pub(crate) fn join<F>(
         self: &Arc<Self>,
         key: Key,
@@ -102,40 +134,54 @@ impl Flights {
     where
         F: Future<Output = Result<Response<Body>, ScrapeError>> + Send + 'static,
     {
-        let mut by_key = self.lock();
-        if let Some(flight) = by_key.get(&key) {
+        let mut table = self.lock();
+        if let Some(flight) = table.flights.get(&key) {
             flight.waiters.fetch_add(1, Ordering::Relaxed);
             return Ticket { flights: self.clone(), key, flight: flight.clone(), joined: true };
         }
+        let last = table.sending.remove(&key);
+        table.sending.retain(|_, freed| !freed.is_done());
         let (tx, rx) = watch::channel(None);
         let flight =
             Arc::new(Flight { outcome: rx, deadline, waiters: AtomicUsize::new(1), task: Mutex::new(None) });
-        by_key.insert(key.clone(), flight.clone());
+        table.flights.insert(key.clone(), flight.clone());
         let fetch = fetch();
         let (flights, done_key, done) = (self.clone(), key.clone(), flight.clone());
         let task = tokio::spawn(async move {
-            let outcome = match fetch.await {
-                Ok(response) => answer(response).await.map_err(Arc::new),
-                Err(e) => Err(Arc::new(e)),
+            if let Some(last) = last {
+                let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                flights.budget.after(&last, Instant::now() + follow_wait(left)).await;
+            }
+            let (outcome, freed) = match fetch.await {
+                Ok(response) => match answer(response).await {
+                    Ok((a, freed)) => (Ok(a), freed),
+                    Err(e) => (Err(Arc::new(e)), None),
+                },
+                Err(e) => (Err(Arc::new(e)), None),
             };
             // Gone from the table before the answer is out, so no scrape joins a finished fetch.
-            flights.finish(&done_key, &done);
+            flights.finish(&done_key, &done, freed);
             let _ = tx.send(Some(Arc::new(outcome)));
         });
         *flight.task.lock().unwrap_or_else(PoisonError::into_inner) = Some(task.abort_handle());
-        drop(by_key);
+        drop(table);
         Ticket { flights: self.clone(), key, flight, joined: false }
     }
 
-    fn finish(&self, key: &Key, flight: &Arc<Flight>) {
-        let mut by_key = self.lock();
-        if by_key.get(key).is_some_and(|f| Arc::ptr_eq(f, flight)) {
-            by_key.remove(key);
+    /// Takes a finished fetch out of the table, leaving the watch on its answer's pieces (if
+    /// large) for the next fetch of the same scrape.
+    fn finish(&self, key: &Key, flight: &Arc<Flight>, freed: Option<Freed>) {
+        let mut table = self.lock();
+        if table.flights.get(key).is_some_and(|f| Arc::ptr_eq(f, flight)) {
+            table.flights.remove(key);
+        }
+        if let Some(freed) = freed {
+            table.sending.insert(key.clone(), freed);
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<Flight>>> {
-        self.by_key.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -188,22 +234,23 @@ impl Ticket {
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        let mut by_key = self.flights.lock();
+        let mut table = self.flights.lock();
         if self.flight.waiters.fetch_sub(1, Ordering::Relaxed) == 1 {
             // The last waiter left: no one wants the answer any more.
             if let Some(task) = self.flight.task.lock().unwrap_or_else(PoisonError::into_inner).take() {
                 task.abort();
             }
-            if by_key.get(&self.key).is_some_and(|f| Arc::ptr_eq(f, &self.flight)) {
-                by_key.remove(&self.key);
+            if table.flights.get(&self.key).is_some_and(|f| Arc::ptr_eq(f, &self.flight)) {
+                table.flights.remove(&self.key);
             }
         }
     }
 }
 
 /// The response as every waiter will get it: its body read whole (it is in memory already,
-/// or, from a stream, read here) into pieces they share.
-async fn answer(response: Response<Body>) -> Result<Answer, ScrapeError> {
+/// or, from a stream, read here) into pieces they share; if it is large, with a watch on when
+/// they are all freed.
+async fn answer(response: Response<Body>) -> Result<(Answer, Option<Freed>), ScrapeError> {
     let (parts, body) = response.into_parts();
     let (pieces, len): (Vec<Bytes>, u64) = match body {
         Body::Full(b) => {
@@ -232,15 +279,115 @@ async fn answer(response: Response<Body>) -> Result<Answer, ScrapeError> {
             (pieces, len)
         }
     };
-    Ok(Answer { status: parts.status, version: parts.version, headers: parts.headers, pieces, len })
+    let (pieces, freed) = if len >= FOLLOW_MIN_BYTES {
+        let (pieces, freed) = Freed::watch(pieces);
+        (pieces, Some(freed))
+    } else {
+        (pieces, None)
+    };
+    let answer = Answer { status: parts.status, version: parts.version, headers: parts.headers, pieces, len };
+    Ok((answer, freed))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::modules::deadline::FOLLOW_MAX_WAIT;
+    use crate::telemetry::BudgetMetrics;
 
     fn key() -> Key {
         Key { head: false, params: Vec::new(), headers: [None, None, None, None] }
+    }
+
+    fn flights() -> (Arc<Flights>, Arc<BudgetMetrics>) {
+        let metrics = Arc::new(BudgetMetrics::default());
+        (Arc::new(Flights::new(Arc::new(MemoryBudget::new(64 << 20, metrics.clone())))), metrics)
+    }
+
+    /// An answer of `len` bytes in two pieces, fetched through `flights`; the response is the
+    /// one its only waiter got (not sent yet: its pieces are held).
+    async fn answered(flights: &Arc<Flights>, len: usize) -> Response<Body> {
+        let half = Bytes::from(vec![b'x'; len / 2]);
+        let ticket = flights.join(key(), None, move || async move {
+            Ok(Response::new(Body::frames(vec![half.clone(), half], len as u64)))
+        });
+        ticket.wait(None, None).await.expect("answered")
+    }
+
+    /// Starts a fetch of the same scrape that says when it started.
+    fn next_fetch(flights: &Arc<Flights>) -> (Ticket, tokio::sync::oneshot::Receiver<std::time::Instant>) {
+        let (started, when) = tokio::sync::oneshot::channel();
+        let ticket = flights.join(key(), None, move || async move {
+            let _ = started.send(std::time::Instant::now());
+            Ok(Response::new(Body::full("next")))
+        });
+        (ticket, when)
+    }
+
+    #[tokio::test]
+    async fn the_next_fetch_of_a_large_answer_waits_until_it_is_sent() {
+        let (flights, metrics) = flights();
+        let held = answered(&flights, FOLLOW_MIN_BYTES as usize).await;
+        let (ticket, mut started) = next_fetch(&flights);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(started.try_recv().is_err(), "the fetch started while the last answer was held");
+        assert_eq!(metrics.waiting.get(), 1, "counted as waiting for memory");
+        let joiner = flights.join(key(), None, || async { Err(ScrapeError::Lost) });
+        assert!(joiner.joined, "a scrape arriving meanwhile joins the waiting fetch");
+        drop(held);
+        let (a, b) = tokio::join!(ticket.wait(None, None), joiner.wait(None, None));
+        assert_eq!(a.expect("answered").status(), 200);
+        assert_eq!(b.expect("answered").status(), 200);
+        assert!(started.try_recv().is_ok());
+        assert_eq!(metrics.waiting.get(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_never_finishes_delays_the_next_fetch_by_the_bound_only() {
+        let (flights, _) = flights();
+        let _held = answered(&flights, 2 * FOLLOW_MIN_BYTES as usize).await;
+        let asked = std::time::Instant::now();
+        let (ticket, started) = next_fetch(&flights);
+        assert_eq!(ticket.wait(None, None).await.expect("answered").status(), 200);
+        let waited = started.await.expect("started") - asked;
+        assert!(waited >= FOLLOW_MAX_WAIT, "started after {waited:?}");
+        assert!(waited < FOLLOW_MAX_WAIT * 5, "started after {waited:?}");
+    }
+
+    #[tokio::test]
+    async fn a_fetch_waits_at_most_half_the_time_it_has() {
+        let (flights, _) = flights();
+        let _held = answered(&flights, 2 * FOLLOW_MIN_BYTES as usize).await;
+        let asked = std::time::Instant::now();
+        let (started, when) = tokio::sync::oneshot::channel();
+        let deadline = Instant::now() + Duration::from_millis(400);
+        let ticket = flights.join(key(), Some(deadline), move || async move {
+            let _ = started.send(std::time::Instant::now());
+            Ok(Response::new(Body::full("next")))
+        });
+        assert_eq!(ticket.wait(Some(deadline), None).await.expect("in time").status(), 200);
+        let waited = when.await.expect("started") - asked;
+        assert!(waited >= Duration::from_millis(200) && waited < FOLLOW_MAX_WAIT, "started after {waited:?}");
+    }
+
+    #[tokio::test]
+    async fn a_small_answer_or_one_already_sent_holds_back_nothing() {
+        let (flights, metrics) = flights();
+        let _small = answered(&flights, 1000).await;
+        let (ticket, started) = next_fetch(&flights);
+        drop(ticket.wait(None, None).await);
+        assert!(started.await.is_ok());
+        assert!(flights.lock().sending.is_empty(), "a small answer is not watched");
+
+        drop(answered(&flights, FOLLOW_MIN_BYTES as usize).await);
+        assert_eq!(flights.lock().sending.len(), 1);
+        let (ticket, started) = next_fetch(&flights);
+        drop(ticket.wait(None, None).await);
+        assert!(started.await.is_ok());
+        assert_eq!(metrics.waiting.get(), 0, "an answer already freed is not waited for");
+        assert!(flights.lock().sending.is_empty(), "its watch is gone");
     }
 
     async fn first_piece(response: &mut Response<Body>) -> Bytes {
@@ -254,7 +401,7 @@ mod tests {
     async fn each_piece_is_freed_once_every_waiter_has_sent_it() {
         let pieces: Vec<Bytes> = (0..3u8).map(|i| Bytes::from(vec![i; 1000])).collect();
         let kept = pieces.clone();
-        let flights = Arc::new(Flights::default());
+        let flights = flights().0;
         let (go, started) = tokio::sync::oneshot::channel::<()>();
         let leader = flights.join(key(), None, move || async move {
             let _ = started.await;

@@ -10,6 +10,18 @@ pub const MIN_SCRAPE_TIMEOUT: Duration = Duration::from_millis(100);
 /// Default for `-web.timeout-offset`: room left for the response to reach Prometheus.
 pub const DEFAULT_TIMEOUT_OFFSET: Duration = Duration::from_millis(500);
 
+/// The longest a shared fetch waits for the last answer of the same scrape to be sent
+/// (coalesce.rs): a client that reads slowly, or not at all, delays the next fetch by at most
+/// this, and never fails it.
+pub const FOLLOW_MAX_WAIT: Duration = Duration::from_secs(1);
+
+/// How long a fetch with `left` until its deadline (None: no deadline) may wait for an earlier
+/// answer to be sent: [`FOLLOW_MAX_WAIT`] at most, and never more than half of `left`, so the
+/// fetch keeps the other half.
+pub fn follow_wait(left: Option<Duration>) -> Duration {
+    left.map_or(FOLLOW_MAX_WAIT, |left| (left / 2).min(FOLLOW_MAX_WAIT))
+}
+
 /// The time allowed for one scrape, if any. A missing or malformed header leaves the module
 /// timeout alone.
 pub fn effective_timeout(
@@ -57,6 +69,14 @@ mod tests {
             Some(Duration::from_millis(50)),
             "a shorter module timeout still wins"
         );
+    }
+
+    #[test]
+    fn a_fetch_waits_for_the_last_answer_at_most_the_bound_and_half_its_time() {
+        assert_eq!(follow_wait(None), FOLLOW_MAX_WAIT);
+        assert_eq!(follow_wait(Some(Duration::from_secs(10))), FOLLOW_MAX_WAIT);
+        assert_eq!(follow_wait(Some(Duration::from_millis(600))), Duration::from_millis(300));
+        assert_eq!(follow_wait(Some(Duration::ZERO)), Duration::ZERO);
     }
 
     #[test]

@@ -76,7 +76,12 @@ impl RunningModule {
         };
         let metrics = context.metrics.module(&module.name, runner.families());
         let fetcher = Arc::new(Fetcher { name: module.name.clone(), runner, metrics: metrics.clone() });
-        Ok(RunningModule { config: module.clone(), metrics, fetcher, flights: Arc::default() })
+        Ok(RunningModule {
+            config: module.clone(),
+            metrics,
+            fetcher,
+            flights: Arc::new(Flights::new(context.budget.clone())),
+        })
     }
 
     /// Whether this module can keep serving as it is when its configuration is unchanged:

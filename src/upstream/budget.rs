@@ -4,12 +4,14 @@
 //! bytes (all of a declared Content-Length at once, else step by step as the body arrives).
 //! Once the body is whole the room goes with its pieces, each piece giving its share back when
 //! the last response that sends it has sent it (or is dropped), so what the budget counts is
-//! what is still in memory. Beyond the budget, a scrape waits.
+//! what is still in memory. Beyond the budget, a scrape waits. A fetch may also wait, for a
+//! short bounded time, until an earlier answer's pieces are all freed ([`Freed`]), so that a
+//! module under constant load holds one large body, not one per generation of slow readers.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 
 use crate::telemetry::BudgetMetrics;
@@ -94,6 +96,52 @@ impl MemoryBudget {
         held.bytes = target;
         self.metrics.held_bytes.add(u64::from(more));
         Ok(())
+    }
+
+    /// Waits until every piece `freed` watches is gone, or until `until`; counted meanwhile
+    /// as a scrape waiting for memory. Whether the pieces were freed in time.
+    pub async fn after(&self, freed: &Freed, until: Instant) -> bool {
+        if freed.is_done() {
+            return true;
+        }
+        let _waiting = self.metrics.waiting.hold();
+        tokio::time::timeout_at(until, freed.0.closed()).await.is_ok()
+    }
+}
+
+/// Tells when the last of some pieces is freed: each watched piece keeps a share of one
+/// receiver alive, so the sender here sees it closed once no piece is left.
+#[derive(Debug)]
+pub struct Freed(watch::Sender<()>);
+
+impl Freed {
+    /// Watches `pieces` (the same bytes, each now also keeping the watch alive).
+    pub fn watch(pieces: Vec<Bytes>) -> (Vec<Bytes>, Freed) {
+        let (tx, rx) = watch::channel(());
+        let alive = Arc::new(rx);
+        let pieces = pieces
+            .into_iter()
+            .map(|data| Bytes::from_owner(Watched { data, _alive: alive.clone() }))
+            .collect();
+        (pieces, Freed(tx))
+    }
+
+    /// Whether every watched piece is gone.
+    pub fn is_done(&self) -> bool {
+        self.0.is_closed()
+    }
+}
+
+/// A piece that keeps its [`Freed`] watch open.
+#[derive(Debug)]
+struct Watched {
+    data: Bytes,
+    _alive: Arc<watch::Receiver<()>>,
+}
+
+impl AsRef<[u8]> for Watched {
+    fn as_ref(&self) -> &[u8] {
+        &self.data
     }
 }
 

@@ -188,3 +188,51 @@ async fn a_non_200_answer_is_shared_whole() {
     assert!(got.iter().all(|g| g.status == 404 && g.text() == "gone\n"));
     assert_eq!(up.requests().len(), 1);
 }
+
+#[tokio::test]
+async fn a_large_answer_still_being_read_holds_back_the_next_fetch_until_it_is_sent() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // About 16 MB: more than the kernel buffers between the proxy and a slow reader hold, so
+    // most of the answer stays in the proxy's memory while that reader is paused.
+    let mut page = String::from("# TYPE big gauge\n");
+    for i in 0..600_000 {
+        page.push_str(&format!("big{{series=\"{i:08}\"}} {i}\n"));
+    }
+    let up = FakeExporter::serving(Reply::text(page.clone())).await;
+    let proxy = Arc::new(TestProxy::start(&http_module(up.port(), "")).await);
+
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(64 << 10).expect("small receive buffer");
+    let mut slow = socket.connect(proxy.addr).await.expect("connect");
+    // The same Host as the other client's: it is part of what makes two scrapes the same.
+    let ask = format!("GET /proxy?module=m HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", proxy.addr);
+    slow.write_all(ask.as_bytes()).await.expect("ask");
+    let mut first = vec![0u8; 64 << 10];
+    slow.read_exact(&mut first).await.expect("the answer began");
+    assert!(first.starts_with(b"HTTP/1.1 200"));
+
+    // The slow reader pauses: the next identical scrape's fetch waits for its answer to be sent.
+    let next = {
+        let url = proxy.url("/proxy?module=m");
+        tokio::spawn(async move { get(&url, &[]).await })
+    };
+    let deadline = Instant::now() + Duration::from_millis(800);
+    while proxy.metrics.budget.waiting.get() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the next fetch never waited for the last answer: {} held, {} requests",
+            proxy.metrics.budget.held_bytes.get(),
+            up.requests().len()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(up.requests().len(), 1, "no second body fetched while the first is still in memory");
+
+    let mut rest = Vec::new();
+    slow.read_to_end(&mut rest).await.expect("the rest");
+    assert!(rest.ends_with(b"big{series=\"00599999\"} 599999\n"), "the slow reader got all of it");
+    let next = next.await.expect("scrape");
+    assert_eq!(next.status, 200);
+    assert!(next.body == page.as_bytes(), "the next scrape is served whole");
+    assert_eq!(up.requests().len(), 2, "then fetched afresh, not served the last answer");
+}
