@@ -143,7 +143,8 @@ impl ModuleMetrics {
 pub struct BudgetMetrics {
     /// Bytes reserved now, by bodies being read and by pieces not yet sent (`expexp_held_body_bytes`).
     pub held_bytes: Gauge,
-    /// Scrapes waiting now for room (`expexp_scrapes_waiting_for_memory`).
+    /// Scrapes waiting now for room, or shared fetches for the last large answer of the same
+    /// scrape to be sent (`expexp_scrapes_waiting_for_memory`).
     pub waiting: Gauge,
 }
 
@@ -398,7 +399,7 @@ impl Metrics {
         family(
             &mut out,
             "expexp_scrapes_waiting_for_memory",
-            "Scrapes waiting now for room in the memory budget for upstream bodies",
+            "Scrapes waiting now for room in the memory budget for upstream bodies, or for the last large answer of the same scrape to be sent",
             "gauge",
         );
         let _ = writeln!(out, "expexp_scrapes_waiting_for_memory {}", self.budget.waiting.get());
