@@ -7,7 +7,7 @@
 //! when the slowest waiter has sent it.
 //!
 //! A large answer also holds back the next fetch of the same scrape: that fetch waits, for a
-//! bounded time (deadline.rs, [`FOLLOW_MAX_WAIT`]), until the last piece of the answer before it
+//! bounded time ([`super::deadline::FOLLOW_MAX_WAIT`]), until the last piece of the answer before it
 //! is freed. Without that, under constant load each new fetch overlaps the clients still reading
 //! the last answer, and memory grows with the number of generations in flight (one body per
 //! ~16 clients on loopback); with it, a module holds one large body at a time. Scrapes that
@@ -26,8 +26,6 @@ use tokio::sync::watch;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
-#[cfg(doc)]
-use super::deadline::FOLLOW_MAX_WAIT;
 use super::deadline::follow_wait;
 use super::error::ScrapeError;
 use super::request::ScrapeRequest;
@@ -316,10 +314,13 @@ mod tests {
         ticket.wait(None, None).await.expect("answered")
     }
 
-    /// Starts a fetch of the same scrape that says when it started.
-    fn next_fetch(flights: &Arc<Flights>) -> (Ticket, tokio::sync::oneshot::Receiver<std::time::Instant>) {
+    /// Starts a fetch of the same scrape, giving up at `deadline`, that says when it started.
+    fn next_fetch(
+        flights: &Arc<Flights>,
+        deadline: Option<Instant>,
+    ) -> (Ticket, tokio::sync::oneshot::Receiver<std::time::Instant>) {
         let (started, when) = tokio::sync::oneshot::channel();
-        let ticket = flights.join(key(), None, move || async move {
+        let ticket = flights.join(key(), deadline, move || async move {
             let _ = started.send(std::time::Instant::now());
             Ok(Response::new(Body::full("next")))
         });
@@ -330,7 +331,7 @@ mod tests {
     async fn the_next_fetch_of_a_large_answer_waits_until_it_is_sent() {
         let (flights, metrics) = flights();
         let held = answered(&flights, FOLLOW_MIN_BYTES as usize).await;
-        let (ticket, mut started) = next_fetch(&flights);
+        let (ticket, mut started) = next_fetch(&flights, None);
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(started.try_recv().is_err(), "the fetch started while the last answer was held");
         assert_eq!(metrics.waiting.get(), 1, "counted as waiting for memory");
@@ -349,7 +350,7 @@ mod tests {
         let (flights, _) = flights();
         let _held = answered(&flights, 2 * FOLLOW_MIN_BYTES as usize).await;
         let asked = std::time::Instant::now();
-        let (ticket, started) = next_fetch(&flights);
+        let (ticket, started) = next_fetch(&flights, None);
         assert_eq!(ticket.wait(None, None).await.expect("answered").status(), 200);
         let waited = started.await.expect("started") - asked;
         assert!(waited >= FOLLOW_MAX_WAIT, "started after {waited:?}");
@@ -361,12 +362,8 @@ mod tests {
         let (flights, _) = flights();
         let _held = answered(&flights, 2 * FOLLOW_MIN_BYTES as usize).await;
         let asked = std::time::Instant::now();
-        let (started, when) = tokio::sync::oneshot::channel();
         let deadline = Instant::now() + Duration::from_millis(400);
-        let ticket = flights.join(key(), Some(deadline), move || async move {
-            let _ = started.send(std::time::Instant::now());
-            Ok(Response::new(Body::full("next")))
-        });
+        let (ticket, when) = next_fetch(&flights, Some(deadline));
         assert_eq!(ticket.wait(Some(deadline), None).await.expect("in time").status(), 200);
         let waited = when.await.expect("started") - asked;
         assert!(waited >= Duration::from_millis(200) && waited < FOLLOW_MAX_WAIT, "started after {waited:?}");
@@ -376,14 +373,14 @@ mod tests {
     async fn a_small_answer_or_one_already_sent_holds_back_nothing() {
         let (flights, metrics) = flights();
         let _small = answered(&flights, 1000).await;
-        let (ticket, started) = next_fetch(&flights);
+        let (ticket, started) = next_fetch(&flights, None);
         drop(ticket.wait(None, None).await);
         assert!(started.await.is_ok());
         assert!(flights.lock().sending.is_empty(), "a small answer is not watched");
 
         drop(answered(&flights, FOLLOW_MIN_BYTES as usize).await);
         assert_eq!(flights.lock().sending.len(), 1);
-        let (ticket, started) = next_fetch(&flights);
+        let (ticket, started) = next_fetch(&flights, None);
         drop(ticket.wait(None, None).await);
         assert!(started.await.is_ok());
         assert_eq!(metrics.waiting.get(), 0, "an answer already freed is not waited for");
