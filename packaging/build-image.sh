@@ -14,7 +14,8 @@
 #   /etc/passwd, /etc/group            root, and the user the proxy runs as: nonroot, 65532
 #   /etc/nsswitch.conf                 host names from /etc/hosts, then DNS
 #   /etc/exporter_exporter.yaml        an example configuration (packaging/image/)
-#   /usr/share/doc/...                 the licence, each copied package's copyright file, and
+#   /usr/share/doc/...                 the licence, each copied package's copyright file (for
+#                                      libgcc-s1, gcc-12-base's, where Debian keeps it), and
 #                                      the image's CycloneDX SBOM (examples/sbom.rs --image)
 #
 # The Debian packages are fetched with apt-get download through a private apt state (the
@@ -92,17 +93,34 @@ if [ -z "$(find "$cache/lists" -maxdepth 1 -name '*Packages*' -mmin -60 -print -
   apt-get "${apt_opts[@]}" update >&2 || fail "apt-get update failed for $arch"
 fi
 rm -f "$cache/debs"/*.deb
-(cd "$cache/debs" && apt-get "${apt_opts[@]}" download "${PACKAGES[@]/%/:$arch}" >&2) \
-  || fail "apt-get download ${PACKAGES[*]} for $arch failed"
 declare -A VERSION DEB_ARCH
 extracted=$work/debs
+# fetch PACKAGE...: downloads and unpacks them.
+fetch() {
+  (cd "$cache/debs" && apt-get "${apt_opts[@]}" download "${@/%/:$arch}" >&2) \
+    || fail "apt-get download $* for $arch failed"
+  local p deb
+  for p in "$@"; do
+    deb=$(find "$cache/debs" -name "${p}_*.deb" | head -n1)
+    [ -n "$deb" ] || fail "apt-get download left no $p package"
+    VERSION[$p]=$(dpkg-deb -f "$deb" Version)
+    DEB_ARCH[$p]=$(dpkg-deb -f "$deb" Architecture)
+    mkdir -p "$extracted/$p"
+    dpkg-deb -x "$deb" "$extracted/$p"
+  done
+}
+fetch "${PACKAGES[@]}"
+# A package whose /usr/share/doc/PACKAGE links to another's (libgcc-s1 to gcc-12-base) has its
+# copyright file there: that package is fetched too, for it.
+declare -A DOC
 for p in "${PACKAGES[@]}"; do
-  deb=$(find "$cache/debs" -name "${p}_*.deb" | head -n1)
-  [ -n "$deb" ] || fail "apt-get download left no $p package"
-  VERSION[$p]=$(dpkg-deb -f "$deb" Version)
-  DEB_ARCH[$p]=$(dpkg-deb -f "$deb" Architecture)
-  mkdir -p "$extracted/$p"
-  dpkg-deb -x "$deb" "$extracted/$p"
+  DOC[$p]=$p
+  if [ -L "$extracted/$p/usr/share/doc/$p" ]; then
+    base=$(readlink "$extracted/$p/usr/share/doc/$p")
+    case $base in */*) fail "$p's documentation links to $base, outside /usr/share/doc" ;; esac
+    fetch "$base"
+    DOC[$p]=$base KIND[$base]=data LICENCE[$base]=${LICENCE[$p]}
+  fi
 done
 
 files=$work/files.tsv
@@ -124,7 +142,7 @@ copy() {
     local to
     to=$(readlink "$from")
     case $to in /*) ;; *) to=$(dirname "$path")/$to ;; esac
-    copy "$p" "$(realpath -m "$to")"
+    copy "$p" "$(realpath -m -s "$to")"
   else
     install -m "$(stat -c %a "$from")" "$from" "$root$path"
     record "$p" "$path"
@@ -185,7 +203,13 @@ install -m0644 packaging/image/exporter_exporter.yaml "$root/etc/exporter_export
 doc=$root/usr/share/doc/exporter-exporter
 install -D -m0644 packaging/debian/copyright "$doc/copyright"
 install -m0644 /usr/share/common-licenses/Apache-2.0 "$doc/LICENSE"
-for p in "${PACKAGES[@]}"; do copy "$p" "/usr/share/doc/$p/copyright"; done
+for p in "${PACKAGES[@]}"; do
+  if [ "${DOC[$p]}" != "$p" ]; then
+    mkdir -p "$root/usr/share/doc"
+    cp -P "$extracted/$p/usr/share/doc/$p" "$root/usr/share/doc/$p"
+  fi
+  copy "${DOC[$p]}" "/usr/share/doc/${DOC[$p]}/copyright"
+done
 "$tools/sbom" --target "$triple" --image "$files" "$root/usr/bin/exporter_exporter" >"$work/sbom.json"
 install -m0644 "$work/sbom.json" "$doc/sbom.cdx.json"
 [ -z "$sbom_out" ] || install -m0644 "$work/sbom.json" "$sbom_out"

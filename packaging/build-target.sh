@@ -6,7 +6,8 @@
 # rebuilds only what changed.
 #
 #   packaging/build-target.sh [TRIPLE]     (default: x86_64-unknown-linux-gnu, natively)
-#   packaging/build-target.sh --tools      the host's helpers (examples gen_man and sbom): prints their directory
+#   packaging/build-target.sh --tools      the helpers that run here (examples gen_man, sbom; debug
+#                                          build, as cargo test makes it): prints their directory
 #
 # Targets: x86_64-unknown-linux-gnu, aarch64-unknown-linux-gnu, armv7-unknown-linux-gnueabihf,
 # x86_64-pc-windows-gnu (the mechanism is there; the code does not build for Windows yet).
@@ -19,15 +20,15 @@ cd "$(dirname "$0")/.."
 log() { printf 'build-target: %s\n' "$*" >&2; }
 
 triple=${1:-x86_64-unknown-linux-gnu}
-# Every build goes through cargo auditable, the host's helpers too: the library crate is then
-# compiled once for both (a plain `cargo build` would compile it again without its wrapper).
-ensure_cargo_auditable
 if [ "$triple" = --tools ]; then
-  log "cargo auditable build --release (the host's helpers: gen_man, sbom)"
-  cargo auditable build --release --locked --example gen_man --example sbom >&2
-  echo "$(target_dir x86_64-unknown-linux-gnu)/release/examples"
+  # Examples build with the dev-dependencies' features, so they never share the release
+  # binary's compiled library anyway; the debug build is the one `cargo test` has made.
+  log "cargo build (the helpers: gen_man, sbom)"
+  cargo build --locked --example gen_man --example sbom >&2
+  echo "$(target_dir x86_64-unknown-linux-gnu)/debug/examples"
   exit 0
 fi
+ensure_cargo_auditable
 
 target_info "$triple"
 # shellcheck disable=SC2046 # a list of package names

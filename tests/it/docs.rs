@@ -1,7 +1,8 @@
 //! The operator documentation and packaging against the code: every flag, with its default, and
 //! every YAML key is in docs/configuration.md; every flag is in the package's /etc/default file
 //! and the manual page; the README names no flag that does not exist; the Prometheus examples
-//! are valid for promtool and for us, the packaged configuration loads, and the Grafana
+//! are valid for promtool and for us, the packaged and the container image's configurations
+//! load (the latter where the image's entrypoint reads it), and the Grafana
 //! dashboard is well-formed JSON that queries only metrics the proxy exports.
 
 use std::collections::BTreeSet;
@@ -231,6 +232,23 @@ fn the_packaged_configuration_loads_and_the_flags_line_is_set() {
     ] {
         assert!(unit.lines().any(|l| l == line), "the unit lacks {line}");
     }
+}
+
+#[test]
+fn the_container_image_configuration_loads_where_its_entrypoint_reads_it() {
+    let (ok, output) = check_config(&repo("packaging/image/exporter_exporter.yaml"));
+    assert!(ok && output.contains("configuration OK"), "{output}");
+    let dockerfile = read("Dockerfile");
+    assert!(
+        dockerfile.lines().any(|l| l
+            == r#"ENTRYPOINT ["/usr/bin/exporter_exporter", "-config.file=/etc/exporter_exporter.yaml"]"#),
+        "the Dockerfile's ENTRYPOINT does not read /etc/exporter_exporter.yaml"
+    );
+    let staging = read("packaging/build-image.sh");
+    assert!(
+        staging.contains(r#"install -m0644 packaging/image/exporter_exporter.yaml "$root/etc/exporter_exporter.yaml""#),
+        "packaging/build-image.sh does not put packaging/image/exporter_exporter.yaml at /etc/exporter_exporter.yaml"
+    );
 }
 
 /// The fenced ```yaml blocks of a Markdown file.
