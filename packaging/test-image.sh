@@ -71,7 +71,7 @@ wait_http() {
 ids_of() {
   local pid
   pid=$(docker inspect -f '{{.State.Pid}}' "$1")
-  sed -n 's/^\(Uid\|Gid\|Groups\):\s*//p' "/proc/$pid/status" | tr -s '\t ' ' ' | tr '\n' '|'
+  grep -E '^(Uid|Gid|Groups):' "/proc/$pid/status" | tr -s '\t ' ' ' | tr '\n' '|'
 }
 
 step "busybox image for the other containers (docker import; nothing is pulled)"
