@@ -53,9 +53,11 @@ mkdir -p "$outdir"
 outdir=$(cd "$outdir" && pwd)
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
 [ -n "$version" ] || fail "no version in Cargo.toml"
-# Archives get the commit's time, so that the same commit makes the same archives.
-SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
-export SOURCE_DATE_EPOCH
+# Archives get the commit's time, so that the same commit makes the same archives. It is not
+# exported: the cc crate reruns ring's build script whenever SOURCE_DATE_EPOCH changes, which
+# would rebuild ring and all that depends on it after every commit (build-image.sh takes the
+# same time from git itself).
+epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 
 # Each step is timed; the table is printed at the end.
 timings=()
@@ -81,7 +83,7 @@ tools() {
 }
 
 # archive TRIPLE BINARY NAME: NAME.tar.gz with the binary (stripped), LICENSE and README.md at
-# its root, owned by root, dated SOURCE_DATE_EPOCH, and its SBOM.
+# its root, owned by root, dated as the commit, and its SBOM.
 archive() {
   local triple=$1 binary=$2 name=$3 dir
   target_info "$triple"
@@ -91,7 +93,7 @@ archive() {
   "$(target_tool "$triple" strip)" --strip-unneeded "$dir/exporter_exporter$T_EXE"
   install -m0644 /usr/share/common-licenses/Apache-2.0 "$dir/LICENSE"
   install -m0644 README.md "$dir/README.md"
-  tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
+  tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" \
     -C "$dir" -cf - "exporter_exporter$T_EXE" LICENSE README.md | gzip -9n >"$outdir/$name.tar.gz"
   "$(target_dir x86_64-unknown-linux-gnu)/release/examples/sbom" --target "$triple" \
     "$dir/exporter_exporter$T_EXE" >"$outdir/$name.tar.gz.sbom.json"
