@@ -121,7 +121,7 @@ image() {
   log "$name.tar.gz ($tag)"
 }
 
-windows() {
+windows_archive() {
   local name=exporter_exporter_${version}_Windows_x86_64 exe
   if [ "$windows" = no ]; then
     printf '\n*** release: WINDOWS ARCHIVE LEFT OUT (--without-windows): %s.tar.gz and .zip are not built ***\n\n' "$name" >&2
@@ -143,21 +143,25 @@ checksums() {
   (cd "$outdir" && sha256sum --quiet -c checksums.txt) || fail "checksums.txt does not verify"
 }
 
-step "tools: Debian's toolchains, cargo-auditable, the Docker daemon" tools
-for triple in "${RELEASE_TARGETS[@]}"; do
-  target_info "$triple"
-  step "Linux $T_ARCH: binary, archive, .deb ($triple)" linux "$triple"
-done
-for triple in "${RELEASE_TARGETS[@]}"; do
-  target_info "$triple"
-  [ -z "$T_IMAGE_ARCH" ] || step "container image linux/$T_IMAGE_ARCH" image "$triple"
-done
-step "Windows x86_64: archive and zip (packaging/build-windows.sh)" windows
-step "checksums.txt" checksums
+# The steps, in a function so that bash has read all of them before the first runs.
+main() {
+  step "tools: Debian's toolchains, cargo-auditable, the Docker daemon" tools
+  for triple in "${RELEASE_TARGETS[@]}"; do
+    target_info "$triple"
+    step "Linux $T_ARCH: binary, archive, .deb ($triple)" linux "$triple"
+  done
+  for triple in "${RELEASE_TARGETS[@]}"; do
+    target_info "$triple"
+    [ -z "$T_IMAGE_ARCH" ] || step "container image linux/$T_IMAGE_ARCH" image "$triple"
+  done
+  step "Windows x86_64: archive and zip (packaging/build-windows.sh)" windows_archive
+  step "checksums.txt" checksums
 
-printf '\n=== release: %s in %s\n' "$version" "$outdir" >&2
-find "$outdir" -maxdepth 1 -type f -printf '%12s  %f\n' | LC_ALL=C sort -k2 >&2
-printf '\nrelease: time per step\n' >&2
-printf '  %s\n' "${timings[@]}" >&2
-[ "$windows" = yes ] || printf '\n*** release: built WITHOUT the Windows archive (--without-windows) ***\n' >&2
-echo "$outdir"
+  printf '\n=== release: %s in %s\n' "$version" "$outdir" >&2
+  find "$outdir" -maxdepth 1 -type f -printf '%12s  %f\n' | LC_ALL=C sort -k2 >&2
+  printf '\nrelease: time per step\n' >&2
+  printf '  %s\n' "${timings[@]}" >&2
+  [ "$windows" = yes ] || printf '\n*** release: built WITHOUT the Windows archive (--without-windows) ***\n' >&2
+  echo "$outdir"
+}
+main
