@@ -246,7 +246,9 @@ fn the_container_image_configuration_loads_where_its_entrypoint_reads_it() {
     );
     let staging = read("packaging/build-image.sh");
     assert!(
-        staging.contains(r#"install -m0644 packaging/image/exporter_exporter.yaml "$root/etc/exporter_exporter.yaml""#),
+        staging.contains(
+            r#"install -m0644 packaging/image/exporter_exporter.yaml "$root/etc/exporter_exporter.yaml""#
+        ),
         "packaging/build-image.sh does not put packaging/image/exporter_exporter.yaml at /etc/exporter_exporter.yaml"
     );
 }
