@@ -2,11 +2,13 @@
 # Builds the Debian package exporter-exporter_VERSION_ARCH.deb with dpkg-deb alone (no
 # cargo-deb, no debhelper: nothing to install beyond cargo and dpkg), and prints its path.
 #
-#   packaging/build-deb.sh [--target TRIPLE] [OUTDIR]      (default OUTDIR: target/debian)
+#   packaging/build-deb.sh [--target TRIPLE] [--binary FILE] [OUTDIR]   (default OUTDIR: target/debian)
 #
 # TRIPLE (default x86_64-unknown-linux-gnu, amd64) picks the architecture: aarch64-unknown-linux-gnu
 # makes the arm64 package, armv7-unknown-linux-gnueabihf the armhf one, cross-built as
-# packaging/targets.sh says (packaging/build-target.sh builds the binary).
+# packaging/targets.sh says (packaging/build-target.sh builds the binary). --binary packages
+# FILE, a binary packaging/build-target.sh built for TRIPLE, instead of building it here
+# (release.sh builds each binary once for the archive, the package and the image).
 #
 # Contents: /usr/bin/exporter_exporter (release build, --locked, with its crate list embedded by
 # cargo auditable, which must be installed), the systemd unit, the
@@ -23,11 +25,14 @@ cd "$(dirname "$0")/.."
 
 log() { printf 'build-deb: %s\n' "$*" >&2; }
 
-triple=x86_64-unknown-linux-gnu
-if [ "${1:-}" = --target ]; then
-  triple=${2:?--target needs a target triple}
-  shift 2
-fi
+triple=x86_64-unknown-linux-gnu binary=''
+while [ $# -gt 0 ]; do
+  case $1 in
+    --target) triple=${2:?--target needs a target triple}; shift 2 ;;
+    --binary) binary=${2:?--binary needs a file}; shift 2 ;;
+    *) break ;;
+  esac
+done
 target_info "$triple"
 [ -n "$T_DEB_ARCH" ] || { log "no Debian package for $triple"; exit 1; }
 outdir=${1:-${CARGO_TARGET_DIR:-target}/debian}
@@ -37,7 +42,8 @@ arch=$T_DEB_ARCH
 [ -n "$version" ] || { log "no version found in Cargo.toml"; exit 1; }
 
 # The binary for the target, and the manual page and SBOM generators, which run here.
-binary=$(packaging/build-target.sh "$triple" | tail -n1)
+[ -n "$binary" ] || binary=$(packaging/build-target.sh "$triple" | tail -n1)
+[ -f "$binary" ] || { log "no binary $binary"; exit 1; }
 tools=$(packaging/build-target.sh --tools | tail -n1)
 strip=$(target_tool "$triple" strip)
 

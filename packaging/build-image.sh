@@ -23,11 +23,12 @@
 # arm64 image gets the arm64 libc6 of the same Debian release and security update as the
 # amd64 one, not the older cross-compiling copy in libc6-arm64-cross.
 #
-#   packaging/build-image.sh [--target TRIPLE] [--tag NAME:TAG] [--sbom FILE]
+#   packaging/build-image.sh [--target TRIPLE] [--binary FILE] [--tag NAME:TAG] [--sbom FILE]
 #
 # TRIPLE: x86_64-unknown-linux-gnu (default, linux/amd64) or aarch64-unknown-linux-gnu
-# (linux/arm64). TAG defaults to exporter_exporter:VERSION-ARCH. --sbom also writes the SBOM
-# there. Needs a Docker daemon that answers (an error otherwise, never a skip).
+# (linux/arm64). --binary puts FILE in, a binary packaging/build-target.sh built for TRIPLE,
+# instead of building it here. TAG defaults to exporter_exporter:VERSION-ARCH. --sbom also
+# writes the SBOM there. Needs a Docker daemon that answers (an error otherwise, never a skip).
 # Environment: EXPEXP_CACHE_DIR (default ~/.cache/exporter_exporter) keeps the apt state and
 # the downloaded packages; the apt lists are refreshed when older than an hour.
 set -euo pipefail
@@ -51,13 +52,14 @@ declare -A LICENCE=(
 # The user the proxy runs as, as in distroless and ko images (the original's).
 USER_ID=65532
 
-triple=x86_64-unknown-linux-gnu tag='' sbom_out=''
+triple=x86_64-unknown-linux-gnu binary='' tag='' sbom_out=''
 while [ $# -gt 0 ]; do
   case $1 in
     --target) triple=${2:?--target needs a triple}; shift 2 ;;
+    --binary) binary=${2:?--binary needs a file}; shift 2 ;;
     --tag) tag=${2:?--tag needs NAME:TAG}; shift 2 ;;
     --sbom) sbom_out=${2:?--sbom needs a file}; shift 2 ;;
-    *) fail "unknown argument $1 (usage: build-image.sh [--target TRIPLE] [--tag NAME:TAG] [--sbom FILE])" ;;
+    *) fail "unknown argument $1 (usage: build-image.sh [--target TRIPLE] [--binary FILE] [--tag NAME:TAG] [--sbom FILE])" ;;
   esac
 done
 target_info "$triple"
@@ -72,7 +74,8 @@ for tool in apt-get dpkg-deb readelf sha256sum; do
   command -v "$tool" >/dev/null || fail "$tool is needed"
 done
 
-binary=$(packaging/build-target.sh "$triple" | tail -n1)
+[ -n "$binary" ] || binary=$(packaging/build-target.sh "$triple" | tail -n1)
+[ -f "$binary" ] || fail "no binary $binary"
 tools=$(packaging/build-target.sh --tools | tail -n1)
 strip=$(target_tool "$triple" strip)
 

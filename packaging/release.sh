@@ -28,6 +28,7 @@
 # does not exist yet: until it does, this script fails at that step unless told
 # --without-windows, which leaves the Windows archive out and says so. Nothing else can be left
 # out. Each step's time is printed at the end.
+# shellcheck disable=SC2317 # the step functions run through step(), which shellcheck does not follow
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=packaging/targets.sh
@@ -74,9 +75,11 @@ trap 'rm -rf "$work"' EXIT
 
 tools() {
   # shellcheck disable=SC2046 # lists of package names
-  apt_install docker.io tar gzip zip dpkg binutils $(for t in "${RELEASE_TARGETS[@]}"; do target_packages "$t"; done)
+  apt_install tar gzip zip dpkg binutils $(for t in "${RELEASE_TARGETS[@]}"; do target_packages "$t"; done)
+  # Debian's docker.io, unless a docker client is there already (Docker's own docker-ce
+  # conflicts with it).
+  command -v docker >/dev/null || apt_install docker.io
   ensure_cargo_auditable
-  command -v docker >/dev/null || fail "no docker client"
   timeout 20 docker info >/dev/null 2>&1 \
     || fail "no Docker daemon answers (docker info): start dockerd; the container images need it"
   packaging/build-target.sh --tools >/dev/null
@@ -100,13 +103,16 @@ archive() {
   log "$name.tar.gz"
 }
 
+# Each target's binary, built once for its archive, its package and its image.
+declare -A BINARY
+
 # linux TRIPLE: the binary, its archive and its Debian package (with the SBOM it carries).
 linux() {
-  local triple=$1 binary deb
+  local triple=$1 deb
   target_info "$triple"
-  binary=$(packaging/build-target.sh "$triple" | tail -n1)
-  archive "$triple" "$binary" "exporter_exporter_${version}_${T_OS}_${T_ARCH}"
-  deb=$(packaging/build-deb.sh --target "$triple" "$outdir" | tail -n1)
+  BINARY[$triple]=$(packaging/build-target.sh "$triple" | tail -n1)
+  archive "$triple" "${BINARY[$triple]}" "exporter_exporter_${version}_${T_OS}_${T_ARCH}"
+  deb=$(packaging/build-deb.sh --target "$triple" --binary "${BINARY[$triple]}" "$outdir" | tail -n1)
   dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/doc/exporter-exporter/sbom.cdx.json >"$deb.sbom.json"
 }
 
@@ -115,7 +121,8 @@ image() {
   local triple=$1 name tag
   target_info "$triple"
   name=exporter_exporter_${version}_image_linux_${T_IMAGE_ARCH}
-  tag=$(packaging/build-image.sh --target "$triple" --tag "exporter_exporter:$version-$T_IMAGE_ARCH" \
+  tag=$(packaging/build-image.sh --target "$triple" --binary "${BINARY[$triple]}" \
+    --tag "exporter_exporter:$version-$T_IMAGE_ARCH" \
     --sbom "$outdir/$name.tar.gz.sbom.json" | tail -n1)
   docker save "$tag" | gzip -9n >"$outdir/$name.tar.gz"
   log "$name.tar.gz ($tag)"
@@ -164,4 +171,4 @@ main() {
   [ "$windows" = yes ] || printf '\n*** release: built WITHOUT the Windows archive (--without-windows) ***\n' >&2
   echo "$outdir"
 }
-main
+main; exit
