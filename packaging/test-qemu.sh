@@ -11,9 +11,10 @@
 #   - a module added to the configuration is served after SIGHUP, and the reload is reported;
 #   - SIGTERM stops it with status 0.
 # The emulator is called explicitly with -L SYSROOT, since binfmt_misc may not be registered.
-# QEMU_LD_PREFIX is set as well: the daemon runs itself again at startup (the glibc malloc
-# settings, docs/operations.md), and where binfmt_misc is registered, that second start goes
-# through it and needs the prefix from the environment.
+# The daemon gets GLIBC_TUNABLES set to the malloc settings it would set itself (read out of
+# the binary), so that it does not run itself again at startup (docs/operations.md): under
+# qemu-user without binfmt_misc that exec fails with ENOEXEC, and glibc's execvp then hands the
+# ELF file to /bin/sh, which ends the process. That cannot happen on an ARM machine.
 #
 #   packaging/test-qemu.sh RELEASE_DIR
 set -euo pipefail
@@ -94,7 +95,9 @@ for triple in "${RELEASE_TARGETS[@]}"; do
   [ "$got" = "$machine" ] || fail "the .deb's binary is for $got, not $machine"
   echo "archive: $entries; binaries for $machine; $(dpkg-deb -f "$deb" Package Version Architecture Depends | tr '\n' ' ')"
 
-  run=(env "QEMU_LD_PREFIX=$T_SYSROOT" "$T_QEMU" -L "$T_SYSROOT")
+  tunables=$(grep -aoE 'glibc\.malloc\.[a-z_]+=[0-9]+(:glibc\.malloc\.[a-z_]+=[0-9]+)+' "$dir/exporter_exporter" | head -n1)
+  [ -n "$tunables" ] || fail "no glibc malloc settings found in the binary"
+  run=(env "GLIBC_TUNABLES=$tunables" "$T_QEMU" -L "$T_SYSROOT")
   step "$T_ARCH: -version under $T_QEMU"
   for bin in "$dir/exporter_exporter" "$dir/from-deb"; do
     out=$("${run[@]}" "$bin" -version)
