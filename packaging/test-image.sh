@@ -108,7 +108,7 @@ for triple in "${RELEASE_TARGETS[@]}"; do
   [ -n "$arch" ] || continue
   tested=$((tested + 1))
   tag=exporter_exporter:$version-$arch
-  platform=(--platform "linux/$arch")
+  on_arch=(--platform "linux/$arch")
   tarball=$release/exporter_exporter_${version}_image_linux_${arch}.tar.gz
 
   step "$arch: docker load, and what the image is"
@@ -124,7 +124,7 @@ for triple in "${RELEASE_TARGETS[@]}"; do
   [ "$user" = "$USER_ID:$USER_ID" ] || fail "$tag runs as $user"
   [ "$entrypoint" = "/usr/bin/exporter_exporter,-config.file=/etc/exporter_exporter.yaml" ] \
     || fail "entrypoint $entrypoint"
-  id=$(docker create "${platform[@]}" "$tag")
+  id=$(docker create "${on_arch[@]}" "$tag")
   docker export "$id" | tar -t | sort >"$work/files"
   docker rm "$id" >/dev/null
   for f in usr/bin/exporter_exporter etc/exporter_exporter.yaml etc/ssl/certs/ca-certificates.crt \
@@ -135,7 +135,7 @@ for triple in "${RELEASE_TARGETS[@]}"; do
   echo "$(grep -vc '/$' "$work/files") files, no shell"
 
   step "$arch: started as it comes, it serves /metrics and its example module"
-  c=$(run "$arch-plain" "${platform[@]}" "$tag")
+  c=$(run "$arch-plain" "${on_arch[@]}" "$tag")
   ip=$(ip_of "$c")
   wait_http "http://$ip:9999/metrics" "$c"
   metrics=$(curl -fsS "http://$ip:9999/metrics")
@@ -160,7 +160,7 @@ modules:
 YAML
   chmod 0644 "$work/containers.yaml"
   mounts=(-v "$work/containers.yaml:/etc/exporter_exporter.yaml:ro" -v "$SOCKET:$SOCKET:ro")
-  c=$(run "$arch-socket" "${platform[@]}" --group-add "$socket_group" "${mounts[@]}" "$tag")
+  c=$(run "$arch-socket" "${on_arch[@]}" --group-add "$socket_group" "${mounts[@]}" "$tag")
   ip=$(ip_of "$c")
   [ "$(docker inspect -f '{{.HostConfig.NetworkMode}}' "$c")" = default ] || fail "not on the default network"
   wait_http "http://$ip:9999/metrics" "$c"
@@ -183,7 +183,7 @@ YAML
   docker rm -f "$c" >/dev/null
 
   # The same without --group-add: the user is not root, so the socket is closed to it.
-  c=$(run "$arch-nogroup" "${platform[@]}" "${mounts[@]}" "$tag")
+  c=$(run "$arch-nogroup" "${on_arch[@]}" "${mounts[@]}" "$tag")
   ip=$(ip_of "$c")
   wait_http "http://$ip:9999/metrics" "$c"
   status=$(curl -sS -o /dev/null -w '%{http_code}' "http://$ip:9999/proxy?module=byname")
@@ -197,7 +197,7 @@ YAML
   step "$arch: a bad configuration stops it, with the error in its log"
   printf 'modules:\n  broken:\n    method: http\n    htp: {port: 9100}\n' >"$work/bad.yaml"
   chmod 0644 "$work/bad.yaml"
-  c=$(run "$arch-bad" "${platform[@]}" -v "$work/bad.yaml:/etc/exporter_exporter.yaml:ro" "$tag")
+  c=$(run "$arch-bad" "${on_arch[@]}" -v "$work/bad.yaml:/etc/exporter_exporter.yaml:ro" "$tag")
   code=$(timeout 60 docker wait "$c") || fail "$c did not exit within 60 s"
   [ "$code" != 0 ] || fail "exit status 0 with a bad configuration"
   log=$(docker logs "$c" 2>&1)
