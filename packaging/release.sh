@@ -82,7 +82,8 @@ tools() {
   ensure_cargo_auditable
   timeout 20 docker info >/dev/null 2>&1 \
     || fail "no Docker daemon answers (docker info): start dockerd; the container images need it"
-  packaging/build-target.sh --tools >/dev/null
+  # the SBOM writer (examples/sbom.rs), built as build-deb.sh and build-image.sh build it
+  helpers=$(packaging/build-target.sh --tools | tail -n1)
 }
 
 # archive TRIPLE BINARY NAME: NAME.tar.gz with the binary (stripped), LICENSE and README.md at
@@ -98,7 +99,7 @@ archive() {
   install -m0644 README.md "$dir/README.md"
   tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" \
     -C "$dir" -cf - "exporter_exporter$T_EXE" LICENSE README.md | gzip -9n >"$outdir/$name.tar.gz"
-  "$(target_dir x86_64-unknown-linux-gnu)/release/examples/sbom" --target "$triple" \
+  "$helpers/sbom" --target "$triple" \
     "$dir/exporter_exporter$T_EXE" >"$outdir/$name.tar.gz.sbom.json"
   log "$name.tar.gz"
 }
