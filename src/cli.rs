@@ -16,12 +16,12 @@ use crate::app::{
     DEFAULT_DEBUG_SCRAPES, DEFAULT_MAX_REQUESTS, DEFAULT_PROXY_PATH, DEFAULT_TELEMETRY_PATH, Options,
     clean_path,
 };
-use crate::config::Sources;
+use crate::config::ConfigFiles;
 use crate::logging::{DEFAULT_LOG_LEVEL, LogFormat, LogLevel};
 use crate::method::http::DEFAULT_MAX_BODY_BYTES;
 use crate::routes::discovery::PathStyle;
 use crate::scrape::deadline::DEFAULT_TIMEOUT_OFFSET;
-use crate::security::{BearerSource, Secret, WebSettings};
+use crate::security::{BearerFlag, Secret, WebSettings};
 use crate::server::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_READ_HEADER_TIMEOUT, Limits};
 use crate::settings::{
     DEFAULT_CONFIG_FILE, DEFAULT_LISTEN_ADDRESS, DEFAULT_TLS_CA, DEFAULT_TLS_CERT, DEFAULT_TLS_KEY, Settings,
@@ -321,13 +321,13 @@ impl Cli {
         let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
         let bearer = match (non_empty(&self.web_bearer_token), non_empty(&self.web_bearer_token_file)) {
             (Some(_), Some(_)) => return Err(FlagError::BearerConflict),
-            (Some(t), None) => BearerSource::Token(Secret(t)),
-            (None, Some(f)) => BearerSource::File(f.into()),
-            (None, None) => BearerSource::None,
+            (Some(t), None) => BearerFlag::Token(Secret(t)),
+            (None, Some(f)) => BearerFlag::File(f.into()),
+            (None, None) => BearerFlag::None,
         };
         let given = |f: &str| self.given.contains(f);
         Ok(Settings {
-            sources: Sources {
+            config_files: ConfigFiles {
                 file: non_empty(&self.config_file).map(PathBuf::from),
                 dirs: self.config_dirs.clone(),
                 skip_missing_dirs: self.config_skip_dirs,

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use crate::app::{App, BuildFailure, Lasting};
 use crate::config::Config;
 use crate::docker::discover::Discovery;
-use crate::modules::{ModuleSet, Origin};
+use crate::modules::{ModuleSet, Source};
 use crate::reload::{self, LoadError, Problem, ReloadError, ReloadHandle, ReloadRequests};
 use crate::security::Security;
 use crate::server::{self, ListenError, SharedApp, Transport};
@@ -41,7 +41,7 @@ pub enum StartError {
 /// app; the modules go into `lasting.modules`. Every problem found is reported, not just the
 /// first; warnings are logged.
 pub fn load(settings: &Settings, lasting: &Lasting, previous: Option<&App>) -> Result<App, LoadError> {
-    let config = Config::load(&settings.sources);
+    let config = Config::load(&settings.config_files);
     let security = Security::load(&settings.web);
     let (config, security) = match (config, security) {
         (Ok(c), Ok(s)) => (c, s),
@@ -83,7 +83,7 @@ fn sync_discovery(lasting: &Lasting, app: &App) {
     });
     if running.is_none() {
         lasting.metrics.docker.stopped();
-        if let Err(problems) = lasting.modules.replace(Origin::Docker, Default::default()) {
+        if let Err(problems) = lasting.modules.replace(Source::Docker, Default::default()) {
             for p in problems {
                 tracing::warn!(error = %p, "a module could not be built again after discovery stopped");
             }
@@ -92,7 +92,7 @@ fn sync_discovery(lasting: &Lasting, app: &App) {
 }
 
 /// Loads and builds everything, without binding a port (`-config.check`).
-pub fn check(settings: &Settings, build: BuildInfo) -> Result<(), LoadError> {
+pub fn check_config(settings: &Settings, build: BuildInfo) -> Result<(), LoadError> {
     let (reloader, _requests) = reload::channel();
     load(settings, &lasting(settings, build, reloader), None).map(drop)
 }

@@ -58,7 +58,7 @@ fn main() -> ExitCode {
     };
     raise_fd_limit();
     if cli.config_check {
-        return match daemon::check(&settings, build) {
+        return match daemon::check_config(&settings, build) {
             Ok(()) => {
                 println!("configuration OK");
                 ExitCode::SUCCESS

@@ -14,7 +14,7 @@ use file::FileRunner;
 use http::HttpRunner;
 use runner::{Answer, ModuleRef, Runner};
 
-use crate::config::Source;
+use crate::config::MethodConfig;
 use crate::scrape::{ScrapeError, ScrapeRequest};
 use crate::telemetry::{Families, ModuleMetrics};
 
@@ -32,17 +32,17 @@ pub enum AnyRunner {
 impl AnyRunner {
     /// Builds the runner of `source`; TLS files are read now, so their errors surface at
     /// (re)load.
-    pub fn build(source: &Source, context: &BuildContext<'_>) -> Result<AnyRunner, BuildProblem> {
+    pub fn build(source: &MethodConfig, context: &BuildContext<'_>) -> Result<AnyRunner, BuildProblem> {
         Ok(match source {
-            Source::Http(h) => AnyRunner::Http(Box::new(HttpRunner::build(
+            MethodConfig::Http(h) => AnyRunner::Http(Box::new(HttpRunner::build(
                 h,
                 context.roots,
                 context.max_body,
                 context.budget,
                 context.docker,
             )?)),
-            Source::Exec(e) => AnyRunner::Exec(ExecRunner::new(e)),
-            Source::File(f) => AnyRunner::File(FileRunner::new(f)),
+            MethodConfig::Exec(e) => AnyRunner::Exec(ExecRunner::new(e)),
+            MethodConfig::File(f) => AnyRunner::File(FileRunner::new(f)),
         })
     }
 }

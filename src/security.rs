@@ -19,7 +19,7 @@ use crate::tls::server::server_config;
 
 /// Where the bearer token comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BearerSource {
+pub enum BearerFlag {
     /// No bearer token.
     None,
     /// `-web.bearer.token` (kept out of Debug output).
@@ -60,7 +60,7 @@ pub struct WebSettings {
     /// `-web.config.file`, unless `""`.
     pub web_config_file: Option<PathBuf>,
     /// The bearer token source.
-    pub bearer: BearerSource,
+    pub bearer: BearerFlag,
     /// `-allow.net`.
     pub allow: Vec<IpNet>,
 }
@@ -195,9 +195,9 @@ impl Security {
             }
         };
         let bearer = match &s.bearer {
-            BearerSource::None => None,
-            BearerSource::Token(t) => Some(Token::new(&t.0)),
-            BearerSource::File(path) => {
+            BearerFlag::None => None,
+            BearerFlag::Token(t) => Some(Token::new(&t.0)),
+            BearerFlag::File(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|source| SecurityError::TokenFile { path: path.clone(), source })?;
                 let token = text.trim();

@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 
 use crate::app::Options;
-use crate::config::Sources;
-use crate::security::{BearerSource, WebSettings};
+use crate::config::ConfigFiles;
+use crate::security::{BearerFlag, WebSettings};
 use crate::server::Limits;
 
 /// The default `-config.file`.
@@ -26,7 +26,7 @@ pub const DEFAULT_TLS_CA: &str = "ca.pem";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// Where the configuration comes from.
-    pub sources: Sources,
+    pub config_files: ConfigFiles,
     /// Options for the app.
     pub options: Options,
     /// Listeners and inbound security.
@@ -38,7 +38,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Settings {
         Settings {
-            sources: Sources {
+            config_files: ConfigFiles {
                 file: Some(PathBuf::from(DEFAULT_CONFIG_FILE)),
                 dirs: Vec::new(),
                 skip_missing_dirs: false,
@@ -54,7 +54,7 @@ impl Default for Settings {
                 certmatch: None,
                 tls_files_given: false,
                 web_config_file: None,
-                bearer: BearerSource::None,
+                bearer: BearerFlag::None,
                 allow: Vec::new(),
             },
             limits: Limits::default(),

@@ -29,7 +29,7 @@ pub struct Module {
     /// Its name, the `module` query parameter that selects it.
     pub name: String,
     /// The file it was defined in.
-    pub origin: PathBuf,
+    pub defined_in: PathBuf,
     /// The module's own timeout, if any.
     pub timeout: Option<Duration>,
     /// Extra target labels for service discovery.
@@ -40,34 +40,34 @@ pub struct Module {
     /// goes upstream like any other.
     pub debug: bool,
     /// Where its metrics come from.
-    pub source: Source,
+    pub method: MethodConfig,
 }
 
 /// Where a module's metrics come from: the `method` and its block.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
+pub enum MethodConfig {
     /// Proxy to an HTTP(S) exporter.
-    Http(Box<HttpSource>),
+    Http(Box<HttpConfig>),
     /// Run a command and serve its standard output.
-    Exec(ExecSource),
+    Exec(ExecConfig),
     /// Serve a file.
-    File(FileSource),
+    File(FileConfig),
 }
 
 impl Module {
     /// Whether the module reaches its exporter through a container's address.
     pub fn names_a_container(&self) -> bool {
-        matches!(&self.source, Source::Http(h) if matches!(h.endpoint, Endpoint::Container(_)))
+        matches!(&self.method, MethodConfig::Http(h) if matches!(h.endpoint, Endpoint::Container(_)))
     }
 }
 
-impl Source {
+impl MethodConfig {
     /// The method's name as written in the YAML.
-    pub fn method(&self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
-            Source::Http(_) => "http",
-            Source::Exec(_) => "exec",
-            Source::File(_) => "file",
+            MethodConfig::Http(_) => "http",
+            MethodConfig::Exec(_) => "exec",
+            MethodConfig::File(_) => "file",
         }
     }
 }
@@ -93,7 +93,7 @@ impl Scheme {
 
 /// An `http` module's upstream.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpSource {
+pub struct HttpConfig {
     /// URL scheme of the upstream.
     pub scheme: Scheme,
     /// Where the upstream listens.
@@ -167,7 +167,7 @@ pub struct UpstreamTls {
 
 /// An `exec` module's command.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExecSource {
+pub struct ExecConfig {
     /// The program, run directly (never through a shell).
     pub command: String,
     /// Arguments given before any from the query.
@@ -184,7 +184,7 @@ pub struct ExecSource {
 
 /// A `file` module's file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileSource {
+pub struct FileConfig {
     /// The file, read on every scrape.
     pub path: PathBuf,
     /// Largest file accepted.
@@ -192,7 +192,7 @@ pub struct FileSource {
 }
 
 impl Module {
-    pub(super) fn from_raw(name: &str, origin: PathBuf, raw: raw::Module) -> Result<Module, Invalid> {
+    pub(super) fn from_raw(name: &str, defined_in: PathBuf, raw: raw::Module) -> Result<Module, Invalid> {
         let raw::Module { method, timeout, labels, coalesce, debug, http, exec, file } = raw;
         let Some(method) = method else {
             return Err(invalid("method", "missing: must be http, exec or file"));
@@ -235,9 +235,9 @@ impl Module {
             });
         }
         let source = match (method, http, exec, file) {
-            (raw::Method::Http, Some(h), _, _) => Source::Http(Box::new(http_source(h)?)),
-            (raw::Method::Exec, _, Some(e), _) => Source::Exec(exec_source(e)?),
-            (raw::Method::File, _, _, Some(f)) => Source::File(file_source(f)?),
+            (raw::Method::Http, Some(h), _, _) => MethodConfig::Http(Box::new(http_config(h)?)),
+            (raw::Method::Exec, _, Some(e), _) => MethodConfig::Exec(exec_config(e)?),
+            (raw::Method::File, _, _, Some(f)) => MethodConfig::File(file_config(f)?),
             (raw::Method::Http, None, ..) => {
                 return Err(invalid("http", "missing: method http needs an http block"));
             }
@@ -250,12 +250,12 @@ impl Module {
         };
         Ok(Module {
             name: name.to_owned(),
-            origin,
+            defined_in,
             timeout,
             labels,
             coalesce: coalesce.unwrap_or(true),
             debug: debug.unwrap_or(true),
-            source,
+            method: source,
         })
     }
 }
@@ -303,7 +303,7 @@ fn is_label_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-fn http_source(h: raw::Http) -> Result<HttpSource, Invalid> {
+fn http_config(h: raw::Http) -> Result<HttpConfig, Invalid> {
     let raw::Http {
         port,
         address,
@@ -406,7 +406,7 @@ fn http_source(h: raw::Http) -> Result<HttpSource, Invalid> {
         root_ca_file: tls_root_ca_file.map(PathBuf::from),
         server_name: server_name.filter(|s| !s.is_empty()),
     };
-    Ok(HttpSource {
+    Ok(HttpConfig {
         scheme,
         endpoint,
         path,
@@ -438,7 +438,7 @@ fn split_path(raw: &str) -> Result<(String, Vec<(String, String)>), Invalid> {
     Ok((path, query))
 }
 
-fn exec_source(e: raw::Exec) -> Result<ExecSource, Invalid> {
+fn exec_config(e: raw::Exec) -> Result<ExecConfig, Invalid> {
     let raw::Exec { command, args, env, allow_args, max_concurrency, max_output_bytes } = e;
     let command = command.filter(|c| !c.is_empty()).ok_or_else(|| invalid("exec.command", "missing"))?;
     let env = env.unwrap_or_default();
@@ -452,7 +452,7 @@ fn exec_source(e: raw::Exec) -> Result<ExecSource, Invalid> {
         return Err(invalid("exec", "a NUL byte cannot be passed to a command"));
     }
     let max_concurrency = positive_count("exec.max_concurrency", max_concurrency, DEFAULT_MAX_CONCURRENCY)?;
-    Ok(ExecSource {
+    Ok(ExecConfig {
         command,
         args,
         env: env.into_iter().collect(),
@@ -462,10 +462,10 @@ fn exec_source(e: raw::Exec) -> Result<ExecSource, Invalid> {
     })
 }
 
-fn file_source(f: raw::FileBlock) -> Result<FileSource, Invalid> {
+fn file_config(f: raw::FileBlock) -> Result<FileConfig, Invalid> {
     let raw::FileBlock { path, max_bytes } = f;
     let path = path.filter(|p| !p.is_empty()).ok_or_else(|| invalid("file.path", "missing"))?;
-    Ok(FileSource { path: PathBuf::from(path), max_bytes: positive_bytes("file.max_bytes", max_bytes)? })
+    Ok(FileConfig { path: PathBuf::from(path), max_bytes: positive_bytes("file.max_bytes", max_bytes)? })
 }
 
 fn positive_count(key: &'static str, v: Option<i64>, default: usize) -> Result<NonZeroUsize, Invalid> {
@@ -538,8 +538,8 @@ impl Module {
     /// the original's key names, and never a password, header, environment or argument.
     pub fn view(&self) -> ModuleView<'_> {
         let m = self;
-        let (http, exec, file) = match &m.source {
-            Source::Http(h) => (
+        let (http, exec, file) = match &m.method {
+            MethodConfig::Http(h) => (
                 Some(match &h.endpoint {
                     Endpoint::Tcp { address, port } => HttpView {
                         verify: h.verify,
@@ -572,11 +572,11 @@ impl Module {
                 None,
                 None,
             ),
-            Source::Exec(e) => (None, Some(ExecView { command: &e.command }), None),
-            Source::File(f) => (None, None, Some(FileView { path: f.path.display().to_string() })),
+            MethodConfig::Exec(e) => (None, Some(ExecView { command: &e.command }), None),
+            MethodConfig::File(f) => (None, None, Some(FileView { path: f.path.display().to_string() })),
         };
         ModuleView {
-            method: m.source.method(),
+            method: m.method.name(),
             timeout: m.timeout.map_or(0, |t| t.as_nanos()),
             http,
             exec,

@@ -15,8 +15,8 @@ use tokio::time::Instant;
 use super::api::DockerClient;
 use super::model::ContainerSummary;
 use crate::config::docker::{AddressMode, ContainerTarget, DockerConfig};
-use crate::config::{DEFAULT_MAX_CONNECTIONS, Endpoint, HttpSource, Module, Scheme, Source};
-use crate::modules::{ModuleSet, Origin};
+use crate::config::{DEFAULT_MAX_CONNECTIONS, Endpoint, HttpConfig, MethodConfig, Module, Scheme};
+use crate::modules::{ModuleSet, Source};
 use crate::telemetry::DockerMetrics;
 
 /// The running discovery loop; dropping it stops the loop.
@@ -59,7 +59,7 @@ impl Discovery {
                         failing = false;
                         let found = modules_of(&prefix, &containers);
                         let count = found.len();
-                        match modules.replace(Origin::Docker, found) {
+                        match modules.replace(Source::Docker, found) {
                             Ok(()) => {
                                 metrics.discovered(count);
                                 tracing::debug!(modules = count, "discovered containers refreshed");
@@ -149,7 +149,7 @@ pub fn modules_of(prefix: &str, containers: &[ContainerSummary]) -> BTreeMap<Str
             tracing::warn!(module = %name, container = %container, "two labelled containers give the same module name; keeping the first");
             continue;
         }
-        let source = HttpSource {
+        let source = HttpConfig {
             scheme,
             endpoint: Endpoint::Container(ContainerTarget {
                 name: c.id.clone(),
@@ -168,12 +168,12 @@ pub fn modules_of(prefix: &str, containers: &[ContainerSummary]) -> BTreeMap<Str
         };
         let module = Module {
             name: name.clone(),
-            origin: PathBuf::from(format!("docker container {container}")),
+            defined_in: PathBuf::from(format!("docker container {container}")),
             timeout: None,
             labels,
             coalesce: true,
             debug: true,
-            source: Source::Http(Box::new(source)),
+            method: MethodConfig::Http(Box::new(source)),
         };
         out.insert(name, module);
     }
@@ -237,7 +237,7 @@ mod tests {
         );
         assert_eq!(found.keys().collect::<Vec<_>>(), ["my_mod", "pg"]);
         let pg = &found["pg"];
-        let Source::Http(h) = &pg.source else { panic!("http") };
+        let MethodConfig::Http(h) = &pg.method else { panic!("http") };
         assert_eq!(h.path, "/m");
         assert_eq!(h.query, [("x".to_owned(), "1".to_owned())]);
         assert_eq!(

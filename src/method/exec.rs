@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::runner::{Answer, ModuleRef, Runner};
-use crate::config::ExecSource;
+use crate::config::ExecConfig;
 use crate::scrape::{ScrapeError, ScrapeRequest};
 use crate::telemetry::{Families, ModuleMetrics};
 use process::Group;
@@ -32,7 +32,7 @@ pub const QUEUE_WAIT_WITHOUT_DEADLINE: Duration = Duration::from_secs(60);
 /// A running exec module.
 #[derive(Debug)]
 pub struct ExecRunner {
-    source: ExecSource,
+    config: ExecConfig,
     slots: Arc<Semaphore>,
 }
 
@@ -54,15 +54,15 @@ impl<T> Drop for Reading<T> {
 
 impl ExecRunner {
     /// A runner with the module's concurrency limit.
-    pub fn new(source: &ExecSource) -> ExecRunner {
-        ExecRunner { source: source.clone(), slots: Arc::new(Semaphore::new(source.max_concurrency.get())) }
+    pub fn new(config: &ExecConfig) -> ExecRunner {
+        ExecRunner { config: config.clone(), slots: Arc::new(Semaphore::new(config.max_concurrency.get())) }
     }
 
     /// The `args` query parameters, appended to the command line where the module allows it.
     fn query_args<'q>(&self, req: &'q ScrapeRequest<'_>) -> Result<Vec<&'q str>, ScrapeError> {
         let args: Vec<&str> =
             req.params.iter().filter(|(k, _)| k == "args").map(|(_, v)| v.as_str()).collect();
-        if !args.is_empty() && !self.source.allow_args {
+        if !args.is_empty() && !self.config.allow_args {
             return Err(ScrapeError::ArgsNotAllowed);
         }
         if args.iter().any(|a| a.contains('\0')) {
@@ -78,21 +78,21 @@ impl ExecRunner {
             .await
             .ok()
             .and_then(Result::ok)
-            .ok_or(ScrapeError::Busy(self.source.max_concurrency.get()))
+            .ok_or(ScrapeError::Busy(self.config.max_concurrency.get()))
     }
 
     /// The command line: the configured one, then the query's `args`.
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(&self.source.command);
+        let mut command = Command::new(&self.config.command);
         command
-            .args(&self.source.args)
+            .args(&self.config.args)
             .args(args)
-            .envs(self.source.env.iter().map(|(k, v)| (k, v)))
+            .envs(self.config.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        process::without_own_tunables(&mut command, &self.source.env);
+        process::without_own_tunables(&mut command, &self.config.env);
         command
     }
 
@@ -100,7 +100,7 @@ impl ExecRunner {
     /// (more ends the run at once), the start of standard error. A child of the command that
     /// keeps the output pipe open after the exit has [`EXIT_DRAIN_GRACE`] to let go.
     async fn collect(&self, child: &mut Child, group: &Group) -> Result<Run, ScrapeError> {
-        let limit = self.source.max_output_bytes;
+        let limit = self.config.max_output_bytes;
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
         let mut out = Reading(tokio::spawn(async move {
@@ -115,7 +115,7 @@ impl ExecRunner {
                 None => Vec::new(),
             }
         }));
-        let spawn_error = |cause| ScrapeError::Spawn { command: self.source.command.clone(), cause };
+        let spawn_error = |cause| ScrapeError::Spawn { command: self.config.command.clone(), cause };
         // Output over the limit ends the run at once; otherwise wait for the exit.
         let (status, early) = tokio::select! {
             status = child.wait() => (status, None),
@@ -164,7 +164,7 @@ impl Runner for ExecRunner {
         let _slot = self.slot(req.deadline).await?;
         module.metrics.command_starts.inc();
         let (mut child, group) = process::spawn(self.command(&args))
-            .map_err(|cause| ScrapeError::Spawn { command: self.source.command.clone(), cause })?;
+            .map_err(|cause| ScrapeError::Spawn { command: self.config.command.clone(), cause })?;
         let run = self.collect(&mut child, &group).await?;
         if let Some(t) = req.trace {
             t.exited(run.status.to_string(), run.stderr.clone(), run.status.success());
@@ -183,12 +183,12 @@ impl Runner for ExecRunner {
     }
 
     fn describe(&self, req: &ScrapeRequest<'_>) -> String {
-        let argv: Vec<&str> = std::iter::once(self.source.command.as_str())
-            .chain(self.source.args.iter().map(String::as_str))
+        let argv: Vec<&str> = std::iter::once(self.config.command.as_str())
+            .chain(self.config.args.iter().map(String::as_str))
             .chain(req.params.iter().filter(|(k, _)| k == "args").map(|(_, v)| v.as_str()))
             .collect();
         // The environment's values may be secrets: only their names are shown.
-        let env: Vec<&str> = self.source.env.iter().map(|(k, _)| k.as_str()).collect();
+        let env: Vec<&str> = self.config.env.iter().map(|(k, _)| k.as_str()).collect();
         if env.is_empty() {
             format!("command {argv:?}")
         } else {

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::runner::{Answer, ModuleRef, Runner};
-use crate::config::FileSource;
+use crate::config::FileConfig;
 use crate::response::AddedFamily;
 use crate::scrape::{ScrapeError, ScrapeRequest};
 use crate::telemetry::{Families, ModuleMetrics, escape, fmt_float};
@@ -18,25 +18,25 @@ pub const MTIME_FAMILY: &str = "expexp_file_mtime_timestamp";
 /// A running file module.
 #[derive(Debug)]
 pub struct FileRunner {
-    source: FileSource,
+    config: FileConfig,
 }
 
 impl FileRunner {
     /// A runner for one module.
-    pub fn new(source: &FileSource) -> FileRunner {
-        FileRunner { source: source.clone() }
+    pub fn new(config: &FileConfig) -> FileRunner {
+        FileRunner { config: config.clone() }
     }
 }
 
 impl Runner for FileRunner {
     /// Reads the file (off the async workers); the answer adds its modification time.
     async fn run(&self, _req: &ScrapeRequest<'_>, module: ModuleRef<'_>) -> Result<Answer<'_>, ScrapeError> {
-        let path = self.source.path.clone();
-        let limit = self.source.max_bytes;
+        let path = self.config.path.clone();
+        let limit = self.config.max_bytes;
         let read = tokio::task::spawn_blocking(move || read_file(&path, limit))
             .await
             .map_err(|e| std::io::Error::other(e.to_string()));
-        let shown = || self.source.path.display().to_string();
+        let shown = || self.config.path.display().to_string();
         let (body, mtime) = match read {
             Ok(Ok(read)) => read,
             Ok(Err(ReadError::TooLarge)) => return Err(ScrapeError::FileTooLarge { path: shown(), limit }),
@@ -44,7 +44,7 @@ impl Runner for FileRunner {
                 return Err(ScrapeError::File { path: shown(), cause });
             }
         };
-        let added = mtime_family(module.name, &self.source.path, mtime);
+        let added = mtime_family(module.name, &self.config.path, mtime);
         Ok(Answer::Bare { output: body, added: Some(added) })
     }
 
@@ -53,7 +53,7 @@ impl Runner for FileRunner {
     }
 
     fn describe(&self, _req: &ScrapeRequest<'_>) -> String {
-        format!("file {}", self.source.path.display())
+        format!("file {}", self.config.path.display())
     }
 
     fn families(&self) -> Families {

@@ -18,7 +18,7 @@ use hyper::body::Incoming;
 use super::build::{BuildContext, BuildProblem};
 use super::runner::{Answer, Arriving, ModuleRef, Runner};
 use crate::config::docker::ContainerTarget;
-use crate::config::{Endpoint, HttpSource, Scheme};
+use crate::config::{Endpoint, HttpConfig, Scheme};
 use crate::docker::resolve::Resolver;
 use crate::scrape::error::causes;
 use crate::scrape::{ScrapeError, ScrapeRequest, query};
@@ -65,7 +65,7 @@ enum Connector {
 /// A running http module.
 #[derive(Debug)]
 pub struct HttpRunner {
-    source: Box<HttpSource>,
+    config: Box<HttpConfig>,
     connector: Connector,
     pool: Arc<Pool>,
     /// The Host header sent when the client sent none: `host[:port]`, the port left out where
@@ -81,7 +81,7 @@ pub struct HttpRunner {
 impl HttpRunner {
     /// Builds the client for one module; reads its TLS files now, so errors surface at startup.
     pub fn build(
-        source: &HttpSource,
+        source: &HttpConfig,
         roots: &SystemRoots,
         max_body: u64,
         budget: &Arc<MemoryBudget>,
@@ -140,7 +140,7 @@ impl HttpRunner {
             v
         });
         Ok(HttpRunner {
-            source: Box::new(source.clone()),
+            config: Box::new(source.clone()),
             connector,
             pool,
             default_host,
@@ -165,7 +165,7 @@ impl HttpRunner {
             Some(_) => checkout.await,
             None => tokio::time::timeout(CONNECTION_WAIT_WITHOUT_DEADLINE, checkout)
                 .await
-                .map_err(|_| ScrapeError::NoConnection(self.source.max_connections.get()))?,
+                .map_err(|_| ScrapeError::NoConnection(self.config.max_connections.get()))?,
         };
         let room = match checkout {
             Checkout::Room(room) => room,
@@ -241,14 +241,14 @@ impl HttpRunner {
 
     fn request(&self, req: &ScrapeRequest<'_>) -> Request<Empty<Bytes>> {
         // Origin form: the connection already goes to the upstream.
-        let mut uri = String::with_capacity(self.source.path.len() + 64);
-        uri.push_str(&self.source.path);
-        let q = query::encode_merged(req.params, &self.source.query);
+        let mut uri = String::with_capacity(self.config.path.len() + 64);
+        uri.push_str(&self.config.path);
+        let q = query::encode_merged(req.params, &self.config.query);
         if !q.is_empty() {
             uri.push('?');
             uri.push_str(&q);
         }
-        let mut headers = HeaderMap::with_capacity(req.headers.len() + self.source.headers.len() + 2);
+        let mut headers = HeaderMap::with_capacity(req.headers.len() + self.config.headers.len() + 2);
         let connection_tokens = connection_tokens(req.headers);
         for (name, value) in req.headers {
             if name == header::HOST || is_hop_by_hop(name) || connection_tokens.contains(name) {
@@ -260,11 +260,11 @@ impl HttpRunner {
             headers.append(name.clone(), value.clone());
         }
         forwarded_for(&mut headers, req.client_ip);
-        for (name, value) in &self.source.headers {
+        for (name, value) in &self.config.headers {
             headers.append(name.clone(), value.clone());
         }
         // As Go's ReverseProxy does, the client's Host goes upstream unless `headers: {host: }` says otherwise.
-        let host = self.source.host.as_ref().or(req.host).unwrap_or(&self.default_host);
+        let host = self.config.host.as_ref().or(req.host).unwrap_or(&self.default_host);
         headers.insert(header::HOST, host.clone());
         if let Some(auth) = &self.basic_auth {
             headers.insert(header::AUTHORIZATION, auth.clone());
@@ -312,10 +312,10 @@ impl Runner for HttpRunner {
 
     fn describe(&self, _req: &ScrapeRequest<'_>) -> String {
         let url =
-            |authority: &str| format!("{}://{authority}{}", self.source.scheme.as_str(), self.source.path);
+            |authority: &str| format!("{}://{authority}{}", self.config.scheme.as_str(), self.config.path);
         match &self.connector {
             Connector::Tcp(_) => url(&self.authority),
-            Connector::Unix(_) => format!("{} over {}", self.source.path, self.authority),
+            Connector::Unix(_) => format!("{} over {}", self.config.path, self.authority),
             Connector::Container { target, .. } => format!(
                 "{} (the address asked of the Docker Engine API when a connection is needed)",
                 url(&format!("{}:{}", target.name, target.port))
@@ -328,7 +328,7 @@ impl Runner for HttpRunner {
     }
 
     fn verifies(&self) -> bool {
-        self.source.verify
+        self.config.verify
     }
 
     fn stale(&self, context: &BuildContext<'_>, rereading: bool) -> bool {
@@ -337,7 +337,7 @@ impl Runner for HttpRunner {
             (Some(_), None) => true,
             (None, _) => false,
         };
-        (rereading && self.source.scheme == Scheme::Https) || docker_changed
+        (rereading && self.config.scheme == Scheme::Https) || docker_changed
     }
 }
 
@@ -350,7 +350,7 @@ fn closed_under_us(e: &hyper::Error) -> bool {
 
 /// The connector of a TCP upstream: TLS for `https`, with the module's settings.
 fn tcp_connector(
-    source: &HttpSource,
+    source: &HttpConfig,
     address: &str,
     port: u16,
     roots: &SystemRoots,

@@ -111,7 +111,7 @@ fn landing_page(modules: &Modules, proxy_path: &str, telemetry_path: &str, debug
             "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{status}</td><td>{took}</td></tr>\n",
             escape_html(&href),
             escape_html(name),
-            module.config.source.method()
+            module.config.method.name()
         ));
     }
     html.push_str("</table>\n");

@@ -242,7 +242,7 @@ impl TestProxy {
         let dir = tempfile::tempdir().expect("tmp");
         let file = dir.path().join("test.yaml");
         std::fs::write(&file, yaml).expect("write config");
-        settings.sources.file = Some(file);
+        settings.config_files.file = Some(file);
         let running = daemon::start(settings, BuildInfo::current()).await.expect("start");
         let addr = running.listening().first().expect("a listener").0;
         let metrics = running.metrics().clone();
