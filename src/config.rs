@@ -2,9 +2,9 @@
 //! [`Config`] that cannot hold an invalid value. Loading reads files and nothing else; what it
 //! would like to say to the operator comes back as warnings for the caller to log.
 
+pub mod block;
 pub mod docker;
 mod duration;
-mod invalid;
 mod module;
 mod raw;
 pub mod tls;
@@ -15,10 +15,7 @@ use std::path::{Path, PathBuf};
 
 use docker::DockerConfig;
 pub use duration::{parse_go_duration, parse_timeout};
-pub use module::{
-    BasicAuth, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_OUTPUT_BYTES, Endpoint,
-    ExecConfig, FileConfig, HttpConfig, MethodConfig, Module, ModuleView, Scheme, UpstreamTls,
-};
+pub use module::Module;
 
 /// The modules to serve.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -22,12 +22,11 @@ use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::config::UpstreamTls;
 use crate::config::docker::{DockerHost, DockerTls};
 use crate::docker::model::{ContainerInspect, ContainerSummary, ErrorMessage, label_filter};
 use crate::tls::TlsError;
 use crate::upstream::pool::UpstreamIo;
-use crate::upstream::tls::{SystemRoots, client_config};
+use crate::upstream::tls::{SystemRoots, UpstreamTls, client_config};
 use crate::upstream::unix::UnixConnector;
 
 /// The newest API version this code is written against: Docker 29.0's. The API changelog up to

@@ -14,8 +14,10 @@ use tokio::time::Instant;
 
 use super::api::DockerClient;
 use super::model::ContainerSummary;
+use crate::config::Module;
 use crate::config::docker::{AddressMode, ContainerTarget, DockerConfig};
-use crate::config::{DEFAULT_MAX_CONNECTIONS, Endpoint, HttpConfig, MethodConfig, Module, Scheme};
+use crate::method::MethodConfig;
+use crate::method::http::{DEFAULT_MAX_CONNECTIONS, Endpoint, HttpConfig, Scheme};
 use crate::modules::{ModuleSet, Source};
 use crate::telemetry::DockerMetrics;
 

@@ -14,7 +14,9 @@ use http::header::{self, HeaderValue};
 
 use crate::body::Body;
 use crate::check;
-use crate::config::{HttpConfig, MethodConfig, Module};
+use crate::config::Module;
+use crate::method::MethodConfig;
+use crate::method::http::HttpConfig;
 use crate::scrape::ScrapeError;
 use crate::scrape::trace::Seen;
 

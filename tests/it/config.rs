@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use exporter_exporter::config::{Config, ConfigError, ConfigFiles, Endpoint, MethodConfig, Scheme};
+use exporter_exporter::config::{Config, ConfigError, ConfigFiles};
+use exporter_exporter::method::MethodConfig;
+use exporter_exporter::method::http::{Endpoint, Scheme};
 
 fn fixtures() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/config");

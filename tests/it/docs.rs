@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use clap::CommandFactory;
 use exporter_exporter::cli::Cli;
+use exporter_exporter::method::MethodName;
 
 const BIN: &str = env!("CARGO_BIN_EXE_exporter_exporter");
 
@@ -183,13 +184,23 @@ fn the_readme_names_no_flag_that_does_not_exist() {
 #[test]
 fn every_yaml_key_is_in_the_reference() {
     let reference = read("docs/configuration.md");
+    // The configuration file's keys: config/raw.rs, the docker block, and each method's block key
+    // and block (in the method's own file).
     let mut keys = yaml_keys(&read("src/config/raw.rs"));
+    keys.extend(yaml_keys(&read("src/config/docker.rs")));
+    keys.extend(MethodName::NAMES.iter().map(|n| (*n).to_owned()));
+    for file in rust_files(&repo("src/method")) {
+        keys.extend(yaml_keys(&std::fs::read_to_string(&file).expect("read")));
+    }
     let module_keys = keys.len();
     keys.extend(yaml_keys(&read("src/config/web.rs")));
     // The scan must have found the schema, not nothing.
     for expected in ["defaultModule", "modules", "port", "tls_root_ca_file", "max_output_bytes", "max_bytes"]
     {
-        assert!(keys.contains(expected), "scan of src/config/raw.rs missed {expected}: {keys:?}");
+        assert!(
+            keys.contains(expected),
+            "scan of src/config/raw.rs and src/method/ missed {expected}: {keys:?}"
+        );
     }
     for expected in ["tls_server_config", "client_allowed_sans", "http2", "basic_auth_users"] {
         assert!(keys.contains(expected), "scan of src/config/web.rs missed {expected}: {keys:?}");
@@ -197,6 +208,20 @@ fn every_yaml_key_is_in_the_reference() {
     assert!(module_keys >= 30 && keys.len() > module_keys + 10, "{keys:?}");
     let missing: Vec<_> = keys.iter().filter(|k| !reference.contains(&format!("`{k}`"))).collect();
     assert!(missing.is_empty(), "YAML keys missing from docs/configuration.md: {missing:?}");
+}
+
+/// Every `.rs` file under `dir`.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
 }
 
 fn check_config(path: &Path) -> (bool, String) {
