@@ -12,19 +12,19 @@ use std::time::Duration;
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
 use ipnet::IpNet;
 
-use crate::app::{
-    DEFAULT_DEBUG_SCRAPES, DEFAULT_MAX_REQUESTS, DEFAULT_PROXY_PATH, DEFAULT_TELEMETRY_PATH, Options,
-    clean_path,
-};
 use crate::config::ConfigFiles;
 use crate::logging::{DEFAULT_LOG_LEVEL, LogFormat, LogLevel};
 use crate::method::http::DEFAULT_MAX_BODY_BYTES;
 use crate::routes::discovery::PathStyle;
 use crate::scrape::deadline::DEFAULT_TIMEOUT_OFFSET;
 use crate::security::{BearerFlag, Secret, WebSettings};
-use crate::server::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_READ_HEADER_TIMEOUT, Limits};
 use crate::settings::{
-    DEFAULT_CONFIG_FILE, DEFAULT_LISTEN_ADDRESS, DEFAULT_TLS_CA, DEFAULT_TLS_CERT, DEFAULT_TLS_KEY, Settings,
+    DEFAULT_CONFIG_FILE, DEFAULT_DEBUG_SCRAPES, DEFAULT_LISTEN_ADDRESS, DEFAULT_MAX_REQUESTS,
+    DEFAULT_PROXY_PATH, DEFAULT_TELEMETRY_PATH, DEFAULT_TLS_CA, DEFAULT_TLS_CERT, DEFAULT_TLS_KEY, Options,
+    Settings, clean_path,
+};
+use crate::settings::{
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_READ_HEADER_TIMEOUT, Limits,
 };
 use crate::upstream::budget::DEFAULT_MAX_HELD_BYTES;
 

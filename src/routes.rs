@@ -22,7 +22,6 @@ pub mod rate_limit;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use http::header::{self, HeaderName, HeaderValue};
 use http::request::Parts;
@@ -38,8 +37,8 @@ use crate::response::{TEXT_CONTENT_TYPE, plain};
 use crate::scrape::deadline::effective_timeout;
 use crate::scrape::trace::Trace;
 use crate::scrape::{ScrapeRequest, query};
+use crate::settings::Options;
 use crate::telemetry::Metrics;
-use discovery::PathStyle;
 use rate_limit::RateLimiter;
 
 /// The header in which Prometheus sends its scrape timeout.
@@ -63,12 +62,8 @@ pub struct ScrapedModule(pub String);
 /// What the endpoints answer with: the module set, the checks, and the options they need.
 #[derive(Debug)]
 pub struct Routes {
-    /// Path of the proxy endpoint (`-web.proxy-path`).
-    pub proxy_path: String,
-    /// Path of our own metrics (`-web.telemetry-path`).
-    pub telemetry_path: String,
-    /// Subtracted from Prometheus's scrape timeout (`-web.timeout-offset`).
-    pub timeout_offset: Duration,
+    /// The flags' options (paths, the timeout offset, debug scrapes, the body limit...).
+    pub options: Arc<Options>,
     /// The module used when a request names none.
     pub default_module: Option<String>,
     /// The modules.
@@ -85,12 +80,6 @@ pub struct Routes {
     pub scrape_slots: Option<Arc<Semaphore>>,
     /// The web configuration's `rate_limit`, over every request; `None` when off.
     pub rate_limiter: Option<Arc<RateLimiter>>,
-    /// How `/discovery` names the module in its targets (`-web.discovery-path-style`).
-    pub discovery_style: PathStyle,
-    /// Whether `&debug=true` gives a debug report (`-web.debug-scrapes`).
-    pub debug_scrapes: bool,
-    /// Largest body a debug report reads to word the verdict (`-upstream.max-body-bytes`).
-    pub max_body_bytes: u64,
 }
 
 /// An endpoint.
@@ -121,14 +110,14 @@ impl Route {
     /// The endpoint at `path`, if any.
     pub fn find(path: &str, routes: &Routes) -> Option<Route> {
         Some(match path {
-            p if p == routes.proxy_path => Route::Proxy,
-            p if p == routes.telemetry_path => Route::Telemetry,
+            p if p == routes.options.proxy_path => Route::Proxy,
+            p if p == routes.options.telemetry_path => Route::Telemetry,
             "/" => Route::Landing,
             "/discovery" => Route::Discovery,
             "/-/healthy" => Route::Healthy,
             "/-/ready" => Route::Ready,
             "/-/reload" => Route::Reload,
-            p if module_in_path(p, &routes.proxy_path).is_some() => Route::ProxyNamed,
+            p if module_in_path(p, &routes.options.proxy_path).is_some() => Route::ProxyNamed,
             _ => return None,
         })
     }
@@ -218,7 +207,7 @@ impl Routes {
         match route {
             Route::Proxy => self.proxy(req, conn, None).await,
             Route::ProxyNamed => {
-                let name = module_in_path(req.uri.path(), &self.proxy_path).unwrap_or_default();
+                let name = module_in_path(req.uri.path(), &self.options.proxy_path).unwrap_or_default();
                 self.proxy(req, conn, Some(name)).await
             }
             Route::Telemetry => {
@@ -228,15 +217,15 @@ impl Routes {
             }
             Route::Landing => listing::respond(
                 &self.modules.current(),
-                &self.proxy_path,
-                &self.telemetry_path,
-                self.debug_scrapes,
+                &self.options.proxy_path,
+                &self.options.telemetry_path,
+                self.options.debug_scrapes,
                 req,
             ),
             Route::Discovery => discovery::respond(
                 &self.modules.current(),
-                &self.proxy_path,
-                self.discovery_style,
+                &self.options.proxy_path,
+                self.options.discovery_style,
                 req,
                 conn.local,
                 conn.tls,
@@ -295,10 +284,10 @@ impl Routes {
             return plain(StatusCode::NOT_FOUND, &format!("unknown module [{name}]\n"));
         };
         let header = req.headers.get(SCRAPE_TIMEOUT_HEADER).map(HeaderValue::as_bytes);
-        let timeout = effective_timeout(module.config.timeout, header, self.timeout_offset);
+        let timeout = effective_timeout(module.config.timeout, header, self.options.timeout_offset);
         // `debug=true` asks for a report instead of the body, unless turned off (then it goes
         // upstream like any parameter, to a blackbox_exporter's own debug, say).
-        let debug = self.debug_scrapes
+        let debug = self.options.debug_scrapes
             && module.config.debug
             && match params.iter().position(|(k, v)| k == "debug" && v == "true") {
                 Some(i) => {
@@ -324,11 +313,11 @@ impl Routes {
             let deadline = debug::Deadline {
                 module: module.config.timeout,
                 header,
-                offset: self.timeout_offset,
+                offset: self.options.timeout_offset,
                 effective: timeout,
             };
             let report =
-                debug::report(&module.config, &deadline, &trace.seen(), &result, self.max_body_bytes);
+                debug::report(&module.config, &deadline, &trace.seen(), &result, self.options.max_body_bytes);
             let mut r = plain(StatusCode::OK, &report);
             r.extensions_mut().insert(ScrapedModule(name));
             return r;

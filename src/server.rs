@@ -21,34 +21,7 @@ use tokio::net::TcpListener;
 use crate::app::App;
 use crate::body::Body;
 use crate::routes::{Conn, ScrapedModule};
-
-/// Bounds on what clients may hold of the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Time to send a request's headers; also how long a kept-alive connection may idle.
-    pub read_header_timeout: Duration,
-    /// Largest request head, in bytes.
-    pub max_header_bytes: usize,
-    /// Most connections open at once; more wait in the listen queue.
-    pub max_connections: usize,
-}
-
-/// Default for `-web.read-header-timeout`.
-pub const DEFAULT_READ_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default for `-web.max-header-bytes`.
-pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 << 10;
-/// Default for `-web.max-connections`.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 8192;
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            read_header_timeout: DEFAULT_READ_HEADER_TIMEOUT,
-            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-        }
-    }
-}
+use crate::settings::Limits;
 
 /// The smallest request-head buffer hyper accepts.
 const MIN_HEADER_BYTES: usize = 8192;

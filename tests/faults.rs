@@ -7,7 +7,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use exporter_exporter::app::Options;
+use exporter_exporter::settings::Options;
 use support::{Resources, TestProxy, script};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -290,7 +290,7 @@ fn misbehaving_scripts() {
 fn idle_slowloris_connections_do_not_block_a_scrape_and_are_closed() {
     serial(async {
         let before = Resources::now();
-        let limits = exporter_exporter::server::Limits {
+        let limits = exporter_exporter::settings::Limits {
             read_header_timeout: Duration::from_secs(2),
             ..Default::default()
         };
@@ -324,7 +324,7 @@ fn idle_slowloris_connections_do_not_block_a_scrape_and_are_closed() {
 }
 
 /// Starts the proxy with no modules and `limits`; returns its address and the proxy.
-async fn bare_server(limits: exporter_exporter::server::Limits) -> (std::net::SocketAddr, TestProxy) {
+async fn bare_server(limits: exporter_exporter::settings::Limits) -> (std::net::SocketAddr, TestProxy) {
     let proxy = TestProxy::start_limited("modules: {}\n", limits).await;
     (proxy.addr, proxy)
 }
@@ -348,7 +348,7 @@ async fn one_request(s: &mut tokio::net::TcpStream) -> bool {
 #[test]
 fn an_idle_kept_alive_connection_is_closed_after_the_timeout() {
     serial(async {
-        let limits = exporter_exporter::server::Limits {
+        let limits = exporter_exporter::settings::Limits {
             read_header_timeout: Duration::from_secs(1),
             ..Default::default()
         };
@@ -367,7 +367,7 @@ fn an_idle_kept_alive_connection_is_closed_after_the_timeout() {
 #[test]
 fn connections_beyond_the_limit_wait_until_one_closes() {
     serial(async {
-        let limits = exporter_exporter::server::Limits { max_connections: 2, ..Default::default() };
+        let limits = exporter_exporter::settings::Limits { max_connections: 2, ..Default::default() };
         let (addr, _stop) = bare_server(limits).await;
         let mut a = tokio::net::TcpStream::connect(addr).await.expect("connect");
         let mut b = tokio::net::TcpStream::connect(addr).await.expect("connect");

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use exporter_exporter::app::Options;
 use exporter_exporter::security::{BearerFlag, Secret, Security, WebSettings};
+use exporter_exporter::settings::Options;
 use exporter_exporter::settings::Settings;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;

@@ -8,10 +8,10 @@ use crate::support;
 use std::path::Path;
 use std::time::Duration;
 
-use exporter_exporter::app::Options;
 use exporter_exporter::config::ConfigFiles;
 use exporter_exporter::daemon;
 use exporter_exporter::security::WebSettings;
+use exporter_exporter::settings::Options;
 use exporter_exporter::settings::Settings;
 use exporter_exporter::telemetry::BuildInfo;
 use support::{TestProxy, get};

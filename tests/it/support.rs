@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use exporter_exporter::app::Options;
 use exporter_exporter::daemon::{self, Running};
 use exporter_exporter::security::WebSettings;
-use exporter_exporter::server::Limits;
+use exporter_exporter::settings::Limits;
+use exporter_exporter::settings::Options;
 use exporter_exporter::settings::Settings;
 use exporter_exporter::telemetry::{BuildInfo, Metrics};
 use http::{HeaderMap, Request, Response, StatusCode};

@@ -12,25 +12,45 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::api::DockerClient;
-use super::model::ContainerSummary;
+use super::Wanted;
 use crate::config::Module;
 use crate::config::docker::{AddressMode, ContainerTarget, DockerConfig};
+use crate::docker::Connection;
+use crate::docker::api::DockerClient;
+use crate::docker::model::ContainerSummary;
 use crate::method::MethodConfig;
 use crate::method::http::{DEFAULT_MAX_CONNECTIONS, Endpoint, HttpConfig, Scheme};
 use crate::modules::{ModuleSet, Source};
 use crate::telemetry::DockerMetrics;
 
-/// The running discovery loop; dropping it stops the loop.
+/// The running discovery loop; dropping it stops the loop, and the count of discovered modules
+/// goes to zero.
 #[derive(Debug)]
 pub struct Discovery {
     task: JoinHandle<()>,
+    metrics: Arc<DockerMetrics>,
 }
 
 impl Drop for Discovery {
     fn drop(&mut self) {
         self.task.abort();
+        self.metrics.stopped();
     }
+}
+
+/// Discovery, if `connection`'s block asks for it (`discover:`): it runs for that connection,
+/// so a reload that keeps the connection keeps it running.
+pub fn wanted(connection: &Arc<Connection>, metrics: &Arc<DockerMetrics>) -> Option<Wanted> {
+    connection.config.discover.as_ref()?;
+    let (for_start, metrics) = (connection.clone(), metrics.clone());
+    Some(Wanted {
+        source: Source::Docker,
+        runs_for: connection.clone(),
+        start: Box::new(move |modules| {
+            let discovery = Discovery::start(&for_start.config, for_start.client.clone(), modules, metrics);
+            Box::new(discovery)
+        }),
+    })
 }
 
 impl Discovery {
@@ -45,7 +65,9 @@ impl Discovery {
         let prefix = config.discover.as_ref()?.label_prefix.clone();
         let interval = config.refresh_interval;
         let host = config.host.to_string();
+        let loop_metrics = metrics.clone();
         let task = tokio::spawn(async move {
+            let metrics = loop_metrics;
             let mut failing = false;
             let mut ticks = tokio::time::interval(interval);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -83,7 +105,7 @@ impl Discovery {
                 }
             }
         });
-        Some(Discovery { task })
+        Some(Discovery { task, metrics })
     }
 }
 
