@@ -8,8 +8,7 @@ mod proxy;
 
 pub use config::{BasicAuth, DEFAULT_MAX_CONNECTIONS, Endpoint, HttpBlock, HttpConfig, HttpView, Scheme};
 pub use proxy::{
-    CONNECTION_WAIT_WITHOUT_DEADLINE, DEFAULT_MAX_BODY_BYTES, HttpRunner, IDLE_CONNECTION_TIMEOUT,
-    MAX_IDLE_CONNECTIONS,
+    CONNECTION_WAIT_WITHOUT_DEADLINE, HttpRunner, IDLE_CONNECTION_TIMEOUT, MAX_IDLE_CONNECTIONS,
 };
 
 use super::build::{BuildContext, BuildProblem};

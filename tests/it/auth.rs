@@ -74,8 +74,8 @@ async fn bearer_token_file_is_trimmed_and_must_not_be_empty() {
 
 #[test]
 fn token_and_token_file_are_mutually_exclusive() {
-    let cli = exporter_exporter::cli::Cli::parse_go(["x", "-web.bearer.token=a", "-web.bearer.token-file=b"])
-        .expect("cli");
+    let cli =
+        exporter_exporter::cli::parse(["x", "-web.bearer.token=a", "-web.bearer.token-file=b"]).expect("cli");
     let e = cli.settings().unwrap_err().to_string();
     assert!(e.contains("mutually exclusive"), "{e}");
 }

@@ -86,16 +86,27 @@ fn version_and_help_exit_zero() {
     assert_eq!(code, 0);
     assert!(out.starts_with(&format!("exporter_exporter {}", env!("CARGO_PKG_VERSION"))), "{out}");
     assert!(out.contains("revision "), "{out}");
-    let (code, out, _) = run(&["-h"]);
-    assert_eq!(code, 0);
-    assert!(out.contains("--web.listen-address") && out.contains("Go-style"), "{out}");
+    for help in ["-h", "-help", "--help"] {
+        let (code, out, _) = run(&[help]);
+        assert_eq!(code, 0);
+        // The flags as the original's users type them, never clap's double dashes.
+        assert!(out.contains(" -web.listen-address <ADDR>") && out.contains("Go-style"), "{out}");
+        assert!(!out.contains("--"), "{out}");
+    }
 }
 
 #[test]
 fn bad_flags_exit_two_like_go() {
     let (code, _, err) = run(&["-no.such.flag"]);
     assert_eq!(code, 2);
-    assert!(err.contains("--no.such.flag"), "{err}");
+    assert!(err.contains("'-no.such.flag'") && !err.contains("--"), "{err}");
+    let (code, _, err) = run(&["--web.listen-adress=:1"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("'-web.listen-adress'") && err.contains("'-web.listen-address'"), "{err}");
+    assert!(
+        err.contains("Usage: exporter_exporter -web.listen-address <ADDR>") && !err.contains("--"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use clap::CommandFactory;
-use exporter_exporter::cli::Cli;
+use exporter_exporter::cli;
 use exporter_exporter::method::MethodName;
 
 const BIN: &str = env!("CARGO_BIN_EXE_exporter_exporter");
@@ -35,7 +34,7 @@ fn mentions(text: &str, needle: &str) -> bool {
 /// The long names of every flag, from the CLI definition itself.
 fn flags() -> Vec<String> {
     let names: Vec<String> =
-        Cli::command().get_arguments().filter_map(|a| a.get_long()).map(str::to_owned).collect();
+        cli::command().get_arguments().filter_map(|a| a.get_long()).map(str::to_owned).collect();
     assert!(names.len() >= 20 && names.iter().any(|n| n == "config.file"), "{names:?}");
     names.into_iter().filter(|n| n != "help").collect()
 }
@@ -90,7 +89,7 @@ fn every_flag_is_in_the_reference_and_the_packaged_defaults() {
 
 /// Each flag's default as the CLI defines it: `None` for a repeatable flag with none.
 fn defaults() -> Vec<(String, Option<String>)> {
-    Cli::command()
+    cli::command()
         .get_arguments()
         .filter_map(|a| a.get_long().map(|l| (l, a)))
         .filter(|(l, _)| *l != "help")
@@ -128,6 +127,72 @@ fn the_reference_gives_each_flag_the_default_the_cli_has() {
         }
     }
     assert!(wrong.is_empty(), "docs/configuration.md flag defaults: {wrong:?}");
+}
+
+/// A flag's row in docs/configuration.md: its name, its default, its long help on one line.
+fn flag_row(arg: &clap::Arg) -> String {
+    let name = arg.get_long().unwrap_or_default();
+    let default = match arg.get_default_values().first().map(|v| v.to_string_lossy().into_owned()) {
+        None => "none; repeatable".to_owned(),
+        Some(d) if d.is_empty() => "`\"\"`".to_owned(),
+        Some(d) => format!("`{d}`"),
+    };
+    // The long help after its first paragraph (the short help), or else the short help.
+    let long = arg.get_long_help().map(ToString::to_string);
+    let help = match long.as_deref().and_then(|l| l.split_once("\n\n")) {
+        Some((_, rest)) => rest.to_owned(),
+        None => arg.get_help().map(ToString::to_string).unwrap_or_default(),
+    };
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    let help = if help.ends_with('.') { help } else { format!("{help}.") };
+    format!("| `-{name}` | {default} | {help} |")
+}
+
+/// `text` with each flag table (between `<!-- flags: HEADING...-->` and `<!-- end of flags -->`)
+/// made again from the CLI: the flags under that help heading, in the order they are defined.
+fn with_flag_tables(text: &str) -> String {
+    const START: &str = "<!-- flags: ";
+    const END: &str = "<!-- end of flags -->";
+    let command = cli::command();
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(START) {
+        let marker_end = rest[at..].find("-->").expect("the marker ends") + at + 3;
+        let heading = rest[at + START.len()..marker_end].split(';').next().expect("a heading").trim();
+        let end = rest[marker_end..].find(END).expect("an end of flags marker") + marker_end;
+        out.push_str(&rest[..marker_end]);
+        out.push_str("\n| flag | default | meaning |\n|---|---|---|\n");
+        let rows: Vec<String> =
+            command.get_arguments().filter(|a| a.get_help_heading() == Some(heading)).map(flag_row).collect();
+        assert!(!rows.is_empty(), "no flag has the help heading {heading:?}");
+        for row in rows {
+            out.push_str(&row);
+            out.push('\n');
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn the_flag_tables_are_made_from_the_cli() {
+    let reference = read("docs/configuration.md");
+    let made = with_flag_tables(&reference);
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(repo("docs/configuration.md"), &made).expect("write docs/configuration.md");
+        return;
+    }
+    let command = cli::command();
+    let headings: BTreeSet<&str> = command.get_arguments().filter_map(clap::Arg::get_help_heading).collect();
+    for heading in headings {
+        assert!(reference.contains(&format!("<!-- flags: {heading};")), "no flag table for {heading:?}");
+    }
+    assert!(
+        made == reference,
+        "docs/configuration.md's flag tables differ from the flags in src/settings.rs; \
+         UPDATE_DOCS=1 cargo test --test it docs:: writes them"
+    );
 }
 
 #[allow(dead_code, unreachable_pub)]
@@ -246,7 +311,7 @@ fn the_packaged_configuration_loads_and_the_flags_line_is_set() {
     );
     let flags = line.trim_start_matches("EXPEXP_FLAGS=").trim_matches('"');
     let args = std::iter::once("exporter_exporter").chain(flags.split_whitespace());
-    Cli::parse_go(args).expect("the packaged flags parse");
+    cli::parse(args).expect("the packaged flags parse");
     let unit = read("packaging/exporter_exporter.service");
     for line in [
         "ExecStart=/usr/bin/exporter_exporter $EXPEXP_FLAGS",

@@ -30,9 +30,6 @@ use crate::upstream::tcp::TcpConnector;
 use crate::upstream::tls::{self as upstream_tls, SystemRoots};
 use crate::upstream::unix::UnixConnector;
 
-/// Largest upstream body read for verification by default (256 MiB).
-pub const DEFAULT_MAX_BODY_BYTES: u64 = 256 << 20;
-
 /// Idle upstream connections kept per module (Go keeps 2): enough to serve a burst of scrapes
 /// without reconnecting, few enough that an idle proxy holds little.
 pub const MAX_IDLE_CONNECTIONS: usize = 8;
