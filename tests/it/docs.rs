@@ -195,6 +195,49 @@ fn the_flag_tables_are_made_from_the_cli() {
     );
 }
 
+/// docs/operations.md's table of the proxy's own families, made from their declarations.
+fn families_table() -> String {
+    let mut table = String::from("| family | type | labels | help |\n|---|---|---|---|\n");
+    for f in exporter_exporter::telemetry::families() {
+        let labels = if f.labels.is_empty() { "none".to_owned() } else { f.labels.join(", ") };
+        table.push_str(&format!("| `{}` | {} | {labels} | {} |\n", f.name, f.kind.as_str(), f.help));
+    }
+    table
+}
+
+#[test]
+fn the_families_table_is_made_from_the_declarations() {
+    const START: &str = "<!-- families: made from src/telemetry.rs (UPDATE_DOCS=1 cargo test --test it docs:: writes it) -->\n";
+    const END: &str = "<!-- end of families -->";
+    let text = read("docs/operations.md");
+    let start = text.find(START).expect("docs/operations.md has the families marker") + START.len();
+    let end = text[start..].find(END).expect("and its end") + start;
+    let made = format!("{}{}{}", &text[..start], families_table(), &text[end..]);
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(repo("docs/operations.md"), &made).expect("write docs/operations.md");
+        return;
+    }
+    assert!(
+        made == text,
+        "docs/operations.md's families differ from src/telemetry.rs's; UPDATE_DOCS=1 cargo test --test it docs:: writes them"
+    );
+}
+
+#[test]
+fn every_family_the_original_lacks_is_named_where_operators_moving_from_it_look() {
+    let (migration, containers) = (read("docs/migration.md"), read("docs/containers.md"));
+    let undocumented: Vec<&str> = exporter_exporter::telemetry::families()
+        .filter(|f| !f.original)
+        .map(|f| f.name)
+        .filter(|n| !mentions(&migration, n) && !mentions(&containers, n))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "families the original does not have, named neither in docs/migration.md nor (for the container \
+         families) in docs/containers.md: {undocumented:?}"
+    );
+}
+
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../examples/gen_man.rs"]
 mod gen_man;
