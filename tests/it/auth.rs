@@ -100,7 +100,7 @@ async fn allow_list_in_and_out() {
 #[tokio::test]
 async fn allow_list_matches_ipv4_clients_of_a_dual_stack_listener() {
     if std::net::TcpListener::bind("[::]:0").is_err() {
-        eprintln!("SKIPPED: no IPv6 on this host");
+        crate::support::skipped("no IPv6 on this host");
         return;
     }
     let s = WebSettings {

@@ -7,7 +7,8 @@
 //! collected in `undocumented_differences`, which is `#[ignore]`d so the suite passes while they
 //! are open: `cargo test --test it differential:: -- --ignored` shows them.
 //!
-//! Without the original installed every test prints `SKIPPED: ...` and returns (CI installs it).
+//! Without the original installed every test prints `SKIPPED: ...` and returns; under CI
+//! (`CI=true`) it fails instead (support::missing).
 
 use crate::support;
 
@@ -32,9 +33,9 @@ const STARTUP: Duration = Duration::from_secs(15);
 macro_rules! require_original {
     () => {
         if !Path::new(THEIRS).exists() {
-            eprintln!(
-                "\n*** SKIPPED: {THEIRS} is not installed (apt-get install prometheus-exporter-exporter); \
-                 differential test not run ***\n"
+            $crate::support::missing(
+                THEIRS,
+                "apt-get install prometheus-exporter-exporter (the differential tests)",
             );
             return;
         }

@@ -5,15 +5,15 @@
 //! dashboard is well-formed JSON that queries only metrics the proxy exports.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use exporter_exporter::cli;
 use exporter_exporter::method::MethodName;
 
-const BIN: &str = env!("CARGO_BIN_EXE_exporter_exporter");
+use crate::support::Daemon;
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
@@ -238,6 +238,20 @@ fn every_family_the_original_lacks_is_named_where_operators_moving_from_it_look(
     );
 }
 
+#[test]
+fn the_testing_guide_names_every_test_module() {
+    let guide = read("docs/testing.md");
+    let mut modules: Vec<String> = read("tests/it/main.rs")
+        .lines()
+        .filter_map(|l| l.strip_prefix("mod "))
+        .map(|m| format!("tests/it/{}.rs", m.trim_end_matches(';')))
+        .collect();
+    modules.push("tests/faults.rs".to_owned());
+    assert!(modules.len() > 30, "{modules:?}");
+    let missing: Vec<&String> = modules.iter().filter(|m| !guide.contains(&format!("`{m}`"))).collect();
+    assert!(missing.is_empty(), "test modules docs/testing.md does not name: {missing:?}");
+}
+
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../examples/gen_man.rs"]
 mod gen_man;
@@ -333,13 +347,8 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn check_config(path: &Path) -> (bool, String) {
-    let out = Command::new(BIN)
-        .args(["-config.check", "-config.file"])
-        .arg(path)
-        .output()
-        .expect("run exporter_exporter -config.check");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
+    let ran = Daemon::run(&["-config.check", "-config.file", path.to_str().expect("utf8")]);
+    (ran.code == Some(0), ran.stdout + &ran.stderr)
 }
 
 #[test]
@@ -395,8 +404,9 @@ fn the_prometheus_examples_are_valid() {
     let promtool =
         ["/usr/bin/promtool", "/usr/local/bin/promtool"].into_iter().find(|p| Path::new(p).exists());
     if promtool.is_none() {
-        eprintln!(
-            "\n\n*** SKIPPED (in part): promtool is not installed, the Prometheus examples are not checked; `apt-get install prometheus` (CI does) ***\n"
+        crate::support::missing(
+            "promtool (the Prometheus examples are not checked against it)",
+            "apt-get install prometheus",
         );
     }
     let mut checked = 0;
@@ -429,52 +439,16 @@ fn the_prometheus_examples_are_valid() {
     assert!(checked >= 1);
 }
 
-/// The proxy, started on a free loopback port; killed when dropped.
-struct Proxy {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Proxy {
-    fn start(config: &Path) -> Proxy {
-        let mut child = Command::new(BIN)
-            .arg("-config.file")
-            .arg(config)
-            .args(["-web.listen-address=127.0.0.1:0", "-log.level=info"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let address = loop {
-            assert!(Instant::now() < deadline, "the proxy logged no address");
-            let line = lines.next().expect("a log line").expect("utf8");
-            if let Some(rest) = line.split(" bound=").nth(1) {
-                break rest.split_whitespace().next().expect("address").to_owned();
-            }
-        };
-        // Keep draining the log so the proxy never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Proxy { child, address }
-    }
-
-    fn get(&self, path: &str) -> String {
-        let mut s = std::net::TcpStream::connect(&self.address).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-        write!(s, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.address)
-            .expect("write");
-        let mut out = String::new();
-        s.read_to_string(&mut out).expect("read");
-        assert!(out.starts_with("HTTP/1.1 200"), "{out}");
-        out
-    }
+/// GETs `path` of a daemon the test started; the whole answer, which must be a 200.
+fn get_ok(daemon: &Daemon, path: &str) -> String {
+    let address = &daemon.bound[0];
+    let mut s = std::net::TcpStream::connect(address).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    out
 }
 
 #[test]
@@ -562,8 +536,8 @@ fn the_grafana_dashboard_is_well_formed_and_queries_real_metrics() {
         ),
     )
     .expect("write");
-    let proxy = Proxy::start(&config);
-    let metrics = proxy.get("/metrics");
+    let proxy = Daemon::with_config(&config, &[]);
+    let metrics = get_ok(&proxy, "/metrics");
     let served: BTreeSet<&str> =
         metrics.lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.split(['{', ' ']).next()).collect();
     let unknown: Vec<_> = used.iter().filter(|m| !served.contains(m.as_str())).collect();

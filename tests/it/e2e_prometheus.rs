@@ -123,8 +123,9 @@ fn job(name: &str, target: &str, module: &[&str], extra: &str) -> String {
 async fn prometheus_scrapes_through_the_proxy() {
     for bin in [PROMETHEUS, NODE_EXPORTER, BLACKBOX] {
         if !Path::new(bin).exists() {
-            eprintln!(
-                "\n\n*** SKIPPED: {bin} is not installed; `apt-get install prometheus prometheus-node-exporter prometheus-blackbox-exporter` (CI does) ***\n"
+            crate::support::missing(
+                bin,
+                "apt-get install prometheus prometheus-node-exporter prometheus-blackbox-exporter",
             );
             return;
         }
