@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod docker;
+#[allow(clippy::too_many_lines, reason = "the parsers are exempt: each state of a line reads best whole")]
 pub mod exposition;
 pub mod lasting;
 pub mod logging;

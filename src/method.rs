@@ -1,5 +1,5 @@
 //! The methods a module can get its metrics by (`method:` in the YAML), one file each, and the
-//! one list of them ([`for_each_method!`]). Everything that names the methods comes from the
+//! one list of them (`for_each_method!`). Everything that names the methods comes from the
 //! list: the checked configuration [`MethodConfig`], the names the YAML takes ([`MethodName`],
 //! and the messages that list them), the module's YAML mirror with one block per method and the
 //! check that a module has its method's block and no other (config/raw.rs), the JSON listing's

@@ -105,7 +105,7 @@ pub struct Flags {
           help_heading = FILES)]
     pub version: bool,
 
-    /// Address for plain HTTP (":9999", "127.0.0.1:9999", "[::1]:9999"); "" disables it.
+    /// Address for plain HTTP (":9999", "127.0.0.1:9999", "host:port"); "" disables it.
     ///
     /// Address of the plain HTTP listener: `:9999` (every interface, IPv6 and IPv4),
     /// `127.0.0.1:9999`, `[::1]:9999`, `host:port`. `""` disables it. With `tls_server_config`

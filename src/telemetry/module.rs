@@ -13,7 +13,7 @@ use super::family::{Family, ORIGINAL, OURS, Series};
 use super::values::{Counter, Gauge};
 
 /// The method-specific families a module's counters appear in, beside the ones every module
-/// has. The method's runner says which (method/runner.rs), so this file names no method.
+/// has; the method's runner says which (`Runner::families`, method/runner.rs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Families {
     /// `expexp_command_starts_total` and `expexp_command_fails_total`.

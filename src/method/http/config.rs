@@ -176,6 +176,7 @@ fn port_number(port: Option<i64>) -> Result<NonZeroU16, Invalid> {
     }
 }
 
+/// The `http` block, checked.
 pub(super) fn check(h: HttpBlock) -> Result<HttpConfig, Invalid> {
     let HttpBlock {
         port,
@@ -198,37 +199,7 @@ pub(super) fn check(h: HttpBlock) -> Result<HttpConfig, Invalid> {
         network,
         max_connections,
     } = h;
-    let container = container.filter(|c| !c.is_empty());
-    if container.is_none() {
-        if address_mode.is_some() {
-            return Err(invalid("http.address_mode", "only with http.container"));
-        }
-        if network.is_some() {
-            return Err(invalid("http.network", "only with http.container"));
-        }
-    }
-    let endpoint = match (socket.filter(|s| !s.is_empty()), port, address) {
-        (socket, port, address) if let Some(name) = container => container_endpoint(
-            name,
-            port,
-            address_mode.as_deref(),
-            network,
-            socket.as_ref(),
-            address.as_ref(),
-        )?,
-        (Some(path), None, None) => Endpoint::Unix(PathBuf::from(path)),
-        (Some(_), _, _) => {
-            return Err(invalid("http.socket", "give either socket or port (and address), not both"));
-        }
-        (None, port, address) => {
-            let port = port_number(port)?;
-            let address = address.filter(|a| !a.is_empty()).unwrap_or_else(|| "localhost".to_owned());
-            if address.contains(['/', '?', '#', '@', ' ']) {
-                return Err(invalid("http.address", format!("{address:?} is not a host name or address")));
-            }
-            Endpoint::Tcp { address, port }
-        }
-    };
+    let endpoint = endpoint(port, address, socket, container, address_mode.as_deref(), network)?;
     let scheme = match scheme.as_deref() {
         None | Some("") | Some("http") => Scheme::Http,
         Some("https") => Scheme::Https,
@@ -238,20 +209,7 @@ pub(super) fn check(h: HttpBlock) -> Result<HttpConfig, Invalid> {
         return Err(invalid("http.scheme", "https is not available over a unix socket"));
     }
     let (path, query) = split_path(path.as_deref().unwrap_or(""))?;
-    let mut host = None;
-    let mut header_list = Vec::new();
-    for (k, v) in headers.unwrap_or_default() {
-        let value = HeaderValue::from_str(&v).map_err(|_| {
-            invalid("http.headers", format!("the value of {k:?} is not a valid header value"))
-        })?;
-        if k.eq_ignore_ascii_case("host") {
-            host = Some(value);
-            continue;
-        }
-        let name = HeaderName::from_bytes(k.as_bytes())
-            .map_err(|_| invalid("http.headers", format!("{k:?} is not a valid header name")))?;
-        header_list.push((name, value));
-    }
+    let (headers, host) = upstream_headers(headers.unwrap_or_default())?;
     // As in the original, credentials are sent only when both are given; one without the
     // other is a mistake worth stopping for.
     let non_empty = |s: Option<String>| s.filter(|s| !s.is_empty());
@@ -284,13 +242,73 @@ pub(super) fn check(h: HttpBlock) -> Result<HttpConfig, Invalid> {
         endpoint,
         path,
         query,
-        headers: header_list,
+        headers,
         host,
         verify: verify.unwrap_or(true),
         basic_auth,
         tls,
         max_connections: positive_count("http.max_connections", max_connections, DEFAULT_MAX_CONNECTIONS)?,
     })
+}
+
+/// Where the upstream listens: a container (`container`, with its `port`), a unix socket
+/// (`socket`), or a TCP `address` (`localhost` by default) and `port`.
+fn endpoint(
+    port: Option<i64>,
+    address: Option<String>,
+    socket: Option<String>,
+    container: Option<String>,
+    address_mode: Option<&str>,
+    network: Option<String>,
+) -> Result<Endpoint, Invalid> {
+    let container = container.filter(|c| !c.is_empty());
+    if container.is_none() {
+        if address_mode.is_some() {
+            return Err(invalid("http.address_mode", "only with http.container"));
+        }
+        if network.is_some() {
+            return Err(invalid("http.network", "only with http.container"));
+        }
+    }
+    Ok(match (socket.filter(|s| !s.is_empty()), port, address) {
+        (socket, port, address) if let Some(name) = container => {
+            container_endpoint(name, port, address_mode, network, socket.as_ref(), address.as_ref())?
+        }
+        (Some(path), None, None) => Endpoint::Unix(PathBuf::from(path)),
+        (Some(_), _, _) => {
+            return Err(invalid("http.socket", "give either socket or port (and address), not both"));
+        }
+        (None, port, address) => {
+            let port = port_number(port)?;
+            let address = address.filter(|a| !a.is_empty()).unwrap_or_else(|| "localhost".to_owned());
+            if address.contains(['/', '?', '#', '@', ' ']) {
+                return Err(invalid("http.address", format!("{address:?} is not a host name or address")));
+            }
+            Endpoint::Tcp { address, port }
+        }
+    })
+}
+
+/// Headers added to every upstream request.
+type Headers = Vec<(HeaderName, HeaderValue)>;
+
+/// `headers`: added to every upstream request, except `host`, which replaces the Host header.
+fn upstream_headers(configured: BTreeMap<String, String>) -> Result<(Headers, Option<HeaderValue>), Invalid> {
+    let mut host = None;
+    let mut headers = Vec::new();
+    for (k, v) in configured {
+        let value = HeaderValue::from_str(&v).map_err(|_| {
+            invalid("http.headers", format!("the value of {k:?} is not a valid header value"))
+        })?;
+        if k.eq_ignore_ascii_case("host") {
+            host = Some(value);
+            continue;
+        }
+        let name = HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| invalid("http.headers", format!("{k:?} is not a valid header name")))?;
+        headers.push((name, value));
+    }
+    Ok((headers, host))
 }
 
 /// Splits the configured `path` into the URL path and its query parameters. As in the
