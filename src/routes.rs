@@ -1,4 +1,6 @@
-//! The endpoints, and the one place where failures become HTTP responses.
+//! The endpoints, and the one place where failures become HTTP responses: a refused request
+//! ([`Refusal`]), a denied one ([`Denied`](crate::auth::Denied)) and a
+//! module's failure ([`ScrapeError`](crate::scrape::ScrapeError)) each by its own table.
 //!
 //! * `GET /` -- the landing page: modules with their last scrape, as HTML; JSON with
 //!   `Accept: application/json`.
@@ -12,13 +14,15 @@
 //!
 //! Anything else is a 404; a method the endpoint does not take is a 405. Every request first
 //! passes the allow list, the rate limit and the Authorization checks. [`Route`] is the table:
-//! adding an endpoint is a variant there, and the compiler points at the two matches that need
-//! it.
+//! adding an endpoint is a variant there, its path in `Route::find` (a match on strings, which
+//! the compiler cannot check), and its methods and its answer in `Route::methods` and
+//! `Routes::route`, the two exhaustive matches the compiler points at.
 
 pub mod debug;
 pub mod discovery;
 pub mod listing;
 pub mod rate_limit;
+pub mod refusal;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,6 +44,7 @@ use crate::scrape::{ScrapeRequest, query};
 use crate::settings::Options;
 use crate::telemetry::Metrics;
 use rate_limit::RateLimiter;
+use refusal::Refusal;
 
 /// The header in which Prometheus sends its scrape timeout.
 const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
@@ -151,7 +156,7 @@ impl Routes {
             .is_some_and(|v| v.as_bytes() != b"0" && matches!(req.method, Method::GET | Method::HEAD));
         if chunked || sized {
             tracing::info!(client = %conn.peer.ip(), path = req.uri.path(), "request with a body refused");
-            let mut r = plain(StatusCode::BAD_REQUEST, "Bad Request: request bodies are not accepted\n");
+            let mut r = refused(&Refusal::RequestBody);
             r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
             return r;
         }
@@ -165,7 +170,7 @@ impl Routes {
             && !limiter.allow()
         {
             tracing::info!(client = %conn.peer.ip(), path = req.uri.path(), "request refused by rate_limit");
-            return plain(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests\n");
+            return refused(&Refusal::RateLimited);
         }
         let checked = match allowed {
             Ok(()) => auth.authorized(&req.headers).await,
@@ -192,11 +197,11 @@ impl Routes {
 
     async fn route(&self, req: &Parts, conn: &Conn) -> Response<Body> {
         let Some(route) = Route::find(req.uri.path(), self) else {
-            return plain(StatusCode::NOT_FOUND, "404 page not found\n");
+            return refused(&Refusal::NotFound);
         };
         let methods = route.methods();
         if !methods.contains(&req.method) {
-            let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
+            let mut r = refused(&Refusal::MethodNotAllowed);
             let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
             r.headers_mut().insert(
                 header::ALLOW,
@@ -238,12 +243,12 @@ impl Routes {
 
     async fn reload(&self) -> Response<Body> {
         let Some(reloader) = &self.lifecycle else {
-            return plain(StatusCode::FORBIDDEN, "Lifecycle API is not enabled.\n");
+            return refused(&Refusal::LifecycleOff);
         };
         match reloader.reload().await {
             Ok(()) => plain(StatusCode::OK, ""),
             Err(e @ (ReloadError::Refused(_) | ReloadError::ShuttingDown | ReloadError::Panicked)) => {
-                plain(StatusCode::INTERNAL_SERVER_ERROR, &format!("failed to reload config: {e}\n"))
+                refused(&Refusal::ReloadRefused(e.to_string()))
             }
         }
     }
@@ -260,7 +265,7 @@ impl Routes {
                 Some(d) => d.clone(),
                 None => {
                     tracing::warn!(client = %peer.ip(), "no module given and no defaultModule configured");
-                    return plain(StatusCode::BAD_REQUEST, "require parameter module is missing\n");
+                    return refused(&Refusal::NoModule);
                 }
             },
         };
@@ -270,10 +275,7 @@ impl Routes {
                 Ok(permit) => Some(permit),
                 Err(_) => {
                     tracing::warn!(module = %name, client = %peer.ip(), "too many scrapes in flight (-web.max-requests)");
-                    return plain(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "Service Unavailable: too many scrapes in flight\n",
-                    );
+                    return refused(&Refusal::TooManyScrapes);
                 }
             },
             None => None,
@@ -281,7 +283,7 @@ impl Routes {
         let Some(module) = self.modules.current().get(&name).cloned() else {
             self.metrics.unknown_module().errors.inc();
             tracing::warn!(module = %name, client = %peer.ip(), "unknown module requested");
-            return plain(StatusCode::NOT_FOUND, &format!("unknown module [{name}]\n"));
+            return refused(&Refusal::UnknownModule(name));
         };
         let header = req.headers.get(SCRAPE_TIMEOUT_HEADER).map(HeaderValue::as_bytes);
         let timeout = effective_timeout(module.config.timeout, header, self.options.timeout_offset);
@@ -337,4 +339,9 @@ impl Routes {
 fn module_in_path(path: &str, proxy_path: &str) -> Option<String> {
     let raw = path.strip_prefix(proxy_path)?.strip_prefix('/').filter(|n| !n.is_empty())?;
     percent_encoding::percent_decode_str(raw).decode_utf8().ok().map(|n| n.into_owned())
+}
+
+/// The response to a refused request.
+fn refused(refusal: &Refusal) -> Response<Body> {
+    plain(refusal.status(), &refusal.body())
 }

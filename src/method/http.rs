@@ -6,7 +6,9 @@
 mod config;
 mod proxy;
 
-pub use config::{BasicAuth, DEFAULT_MAX_CONNECTIONS, Endpoint, HttpBlock, HttpConfig, HttpView, Scheme};
+pub use config::{
+    BasicAuth, DEFAULT_MAX_CONNECTIONS, Endpoint, HttpBlock, HttpConfig, HttpView, Scheme, bracketed,
+};
 pub use proxy::{
     CONNECTION_WAIT_WITHOUT_DEADLINE, HttpRunner, IDLE_CONNECTION_TIMEOUT, MAX_IDLE_CONNECTIONS,
 };

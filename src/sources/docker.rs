@@ -167,14 +167,19 @@ fn module_of(prefix: &str, c: &ContainerSummary) -> Option<Module> {
         tracing::warn!(container = %container, path = %path, "{prefix}/path must start with /; skipped");
         return None;
     }
+    let endpoint = Endpoint::Container(ContainerTarget {
+        name: c.id.clone(),
+        port,
+        mode: AddressMode::Network,
+        network: None,
+    });
+    let Ok(default_host) = HttpConfig::default_host(scheme, &endpoint) else {
+        tracing::warn!(container = %container, "its ID does not make a Host header; skipped");
+        return None;
+    };
     let config = HttpConfig {
         scheme,
-        endpoint: Endpoint::Container(ContainerTarget {
-            name: c.id.clone(),
-            port,
-            mode: AddressMode::Network,
-            network: None,
-        }),
+        endpoint,
         path,
         query,
         headers: Vec::new(),
@@ -183,6 +188,7 @@ fn module_of(prefix: &str, c: &ContainerSummary) -> Option<Module> {
         basic_auth: None,
         tls: Default::default(),
         max_connections: NonZeroUsize::new(DEFAULT_MAX_CONNECTIONS).unwrap_or(NonZeroUsize::MIN),
+        default_host,
     };
     Some(Module {
         name,

@@ -84,6 +84,48 @@ pub struct HttpConfig {
     pub tls: UpstreamTls,
     /// Most connections open to the upstream at once, idle or in use.
     pub max_connections: NonZeroUsize,
+    /// The Host header sent when the client sent none: `host[:port]`, the port left out where
+    /// it is the scheme's default (as Go and hyper write it); checked here, with the URL the
+    /// address makes, so that nothing downstream checks the address again.
+    pub default_host: HeaderValue,
+}
+
+impl HttpConfig {
+    /// The Host header for `endpoint` over `scheme` when the client sends none, once the
+    /// address is known to make a URL and a header value.
+    pub fn default_host(scheme: Scheme, endpoint: &Endpoint) -> Result<HeaderValue, Invalid> {
+        let (key, authority, host_header) = match endpoint {
+            Endpoint::Unix(_) => return Ok(HeaderValue::from_static("localhost")),
+            Endpoint::Tcp { address, port } => {
+                let host = bracketed(address);
+                let authority = format!("{host}:{port}");
+                let default_port = match scheme {
+                    Scheme::Http => 80,
+                    Scheme::Https => 443,
+                };
+                let header = if port.get() == default_port { host } else { authority.clone() };
+                ("http.address", authority, header)
+            }
+            Endpoint::Container(t) => {
+                let authority = format!("{}:{}", t.name, t.port);
+                ("http.container", authority.clone(), authority)
+            }
+        };
+        format!("{}://{authority}", scheme.as_str())
+            .parse::<http::Uri>()
+            .map_err(|e| invalid(key, format!("{authority:?} does not make a URL: {e}")))?;
+        HeaderValue::from_str(&host_header)
+            .map_err(|e| invalid(key, format!("{host_header:?} is not a Host header: {e}")))
+    }
+}
+
+/// An address as a URL writes it: an IPv6 address in brackets.
+pub fn bracketed(address: &str) -> String {
+    if address.contains(':') && !address.starts_with('[') {
+        format!("[{address}]")
+    } else {
+        address.to_owned()
+    }
 }
 
 /// Where an http module's upstream listens.
@@ -208,6 +250,7 @@ pub(super) fn check(h: HttpBlock) -> Result<HttpConfig, Invalid> {
     if scheme == Scheme::Https && matches!(endpoint, Endpoint::Unix(_)) {
         return Err(invalid("http.scheme", "https is not available over a unix socket"));
     }
+    let default_host = HttpConfig::default_host(scheme, &endpoint)?;
     let (path, query) = split_path(path.as_deref().unwrap_or(""))?;
     let (headers, host) = upstream_headers(headers.unwrap_or_default())?;
     // As in the original, credentials are sent only when both are given; one without the
@@ -248,6 +291,7 @@ pub(super) fn check(h: HttpBlock) -> Result<HttpConfig, Invalid> {
         basic_auth,
         tls,
         max_connections: positive_count("http.max_connections", max_connections, DEFAULT_MAX_CONNECTIONS)?,
+        default_host,
     })
 }
 
@@ -337,4 +381,25 @@ pub(super) fn view(h: &HttpConfig) -> HttpView<'_> {
         Endpoint::Container(t) => (Some(t.port.get()), None, None, Some(t.name.as_str())),
     };
     HttpView { verify: h.verify, port, socket, path: &h.path, scheme: h.scheme.as_str(), address, container }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_host_is_checked_with_the_address() {
+        let tcp = |address: &str, port: u16| Endpoint::Tcp {
+            address: address.to_owned(),
+            port: NonZeroU16::new(port).expect("port"),
+        };
+        let host = |scheme, e: &Endpoint| {
+            HttpConfig::default_host(scheme, e).map(|h| h.to_str().unwrap().to_owned())
+        };
+        assert_eq!(host(Scheme::Http, &tcp("localhost", 80)).as_deref(), Ok("localhost"));
+        assert_eq!(host(Scheme::Https, &tcp("::1", 9100)).as_deref(), Ok("[::1]:9100"));
+        let e = HttpConfig::default_host(Scheme::Http, &tcp("[::1", 9100)).unwrap_err();
+        assert_eq!(e.key, "http.address");
+        assert!(e.problem.contains("does not make a URL"), "{}", e.problem);
+    }
 }

@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::{Method, Request, Response, Uri};
+use http::{Method, Request, Response};
 use http_body_util::Empty;
 use hyper::body::Incoming;
 
-use super::config::{Endpoint, HttpConfig, Scheme};
+use super::config::{Endpoint, HttpConfig, Scheme, bracketed};
 use crate::config::docker::ContainerTarget;
 use crate::docker::resolve::Resolver;
 use crate::method::build::{BuildContext, BuildProblem};
@@ -84,44 +84,24 @@ impl HttpRunner {
         budget: &Arc<MemoryBudget>,
         docker: Option<&Arc<Resolver>>,
     ) -> Result<HttpRunner, BuildProblem> {
-        let (connector, default_host, authority) = match &source.endpoint {
-            Endpoint::Unix(path) => (
-                Connector::Unix(UnixConnector::new(path.clone())),
-                HeaderValue::from_static("localhost"),
-                format!("unix:{}", path.display()),
-            ),
+        let (connector, authority) = match &source.endpoint {
+            Endpoint::Unix(path) => {
+                (Connector::Unix(UnixConnector::new(path.clone())), format!("unix:{}", path.display()))
+            }
             Endpoint::Tcp { address, port } => {
-                let host = if address.contains(':') && !address.starts_with('[') {
-                    format!("[{address}]")
-                } else {
-                    address.clone()
-                };
-                let authority = format!("{host}:{port}");
-                // What the connector dials, checked as the URL it stands for.
-                format!("{}://{authority}", source.scheme.as_str())
-                    .parse::<Uri>()
-                    .map_err(|e| bad_address(&authority, &e))?;
-                let default_port = match source.scheme {
-                    Scheme::Http => 80,
-                    Scheme::Https => 443,
-                };
-                let host_header = if port.get() == default_port { host } else { authority.clone() };
-                let default_host =
-                    HeaderValue::from_str(&host_header).map_err(|e| bad_address(&authority, &e))?;
                 let connector = tcp_connector(source, address, port.get(), roots)?;
-                (Connector::Tcp(connector), default_host, authority)
+                (Connector::Tcp(connector), format!("{}:{port}", bracketed(address)))
             }
             Endpoint::Container(target) => {
                 let resolver = docker.ok_or(BuildProblem::NoDocker)?.clone();
-                let authority = format!("container {}:{}", target.name, target.port);
-                let default_host = HeaderValue::from_str(&format!("{}:{}", target.name, target.port))
-                    .map_err(|e| bad_address(&authority, &e))?;
                 // Dialled at the address each connect resolves; TLS checks the container's
                 // name unless `server_name` says otherwise.
                 let tcp = tcp_connector(source, &target.name, target.port.get(), roots)?;
-                (Connector::Container { target: target.clone(), resolver, tcp }, default_host, authority)
+                let authority = format!("container {}:{}", target.name, target.port);
+                (Connector::Container { target: target.clone(), resolver, tcp }, authority)
             }
         };
+        let default_host = source.default_host.clone();
         let pool = Arc::new(Pool::new(PoolLimits {
             max_open: source.max_connections.get(),
             max_idle: MAX_IDLE_CONNECTIONS,
@@ -367,10 +347,6 @@ fn tcp_connector(
             Ok(TcpConnector::tls(host, port, config, server_name))
         }
     }
-}
-
-fn bad_address(authority: &str, e: &dyn std::fmt::Display) -> BuildProblem {
-    BuildProblem::Address { address: authority.to_owned(), problem: e.to_string() }
 }
 
 fn is_hop_by_hop(name: &HeaderName) -> bool {
