@@ -46,10 +46,9 @@ pub fn report(
     max_body: u64,
 ) -> String {
     let mut out = String::new();
-    let http = match &module.method {
-        MethodConfig::Http(h) => Some(&**h),
-        MethodConfig::Exec(_) | MethodConfig::File(_) => None,
-    };
+    // Only an http module has configured headers and query values to keep out of the report,
+    // and an HTTP answer whose status and Content-Type decide its verdict.
+    let http = if let MethodConfig::Http(h) = &module.method { Some(&**h) } else { None };
     let _ = writeln!(out, "debug scrape of module {:?} (method {})", module.name, module.method.name());
     let _ = writeln!(out, "upstream: {}", seen.upstream.as_deref().unwrap_or("(not reached)"));
     let _ = writeln!(out, "deadline: {}", describe_deadline(deadline));
