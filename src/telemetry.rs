@@ -23,7 +23,7 @@ pub use format::{escape, fmt_float};
 pub use module::{Families, ModuleMetrics};
 pub use values::{Counter, Gauge, GaugeHold, Timestamp};
 
-use module::{DURATIONS, PER_MODULE, Shown};
+use module::Shown;
 
 /// A family of the proxy's own metrics.
 pub type Family = family::Family<ModuleMetrics, Metrics>;
@@ -182,6 +182,11 @@ pub const PROXY_WIDE: &[Family] = &[
     },
 ];
 
+/// The duration summary, first.
+const DURATIONS: Family = module::durations();
+/// The per-module counters' families (declared in telemetry/module.rs).
+const PER_MODULE: [Family; module::COUNT] = module::per_module();
+
 /// `expexp_build_info`, between the per-module families and the proxy-wide ones.
 const BUILD_INFO: Family = Family {
     name: "expexp_build_info",
@@ -195,7 +200,7 @@ const BUILD_INFO: Family = Family {
 /// Every family of ours (`process_*` aside, which every exporter has), in the order `/metrics`
 /// shows them.
 pub fn families() -> impl Iterator<Item = &'static Family> {
-    std::iter::once(&DURATIONS).chain(PER_MODULE).chain(std::iter::once(&BUILD_INFO)).chain(PROXY_WIDE)
+    std::iter::once(&DURATIONS).chain(&PER_MODULE).chain(std::iter::once(&BUILD_INFO)).chain(PROXY_WIDE)
 }
 
 impl Metrics {

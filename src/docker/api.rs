@@ -29,18 +29,7 @@ use crate::tls::TlsError;
 use crate::upstream::pool::UpstreamIo;
 use crate::upstream::tls::{SystemRoots, UpstreamTls, client_config};
 use crate::upstream::unix::UnixConnector;
-pub use error::{ApiVersion, DockerError};
-
-/// The newest API version this code is written against: Docker 29.0's. The API changelog up to
-/// 1.56 changes nothing this client reads (names, labels, state, health, per-network addresses,
-/// ports, network mode; 1.52 dropped only the top-level `NetworkSettings.IPAddress`, which is
-/// not read), so raising it is a one-line change once checked again.
-pub const OUR_API_VERSION: ApiVersion = ApiVersion { major: 1, minor: 52 };
-
-/// The oldest API version accepted: 1.24 (Docker 1.12) has every field read here (health
-/// checks, per-network addresses), and it is what Docker's own client assumes of a daemon that
-/// does not say.
-pub const MIN_API_VERSION: ApiVersion = ApiVersion { major: 1, minor: 24 };
+pub use error::{ApiVersion, DockerError, MIN_API_VERSION, OUR_API_VERSION};
 
 /// The most bytes read of one answer. A list of a few thousand containers is a few MiB.
 pub const MAX_ANSWER_BYTES: usize = 16 << 20;

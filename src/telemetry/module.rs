@@ -59,17 +59,23 @@ macro_rules! per_module {
             $($(#[$doc])* pub $field: $type,)*
         }
 
-        /// The families of the per-module counters, in the order `/metrics` shows them.
-        pub(super) const PER_MODULE: &[Family<ModuleMetrics, super::Metrics>] = &[$(
-            Family {
-                name: $name,
-                help: $help,
-                kind: $type::TYPE,
-                original: $origin,
-                labels: &["module"],
-                series: Series::PerModule { covers: $covers, value: |m| m.$field.get() },
-            },
-        )*];
+        /// How many per-module counter families there are.
+        pub(super) const COUNT: usize = [$(stringify!($field)),*].len();
+
+        /// The families of the per-module counters, in the order `/metrics` shows them (`P`,
+        /// the proxy's metrics, is the parent's type).
+        pub(super) const fn per_module<P>() -> [Family<ModuleMetrics, P>; COUNT] {
+            [$(
+                Family {
+                    name: $name,
+                    help: $help,
+                    kind: $type::TYPE,
+                    original: $origin,
+                    labels: &["module"],
+                    series: Series::PerModule { covers: $covers, value: |m| m.$field.get() },
+                },
+            )*]
+        }
     };
 }
 
@@ -101,14 +107,16 @@ per_module! {
 }
 
 /// The duration summary, shown before the per-module counters.
-pub(super) const DURATIONS: Family<ModuleMetrics, super::Metrics> = Family {
-    name: "expexp_proxy_duration_seconds",
-    help: "Duration of proxying requests to configured exporters",
-    kind: super::family::Type::Summary,
-    original: ORIGINAL,
-    labels: &["module"],
-    series: Series::Durations,
-};
+pub(super) const fn durations<P>() -> Family<ModuleMetrics, P> {
+    Family {
+        name: "expexp_proxy_duration_seconds",
+        help: "Duration of proxying requests to configured exporters",
+        kind: super::family::Type::Summary,
+        original: ORIGINAL,
+        labels: &["module"],
+        series: Series::Durations,
+    }
+}
 
 fn every(m: &ModuleMetrics) -> bool {
     m.shown().is_some()

@@ -1,11 +1,22 @@
-//! The Engine API's versions ([`ApiVersion`]), and why a call to it failed ([`DockerError`]).
+//! The Engine API's versions ([`ApiVersion`], the ones this client speaks), and why a call to
+//! it failed ([`DockerError`]).
 
 use std::time::Duration;
 
 use http::StatusCode;
 
-use super::MIN_API_VERSION;
 use crate::tls::TlsError;
+
+/// The newest API version this code is written against: Docker 29.0's. The API changelog up to
+/// 1.56 changes nothing this client reads (names, labels, state, health, per-network addresses,
+/// ports, network mode; 1.52 dropped only the top-level `NetworkSettings.IPAddress`, which is
+/// not read), so raising it is a one-line change once checked again.
+pub const OUR_API_VERSION: ApiVersion = ApiVersion { major: 1, minor: 52 };
+
+/// The oldest API version accepted: 1.24 (Docker 1.12) has every field read here (health
+/// checks, per-network addresses), and it is what Docker's own client assumes of a daemon that
+/// does not say.
+pub const MIN_API_VERSION: ApiVersion = ApiVersion { major: 1, minor: 24 };
 
 /// An Engine API version, `major.minor`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
