@@ -252,6 +252,90 @@ fn the_testing_guide_names_every_test_module() {
     assert!(missing.is_empty(), "test modules docs/testing.md does not name: {missing:?}");
 }
 
+/// The backquoted file paths (`a/b.rs`) of `text`, outside its code blocks.
+fn file_paths(text: &str) -> Vec<String> {
+    let mut paths = Vec::new();
+    let mut in_block = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+            continue;
+        }
+        if in_block {
+            continue;
+        }
+        for (i, quoted) in line.split('`').enumerate() {
+            let is_path = quoted.ends_with(".rs")
+                && quoted.contains('/')
+                && quoted.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_/.".contains(c));
+            if i % 2 == 1 && is_path {
+                paths.push(quoted.to_owned());
+            }
+        }
+    }
+    paths
+}
+
+#[test]
+fn every_file_the_architecture_names_exists() {
+    let paths = file_paths(&read("docs/architecture.md"));
+    assert!(paths.len() > 40, "{paths:?}");
+    let missing: Vec<&String> =
+        paths.iter().filter(|p| !repo(p).exists() && !repo(&format!("src/{p}")).exists()).collect();
+    assert!(missing.is_empty(), "docs/architecture.md names files that do not exist: {missing:?}");
+}
+
+#[test]
+fn the_recipes_hold_every_method_is_in_the_list() {
+    // A method's file implements Definition; the one list in src/method.rs names its type.
+    let list = read("src/method.rs");
+    let mut methods = Vec::new();
+    for file in rust_files(&repo("src/method")) {
+        let text = std::fs::read_to_string(&file).expect("read");
+        for line in text.lines().filter_map(|l| l.trim().strip_prefix("impl Definition for ")) {
+            let ty = line.trim_end_matches(" {").to_owned();
+            assert!(
+                list.contains(&format!("::{ty}) =")),
+                "{ty} ({}) is not in for_each_method!",
+                file.display()
+            );
+            methods.push(ty);
+        }
+    }
+    assert_eq!(methods.len(), MethodName::NAMES.len(), "{methods:?}");
+}
+
+#[test]
+fn the_recipes_hold_flags_live_in_one_file() {
+    let elsewhere: Vec<PathBuf> = rust_files(&repo("src"))
+        .into_iter()
+        .filter(|f| !f.ends_with("src/settings.rs"))
+        .filter(|f| std::fs::read_to_string(f).expect("read").contains("#[arg("))
+        .collect();
+    assert!(elsewhere.is_empty(), "flags defined outside src/settings.rs: {elsewhere:?}");
+}
+
+#[test]
+fn the_recipes_hold_self_metrics_are_declared_not_written_out() {
+    // Our families' names are written only where they are declared (src/telemetry.rs and
+    // src/telemetry/), besides the mtime family a file module adds to its file's body.
+    let declared = ["src/telemetry.rs", "src/telemetry/", "src/method/file.rs"];
+    let elsewhere: Vec<PathBuf> = rust_files(&repo("src"))
+        .into_iter()
+        .filter(|f| !declared.iter().any(|d| f.to_string_lossy().contains(d)))
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).expect("read");
+            // Unit tests may name what they check.
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            code.contains("\"expexp_")
+        })
+        .collect();
+    assert!(elsewhere.is_empty(), "self-metric names written outside their declarations: {elsewhere:?}");
+    for family in exporter_exporter::telemetry::families() {
+        assert!(family.name.starts_with("expexp_"), "{}", family.name);
+    }
+}
+
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../examples/gen_man.rs"]
 mod gen_man;
