@@ -183,6 +183,35 @@ fn sha256_hex(bytes: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// One component per Debian package that a container image's files were copied from, holding
+/// those files with their hashes, keyed by the package's purl.
+fn debian_packages(list: &str) -> Result<BTreeMap<String, Value>, String> {
+    let mut packages: BTreeMap<String, Value> = BTreeMap::new();
+    for f in packaged_files(list)? {
+        let purl = format!("pkg:deb/debian/{}@{}?arch={}&distro=debian-12", f.package, f.version, f.arch);
+        let package = packages.entry(purl.clone()).or_insert_with(|| {
+            json!({
+                "type": f.kind,
+                "bom-ref": purl,
+                "name": f.package,
+                "version": f.version,
+                "purl": purl,
+                "licenses": [{ "expression": f.licence }],
+                "components": [],
+            })
+        });
+        if let Some(files) = package["components"].as_array_mut() {
+            files.push(json!({
+                "type": "file",
+                "bom-ref": format!("{purl}#{}", f.path),
+                "name": f.path,
+                "hashes": [{ "alg": "SHA-256", "content": f.sha256 }],
+            }));
+        }
+    }
+    Ok(packages)
+}
+
 /// The SBOM of the normal tree for `target`, after checking that `binary` embeds every crate of
 /// it. With `image` (a list of [`PackagedFile`]s), the SBOM is the container image's: the
 /// binary, its crates, and the Debian packages whose files the image holds.
@@ -236,30 +265,7 @@ fn sbom(binary: &str, target: Option<&str>, image: Option<&str>) -> Result<Value
         .collect();
     let mut subject = application.clone();
     if let Some(list) = image {
-        // One component per Debian package, holding the files copied from it with their hashes.
-        let mut packages: BTreeMap<String, Value> = BTreeMap::new();
-        for f in packaged_files(list)? {
-            let purl = format!("pkg:deb/debian/{}@{}?arch={}&distro=debian-12", f.package, f.version, f.arch);
-            let package = packages.entry(purl.clone()).or_insert_with(|| {
-                json!({
-                    "type": f.kind,
-                    "bom-ref": purl,
-                    "name": f.package,
-                    "version": f.version,
-                    "purl": purl,
-                    "licenses": [{ "expression": f.licence }],
-                    "components": [],
-                })
-            });
-            if let Some(files) = package["components"].as_array_mut() {
-                files.push(json!({
-                    "type": "file",
-                    "bom-ref": format!("{purl}#{}", f.path),
-                    "name": f.path,
-                    "hashes": [{ "alg": "SHA-256", "content": f.sha256 }],
-                }));
-            }
-        }
+        let packages = debian_packages(list)?;
         subject = json!({
             "type": "container",
             "bom-ref": "container:exporter_exporter",
