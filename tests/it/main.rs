@@ -5,6 +5,7 @@
 
 mod architecture;
 mod auth;
+mod bodies;
 mod checker;
 mod cli;
 mod coalesce;
@@ -32,6 +33,8 @@ mod proxy_file;
 mod proxy_http;
 mod proxy_path;
 mod rate_limit;
+mod refcheck;
+mod reference;
 mod support;
 mod upstream_pool;
 mod upstream_tls;

@@ -1,0 +1,207 @@
+//! The verifier against the Prometheus servers' own scrape path, on generated bodies
+//! (bodies.rs): each body is judged by the reference program of each version (refcheck.rs) and
+//! by the verifier judging as that version would, and the verdicts must agree.
+//!
+//! `EXPEXP_REFCHECK_BODIES` sets the bodies per format (default 2,000), `EXPEXP_REFCHECK_SEED`
+//! the seed (default fixed, so a run is repeatable). The report lists, per format and version,
+//! how many bodies the reference takes, and how many the verifier refuses that the version
+//! ingests, accepts that it refuses, and accepts that crash it.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use exporter_exporter::exposition::{Dialect, Encoding, verify};
+
+use crate::bodies::{self, Rng};
+use crate::refcheck::{self, Batch, Verdict, Version};
+
+/// A format as an exporter serves it: its generator, its Content-Type and the reference's mode.
+#[derive(Clone, Copy)]
+struct Served {
+    name: &'static str,
+    content_type: &'static str,
+    generate: fn(&mut Rng, i64) -> Vec<u8>,
+    /// The reference mode; `None` reads the Content-Type (`prom-ct:HEX`).
+    mode: Option<&'static str>,
+}
+
+const TEXT_CT: &str = "text/plain; version=0.0.4; charset=utf-8";
+const PROTOBUF_CT: &str =
+    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+
+const SERVED: [Served; 5] = [
+    Served { name: "text", content_type: TEXT_CT, generate: bodies::text, mode: Some("prom-text") },
+    Served {
+        name: "text, escaping=allow-utf-8",
+        content_type: "text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8",
+        generate: bodies::text,
+        mode: Some("prom-text-utf8"),
+    },
+    Served {
+        name: "protobuf",
+        content_type: PROTOBUF_CT,
+        generate: bodies::protobuf,
+        mode: Some("prom-protobuf"),
+    },
+    Served {
+        name: "protobuf, escaping=allow-utf-8",
+        content_type: "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=allow-utf-8",
+        generate: bodies::protobuf,
+        mode: Some("prom-protobuf-utf8"),
+    },
+    Served {
+        name: "OpenMetrics",
+        content_type: "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        generate: bodies::openmetrics,
+        mode: None,
+    },
+];
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The verifier's verdict on `body` served as `served`, asked by `version`.
+fn ours(body: &[u8], served: &Served, _version: Version) -> Result<(), String> {
+    let dialect = Dialect::from_content_type(Some(served.content_type.as_bytes()));
+    verify(body, dialect, Encoding::Identity).map(drop).map_err(|e| e.to_string())
+}
+
+/// Counts for one format and version.
+#[derive(Default)]
+struct Tally {
+    bodies: usize,
+    reference_ok: usize,
+    reference_panics: usize,
+    /// Refused by us, ingested by the version.
+    refused: usize,
+    /// Accepted by us, refused by the version.
+    accepted: usize,
+    /// Accepted by us, and the version panics.
+    accepted_panics: usize,
+    examples: Vec<String>,
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn show(body: &[u8]) -> String {
+    let shown: String = String::from_utf8_lossy(&body[..body.len().min(400)]).escape_debug().collect();
+    if body.len() > 400 { format!("{shown}…") } else { shown }
+}
+
+/// Runs `count` generated bodies of every format past both references and the verifier.
+fn compare(count: u64, seed: u64) -> (BTreeMap<(usize, &'static str), Tally>, String) {
+    let mut tallies = BTreeMap::new();
+    let mut batches: Vec<(Version, Batch)> = Version::ALL.iter().map(|&v| (v, Batch::start(v))).collect();
+    for (index, served) in SERVED.iter().enumerate() {
+        let mut rng = Rng::new(seed ^ (index as u64).wrapping_mul(0x9E37_79B9));
+        let now = now_ms();
+        let bodies: Vec<Vec<u8>> = (0..count).map(|_| (served.generate)(&mut rng, now)).collect();
+        let mode = served.mode.map_or_else(|| refcheck::ct_mode(served.content_type), str::to_owned);
+        for (version, batch) in &mut batches {
+            let verdicts = batch.check_all(&mode, &bodies);
+            let tally: &mut Tally = tallies.entry((index, version.name())).or_default();
+            for (body, reference) in bodies.iter().zip(&verdicts) {
+                tally.bodies += 1;
+                let ours = ours(body, served, *version);
+                let disagreement = match (reference, &ours) {
+                    (Verdict::Ok, Ok(())) | (Verdict::Err(_), Err(_)) | (Verdict::Panic(_), Err(_)) => None,
+                    (Verdict::Ok, Err(e)) => {
+                        tally.refused += 1;
+                        Some(format!("refused, {} ingests it: {e}", version.name()))
+                    }
+                    (Verdict::Err(e), Ok(())) => {
+                        tally.accepted += 1;
+                        Some(format!("accepted, {} refuses it: {e}", version.name()))
+                    }
+                    (Verdict::Panic(e), Ok(())) => {
+                        tally.accepted_panics += 1;
+                        Some(format!("accepted, {} PANICS: {e}", version.name()))
+                    }
+                };
+                match reference {
+                    Verdict::Ok => tally.reference_ok += 1,
+                    Verdict::Panic(_) => tally.reference_panics += 1,
+                    Verdict::Err(_) => {}
+                }
+                if let Some(d) = disagreement
+                    && tally.examples.len() < 8
+                {
+                    tally.examples.push(format!("{d}\n      body: \"{}\"", show(body)));
+                }
+            }
+        }
+    }
+    let mut report = format!(
+        "{count} generated bodies per format, seed {seed}\n\
+         | format | judged as | reference OK | reference PANIC | refused, version ingests | accepted, version refuses | accepted, version PANICS |\n\
+         |---|---|---:|---:|---:|---:|---:|\n"
+    );
+    for ((index, version), t) in &tallies {
+        let _ = writeln!(
+            report,
+            "| {} | {version} | {} ({:.0}%) | {} | {} | {} | {} |",
+            SERVED[*index].name,
+            t.reference_ok,
+            100.0 * t.reference_ok as f64 / t.bodies.max(1) as f64,
+            t.reference_panics,
+            t.refused,
+            t.accepted,
+            t.accepted_panics
+        );
+    }
+    for ((index, version), t) in &tallies {
+        if !t.examples.is_empty() {
+            let _ = writeln!(report, "\n{} judged as {version}, first disagreements:", SERVED[*index].name);
+            for e in &t.examples {
+                let _ = writeln!(report, "  - {e}");
+            }
+        }
+    }
+    (tallies, report)
+}
+
+#[test]
+fn verdicts_agree_with_the_prometheus_servers_on_generated_bodies() {
+    if !refcheck::present() {
+        return;
+    }
+    let count = env_number("EXPEXP_REFCHECK_BODIES", 2000);
+    let seed = env_number("EXPEXP_REFCHECK_SEED", 23);
+    let (_tallies, report) = compare(count, seed);
+    eprintln!("{report}");
+}
+
+/// The protobuf bodies hold native histograms of every shape that both versions ingest, so a
+/// verifier that refused every native histogram would fail the comparison.
+#[test]
+fn generated_protobuf_holds_valid_native_histograms_of_every_shape() {
+    if !refcheck::present() {
+        return;
+    }
+    let mut rng = Rng::new(env_number("EXPEXP_REFCHECK_SEED", 23));
+    let now = now_ms();
+    let (bodies, shapes): (Vec<_>, Vec<_>) =
+        (0..2000).map(|_| bodies::protobuf_shapes(&mut rng, now)).unzip();
+    for version in Version::ALL {
+        let verdicts = Batch::start(version).check_all("prom-protobuf", &bodies);
+        let ok: Vec<_> = shapes.iter().zip(&verdicts).filter(|(_, v)| v.is_ok()).map(|(s, _)| *s).collect();
+        let count = |f: fn(&bodies::Shapes) -> usize| ok.iter().filter(|s| f(s) > 0).count();
+        let counts = [
+            ("native", count(|s| s.native)),
+            ("float", count(|s| s.float)),
+            ("integer", count(|s| s.native - s.float)),
+            ("custom buckets", count(|s| s.custom)),
+            ("zero bucket", count(|s| s.zero_bucket)),
+            ("negative buckets", count(|s| s.negative)),
+            ("several spans", count(|s| s.spans)),
+        ];
+        eprintln!("{}: bodies it ingests with native histograms: {counts:?}", version.name());
+        for (shape, n) in counts {
+            assert!(n >= 10, "{}: only {n} ingested bodies with {shape} native histograms", version.name());
+        }
+    }
+}
