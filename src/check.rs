@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use flate2::read::MultiGzDecoder;
 
-use crate::exposition::{BodyCheck, Dialect, Encoding, Format, Position, Summary, VerifyError};
+use crate::exposition::{BodyCheck, Dialect, Encoding, Format, Judge, Now, Position, Summary, VerifyError};
 use crate::modules::output::dialect_of;
 pub use excerpt::{Caret, Excerpt, MAX_SHOWN_LINE_BYTES};
 
@@ -122,11 +122,14 @@ pub fn check(body: &[u8], content_type: Option<&str>, max_bytes: u64) -> Checked
     };
     let text = decoded.as_deref().unwrap_or(body);
     let (dialect, chosen) = match content_type {
-        Some(ct) => (Dialect::from_content_type(Some(ct.as_bytes())), Chosen::ContentType(ct.to_owned())),
+        Some(ct) => (
+            Dialect::from_content_type(Some(ct.as_bytes()), Judge::PROMETHEUS_3),
+            Chosen::ContentType(ct.to_owned()),
+        ),
         None => (dialect_of(text), Chosen::Sniffed),
     };
     // As the http module checks a body: the same decoder bound as the body bound.
-    let result = BodyCheck::new(dialect, encoding, max_bytes).finish(body);
+    let result = BodyCheck::new(dialect, encoding, max_bytes, Now::system()).finish(body);
     let line = match &result {
         Err(VerifyError { position: Position::Line { line, column }, .. }) => {
             Excerpt::of(text, *line, *column)
@@ -155,11 +158,7 @@ impl Checked {
     /// why and the offending line.
     pub fn report(&self) -> String {
         let mut out = String::new();
-        let names = match (self.dialect.format, self.dialect.utf8_names) {
-            (Format::OpenMetrics, _) => "",
-            (Format::Text | Format::Protobuf, true) => ", UTF-8 names allowed",
-            (Format::Text | Format::Protobuf, false) => ", classic names only",
-        };
+        let names = format!(", as {} reads it", self.dialect.judge);
         let gzip = match self.encoding {
             Encoding::Gzip => ", gzip",
             Encoding::Identity => "",

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use exporter_exporter::exposition::{BodyCheck, Dialect, Encoding, Summary, VerifyError, verify};
+use exporter_exporter::exposition::{BodyCheck, Dialect, Encoding, Summary, VerifyError, verify, Judge, Now};
 
 /// Splits a fuzz input into (cut point, body). The cut is proportional to the first byte, so
 /// it can land anywhere in a body of any length.
@@ -20,8 +20,8 @@ pub fn check_split(
     dialect: Dialect,
     encoding: Encoding,
 ) -> Result<Summary, VerifyError> {
-    let whole = verify(body, dialect, encoding);
-    let mut check = BodyCheck::new(dialect, encoding, u64::MAX);
+    let whole = verify(body, dialect, encoding, Now::system());
+    let mut check = BodyCheck::new(dialect, encoding, u64::MAX, Now::system());
     let pieces = match check.update(&body[..cut]) {
         Ok(()) => check.finish(body),
         Err(e) => Err(e),

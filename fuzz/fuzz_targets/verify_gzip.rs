@@ -9,7 +9,7 @@ mod common;
 
 use std::io::Read;
 
-use exporter_exporter::exposition::{Dialect, Encoding, Format, verify};
+use exporter_exporter::exposition::{Dialect, Encoding, Format, verify, Judge, Now};
 use flate2::read::MultiGzDecoder;
 use libfuzzer_sys::fuzz_target;
 
@@ -22,13 +22,13 @@ fuzz_target!(|data: &[u8]| {
     let clean = MultiGzDecoder::new(body).take(MAX_DECODED).read_to_end(&mut decoded).is_ok()
         && (decoded.len() as u64) < MAX_DECODED;
     for dialect in [
-        Dialect { format: Format::Text, utf8_names: true },
-        Dialect { format: Format::OpenMetrics, utf8_names: true },
-        Dialect { format: Format::Protobuf, utf8_names: false },
+        Dialect { format: Format::Text, judge: Judge::PROMETHEUS_3 },
+        Dialect { format: Format::OpenMetrics, judge: Judge::PROMETHEUS_3 },
+        Dialect { format: Format::Protobuf, judge: Judge::PROMETHEUS_3 },
     ] {
         let gz = common::check_split(body, cut, dialect, Encoding::Gzip);
         if clean {
-            let plain = verify(&decoded, dialect, Encoding::Identity);
+            let plain = verify(&decoded, dialect, Encoding::Identity, Now::system());
             assert_eq!(
                 gz.is_ok(),
                 plain.is_ok(),

@@ -4,7 +4,7 @@
 #[path = "common.rs"]
 mod common;
 
-use exporter_exporter::exposition::{Dialect, Encoding, Format};
+use exporter_exporter::exposition::{Dialect, Encoding, Format, Judge, Now};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

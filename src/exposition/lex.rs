@@ -47,13 +47,6 @@ pub(super) fn skip_blanks(line: &[u8], i: usize) -> usize {
     line[i..].iter().position(|&b| b != b' ' && b != b'\t').map_or(line.len(), |k| i + k)
 }
 
-/// Index just past the token starting at `i`: the first blank, tab or end of line.
-#[inline]
-pub(super) fn token_end(line: &[u8], i: usize) -> usize {
-    let rest = line.get(i..).unwrap_or_default();
-    rest.iter().position(|&b| b == b' ' || b == b'\t').map_or(line.len(), |k| i + k)
-}
-
 /// The end of a name starting at `i` whose first byte must be in `start`: `[a-zA-Z0-9_]` after
 /// that, and `:` too with `colon`.
 #[inline]
@@ -112,9 +105,8 @@ pub(super) enum QuoteError {
     /// The line ended before the closing quote; the offset is the line's end (or its newline),
     /// where the quote is missing.
     Unterminated(usize),
-    /// The backslash at the offset is followed by this byte, which is not `\\`, `"` or `n` (the
-    /// text format's set).
-    BadEscape(usize, u8),
+    /// The backslash at the offset escapes a newline, which no lexer takes.
+    EscapedNewline(usize),
     /// The backslash at the offset is the line's last byte.
     TrailingBackslash(usize),
 }
@@ -124,16 +116,17 @@ impl QuoteError {
     pub(super) fn at(self) -> usize {
         match self {
             QuoteError::Unterminated(at)
-            | QuoteError::BadEscape(at, _)
+            | QuoteError::EscapedNewline(at)
             | QuoteError::TrailingBackslash(at) => at,
         }
     }
 }
 
-/// Scans a quoted string whose opening quote is at `open`. With `strict_escapes`, only `\\`,
-/// `\"` and `\n` are allowed (the text format); otherwise any escaped byte is (OpenMetrics' lexer).
+/// Scans a quoted label value whose opening quote is at `open`, as Prometheus's lexers read one
+/// (`"(\\.|[^\\"])*"` in the states that skip NUL bytes): any byte may be escaped but a
+/// newline, and NUL bytes count for nothing, also between a backslash and the byte it escapes.
 #[inline(always)]
-pub(super) fn quoted_end(line: &[u8], open: usize, strict_escapes: bool) -> Result<Quoted, QuoteError> {
+pub(super) fn quoted_end(line: &[u8], open: usize) -> Result<Quoted, QuoteError> {
     let mut i = open + 1;
     let mut escaped = false;
     let mut non_ascii = false;
@@ -152,17 +145,17 @@ pub(super) fn quoted_end(line: &[u8], open: usize, strict_escapes: bool) -> Resu
                 continue;
             }
         }
-        let Some(&next) = line.get(at + 1) else {
-            return Err(QuoteError::TrailingBackslash(at));
-        };
-        if next == b'\n' {
-            return Err(QuoteError::Unterminated(at + 1));
+        let mut next = at + 1;
+        while line.get(next) == Some(&0) {
+            next += 1;
         }
-        if strict_escapes && !matches!(next, b'\\' | b'"' | b'n') {
-            return Err(QuoteError::BadEscape(at, next));
+        match line.get(next) {
+            None => return Err(QuoteError::TrailingBackslash(at)),
+            Some(b'\n') => return Err(QuoteError::EscapedNewline(at)),
+            Some(_) => {}
         }
         escaped = true;
-        i = at + 2;
+        i = next + 1;
     }
 }
 
@@ -199,16 +192,24 @@ pub(super) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     word(a, n - 8) == word(b, n - 8)
 }
 
-/// Appends the unescaped content of a quoted string (without its quotes) to `out`.
-pub(super) fn unescape_into(raw: &[u8], out: &mut Vec<u8>) {
+/// Appends the content of a quoted string (without its quotes) as Prometheus's parsers read it
+/// (Go's `unreplace`: `\"`, `\\` and `\n` replaced, any other backslash kept as it is).
+pub(super) fn unreplace_into(raw: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
     while i < raw.len() {
-        if raw[i] == b'\\' && i + 1 < raw.len() {
-            out.push(if raw[i + 1] == b'n' { b'\n' } else { raw[i + 1] });
-            i += 2;
-        } else {
-            out.push(raw[i]);
-            i += 1;
+        match (raw[i], raw.get(i + 1)) {
+            (b'\\', Some(&c @ (b'"' | b'\\'))) => {
+                out.push(c);
+                i += 2;
+            }
+            (b'\\', Some(b'n')) => {
+                out.push(b'\n');
+                i += 2;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
         }
     }
 }
@@ -266,20 +267,6 @@ pub(super) fn plain_float_end(line: &[u8], i: usize) -> Option<usize> {
     let exp_end = digit_run_end(line, digits);
     let int_start = i + usize::from(matches!(line.get(i), Some(b'+' | b'-')));
     (matches!(exp_end - digits, 1 | 2) && digit_run_end(line, int_start) - int_start < 200).then_some(exp_end)
-}
-
-/// The end of the sample value at `i` if it is a Go float followed by a blank or the end of the
-/// line. Plain decimals (with a short exponent or none) are checked in one pass; the rest by
-/// [`is_go_float`].
-#[inline(always)]
-pub(super) fn go_float_end(line: &[u8], i: usize) -> Option<usize> {
-    if let Some(end) = plain_float_end(line, i)
-        && matches!(line.get(end), None | Some(b' ' | b'\t'))
-    {
-        return Some(end);
-    }
-    let end = token_end(line, i);
-    is_go_float(&line[i..end]).then_some(end)
 }
 
 /// Checks `s` with Go's `strconv.ParseFloat(s, 64)` rules, as Prometheus's parsers call it:
@@ -343,6 +330,16 @@ pub(super) fn is_go_float(s: &[u8]) -> bool {
 pub(super) fn parse_go_float(s: &[u8]) -> f64 {
     let t = std::str::from_utf8(s).unwrap_or("NaN");
     t.parse::<f64>().unwrap_or(f64::NAN)
+}
+
+/// Go's conversion of a float64 to int64 on amd64 (`CVTTSD2SQ`): truncation toward zero, and
+/// the "integer indefinite" value, `i64::MIN`, for NaN and anything out of range.
+pub(super) fn go_f64_to_i64(f: f64) -> i64 {
+    if f.is_nan() || f >= 9.223_372_036_854_775_807e18 || f < -9.223_372_036_854_775_808e18 {
+        i64::MIN
+    } else {
+        f as i64
+    }
 }
 
 /// Checks `s` with Go's `strconv.ParseInt(s, 10, 64)`: optional sign, digits, fits in i64.
@@ -425,22 +422,6 @@ mod tests {
     }
 
     #[test]
-    fn float_tokens() {
-        let end = |s: &str| go_float_end(s.as_bytes(), 0);
-        assert_eq!(end("123456789 17"), Some(9));
-        assert_eq!(end("1.5\t3"), Some(3));
-        assert_eq!(end("-0.25"), Some(5));
-        assert_eq!(end("1e5 2"), Some(3));
-        assert_eq!(end("+Inf"), Some(4));
-        for bad in [".", "+", "1.2.3", "12345678_9", "1x", "", " 1", "1,"] {
-            assert_eq!(end(bad), None, "{bad:?}");
-        }
-        let long = "9".repeat(320);
-        assert_eq!(end(&long), None, "a 320-digit integer overflows f64");
-        assert_eq!(end(&long[..299]), Some(299));
-    }
-
-    #[test]
     fn go_int64() {
         for ok in ["0", "-1", "+5", "9223372036854775807", "-9223372036854775808"] {
             assert!(is_go_int64(ok.as_bytes()), "{ok}");
@@ -452,18 +433,20 @@ mod tests {
 
     #[test]
     fn quoted_strings() {
-        let q = quoted_end(br#""a\"b" rest"#, 0, true).expect("terminated");
+        let q = quoted_end(br#""a\"b" rest"#, 0).expect("terminated");
         assert_eq!(q.end, 6);
         assert!(q.escaped);
-        assert_eq!(quoted_end(br#""abc"#, 0, true).unwrap_err(), QuoteError::Unterminated(4));
-        assert_eq!(quoted_end(b"\"ab\nc\"", 0, true).unwrap_err(), QuoteError::Unterminated(3));
-        assert_eq!(quoted_end(b"\"a\\\nb\"", 0, true).unwrap_err(), QuoteError::Unterminated(3));
-        assert_eq!(quoted_end(br#""a\tb""#, 0, true).unwrap_err(), QuoteError::BadEscape(2, b't'));
-        assert_eq!(quoted_end(br#"x "ab\"#, 2, true).unwrap_err(), QuoteError::TrailingBackslash(5));
-        assert!(quoted_end(br#""a\tb""#, 0, false).is_ok());
+        assert_eq!(quoted_end(br#""abc"#, 0).unwrap_err(), QuoteError::Unterminated(4));
+        assert_eq!(quoted_end(b"\"ab\nc\"", 0).unwrap_err(), QuoteError::Unterminated(3));
+        assert_eq!(quoted_end(b"\"a\\\nb\"", 0).unwrap_err(), QuoteError::EscapedNewline(2));
+        assert_eq!(quoted_end(br#"x "ab\"#, 2).unwrap_err(), QuoteError::TrailingBackslash(5));
+        assert!(quoted_end(br#""a\tb""#, 0).is_ok());
+        // NUL bytes are skipped, also between a backslash and what it escapes.
+        assert_eq!(quoted_end(b"\"a\\\0\"b\" x", 0).map(|q| q.end), Ok(7));
+        assert_eq!(quoted_end(b"\"a\0b\"", 0).map(|q| q.end), Ok(5));
         let mut out = Vec::new();
-        unescape_into(br#"a\"b\\c\nd"#, &mut out);
-        assert_eq!(out, b"a\"b\\c\nd");
+        unreplace_into(br#"a\"b\\c\nd\t\\n"#, &mut out);
+        assert_eq!(out, b"a\"b\\c\nd\\t\\n");
     }
 
     #[test]

@@ -4,31 +4,33 @@ mod columns;
 
 use super::*;
 
-const TEXT: Dialect = Dialect { format: Format::Text, utf8_names: false };
-const OM: Dialect = Dialect { format: Format::OpenMetrics, utf8_names: true };
+/// The moment the bodies are judged at (2023-11-14): their timestamps are seconds, long before.
+pub(super) const NOW: Now = Now(1_700_000_000_000);
+const TEXT: Dialect = Dialect { format: Format::Text, judge: Judge::PROMETHEUS_3 };
+const OM: Dialect = Dialect { format: Format::OpenMetrics, judge: Judge::PROMETHEUS_3 };
 
 fn check(body: &str, dialect: Dialect) -> Result<Summary, VerifyError> {
-    verify(body.as_bytes(), dialect, Encoding::Identity)
+    verify(body.as_bytes(), dialect, Encoding::Identity, NOW)
 }
 
 #[test]
 fn content_types_pick_the_parser_prometheus_would() {
-    let d = |ct: &str| Dialect::from_content_type(Some(ct.as_bytes()));
+    let d = |ct: &str| Dialect::from_content_type(Some(ct.as_bytes()), Judge::PROMETHEUS_3);
     assert_eq!(d("text/plain; version=0.0.4; charset=utf-8"), TEXT);
     assert_eq!(d("application/openmetrics-text; version=1.0.0; charset=utf-8"), OM);
     assert_eq!(d("Application/OpenMetrics-Text;version=0.0.1"), OM);
     assert_eq!(
         d("application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"),
-        Dialect { format: Format::Protobuf, utf8_names: false }
+        Dialect { format: Format::Protobuf, judge: Judge::PROMETHEUS_3 }
     );
     assert_eq!(d("application/vnd.google.protobuf; encoding=text").format, Format::Text);
     assert_eq!(
         d("text/plain;version=1.0.0;escaping=allow-utf-8"),
-        Dialect { format: Format::Text, utf8_names: true }
+        Dialect { format: Format::Text, judge: Judge::PROMETHEUS_3 }
     );
     assert_eq!(d("text/plain;version=1.0.0;escaping=allow-utf8"), TEXT, "expfmt knows no such scheme");
     assert_eq!(d("application/json"), TEXT);
-    assert_eq!(Dialect::from_content_type(None), TEXT);
+    assert_eq!(Dialect::from_content_type(None, Judge::PROMETHEUS_3), TEXT);
 }
 
 #[test]
@@ -50,7 +52,7 @@ fn text_errors_name_the_line() {
 fn utf8_names_need_the_escaping_parameter() {
     let body = "{\"my.metric\", a=\"b\"} 1\n";
     assert!(check(body, TEXT).is_err());
-    assert!(check(body, Dialect { format: Format::Text, utf8_names: true }).is_ok());
+    assert!(check(body, Dialect { format: Format::Text, judge: Judge::PROMETHEUS_3 }).is_ok());
     assert!(check("{\"classic_name\"} 1\n", TEXT).is_ok());
 }
 
@@ -92,7 +94,7 @@ fn streaming_in_any_pieces_matches_one_shot() {
     for (body, dialect) in bodies {
         let whole = check(body, dialect);
         for split in 1..body.len() {
-            let mut check = BodyCheck::new(dialect, Encoding::Identity, u64::MAX);
+            let mut check = BodyCheck::new(dialect, Encoding::Identity, u64::MAX, NOW);
             let b = body.as_bytes();
             let piecewise = check.update(&b[..split]).and_then(|()| check.finish(b));
             assert_eq!(piecewise.is_ok(), whole.is_ok(), "split at {split} of {body:?}");
@@ -110,23 +112,23 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 #[test]
 fn gzip_bodies_are_verified_after_decoding() {
     let good = gzip(b"a 1\nb 2\n");
-    assert_eq!(verify(&good, TEXT, Encoding::Gzip).unwrap().samples, 2);
+    assert_eq!(verify(&good, TEXT, Encoding::Gzip, NOW).unwrap().samples, 2);
     let bad = gzip(b"a 1\nb two\n");
     assert_eq!(
-        verify(&bad, TEXT, Encoding::Gzip).unwrap_err().position,
+        verify(&bad, TEXT, Encoding::Gzip, NOW).unwrap_err().position,
         Position::Line { line: 2, column: 3 }
     );
     // Concatenated members are one stream, as Go's reader takes them.
     let mut two = gzip(b"a 1\n");
     two.extend(gzip(b"b 2\n"));
-    assert_eq!(verify(&two, TEXT, Encoding::Gzip).unwrap().samples, 2);
+    assert_eq!(verify(&two, TEXT, Encoding::Gzip, NOW).unwrap().samples, 2);
     // A body that is not gzip, or is cut short, fails.
-    assert!(verify(b"a 1\n", TEXT, Encoding::Gzip).is_err());
-    assert!(verify(&good[..good.len() - 4], TEXT, Encoding::Gzip).is_err());
-    assert!(verify(&good[..10], TEXT, Encoding::Gzip).is_err());
-    assert!(verify(b"", TEXT, Encoding::Gzip).is_err());
+    assert!(verify(b"a 1\n", TEXT, Encoding::Gzip, NOW).is_err());
+    assert!(verify(&good[..good.len() - 4], TEXT, Encoding::Gzip, NOW).is_err());
+    assert!(verify(&good[..10], TEXT, Encoding::Gzip, NOW).is_err());
+    assert!(verify(b"", TEXT, Encoding::Gzip, NOW).is_err());
     // In pieces, too.
-    let mut check = BodyCheck::new(TEXT, Encoding::Gzip, u64::MAX);
+    let mut check = BodyCheck::new(TEXT, Encoding::Gzip, u64::MAX, NOW);
     for end in 1..good.len() {
         check.update(&good[..end]).unwrap();
     }
@@ -136,7 +138,7 @@ fn gzip_bodies_are_verified_after_decoding() {
 #[test]
 fn gzip_bombs_stop_at_the_decoded_limit() {
     let big = gzip(&b"a 1\n".repeat(100_000));
-    let e = BodyCheck::new(TEXT, Encoding::Gzip, 1000).finish(&big).unwrap_err();
+    let e = BodyCheck::new(TEXT, Encoding::Gzip, 1000, NOW).finish(&big).unwrap_err();
     assert!(e.message.contains("more than 1000 bytes"), "{e}");
 }
 
@@ -194,13 +196,13 @@ mod pb {
     }
 }
 
-const PROTO: Dialect = Dialect { format: Format::Protobuf, utf8_names: false };
+const PROTO: Dialect = Dialect { format: Format::Protobuf, judge: Judge::PROMETHEUS_3 };
 
 #[test]
 fn protobuf_good_bodies() {
     let body = pb::delimited(&[pb::family(b"a_total", &[(b"x", b"1")]), pb::family(b"b", &[])]);
-    assert_eq!(verify(&body, PROTO, Encoding::Identity).unwrap(), Summary { families: 2, samples: 2 });
-    assert!(verify(b"", PROTO, Encoding::Identity).is_ok());
+    assert_eq!(verify(&body, PROTO, Encoding::Identity, NOW).unwrap(), Summary { families: 2, samples: 2 });
+    assert!(verify(b"", PROTO, Encoding::Identity, NOW).is_ok());
     // Unknown fields of every wire type are skipped.
     let mut fam = pb::family(b"a", &[]);
     pb::uint(99, 7, &mut fam);
@@ -209,11 +211,11 @@ fn protobuf_good_bodies() {
     pb::varint(102 << 3 | 3, &mut fam);
     pb::uint(1, 5, &mut fam);
     pb::varint(102 << 3 | 4, &mut fam);
-    assert!(verify(&pb::delimited(&[fam]), PROTO, Encoding::Identity).is_ok());
+    assert!(verify(&pb::delimited(&[fam]), PROTO, Encoding::Identity, NOW).is_ok());
     // UTF-8 names with the escaping parameter.
     let utf8 = pb::delimited(&[pb::family("a.b".as_bytes(), &[("c.d".as_bytes(), b"")])]);
-    assert!(verify(&utf8, PROTO, Encoding::Identity).is_err());
-    assert!(verify(&utf8, Dialect { utf8_names: true, ..PROTO }, Encoding::Identity).is_ok());
+    assert!(verify(&utf8, PROTO, Encoding::Identity, NOW).is_err());
+    assert!(verify(&utf8, Dialect { judge: Judge::PROMETHEUS_3, ..PROTO }, Encoding::Identity, NOW).is_ok());
 }
 
 #[test]
@@ -238,7 +240,7 @@ fn protobuf_bad_bodies() {
         ),
     ];
     for (name, body) in cases {
-        assert!(verify(&body, PROTO, Encoding::Identity).is_err(), "{name} should fail");
+        assert!(verify(&body, PROTO, Encoding::Identity, NOW).is_err(), "{name} should fail");
     }
     // A bad nested message (a Counter with a truncated double) fails too.
     let mut metric = Vec::new();
@@ -246,14 +248,14 @@ fn protobuf_bad_bodies() {
     let mut fam = Vec::new();
     pb::bytes(1, b"a", &mut fam);
     pb::bytes(4, &metric, &mut fam);
-    assert!(verify(&pb::delimited(&[fam]), PROTO, Encoding::Identity).is_err());
+    assert!(verify(&pb::delimited(&[fam]), PROTO, Encoding::Identity, NOW).is_err());
 }
 
 #[test]
 fn protobuf_in_pieces() {
     let body = pb::delimited(&[pb::family(b"a", &[(b"x", b"1")]), pb::family(b"b", &[])]);
     for split in 1..body.len() {
-        let mut check = BodyCheck::new(PROTO, Encoding::Identity, u64::MAX);
+        let mut check = BodyCheck::new(PROTO, Encoding::Identity, u64::MAX, NOW);
         check.update(&body[..split]).unwrap();
         assert!(check.finish(&body).is_ok(), "split at {split}");
     }
@@ -299,8 +301,8 @@ fn openmetrics_rules() {
     for body in bad {
         assert!(check(body, OM).is_err(), "{body:?} should fail");
     }
-    assert!(verify(b"# HELP a \xff\n# EOF\n", OM, Encoding::Identity).is_err());
-    assert!(verify(b"a{b=\"\xff\"} 1\n# EOF\n", OM, Encoding::Identity).is_err());
+    assert!(verify(b"# HELP a \xff\n# EOF\n", OM, Encoding::Identity, NOW).is_err());
+    assert!(verify(b"a{b=\"\xff\"} 1\n# EOF\n", OM, Encoding::Identity, NOW).is_err());
 }
 
 #[test]
@@ -315,18 +317,18 @@ fn pieces_of_any_size_give_the_one_shot_verdict() {
         (b"a 1\n# HELP b x\\q y\nb 2\n", TEXT),
         (om.as_bytes(), OM),
         (b"a 1\n# EOF\nx", OM),
-        (&proto, Dialect { format: Format::Protobuf, utf8_names: false }),
+        (&proto, Dialect { format: Format::Protobuf, judge: Judge::PROMETHEUS_3 }),
     ];
     for (body, dialect) in cases {
-        let whole = verify(body, dialect, Encoding::Identity).is_ok();
+        let whole = verify(body, dialect, Encoding::Identity, NOW).is_ok();
         for size in [1, 2, 3, 5, 7, 16] {
-            let mut check = BodyCheck::new(dialect, Encoding::Identity, u64::MAX);
+            let mut check = BodyCheck::new(dialect, Encoding::Identity, u64::MAX, NOW);
             let pieces = body.chunks(size).try_for_each(|p| check.push(p));
             let verdict = pieces.and_then(|()| check.end()).is_ok();
             assert_eq!(verdict, whole, "pieces of {size} of {:?}", String::from_utf8_lossy(body));
         }
     }
-    assert!(verify(cases[2].0, TEXT, Encoding::Identity).is_err(), "a bad HELP escape fails");
+    assert!(verify(cases[2].0, TEXT, Encoding::Identity, NOW).is_err(), "a bad HELP escape fails");
 }
 
 /// Bodies whose lines repeat their names and label names, the shape the fast paths serve, each
@@ -365,7 +367,7 @@ const REPEATING: [(&str, Dialect); 5] = [
 const EDIT_BYTES: &[u8] = b"\"\\,{}= \t\n\rabeglq1._+-#\xff";
 
 fn verdict(body: &[u8], dialect: Dialect, exact: bool) -> Result<Summary, VerifyError> {
-    let mut verifier = Verifier::new(dialect);
+    let mut verifier = Verifier::new(dialect, NOW);
     if exact {
         verifier = verifier.exact();
     }
@@ -375,7 +377,7 @@ fn verdict(body: &[u8], dialect: Dialect, exact: bool) -> Result<Summary, Verify
 
 /// The verdict on `body` given in pieces of `size` bytes, as a proxy receives it.
 fn verdict_in_pieces(body: &[u8], dialect: Dialect, size: usize) -> Result<Summary, VerifyError> {
-    let mut check = BodyCheck::new(dialect, Encoding::Identity, u64::MAX);
+    let mut check = BodyCheck::new(dialect, Encoding::Identity, u64::MAX, NOW);
     body.chunks(size).try_for_each(|piece| check.push(piece))?;
     check.end()
 }

@@ -23,7 +23,7 @@ use crate::body::Body;
 use crate::config::docker::ContainerTarget;
 use crate::config::{Endpoint, HttpSource, Scheme};
 use crate::docker::resolve::Resolver;
-use crate::exposition::{BodyCheck, Dialect, Encoding};
+use crate::exposition::{BodyCheck, Dialect, Encoding, Judge, Now};
 use crate::telemetry::ModuleMetrics;
 use crate::tls::TlsError;
 use crate::upstream::budget::{Held, MemoryBudget, NoRoom};
@@ -346,12 +346,14 @@ impl HttpUpstream {
         deadline: Option<tokio::time::Instant>,
         trace: Option<&Trace>,
     ) -> Result<(Vec<Bytes>, u64, Held), ScrapeError> {
-        let dialect =
-            Dialect::from_content_type(headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes));
+        let dialect = Dialect::from_content_type(
+            headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes),
+            Judge::PROMETHEUS_3,
+        );
         let encoding =
             Encoding::from_header(headers.get(header::CONTENT_ENCODING).map(HeaderValue::as_bytes))
                 .map_err(ScrapeError::Encoding)?;
-        let mut check = BodyCheck::new(dialect, encoding, self.max_body);
+        let mut check = BodyCheck::new(dialect, encoding, self.max_body, Now::system());
         let declared = headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())

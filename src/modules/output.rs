@@ -10,7 +10,7 @@ use http::{Response, StatusCode};
 
 use super::error::ScrapeError;
 use crate::body::Body;
-use crate::exposition::{Dialect, Encoding, Format, verify};
+use crate::exposition::{Dialect, Encoding, Format, Judge, Now, verify};
 
 /// Content-Type of text-format output.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -27,16 +27,16 @@ pub fn dialect_of(body: &[u8]) -> Dialect {
     let trimmed = body.strip_suffix(b"\n").unwrap_or(body);
     let is_om = trimmed.ends_with(b"# EOF") && (trimmed.len() == 5 || trimmed[trimmed.len() - 6] == b'\n');
     if is_om {
-        Dialect { format: Format::OpenMetrics, utf8_names: true }
+        Dialect { format: Format::OpenMetrics, judge: Judge::PROMETHEUS_3 }
     } else {
-        Dialect { format: Format::Text, utf8_names: false }
+        Dialect { format: Format::Text, judge: Judge::PROMETHEUS_3 }
     }
 }
 
 /// Verifies `body` in its own format.
 pub fn check(body: &[u8]) -> Result<Dialect, ScrapeError> {
     let dialect = dialect_of(body);
-    verify(body, dialect, Encoding::Identity)?;
+    verify(body, dialect, Encoding::Identity, Now::system())?;
     Ok(dialect)
 }
 

@@ -17,7 +17,9 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use exporter_exporter::exposition::{BodyCheck, Dialect, Encoding, Format, Summary, VerifyError, verify};
+use exporter_exporter::exposition::{
+    BodyCheck, Dialect, Encoding, Format, Judge, Now, Summary, VerifyError, verify,
+};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use proptest::prelude::*;
@@ -584,10 +586,10 @@ fn encode_protobuf(families: &[Family]) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
-const TEXT: Dialect = Dialect { format: Format::Text, utf8_names: false };
-const TEXT_UTF8: Dialect = Dialect { format: Format::Text, utf8_names: true };
-const OPENMETRICS: Dialect = Dialect { format: Format::OpenMetrics, utf8_names: true };
-const PROTOBUF: Dialect = Dialect { format: Format::Protobuf, utf8_names: false };
+const TEXT: Dialect = Dialect { format: Format::Text, judge: Judge::PROMETHEUS_3 };
+const TEXT_UTF8: Dialect = Dialect { format: Format::Text, judge: Judge::PROMETHEUS_3 };
+const OPENMETRICS: Dialect = Dialect { format: Format::OpenMetrics, judge: Judge::PROMETHEUS_3 };
+const PROTOBUF: Dialect = Dialect { format: Format::Protobuf, judge: Judge::PROMETHEUS_3 };
 const DIALECTS: [Dialect; 4] = [TEXT, TEXT_UTF8, OPENMETRICS, PROTOBUF];
 
 fn encode(families: &[Family], format: Format) -> Vec<u8> {
@@ -620,7 +622,7 @@ fn verify_in_pieces(
 ) -> Result<Summary, VerifyError> {
     let mut ends: Vec<usize> = cuts.iter().map(|c| (c * body.len() as f64) as usize).collect();
     ends.sort_unstable();
-    let mut check = BodyCheck::new(dialect, encoding, u64::MAX);
+    let mut check = BodyCheck::new(dialect, encoding, u64::MAX, Now::system());
     for end in ends {
         check.update(&body[..end.min(body.len())])?;
     }
@@ -710,7 +712,7 @@ proptest! {
 
         let text = encode_text(&families);
         for dialect in [TEXT, TEXT_UTF8] {
-            let verdict = verify(&text, dialect, Encoding::Identity);
+            let verdict = verify(&text, dialect, Encoding::Identity, Now::system());
             let summary = verdict.as_ref().map_err(|e| {
                 TestCaseError::fail(format!("{e}\n{}", String::from_utf8_lossy(&text)))
             })?;
@@ -720,7 +722,7 @@ proptest! {
         }
 
         let om = encode_openmetrics(&families);
-        let verdict = verify(&om, OPENMETRICS, Encoding::Identity);
+        let verdict = verify(&om, OPENMETRICS, Encoding::Identity, Now::system());
         let summary = verdict.as_ref().map_err(|e| {
             TestCaseError::fail(format!("{e}\n{}", String::from_utf8_lossy(&om)))
         })?;
@@ -728,9 +730,9 @@ proptest! {
         same_verdict(&verdict, &verify_in_pieces(&om, &[cut], OPENMETRICS, Encoding::Identity))?;
 
         let pb = encode_protobuf(&families);
-        for utf8_names in [false, true] {
-            let dialect = Dialect { format: Format::Protobuf, utf8_names };
-            let verdict = verify(&pb, dialect, Encoding::Identity);
+        for judge in Judge::BOTH {
+            let dialect = Dialect { format: Format::Protobuf, judge };
+            let verdict = verify(&pb, dialect, Encoding::Identity, Now::system());
             let summary = verdict.as_ref().map_err(|e| TestCaseError::fail(format!("{e}: {pb:?}")))?;
             prop_assert_eq!(summary.samples, metrics);
             prop_assert_eq!(summary.families, families.len() as u64);
@@ -750,7 +752,7 @@ proptest! {
         let mut body = encode(&families, format);
         apply(&mut body, &damage);
         for dialect in DIALECTS {
-            let whole = verify(&body, dialect, Encoding::Identity);
+            let whole = verify(&body, dialect, Encoding::Identity, Now::system());
             same_verdict(&whole, &verify_in_pieces(&body, &cuts, dialect, Encoding::Identity))?;
         }
     }
@@ -778,11 +780,11 @@ proptest! {
             }
         };
         let dialect = dialect_of(format);
-        let plain = verify(&body, dialect, Encoding::Identity);
+        let plain = verify(&body, dialect, Encoding::Identity, Now::system());
         if damage.is_none() {
             prop_assert!(plain.is_ok(), "{:?}", plain);
         }
-        let whole = verify(&compressed, dialect, Encoding::Gzip);
+        let whole = verify(&compressed, dialect, Encoding::Gzip, Now::system());
         same_verdict(&plain, &whole)?;
         same_verdict(&whole, &verify_in_pieces(&compressed, &cuts, dialect, Encoding::Gzip))?;
     }

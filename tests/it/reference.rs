@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use exporter_exporter::exposition::{Dialect, Encoding, verify};
+use exporter_exporter::exposition::{Dialect, Encoding, Judge, Now, verify};
 
 use crate::bodies::{self, Rng};
 use crate::refcheck::{self, Batch, Verdict, Version};
@@ -63,9 +63,13 @@ fn now_ms() -> i64 {
 }
 
 /// The verifier's verdict on `body` served as `served`, asked by `version`.
-fn ours(body: &[u8], served: &Served, _version: Version) -> Result<(), String> {
-    let dialect = Dialect::from_content_type(Some(served.content_type.as_bytes()));
-    verify(body, dialect, Encoding::Identity).map(drop).map_err(|e| e.to_string())
+fn ours(body: &[u8], served: &Served, version: Version) -> Result<(), String> {
+    let judge = match version {
+        Version::V3 => Judge::PROMETHEUS_3,
+        Version::V2_42 => Judge::PROMETHEUS_2_42,
+    };
+    let dialect = Dialect::from_content_type(Some(served.content_type.as_bytes()), judge);
+    verify(body, dialect, Encoding::Identity, Now::system()).map(drop).map_err(|e| e.to_string())
 }
 
 /// Counts for one format and version.

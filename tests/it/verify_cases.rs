@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use exporter_exporter::exposition::{Dialect, Encoding, Format, verify};
+use exporter_exporter::exposition::{Dialect, Encoding, Format, Judge, Now, verify};
 
 fn run_table(folder: &str, dialect: Dialect) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/exposition").join(folder);
@@ -21,7 +21,7 @@ fn run_table(folder: &str, dialect: Dialect) {
         };
         counted += 1;
         let body = std::fs::read(&path).expect("case file");
-        let result = verify(&body, dialect, Encoding::Identity);
+        let result = verify(&body, dialect, Encoding::Identity, Now::system());
         if result.is_ok() != expect_ok {
             failures.push(format!("{name}: {result:?}"));
         }
@@ -33,18 +33,18 @@ fn run_table(folder: &str, dialect: Dialect) {
 #[test]
 fn text_format_cases() {
     // The Go tables parse with UTF-8 names allowed; the legacy rule is tested in the unit tests.
-    run_table("text", Dialect { format: Format::Text, utf8_names: true });
+    run_table("text", Dialect { format: Format::Text, judge: Judge::PROMETHEUS_3 });
 }
 
 #[test]
 fn text_format_cases_with_classic_names() {
     // A Content-Type without `escaping=allow-utf-8`: quoted names must still be classic names.
-    run_table("text_classic_names", Dialect { format: Format::Text, utf8_names: false });
+    run_table("text_classic_names", Dialect { format: Format::Text, judge: Judge::PROMETHEUS_3 });
 }
 
 #[test]
 fn openmetrics_cases() {
-    run_table("openmetrics", Dialect { format: Format::OpenMetrics, utf8_names: true });
+    run_table("openmetrics", Dialect { format: Format::OpenMetrics, judge: Judge::PROMETHEUS_3 });
 }
 
 /// A protobuf body of one family with a dotted name and a dotted label name, as client_golang
@@ -144,13 +144,13 @@ fn content_types_decide_utf8_names_as_expfmt_does() {
     let protobuf = dotted_protobuf_body();
     let mut failures = Vec::new();
     for &(content_type, format, utf8_ok) in CONTENT_TYPES {
-        let dialect = Dialect::from_content_type(Some(content_type.as_bytes()));
+        let dialect = Dialect::from_content_type(Some(content_type.as_bytes()), Judge::PROMETHEUS_3);
         let body: &[u8] = match format {
             Format::Text => text,
             Format::OpenMetrics => openmetrics,
             Format::Protobuf => &protobuf,
         };
-        let verdict = verify(body, dialect, Encoding::Identity);
+        let verdict = verify(body, dialect, Encoding::Identity, Now::system());
         if dialect.format != format || verdict.is_ok() != utf8_ok {
             failures.push(format!("{content_type:?}: {dialect:?} {verdict:?}"));
         }
@@ -159,8 +159,11 @@ fn content_types_decide_utf8_names_as_expfmt_does() {
     // The same bodies with classic names verify whatever the scheme.
     let classic = String::from_utf8_lossy(text).replace('.', "_");
     for &(content_type, format, _) in CONTENT_TYPES.iter().filter(|row| row.1 == Format::Text) {
-        let dialect = Dialect::from_content_type(Some(content_type.as_bytes()));
+        let dialect = Dialect::from_content_type(Some(content_type.as_bytes()), Judge::PROMETHEUS_3);
         assert_eq!(dialect.format, format);
-        assert!(verify(classic.as_bytes(), dialect, Encoding::Identity).is_ok(), "{content_type:?}");
+        assert!(
+            verify(classic.as_bytes(), dialect, Encoding::Identity, Now::system()).is_ok(),
+            "{content_type:?}"
+        );
     }
 }

@@ -2,10 +2,11 @@
 //! first byte of the token that is wrong, or where a required byte is missing.
 
 use super::super::*;
+use super::NOW;
 
-const TEXT: Dialect = Dialect { format: Format::Text, utf8_names: false };
-const TEXT_UTF8: Dialect = Dialect { format: Format::Text, utf8_names: true };
-const OM: Dialect = Dialect { format: Format::OpenMetrics, utf8_names: true };
+const TEXT: Dialect = Dialect { format: Format::Text, judge: Judge::PROMETHEUS_3 };
+const TEXT_UTF8: Dialect = Dialect { format: Format::Text, judge: Judge::PROMETHEUS_3 };
+const OM: Dialect = Dialect { format: Format::OpenMetrics, judge: Judge::PROMETHEUS_3 };
 
 /// A body, the line and column of its fault, and the start of the message.
 type Case = (&'static [u8], u64, u64, &'static str);
@@ -126,7 +127,7 @@ fn every_fault_has_the_column_of_its_first_wrong_byte() {
     let mut wrong = Vec::new();
     for (dialect, cases) in [(TEXT, TEXT_CASES), (TEXT_UTF8, TEXT_UTF8_CASES), (OM, OM_CASES)] {
         for &(body, line, column, message) in cases {
-            let got = verify(body, dialect, Encoding::Identity);
+            let got = verify(body, dialect, Encoding::Identity, NOW);
             let right = matches!(
                 &got,
                 Err(VerifyError { position: Position::Line { line: l, column: c }, message: m, .. })
@@ -148,9 +149,9 @@ fn every_fault_has_the_column_of_its_first_wrong_byte() {
 fn a_column_is_the_same_whatever_pieces_the_body_arrives_in() {
     for (dialect, cases) in [(TEXT, TEXT_CASES), (OM, OM_CASES)] {
         for &(body, ..) in cases {
-            let whole = verify(body, dialect, Encoding::Identity);
+            let whole = verify(body, dialect, Encoding::Identity, NOW);
             for size in 1..body.len() {
-                let mut check = BodyCheck::new(dialect, Encoding::Identity, u64::MAX);
+                let mut check = BodyCheck::new(dialect, Encoding::Identity, u64::MAX, NOW);
                 let pieces = body.chunks(size).try_for_each(|piece| check.push(piece));
                 let got = pieces.and_then(|()| check.end());
                 assert_eq!(got, whole, "{:?} in pieces of {size}", String::from_utf8_lossy(body));
