@@ -40,10 +40,11 @@ pub(super) struct ProtobufParser {
     /// Whether Prometheus 2.42 would still be reading this body: until it meets a fault, a
     /// native histogram that crashes it refuses the body, whoever asks.
     v2_reading: bool,
-    /// Prometheus 3's scrape cache, for its one rule that changes a verdict: a native histogram
-    /// without a timestamp whose series was appended earlier in the scrape is a duplicate
-    /// sample, and is not validated. Fingerprints of the series appended (order-independent
-    /// sums of seeded hashes of each label), kept only for Prometheus 3.
+    /// Prometheus 3's scrape cache: a sample without a timestamp whose series key was appended
+    /// earlier in the scrape is a duplicate, dropped unchecked (not even a native histogram's
+    /// validation). The keys (see `fingerprint`) of the series appended, hashed with a seed of
+    /// this process's, for Prometheus 3 only (2.42 keys series by their labels in the order
+    /// written, so a duplicate there has the labels that passed).
     appended: HashTable<u64>,
     hasher: RandomState,
     /// The metrics of the family being read (where each lies in it).
@@ -52,6 +53,9 @@ pub(super) struct ProtobufParser {
     work: Work,
     /// The current series' metric name (the family's, with `_count`, `_sum` or `_bucket`).
     name: Vec<u8>,
+    /// The current series' scrape cache key, and the order of its labels.
+    key: Vec<u8>,
+    order: Vec<usize>,
 }
 
 /// The outcome of looking for the next delimited message.
@@ -88,10 +92,10 @@ struct Metric {
     /// The label pairs, decoded: where the name and the value lie in the metric.
     pairs: Vec<((usize, usize), (usize, usize))>,
     timestamp_ms: i64,
-    quantiles: usize,
-    buckets: usize,
-    /// The first classic bucket whose upper bound is +Inf.
-    first_inf: Option<usize>,
+    /// A summary's quantiles (each one's `quantile`).
+    quantiles: Vec<f64>,
+    /// A classic histogram's buckets' upper bounds.
+    bounds: Vec<f64>,
     histogram: Fields,
 }
 
@@ -100,9 +104,8 @@ impl Metric {
         self.labels.clear();
         self.pairs.clear();
         self.timestamp_ms = 0;
-        self.quantiles = 0;
-        self.buckets = 0;
-        self.first_inf = None;
+        self.quantiles.clear();
+        self.bounds.clear();
         self.histogram.clear();
     }
 }
@@ -310,6 +313,8 @@ impl ProtobufParser {
             metric: Metric::default(),
             work: Work::default(),
             name: Vec::new(),
+            key: Vec::new(),
+            order: Vec::new(),
         }
     }
 
@@ -622,18 +627,22 @@ fn decode_summary(msg: &[u8], version: Version, m: &mut Metric) -> Result<(), Wi
                 r.expect(wt, BYTES, "Quantile")?;
                 let (a, b) = r.delimited()?;
                 let mut q = Reader::new(&msg[a..b]);
+                let mut quantile = 0.0;
                 while q.more() {
                     let s = q.i;
                     let (n, w) = q.tag("Quantile")?;
                     match n {
                         1 | 2 => {
                             q.expect(w, FIXED64, if n == 1 { "Quantile" } else { "Value" })?;
-                            q.double()?;
+                            let v = q.double()?;
+                            if n == 1 {
+                                quantile = v;
+                            }
                         }
                         _ => q.skip(s)?,
                     }
                 }
-                m.quantiles += 1;
+                m.quantiles.push(quantile);
             }
             4 if version == Version::V3 => {
                 r.expect(wt, BYTES, "StartTimestamp")?;
@@ -753,10 +762,7 @@ fn decode_histogram(msg: &[u8], version: Version, m: &mut Metric) -> Result<(), 
                         _ => bucket.skip(s)?,
                     }
                 }
-                if upper == f64::INFINITY && m.first_inf.is_none() {
-                    m.first_inf = Some(m.buckets);
-                }
-                m.buckets += 1;
+                m.bounds.push(upper);
             }
             4 => {
                 r.expect(wt, FIXED64, "SampleCountFloat")?;
@@ -809,16 +815,45 @@ fn utf8(b: &[u8]) -> bool {
 }
 
 /// A series a metric makes: its name's suffix and the label textparse adds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Series {
     /// The family's name, no label added (counters, gauges, untyped, native histograms).
     Plain,
     /// `_count`, `_sum`.
     Suffix(&'static str),
-    /// A summary's quantile.
-    Quantile,
-    /// A classic histogram's bucket (`_bucket` with `le`).
-    Bucket,
+    /// A summary's quantile, with `quantile` set to this.
+    Quantile(f64),
+    /// A classic histogram's bucket (`_bucket` with `le` set to this upper bound).
+    Bucket(f64),
+}
+
+impl Series {
+    /// The label textparse adds, if any: its name.
+    fn magic(self) -> Option<&'static [u8]> {
+        match self {
+            Series::Quantile(_) => Some(b"quantile"),
+            Series::Bucket(_) => Some(b"le"),
+            Series::Plain | Series::Suffix(_) => None,
+        }
+    }
+}
+
+/// How many series a summary's quantiles or a classic histogram's buckets make: one per
+/// quantile; one per bucket up to the first whose bound is +Inf, or all of them and a +Inf one.
+fn classic_count(kind: i32, m: &Metric) -> usize {
+    if kind == SUMMARY {
+        return m.quantiles.len();
+    }
+    m.bounds.iter().position(|&b| b == f64::INFINITY).map_or(m.bounds.len() + 1, |i| i + 1)
+}
+
+/// The `i`th of those series.
+fn classic_at(kind: i32, m: &Metric, i: usize) -> Series {
+    if kind == SUMMARY {
+        Series::Quantile(m.quantiles[i])
+    } else {
+        Series::Bucket(m.bounds.get(i).copied().unwrap_or(f64::INFINITY))
+    }
 }
 
 impl ProtobufParser {
@@ -869,13 +904,9 @@ impl ProtobufParser {
                     SUMMARY | HISTOGRAM | GAUGE_HISTOGRAM => {
                         self.series_v3(metric(k), name, Series::Suffix("_count"), false)?;
                         self.series_v3(metric(k), name, Series::Suffix("_sum"), false)?;
-                        let (more, magic) = if kind == SUMMARY {
-                            (self.metric.quantiles, Series::Quantile)
-                        } else {
-                            (self.metric.first_inf.map_or(self.metric.buckets + 1, |i| i + 1), Series::Bucket)
-                        };
-                        for _ in 0..more {
-                            self.series_v3(metric(k), name, magic, false)?;
+                        for i in 0..classic_count(kind, &self.metric) {
+                            let series = classic_at(kind, &self.metric, i);
+                            self.series_v3(metric(k), name, series, false)?;
                         }
                         if is_histogram(kind) && self.metric.histogram.native_v3() {
                             self.metric.histogram.consistent().map_err(inconsistent)?;
@@ -961,31 +992,68 @@ impl ProtobufParser {
         self.name.extend_from_slice(family);
         match series {
             Series::Suffix(s) => self.name.extend_from_slice(s.as_bytes()),
-            Series::Bucket => self.name.extend_from_slice(b"_bucket"),
-            Series::Plain | Series::Quantile => {}
+            Series::Bucket(_) => self.name.extend_from_slice(b"_bucket"),
+            Series::Plain | Series::Quantile(_) => {}
         }
     }
 
-    /// An order-independent fingerprint of the series' labels, name included.
-    fn fingerprint(&self, msg: &[u8], series: Series) -> u64 {
-        let mut f = self.hasher.hash_one(&self.name[..]);
-        for &((a, b), (c, d)) in &self.metric.pairs {
-            f = f.wrapping_add(self.hasher.hash_one((&msg[a..b], &msg[c..d])));
+    /// The series' key in Prometheus 3's scrape cache, hashed: textparse's `entryBytes`, the
+    /// labels sorted by name (the family's `__name__` first, the added `le` or `quantile` last
+    /// among equal names), each written as `0xff name 0xff value`, except `__name__` labels,
+    /// whose value alone is written. So `{__name__=""}` of family `x` has the key of a plain
+    /// `x`, and is a duplicate of it.
+    fn fingerprint(&mut self, msg: &[u8], series: Series) -> u64 {
+        let magic: &[u8] = series.magic().unwrap_or_default();
+        // The added label's value as textparse formats it: equal floats alike (0 and -0, every
+        // NaN), others apart.
+        let magic_value = match series {
+            Series::Quantile(v) | Series::Bucket(v) if v == 0.0 => 0u64.to_le_bytes(),
+            Series::Quantile(v) | Series::Bucket(v) if v.is_nan() => f64::NAN.to_bits().to_le_bytes(),
+            Series::Quantile(v) | Series::Bucket(v) => v.to_bits().to_le_bytes(),
+            Series::Plain | Series::Suffix(_) => [0; 8],
+        };
+        let pairs = &self.metric.pairs;
+        // Slot 0 is the metric name, then the pairs, then the added label.
+        let count = pairs.len() + 1 + usize::from(!magic.is_empty());
+        let name_of = |k: usize| -> &[u8] {
+            match k {
+                0 => b"__name__",
+                k if k <= pairs.len() => &msg[pairs[k - 1].0.0..pairs[k - 1].0.1],
+                _ => magic,
+            }
+        };
+        let order = &mut self.order;
+        order.clear();
+        order.extend(0..count);
+        if (1..count).any(|k| name_of(order[k - 1]) > name_of(order[k])) {
+            order.sort_by(|&a, &b| name_of(a).cmp(name_of(b)));
         }
-        match series {
-            Series::Quantile => f.wrapping_add(self.hasher.hash_one(b"quantile")),
-            Series::Bucket => f.wrapping_add(self.hasher.hash_one(b"le")),
-            Series::Plain | Series::Suffix(_) => f,
+        let key = &mut self.key;
+        key.clear();
+        for &k in order.iter() {
+            let (name, value): (&[u8], &[u8]) = match k {
+                0 => (b"__name__", &self.name),
+                k if k <= pairs.len() => {
+                    let ((a, b), (c, d)) = pairs[k - 1];
+                    (&msg[a..b], &msg[c..d])
+                }
+                _ => (magic, &magic_value),
+            };
+            if name == b"__name__" {
+                key.extend_from_slice(value);
+            } else {
+                key.push(0xff);
+                key.extend_from_slice(name);
+                key.push(0xff);
+                key.extend_from_slice(value);
+            }
         }
+        self.hasher.hash_one(&key[..])
     }
 
     /// The scrape loop's and head's checks of the current series (name in `self.name`).
     fn check_labels(&self, msg: &[u8], series: Series, in_window: bool) -> Result<(), String> {
-        let magic: Option<&[u8]> = match series {
-            Series::Quantile => Some(b"quantile"),
-            Series::Bucket => Some(b"le"),
-            Series::Plain | Series::Suffix(_) => None,
-        };
+        let magic = series.magic();
         let pairs = &self.metric.pairs;
         let count = pairs.len() + usize::from(magic.is_some());
         let label = |k: usize| match pairs.get(k) {
@@ -1047,16 +1115,17 @@ impl ProtobufParser {
                 SUMMARY => {
                     self.series_v2_42(metric(k), name, Series::Suffix("_count"), false)?;
                     self.series_v2_42(metric(k), name, Series::Suffix("_sum"), false)?;
-                    for _ in 0..self.metric.quantiles {
-                        self.series_v2_42(metric(k), name, Series::Quantile, false)?;
+                    for i in 0..classic_count(kind, &self.metric) {
+                        let series = classic_at(kind, &self.metric, i);
+                        self.series_v2_42(metric(k), name, series, false)?;
                     }
                 }
                 HISTOGRAM | GAUGE_HISTOGRAM => {
                     self.series_v2_42(metric(k), name, Series::Suffix("_count"), false)?;
                     self.series_v2_42(metric(k), name, Series::Suffix("_sum"), false)?;
-                    let buckets = self.metric.first_inf.map_or(self.metric.buckets + 1, |i| i + 1);
-                    for _ in 0..buckets {
-                        self.series_v2_42(metric(k), name, Series::Bucket, false)?;
+                    for i in 0..classic_count(kind, &self.metric) {
+                        let series = classic_at(kind, &self.metric, i);
+                        self.series_v2_42(metric(k), name, series, false)?;
                     }
                 }
                 _ => self.series_v2_42(metric(k), name, Series::Plain, false)?,
@@ -1098,11 +1167,7 @@ impl ProtobufParser {
         let t = if self.metric.timestamp_ms != 0 { self.metric.timestamp_ms } else { self.now.0 };
         let judge = Judge::PROMETHEUS_2_42;
         let check = |p: &ProtobufParser, in_window: bool| -> Result<(), Fault> {
-            let magic: Option<&[u8]> = match series {
-                Series::Quantile => Some(b"quantile"),
-                Series::Bucket => Some(b"le"),
-                Series::Plain | Series::Suffix(_) => None,
-            };
+            let magic = series.magic();
             let pairs = &p.metric.pairs;
             let count = pairs.len() + usize::from(magic.is_some());
             let label = |k: usize| match pairs.get(k) {
