@@ -146,6 +146,15 @@ fn compare(count: u64, seed: u64) -> (Tallies, String) {
                 }
                 let ours = ours(body, served, version);
                 let crashes_2_42 = version == Version::V3 && matches!(other, Verdict::Panic(_));
+                if version == Version::V3
+                    && matches!(other, Verdict::Err(e) if e.contains(KNOWN_REFERENCE_DEFECT))
+                    && matches!(&ours, Err(e) if e.contains(CRASH_REFUSAL))
+                {
+                    // Refused because 2.42 crashes on it, where the 2.42 reference stopped at its
+                    // defect before the crash: whether the real 2.42 gets there is not known here.
+                    tally.reference_defects += 1;
+                    continue;
+                }
                 let disagreement = match (&expected, &ours) {
                     (Verdict::Ok, Err(e)) if crashes_2_42 && e.contains(CRASH_REFUSAL) => {
                         tally.refused_crashes_2_42 += 1;
