@@ -71,7 +71,7 @@ impl Skeleton {
         let mut item = start;
         for (k, (open, close)) in labels.enumerate() {
             let delimiter = if k + 1 == count { b'}' } else { b',' };
-            if line.get(close + 1) != Some(&delimiter) || open < item {
+            if line.get(close) != Some(&b'"') || line.get(close + 1) != Some(&delimiter) || open < item {
                 self.labels.clear();
                 return;
             }

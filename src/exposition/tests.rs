@@ -23,13 +23,10 @@ fn content_types_pick_the_parser_prometheus_would() {
         d("application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"),
         Dialect { format: Format::Protobuf, judge: Judge::PROMETHEUS_3 }
     );
-    assert_eq!(d("application/vnd.google.protobuf; encoding=text").format, Format::Text);
-    assert_eq!(
-        d("text/plain;version=1.0.0;escaping=allow-utf-8"),
-        Dialect { format: Format::Text, judge: Judge::PROMETHEUS_3 }
-    );
-    assert_eq!(d("text/plain;version=1.0.0;escaping=allow-utf8"), TEXT, "expfmt knows no such scheme");
-    assert_eq!(d("application/json"), TEXT);
+    // Prometheus picks the parser by the media type alone.
+    assert_eq!(d("application/vnd.google.protobuf; encoding=text").format, Format::Protobuf);
+    assert_eq!(d("text/plain;version=1.0.0;escaping=allow-utf-8"), TEXT);
+    assert_eq!(d("application/json"), TEXT, "as Prometheus 2.42 reads it");
     assert_eq!(Dialect::from_content_type(None, Judge::PROMETHEUS_3), TEXT);
 }
 
@@ -42,18 +39,31 @@ fn content_encodings() {
 }
 
 #[test]
-fn text_errors_name_the_line() {
+fn text_errors_name_the_line_and_the_judge() {
     let e = check("a 1\nb 2\nc x\n", TEXT).unwrap_err();
     assert_eq!(e.position, Position::Line { line: 3, column: 3 });
-    assert!(e.to_string().starts_with("text format line 3 column 3: expected float"), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "text format line 3 column 3: expected a float as value, got \"x\" (Prometheus 3)"
+    );
+    let e = check("{\"a\"} 1\n", Dialect { judge: Judge::PROMETHEUS_2_42, ..TEXT }).unwrap_err();
+    assert!(e.to_string().ends_with("(Prometheus 2.42)"), "{e}");
 }
 
 #[test]
-fn utf8_names_need_the_escaping_parameter() {
-    let body = "{\"my.metric\", a=\"b\"} 1\n";
-    assert!(check(body, TEXT).is_err());
-    assert!(check(body, Dialect { format: Format::Text, judge: Judge::PROMETHEUS_3 }).is_ok());
-    assert!(check("{\"classic_name\"} 1\n", TEXT).is_ok());
+fn names_are_judged_as_the_asking_prometheus_validates_them() {
+    let as_2_42 = Dialect { judge: Judge::PROMETHEUS_2_42, ..TEXT };
+    let legacy = Dialect { judge: Judge::PROMETHEUS_3_LEGACY, ..TEXT };
+    // Prometheus 3 reads quoted UTF-8 names whatever the Content-Type says.
+    let dotted = "{\"my.metric\", a=\"b\"} 1\n";
+    assert!(check(dotted, TEXT).is_ok());
+    assert!(check(dotted, legacy).is_err());
+    assert!(check(dotted, as_2_42).is_err(), "2.42's lexer has no quoted names");
+    assert!(check("{\"classic_name\"} 1\n", legacy).is_ok());
+    assert!(check("{\"classic_name\"} 1\n", as_2_42).is_err());
+    // The blanks before a name are part of it: fine as UTF-8, not as a legacy name.
+    assert!(check("a 1\n  b 2\n", TEXT).is_ok());
+    assert!(check("a 1\n  b 2\n", as_2_42).is_err());
 }
 
 #[test]
@@ -63,24 +73,53 @@ fn summary_of_a_text_body() {
         TEXT,
     )
     .unwrap();
-    assert_eq!(s, Summary { families: 2, samples: 5 });
+    assert_eq!(s, Summary { families: 1, samples: 5 }, "families are the TYPE lines");
 }
 
 #[test]
-fn histogram_suffixes_resolve_to_the_family() {
-    // A second TYPE through a suffixed name hits the histogram itself, as in expfmt.
-    assert!(check("# TYPE h histogram\n# TYPE h_bucket gauge\n", TEXT).is_err());
-    assert!(check("# TYPE h histogram\nh_bucket{le=\"x\"} 1\n", TEXT).is_err(), "le must be a float");
-    assert!(
-        check("# TYPE h histogram\nh_bucket{le=\"1\"} -1\nh_count -1\n", TEXT).is_ok(),
-        "as the original"
-    );
-    assert!(check("# TYPE s summary\ns_count -1\ns{quantile=\"x\"} 1\n", TEXT).is_err());
-    assert!(check("# TYPE s summary\ns_sum{quantile=\"x\"} 1\n", TEXT).is_err(), "s_sum belongs to s");
-    // Without the TYPE, `h_bucket` is a family of its own and `le` is an ordinary label.
-    assert!(check("h_bucket{le=\"x\"} -1\n", TEXT).is_ok());
-    // `x_count` seen before `x` is typed is a family of its own for good, as in expfmt.
-    assert!(check("s_count 1\n# TYPE s summary\ns_count{quantile=\"x\"} 1\n", TEXT).is_ok());
+fn what_expfmt_refused_and_prometheus_ingests_and_the_reverse() {
+    // expfmt's family rules are no rules of Prometheus's.
+    for ok in [
+        "b_total 3",
+        "# HELP y a\n# HELP y b\ny 2\n",
+        "x 1\n# TYPE x gauge\n",
+        "# TYPE h histogram\n# TYPE h_bucket gauge\n",
+        "# TYPE h histogram\nh_bucket{le=\"x\"} 1\nh_bucket{le=\"\"} 1\n",
+        "# TYPE s summary\ns{quantile=\"x\"} 1\n",
+        "# HELP a tab \\t escape\na 1\n",
+        "a{b=\"c\" d=\"e\"} 1\n",
+        "a{b=\"x\ny\"} 1\n",
+        "a{}1\n",
+        "a-1 2\n",
+        "# TYPE a-gauge\na 1\n",
+        "a{b=\"1\",b=\"\"} 1\n",
+        "a 1\n\0anything at all",
+    ] {
+        assert!(check(ok, TEXT).is_ok(), "{ok:?}: {:?}", check(ok, TEXT));
+    }
+    for bad in [
+        "# TYPE z\nz 1\n",
+        "w 1 +17\n",
+        "w 1 -17\n",
+        "# TYPE a COUNTER\na 1\n",
+        "a{le=\"1\",le=\"2\"} 1\n",
+        "\"a\" 1\n",
+    ] {
+        assert!(check(bad, TEXT).is_err(), "{bad:?} should fail");
+    }
+    assert!(verify(b"# HELP a \xff\na 1\n", TEXT, Encoding::Identity, NOW).is_err());
+}
+
+#[test]
+fn repeated_label_names_count_only_inside_the_heads_window() {
+    let at = |ms: i64| format!("a{{b=\"1\",b=\"2\"}} 1 {ms}\n");
+    assert!(check(&at(NOW.0 - 60_000), TEXT).is_err());
+    assert!(check(&at(NOW.0 - 2 * 3_600_000), TEXT).is_ok(), "out of bounds: dropped before the check");
+    assert!(check(&at(NOW.0 + 3_600_000), TEXT).is_ok());
+    // Prometheus 3 keeps a second exposed job, 2.42 replaces both.
+    let jobs = "a{job=\"x\",job=\"y\"} 1\n";
+    assert!(check(jobs, TEXT).is_err());
+    assert!(check(jobs, Dialect { judge: Judge::PROMETHEUS_2_42, ..TEXT }).is_ok());
 }
 
 #[test]
@@ -207,15 +246,33 @@ fn protobuf_good_bodies() {
     let mut fam = pb::family(b"a", &[]);
     pb::uint(99, 7, &mut fam);
     pb::bytes(100, b"whatever", &mut fam);
-    fam.extend_from_slice(&[(101 << 3 | 5) as u8, 1, 1, 1, 1]);
+    pb::varint(101 << 3 | 5, &mut fam);
+    fam.extend_from_slice(&[1, 1, 1, 1]);
     pb::varint(102 << 3 | 3, &mut fam);
     pb::uint(1, 5, &mut fam);
     pb::varint(102 << 3 | 4, &mut fam);
     assert!(verify(&pb::delimited(&[fam]), PROTO, Encoding::Identity, NOW).is_ok());
-    // UTF-8 names with the escaping parameter.
+    // UTF-8 names: Prometheus 3's default; a label with an empty value is dropped unchecked.
     let utf8 = pb::delimited(&[pb::family("a.b".as_bytes(), &[("c.d".as_bytes(), b"")])]);
-    assert!(verify(&utf8, PROTO, Encoding::Identity, NOW).is_err());
-    assert!(verify(&utf8, Dialect { judge: Judge::PROMETHEUS_3, ..PROTO }, Encoding::Identity, NOW).is_ok());
+    assert!(verify(&utf8, PROTO, Encoding::Identity, NOW).is_ok());
+    assert!(
+        verify(&utf8, Dialect { judge: Judge::PROMETHEUS_3_LEGACY, ..PROTO }, Encoding::Identity, NOW)
+            .is_err()
+    );
+    assert!(
+        verify(&utf8, Dialect { judge: Judge::PROMETHEUS_2_42, ..PROTO }, Encoding::Identity, NOW).is_err()
+    );
+    // An empty family is skipped unread, its name unchecked.
+    assert!(verify(&pb::delimited(&[Vec::new()]), PROTO, Encoding::Identity, NOW).is_ok());
+    // A field of the family Prometheus 3 knows (the unit) but 2.42 does not, with another wire
+    // type: 2.42 skips it, 3 refuses it.
+    let mut fam = pb::family(b"a", &[]);
+    pb::uint(5, 1, &mut fam);
+    let body = pb::delimited(&[fam]);
+    assert!(verify(&body, PROTO, Encoding::Identity, NOW).is_err());
+    assert!(
+        verify(&body, Dialect { judge: Judge::PROMETHEUS_2_42, ..PROTO }, Encoding::Identity, NOW).is_ok()
+    );
 }
 
 #[test]
@@ -224,20 +281,20 @@ fn protobuf_bad_bodies() {
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("truncated", good[..good.len() - 1].to_vec()),
         ("empty name", pb::delimited(&[pb::family(b"", &[])])),
-        ("bad name", pb::delimited(&[pb::family(b"1a", &[])])),
-        ("bad label name", pb::delimited(&[pb::family(b"a", &[(b"a-b", b"1")])])),
+        ("name not UTF-8", pb::delimited(&[pb::family(b"a\xff", &[])])),
         ("empty label name", pb::delimited(&[pb::family(b"a", &[(b"", b"1")])])),
         ("label value not UTF-8", pb::delimited(&[pb::family(b"a", &[(b"x", b"\xff")])])),
-        ("empty message", pb::delimited(&[Vec::new()])),
         ("text", b"a 1\n".to_vec()),
         ("wire type 7", pb::delimited(&[vec![0x0f]])),
         ("field 0", pb::delimited(&[vec![0x02, 0x00]])),
         ("length past the end", pb::delimited(&[vec![0x0a, 0x05, b'a']])),
         ("stray end group", pb::delimited(&[vec![0x0c]])),
+        ("a known field of another wire type", pb::delimited(&[vec![0x08, 0x01]])),
         (
             "varint too long",
-            pb::delimited(&[vec![0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]]),
+            pb::delimited(&[vec![0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]]),
         ),
+        ("a length prefix of six bytes", vec![0x81, 0x80, 0x80, 0x80, 0x80, 0x00]),
     ];
     for (name, body) in cases {
         assert!(verify(&body, PROTO, Encoding::Identity, NOW).is_err(), "{name} should fail");
@@ -249,6 +306,50 @@ fn protobuf_bad_bodies() {
     pb::bytes(1, b"a", &mut fam);
     pb::bytes(4, &metric, &mut fam);
     assert!(verify(&pb::delimited(&[fam]), PROTO, Encoding::Identity, NOW).is_err());
+    // Legacy names for Prometheus 2.42.
+    for (name, labels) in [(&b"1a"[..], &[][..]), (b"a", &[(&b"a-b"[..], &b"1"[..])][..])] {
+        let body = pb::delimited(&[pb::family(name, labels)]);
+        assert!(verify(&body, PROTO, Encoding::Identity, NOW).is_ok());
+        assert!(
+            verify(&body, Dialect { judge: Judge::PROMETHEUS_2_42, ..PROTO }, Encoding::Identity, NOW)
+                .is_err()
+        );
+    }
+}
+
+/// A native histogram with one span of `length` buckets from 0 and these deltas.
+fn native_family(length: u64, deltas: &[i64], count: u64) -> Vec<u8> {
+    let mut span = Vec::new();
+    pb::uint(2, length, &mut span);
+    let mut h = Vec::new();
+    pb::uint(1, count, &mut h);
+    pb::double(2, 1.0, &mut h);
+    pb::bytes(12, &span, &mut h);
+    let mut packed = Vec::new();
+    for &d in deltas {
+        pb::varint(((d << 1) ^ (d >> 63)) as u64, &mut packed);
+    }
+    pb::bytes(13, &packed, &mut h);
+    let mut metric = Vec::new();
+    pb::bytes(7, &h, &mut metric);
+    let mut fam = Vec::new();
+    pb::bytes(1, b"h", &mut fam);
+    pb::uint(3, 4, &mut fam);
+    pb::bytes(4, &metric, &mut fam);
+    fam
+}
+
+#[test]
+fn a_native_histogram_that_crashes_prometheus_2_42_is_served_to_no_one() {
+    let valid = pb::delimited(&[native_family(2, &[1, 1], 3)]);
+    // Buckets beyond the spans, one of them empty: 2.42 indexes past its spans.
+    let crash = pb::delimited(&[native_family(1, &[1, -1, 0], 1)]);
+    for judge in [Judge::PROMETHEUS_3, Judge::PROMETHEUS_3_LEGACY, Judge::PROMETHEUS_2_42] {
+        let dialect = Dialect { judge, ..PROTO };
+        assert!(verify(&valid, dialect, Encoding::Identity, NOW).is_ok(), "{judge}");
+        let e = verify(&crash, dialect, Encoding::Identity, NOW).unwrap_err();
+        assert!(e.message.contains("would crash Prometheus 2.42"), "{judge}: {e}");
+    }
 }
 
 #[test]
@@ -313,8 +414,8 @@ fn pieces_of_any_size_give_the_one_shot_verdict() {
     let cases: [(&[u8], Dialect); 6] = [
         (text.as_bytes(), TEXT),
         (b"a 1\nb x\n", TEXT),
-        // HELP escapes are checked only in pieces that hold a backslash: every cut must find it.
-        (b"a 1\n# HELP b x\\q y\nb 2\n", TEXT),
+        // HELP text must be UTF-8: every cut must find the byte that is not.
+        (b"a 1\n# HELP b x\xff y\nb 2\n", TEXT),
         (om.as_bytes(), OM),
         (b"a 1\n# EOF\nx", OM),
         (&proto, Dialect { format: Format::Protobuf, judge: Judge::PROMETHEUS_3 }),
@@ -328,7 +429,7 @@ fn pieces_of_any_size_give_the_one_shot_verdict() {
             assert_eq!(verdict, whole, "pieces of {size} of {:?}", String::from_utf8_lossy(body));
         }
     }
-    assert!(verify(cases[2].0, TEXT, Encoding::Identity, NOW).is_err(), "a bad HELP escape fails");
+    assert!(verify(cases[2].0, TEXT, Encoding::Identity, NOW).is_err(), "HELP text that is not UTF-8 fails");
 }
 
 /// Bodies whose lines repeat their names and label names, the shape the fast paths serve, each
@@ -339,7 +440,7 @@ const REPEATING: [(&str, Dialect); 5] = [
          h_bucket{code=\"200\",le=\"0.5\"} 1\nh_bucket{code=\"200\",le=\"+Inf\"} 2\n\
          h_sum{code=\"200\"} 3\nh_count{code=\"200\"} 2\n\
          g{a=\"1\",b=\"2\"} 1\ng{a=\"x\\\"y\",b=\"\\\\\"} 2\ng {a=\"1\",b=\"2\"} 3\n\
-         g{a=\"1\",b=\"2\"} 4 1700000000\ng{a=\"1\",b=\"2\"} -5 -1700000000\n\
+         g{a=\"1\",b=\"2\"} 4 1700000000\ng{a=\"1\",b=\"2\"} -5 1700000000\n\
          g{a=\"1\",b=\"2\"} 1.5e3\ng{a=\"\",b=\"2\"} 5\nc{} 1\nc{} 2\n\
          c{} 2.5e+06\nc{} -1E-07 1700000000\nc{} 9e99\n",
         TEXT,
@@ -350,7 +451,7 @@ const REPEATING: [(&str, Dialect); 5] = [
          # HELP c Third.\n# TYPE c summary\nc_sum 3\nc_count 1\n# TYPE d untyped\nd 4\n",
         TEXT,
     ),
-    // The same label name under two kinds: only a summary's `quantile` must be a float.
+    // The same label name under two kinds (expfmt wanted a summary's `quantile` a float).
     (
         "# TYPE g gauge\ng{quantile=\"x\"} 1\n# TYPE s summary\ns{quantile=\"0.5\"} 1\ns{quantile=\"1\"} 2\n",
         TEXT,
