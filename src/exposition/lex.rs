@@ -1,13 +1,8 @@
 //! Byte-level building blocks shared by the text parsers: character classes, names, quoted
 //! strings and Go's number syntax. Everything here is pure and allocation-free.
 
-use std::collections::HashSet;
-
 pub(super) use super::scan::digit_run_end;
 use super::scan::{name_run_end, value_stop};
-
-/// Above this many labels on one sample, duplicate names are found with a set instead of pairwise.
-const PAIRWISE_LABEL_LIMIT: usize = 16;
 
 /// Byte classes, one bit each, in a 256-entry table so a class test is one load and one mask.
 const NAME_START: u8 = 1; // [a-zA-Z_:]
@@ -211,29 +206,6 @@ pub(super) fn unreplace_into(raw: &[u8], out: &mut Vec<u8>) {
                 i += 1;
             }
         }
-    }
-}
-
-/// The first name that repeats among `count` label names, if any: pairwise for the usual handful,
-/// with a set when a sample has many labels (so a hostile line cannot cost quadratic time).
-pub(super) fn find_duplicate<'a>(
-    mut names: impl Iterator<Item = &'a [u8]>,
-    count: usize,
-) -> Option<&'a [u8]> {
-    if count <= PAIRWISE_LABEL_LIMIT {
-        let mut seen: [&[u8]; PAIRWISE_LABEL_LIMIT] = [&[]; PAIRWISE_LABEL_LIMIT];
-        let mut n = 0;
-        names.find(|name| {
-            let dup = seen[..n].contains(name);
-            if n < PAIRWISE_LABEL_LIMIT {
-                seen[n] = name;
-                n += 1;
-            }
-            dup
-        })
-    } else {
-        let mut seen = HashSet::new();
-        names.find(|n| !seen.insert(*n))
     }
 }
 

@@ -254,11 +254,10 @@ impl OpenMetricsParser {
             self.exemplar(line, i, named)?;
         }
         if !known {
-            self.check_labels(line, ts)?;
-            if let Some((start, end)) = braces.filter(|_| named) {
-                self.learn_skeleton(line, start, end);
-            } else {
-                self.skeleton.forget();
+            let stable = self.check_labels(line, ts)?;
+            match braces.filter(|_| named && stable) {
+                Some((start, end)) => self.learn_skeleton(line, start, end),
+                None => self.skeleton.forget(),
             }
         }
         Ok(())
@@ -292,19 +291,27 @@ impl OpenMetricsParser {
         Ok(())
     }
 
-    /// The scrape loop's and head's checks of the sample's name and labels, stamped `ts`.
-    fn check_labels(&self, line: &[u8], ts: Option<i64>) -> Result<(), Fault> {
+    /// The scrape loop's and head's checks of the sample's name and labels, stamped `ts`;
+    /// whether no values could make these labels fail.
+    fn check_labels(&self, line: &[u8], ts: Option<i64>) -> Result<bool, Fault> {
         let in_window = ts.is_none_or(|t| self.now.earliest() <= t && t <= self.now.latest());
-        let (name, at): (&[u8], usize) = match self.braced_name {
-            Some((start, end, true)) => (&self.scratch[start..end], 0),
-            Some((start, end, false)) => (&line[start..end], start.saturating_sub(1)),
-            None => (&line[..metric_name_end(line, 0)], 0),
+        let (name, at): (scrape::Name<'_>, usize) = match self.braced_name {
+            Some((start, end, true)) => (scrape::Name { bytes: &self.scratch[start..end], legacy: false }, 0),
+            Some((start, end, false)) => {
+                (scrape::Name { bytes: &line[start..end], legacy: false }, start.saturating_sub(1))
+            }
+            None => (scrape::Name { bytes: &line[..metric_name_end(line, 0)], legacy: true }, 0),
         };
         let label = |k: usize| {
             let l = &self.labels[k];
-            scrape::Label { name: self.bytes(line, l), value: &line[l.value.0..l.value.1] }
+            scrape::Label {
+                name: self.bytes(line, l),
+                value: &line[l.value.0..l.value.1],
+                legacy: line[l.at] != b'"',
+            }
         };
         scrape::check(self.judge, name, self.labels.len(), label, in_window)
+            .map(|passed| passed.stable)
             .map_err(|r| Fault::new(r.label.map_or(at, |k| self.labels[k].at), r.message))
     }
 
@@ -470,21 +477,13 @@ impl OpenMetricsParser {
     }
 
     /// Remembers the label names of a named sample whose labels (from `start`, just after the
-    /// `{`, to the `}` before `end`) passed the checks, when no values could make them fail: no
-    /// name repeats, none is `__name__`, all are valid.
+    /// `{`, to the `}` before `end`) passed the checks and no values could make fail.
     fn learn_skeleton(&mut self, line: &[u8], start: usize, end: usize) {
         #[cfg(test)]
         if self.exact {
             return;
         }
-        let names = || self.labels.iter().map(|l| self.bytes(line, l));
-        let safe = names().all(|n| n != b"__name__" && scrape::valid_label_name(self.judge, n))
-            && lex::find_duplicate(names(), self.labels.len()).is_none();
-        if safe {
-            self.skeleton.learn(line, start, end, self.labels.iter().map(|l| l.value));
-        } else {
-            self.skeleton.forget();
-        }
+        self.skeleton.learn(line, start, end, self.labels.iter().map(|l| l.value));
     }
 
     /// Adds the label whose name, written at `at`, is `line[start..end]` (without its quotes).

@@ -1057,10 +1057,11 @@ impl ProtobufParser {
         let pairs = &self.metric.pairs;
         let count = pairs.len() + usize::from(magic.is_some());
         let label = |k: usize| match pairs.get(k) {
-            Some(&((a, b), (c, d))) => scrape::Label { name: &msg[a..b], value: &msg[c..d] },
-            None => scrape::Label { name: magic.unwrap_or_default(), value: b"+Inf" },
+            Some(&((a, b), (c, d))) => scrape::Label { name: &msg[a..b], value: &msg[c..d], legacy: false },
+            None => scrape::Label { name: magic.unwrap_or_default(), value: b"+Inf", legacy: true },
         };
-        scrape::check(self.judge, &self.name, count, label, in_window).map_err(|r| r.message)
+        let name = scrape::Name { bytes: &self.name, legacy: false };
+        scrape::check(self.judge, name, count, label, in_window).map(drop).map_err(|r| r.message)
     }
 
     /// Prometheus 2.42's reading of one family: the whole family decoded, then its series.
@@ -1171,10 +1172,15 @@ impl ProtobufParser {
             let pairs = &p.metric.pairs;
             let count = pairs.len() + usize::from(magic.is_some());
             let label = |k: usize| match pairs.get(k) {
-                Some(&((a, b), (c, d))) => scrape::Label { name: &msg[a..b], value: &msg[c..d] },
-                None => scrape::Label { name: magic.unwrap_or_default(), value: b"+Inf" },
+                Some(&((a, b), (c, d))) => {
+                    scrape::Label { name: &msg[a..b], value: &msg[c..d], legacy: false }
+                }
+                None => scrape::Label { name: magic.unwrap_or_default(), value: b"+Inf", legacy: true },
             };
-            scrape::check(judge, &p.name, count, label, in_window).map_err(|r| Fault::Refused(r.message))
+            let name = scrape::Name { bytes: &p.name, legacy: false };
+            scrape::check(judge, name, count, label, in_window)
+                .map(drop)
+                .map_err(|r| Fault::Refused(r.message))
         };
         if histogram {
             // Histogram() compacts before any check: where 2.42's compaction indexes past the

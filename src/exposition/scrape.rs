@@ -20,11 +20,23 @@ use super::lex;
 /// Above this many labels, the per-name questions are answered with a set.
 const PAIRWISE_LIMIT: usize = 16;
 
-/// A label as the checks see it: its name and whether its value is empty.
+/// A label as the checks see it.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Label<'a> {
     pub(super) name: &'a [u8],
     pub(super) value: &'a [u8],
+    /// Whether the name is known to be a legacy label name (an unquoted token of the text
+    /// formats), so valid under either validation and not `__name__`... unless it is.
+    pub(super) legacy: bool,
+}
+
+/// What the checks found of a sample that passed them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Passed {
+    /// Whether no label values could make these labels fail: no name repeats, none is
+    /// `__name__`, every one is valid. Then a line that repeats the names with other values
+    /// passes without the checks.
+    pub(super) stable: bool,
 }
 
 /// Why a sample fails, and which of its labels (`None`: the metric name).
@@ -34,50 +46,135 @@ pub(super) struct Refusal {
     pub(super) message: String,
 }
 
+/// A sample's metric name, and whether it is known to be a legacy metric name (an unquoted
+/// token at a line's start), so valid under either validation.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Name<'a> {
+    pub(super) bytes: &'a [u8],
+    pub(super) legacy: bool,
+}
+
 /// Checks one sample: its metric name `name` and `count` labels (`label(i)` gives each),
 /// stamped inside the head's window or not.
 #[inline]
 pub(super) fn check<'a>(
+    judge: Judge,
+    name: Name<'a>,
+    count: usize,
+    label: impl Fn(usize) -> Label<'a>,
+    in_window: bool,
+) -> Result<Passed, Refusal> {
+    if count == 0 {
+        // The common case of a sample without labels: only the name can be wrong.
+        if !name.legacy {
+            check_name(judge, name.bytes)?;
+        }
+        return Ok(Passed { stable: true });
+    }
+    if count <= PAIRWISE_LIMIT {
+        // Most samples: no empty value and no `__name__` label, so no label is dropped; names
+        // already sorted (as client libraries write them), so none repeats.
+        let first = label(0);
+        let mut dropping = first.value.is_empty() || first.name == b"__name__";
+        let mut legacy = first.legacy;
+        let mut sorted = true;
+        let mut previous = first.name;
+        for i in 1..count {
+            let l = label(i);
+            dropping |= l.value.is_empty() || l.name == b"__name__";
+            legacy &= l.legacy;
+            sorted &= previous < l.name;
+            previous = l.name;
+        }
+        if !dropping {
+            if !name.legacy {
+                check_name(judge, name.bytes)?;
+            }
+            if !legacy {
+                for i in 0..count {
+                    let l = label(i);
+                    if !l.legacy && !valid_label_name(judge, l.name) {
+                        return Err(invalid_label(judge, i, l.name));
+                    }
+                }
+            }
+            if sorted {
+                return Ok(Passed { stable: true });
+            }
+            let repeat = (1..count).find(|&i| {
+                let n = label(i).name;
+                (0..i).any(|j| label(j).name == n)
+            });
+            let Some(i) = repeat else { return Ok(Passed { stable: true }) };
+            if in_window {
+                // 2.42 replaces every exposed job and instance; another repeat is still there.
+                let replaced =
+                    |n: &[u8]| judge.version == Version::V2_42 && (n == b"job" || n == b"instance");
+                if let Some(i) = (i..count).find(|&i| {
+                    let n = label(i).name;
+                    !replaced(n) && (0..i).any(|j| label(j).name == n)
+                }) {
+                    return Err(not_unique(i, label(i).name));
+                }
+            }
+            return Ok(Passed { stable: false });
+        }
+    }
+    check_dropping(judge, name.bytes, count, label, in_window).map(|()| Passed { stable: false })
+}
+
+fn invalid_label(judge: Judge, i: usize, name: &[u8]) -> Refusal {
+    Refusal {
+        label: Some(i),
+        message: format!("invalid label name {:?}{}", String::from_utf8_lossy(name), scheme_note(judge)),
+    }
+}
+
+fn not_unique(i: usize, name: &[u8]) -> Refusal {
+    Refusal {
+        label: Some(i),
+        message: format!("label name {:?} is not unique", String::from_utf8_lossy(name)),
+    }
+}
+
+/// The checks of a sample that may drop labels (an empty value, a `__name__` label) or has
+/// many.
+#[cold]
+fn check_dropping<'a>(
     judge: Judge,
     name: &'a [u8],
     count: usize,
     label: impl Fn(usize) -> Label<'a>,
     in_window: bool,
 ) -> Result<(), Refusal> {
-    if count == 0 {
-        // The common case of a sample without labels: only the name can be wrong.
-        return check_name(judge, name);
+    if count > 64 {
+        return check_many(judge, name, count, label, in_window);
     }
-    let set = Names::new(count, &label);
-    let dropped = |n: &[u8]| set.has_empty(n, count, &label);
-    if name.is_empty() || dropped(b"__name__") {
+    // Which labels go: every one whose name has an empty value somewhere (a bit each).
+    let mut dropped = 0u64;
+    for i in 0..count {
+        let l = label(i);
+        if l.value.is_empty() {
+            for j in 0..count {
+                if label(j).name == l.name {
+                    dropped |= 1 << j;
+                }
+            }
+        }
+    }
+    let is_dropped = |i: usize| dropped & (1 << i) != 0;
+    let name_dropped = (0..count).any(|i| is_dropped(i) && label(i).name == b"__name__");
+    if name.is_empty() || name_dropped {
         return Err(Refusal { label: None, message: "missing metric name (__name__ label)".into() });
     }
     check_name(judge, name)?;
-    for i in 0..count {
+    for i in (0..count).filter(|&i| !is_dropped(i)) {
         let l = label(i);
-        if dropped(l.name) {
-            continue;
-        }
         if !valid_label_name(judge, l.name) {
-            return Err(Refusal {
-                label: Some(i),
-                message: format!(
-                    "invalid label name {:?}{}",
-                    String::from_utf8_lossy(l.name),
-                    scheme_note(judge)
-                ),
-            });
+            return Err(invalid_label(judge, i, l.name));
         }
         if l.name == b"__name__" && !valid_metric_name(judge, l.value) {
-            return Err(Refusal {
-                label: Some(i),
-                message: format!(
-                    "invalid metric name {:?} in a __name__ label{}",
-                    String::from_utf8_lossy(l.value),
-                    scheme_note(judge)
-                ),
-            });
+            return Err(invalid_name_label(judge, i, l.value));
         }
     }
     if !in_window {
@@ -85,21 +182,80 @@ pub(super) fn check<'a>(
     }
     // The label names left, the metric name's `__name__` first, looking for one that repeats.
     let replaced = |n: &[u8]| judge.version == Version::V2_42 && (n == b"job" || n == b"instance");
-    let kept = |i: usize| {
-        let l = label(i);
-        !dropped(l.name) && !replaced(l.name)
-    };
-    if let Some(i) = (0..count).find(|&i| kept(i) && label(i).name == b"__name__") {
-        return Err(Refusal {
-            label: Some(i),
-            message: "label name \"__name__\" is not unique: the sample's metric name is one".into(),
-        });
+    let kept = |i: usize| !is_dropped(i) && !replaced(label(i).name);
+    for i in (0..count).filter(|&i| kept(i)) {
+        let n = label(i).name;
+        if n == b"__name__" {
+            return Err(name_not_unique(i));
+        }
+        if (0..i).any(|j| kept(j) && label(j).name == n) {
+            return Err(not_unique(i, n));
+        }
     }
-    if let Some(i) = set.second_of_a_repeat(count, &label, kept) {
-        return Err(Refusal {
-            label: Some(i),
-            message: format!("label name {:?} is not unique", String::from_utf8_lossy(label(i).name)),
-        });
+    Ok(())
+}
+
+fn invalid_name_label(judge: Judge, i: usize, value: &[u8]) -> Refusal {
+    Refusal {
+        label: Some(i),
+        message: format!(
+            "invalid metric name {:?} in a __name__ label{}",
+            String::from_utf8_lossy(value),
+            scheme_note(judge)
+        ),
+    }
+}
+
+fn name_not_unique(i: usize) -> Refusal {
+    Refusal {
+        label: Some(i),
+        message: "label name \"__name__\" is not unique: the sample's metric name is one".into(),
+    }
+}
+
+/// [`check_dropping`] for a sample of more than 64 labels, with sets (no hostile line costs
+/// quadratic time).
+#[cold]
+fn check_many<'a>(
+    judge: Judge,
+    name: &'a [u8],
+    count: usize,
+    label: impl Fn(usize) -> Label<'a>,
+    in_window: bool,
+) -> Result<(), Refusal> {
+    let labels: Vec<Label<'a>> = (0..count).map(&label).collect();
+    let empty_names: std::collections::HashSet<&[u8]> =
+        labels.iter().filter(|l| l.value.is_empty()).map(|l| l.name).collect();
+    let dropped: Vec<bool> = labels.iter().map(|l| empty_names.contains(l.name)).collect();
+    if name.is_empty() || empty_names.contains(&b"__name__"[..]) {
+        return Err(Refusal { label: None, message: "missing metric name (__name__ label)".into() });
+    }
+    check_name(judge, name)?;
+    for (i, l) in labels.iter().enumerate() {
+        if dropped[i] {
+            continue;
+        }
+        if !valid_label_name(judge, l.name) {
+            return Err(invalid_label(judge, i, l.name));
+        }
+        if l.name == b"__name__" && !valid_metric_name(judge, l.value) {
+            return Err(invalid_name_label(judge, i, l.value));
+        }
+    }
+    if !in_window {
+        return Ok(());
+    }
+    // The label names left, the metric name's `__name__` first, looking for one that repeats.
+    let replaced = |n: &[u8]| judge.version == Version::V2_42 && (n == b"job" || n == b"instance");
+    let mut seen = std::collections::HashSet::new();
+    seen.insert(&b"__name__"[..]);
+    for (i, l) in labels.iter().enumerate() {
+        if dropped[i] || replaced(l.name) {
+            continue;
+        }
+        if !seen.insert(l.name) {
+            return Err(if l.name == b"__name__" { name_not_unique(i) } else { not_unique(i, l.name) });
+        }
     }
     Ok(())
 }
@@ -141,59 +297,16 @@ fn utf8(b: &[u8]) -> bool {
     b.is_ascii() || std::str::from_utf8(b).is_ok()
 }
 
-/// The per-name questions, pairwise for a handful of labels, with a set for many.
-enum Names<'a> {
-    Pairwise,
-    Set { empty: std::collections::HashSet<&'a [u8]> },
-}
-
-impl<'a> Names<'a> {
-    fn new(count: usize, label: &impl Fn(usize) -> Label<'a>) -> Names<'a> {
-        if count <= PAIRWISE_LIMIT {
-            return Names::Pairwise;
-        }
-        let empty = (0..count).map(label).filter(|l| l.value.is_empty()).map(|l| l.name).collect();
-        Names::Set { empty }
-    }
-
-    /// Whether some label named `name` has an empty value.
-    #[inline]
-    fn has_empty(&self, name: &[u8], count: usize, label: &impl Fn(usize) -> Label<'a>) -> bool {
-        match self {
-            Names::Pairwise => (0..count).any(|j| {
-                let l = label(j);
-                l.value.is_empty() && l.name == name
-            }),
-            Names::Set { empty } => empty.contains(name),
-        }
-    }
-
-    /// The second label of the first name that repeats among the labels `kept` says count.
-    fn second_of_a_repeat(
-        &self,
-        count: usize,
-        label: &impl Fn(usize) -> Label<'a>,
-        kept: impl Fn(usize) -> bool,
-    ) -> Option<usize> {
-        match self {
-            Names::Pairwise => (0..count)
-                .filter(|&i| kept(i))
-                .find(|&i| (0..i).any(|j| kept(j) && label(j).name == label(i).name)),
-            Names::Set { .. } => {
-                let mut seen = std::collections::HashSet::new();
-                (0..count).filter(|&i| kept(i)).find(|&i| !seen.insert(label(i).name))
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn run(judge: Judge, name: &str, labels: &[(&str, &str)], in_window: bool) -> Result<(), Option<usize>> {
-        let label = |i: usize| Label { name: labels[i].0.as_bytes(), value: labels[i].1.as_bytes() };
-        check(judge, name.as_bytes(), labels.len(), label, in_window).map_err(|e| e.label)
+        let label =
+            |i: usize| Label { name: labels[i].0.as_bytes(), value: labels[i].1.as_bytes(), legacy: false };
+        check(judge, Name { bytes: name.as_bytes(), legacy: false }, labels.len(), label, in_window)
+            .map(drop)
+            .map_err(|e| e.label)
     }
 
     #[test]

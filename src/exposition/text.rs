@@ -306,20 +306,11 @@ impl TextParser {
             (name, at, Some((i, close)), close)
         };
         let j = skip_blanks(line, after);
-        let v_end = value_end(line, j);
-        if v_end == j {
-            return Err(Fault::new(
-                j,
-                format!("expected a value after the metric, got {}", show(line.get(j))),
-            ));
-        }
-        let value = &line[j..v_end];
-        if !is_go_float(value) {
-            return Err(Fault::new(
-                j,
-                format!("expected a float as value, got {:?}", String::from_utf8_lossy(value)),
-            ));
-        }
+        let v_end = match lex::plain_float_end(line, j) {
+            // Nearly every value: a plain decimal, with a short exponent or none.
+            Some(end) if matches!(line.get(end), None | Some(b' ' | b'\t' | b'{' | 0)) => end,
+            _ => other_value(line, j)?,
+        };
         let k = skip_blanks(line, v_end);
         let ts = match line.get(k) {
             None => None,
@@ -358,12 +349,19 @@ impl TextParser {
         let name_bytes = self.span(line, name);
         let label = |k: usize| {
             let l = &self.labels[k];
-            scrape::Label { name: self.span(line, l.name), value: &line[l.value.0..l.value.1] }
+            scrape::Label {
+                name: self.span(line, l.name),
+                value: &line[l.value.0..l.value.1],
+                legacy: line[l.at] != b'"',
+            }
         };
-        scrape::check(self.judge, name_bytes, self.labels.len(), label, in_window)
+        // A name read as a token from the line's first byte is a legacy one.
+        let name = scrape::Name { bytes: name_bytes, legacy: name_first && i == 0 };
+        let passed = scrape::check(self.judge, name, self.labels.len(), label, in_window)
             .map_err(|r| Fault::new(r.label.map_or(name_at, |k| self.labels[k].at), r.message))?;
         if name_first && i == 0 {
-            self.remember(line, name, braces);
+            // The name runs from the line's first byte.
+            self.remember(line, name.bytes.len(), braces, passed.stable);
         } else {
             self.last_name.clear();
         }
@@ -372,21 +370,16 @@ impl TextParser {
 
     /// Remembers the name of a line that passed (its first token at the line's start), and the
     /// label names of its labels (`{` and the index after `}` in `braces`) when no values could
-    /// make them fail: no name repeats, none is `__name__`, all are valid.
-    fn remember(&mut self, line: &[u8], name: Span, braces: Option<(usize, usize)>) {
+    /// make them fail (`stable`: no name repeats, none is `__name__`, all are valid).
+    fn remember(&mut self, line: &[u8], name_end: usize, braces: Option<(usize, usize)>, stable: bool) {
         #[cfg(test)]
         if self.exact {
             return;
         }
         self.last_name.clear();
-        if let Span::Line(a, b) = name {
-            self.last_name.extend_from_slice(&line[a..b]);
-        }
+        self.last_name.extend_from_slice(&line[..name_end]);
         let Some((open, close)) = braces else { return };
-        let names = || self.labels.iter().map(|l| self.span(line, l.name));
-        let safe = names().all(|n| n != b"__name__" && scrape::valid_label_name(self.judge, n))
-            && lex::find_duplicate(names(), self.labels.len()).is_none();
-        if safe {
+        if stable {
             self.skeleton.learn(line, open + 1, close, self.labels.iter().map(|l| l.value));
         } else {
             self.skeleton.forget();
@@ -588,6 +581,23 @@ fn skip_nuls(line: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// The end of the value at `i` that is not a plain decimal (see [`TextParser::sample`]).
+#[cold]
+fn other_value(line: &[u8], j: usize) -> Result<usize, Fault> {
+    let v_end = value_end(line, j);
+    if v_end == j {
+        return Err(Fault::new(j, format!("expected a value after the metric, got {}", show(line.get(j)))));
+    }
+    let value = &line[j..v_end];
+    if !is_go_float(value) {
+        return Err(Fault::new(
+            j,
+            format!("expected a float as value, got {:?}", String::from_utf8_lossy(value)),
+        ));
+    }
+    Ok(v_end)
 }
 
 /// The end of a value token at `i` (the lexer's `[^{ \t\n]+`, which takes no NUL byte either).
