@@ -181,10 +181,20 @@ impl TextParser {
             _ => return None,
         };
         let name = start + 7;
-        let end = metric_name_end(buf, name);
-        if end == name || buf.get(end) != Some(&b' ') {
-            return None;
-        }
+        // A TYPE line mostly names what the HELP line before it did.
+        let known = self.last_name.len();
+        let end = if known > 0
+            && buf.get(name + known) == Some(&b' ')
+            && lex::same_bytes(&buf[name..name + known], &self.last_name)
+        {
+            name + known
+        } else {
+            let end = metric_name_end(buf, name);
+            if end == name || buf.get(end) != Some(&b' ') {
+                return None;
+            }
+            end
+        };
         let nl = scan::newline(buf, end)?;
         let text = &buf[end + 1..nl];
         if is_type {
@@ -194,6 +204,11 @@ impl TextParser {
             self.families += 1;
         } else if !utf8(text) {
             return None;
+        }
+        if end - name != known {
+            // The family's samples mostly follow under this name.
+            self.last_name.clear();
+            self.last_name.extend_from_slice(&buf[name..end]);
         }
         Some(nl)
     }
@@ -289,7 +304,17 @@ impl TextParser {
         self.labels.clear();
         let (name, name_at, braces, after) = if name_first {
             // PromParser takes the name from the line's first byte, blanks before it included.
-            let end = metric_name_end(line, i);
+            let known = self.last_name.len();
+            let end = if i == 0
+                && known > 0
+                && line.len() > known
+                && !is_name_byte(line[known])
+                && lex::same_bytes(&line[..known], &self.last_name)
+            {
+                known
+            } else {
+                metric_name_end(line, i)
+            };
             let j = skip_blanks(line, end);
             if line.get(j) == Some(&b'{') {
                 let close = self.labels(line, j + 1, None)?;
@@ -562,6 +587,11 @@ impl TextParser {
 #[inline]
 fn is_name_start(c: u8) -> bool {
     c.is_ascii_alphabetic() || c == b'_' || c == b':'
+}
+
+#[inline]
+fn is_name_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b':'
 }
 
 #[inline]
