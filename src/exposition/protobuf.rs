@@ -46,15 +46,15 @@ pub(super) struct ProtobufParser {
     /// this process's, for Prometheus 3 only (2.42 keys series by their labels in the order
     /// written, so a duplicate there has the labels that passed).
     appended: HashTable<u64>,
-    hasher: RandomState,
     /// The metrics of the family being read (where each lies in it).
     metrics: Vec<(usize, usize)>,
     metric: Metric,
     work: Work,
     /// The current series' metric name (the family's, with `_count`, `_sum` or `_bucket`).
     name: Vec<u8>,
-    /// The current series' scrape cache key, and the order of its labels.
-    key: Vec<u8>,
+    /// The seed of the scrape cache keys' hashes, random per process.
+    seed: u64,
+    /// The order of a series' labels, for its cache key.
     order: Vec<usize>,
 }
 
@@ -84,6 +84,89 @@ fn is_histogram(kind: i32) -> bool {
     kind == HISTOGRAM || kind == GAUGE_HISTOGRAM
 }
 
+/// A hash of a byte stream that depends on its bytes alone, not on the pieces it comes in.
+#[derive(Debug)]
+struct Stream {
+    h: u64,
+    pending: u64,
+    filled: u32,
+}
+
+impl Stream {
+    fn new(seed: u64) -> Stream {
+        Stream { h: seed, pending: 0, filled: 0 }
+    }
+
+    #[inline(always)]
+    fn mix(&mut self, word: u64) {
+        self.h = (self.h ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(27);
+    }
+
+    /// Appends the low `n` bytes (1 to 8) of `word`, whose higher bytes are zero.
+    #[inline(always)]
+    fn push(&mut self, word: u64, n: u32) {
+        let filled = self.filled;
+        self.pending |= word << (8 * filled);
+        let total = filled + n;
+        if total >= 8 {
+            self.mix(self.pending);
+            self.pending = if filled == 0 { 0 } else { word >> (8 * (8 - filled)) };
+            self.filled = total - 8;
+        } else {
+            self.filled = total;
+        }
+    }
+
+    #[inline(always)]
+    fn byte(&mut self, b: u8) {
+        self.push(u64::from(b), 1);
+    }
+
+    #[inline]
+    fn bytes(&mut self, s: &[u8]) {
+        let mut words = s.chunks_exact(8);
+        for w in &mut words {
+            self.push(u64::from_le_bytes(w.try_into().unwrap_or_default()), 8);
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.push(u64::from_le_bytes(last), rest.len() as u32);
+        }
+    }
+
+    fn finish(mut self) -> u64 {
+        self.mix(self.pending ^ (u64::from(self.filled) << 61));
+        let mut x = self.h;
+        x ^= x >> 32;
+        x = x.wrapping_mul(0xD6E8_FEB8_6659_FD93);
+        x ^ (x >> 32)
+    }
+}
+
+/// A label written as a protobuf label pair field (`0x0a` length `0x0a` length name `0x12`
+/// length value), the lengths as varints.
+fn write_pair(key: &mut Stream, name: &[u8], value: &[u8]) {
+    let varint = |key: &mut Stream, mut v: usize| {
+        while v >= 0x80 {
+            key.byte((v as u8) | 0x80);
+            v >>= 7;
+        }
+        key.byte(v as u8);
+    };
+    let width = |v: usize| (usize::BITS - v.max(1).leading_zeros()).div_ceil(7) as usize;
+    let pair = 2 + width(name.len()) + name.len() + width(value.len()) + value.len();
+    key.byte(0x0a);
+    varint(key, pair);
+    key.byte(0x0a);
+    varint(key, name.len());
+    key.bytes(name);
+    key.byte(0x12);
+    varint(key, value.len());
+    key.bytes(value);
+}
+
 /// What the checks need of one decoded metric.
 #[derive(Debug, Default)]
 struct Metric {
@@ -91,6 +174,8 @@ struct Metric {
     labels: Vec<(usize, usize)>,
     /// The label pairs, decoded: where the name and the value lie in the metric.
     pairs: Vec<((usize, usize), (usize, usize))>,
+    /// What Prometheus 3's checks need to know of the pairs, found as they are decoded.
+    shape: Shape,
     timestamp_ms: i64,
     /// A summary's quantiles (each one's `quantile`).
     quantiles: Vec<f64>,
@@ -99,10 +184,33 @@ struct Metric {
     histogram: Fields,
 }
 
+/// The label pairs of a metric, as far as the checks and the scrape cache key care.
+#[derive(Debug, Default, Clone, Copy)]
+struct Shape {
+    /// Names in strictly increasing order, so none repeats.
+    sorted: bool,
+    /// A label with an empty value, one named `__name__` or one without a name: labels are
+    /// dropped, the name repeats, or a name is invalid; the full checks decide.
+    dropping: bool,
+    /// A label named `le` or `quantile`, as textparse adds to classic series.
+    magic_named: bool,
+    /// A name that sorts before `__name__` (an upper-case letter, a digit...).
+    before_name: bool,
+    /// Every name a legacy label name.
+    legacy: bool,
+    /// Where the label pairs lie, when they are one run of label fields, each written as
+    /// client libraries write them (`0x0a` length `0x0a` length name `0x12` length value, with
+    /// one-byte lengths).
+    region: Option<(usize, usize)>,
+    /// The last name read, for `sorted`.
+    last: (usize, usize),
+}
+
 impl Metric {
     fn clear(&mut self) {
         self.labels.clear();
         self.pairs.clear();
+        self.shape = Shape { sorted: true, legacy: true, ..Shape::default() };
         self.timestamp_ms = 0;
         self.quantiles.clear();
         self.bounds.clear();
@@ -308,12 +416,11 @@ impl ProtobufParser {
             samples: 0,
             v2_reading: true,
             appended: HashTable::new(),
-            hasher: RandomState::default(),
             metrics: Vec::new(),
             metric: Metric::default(),
             work: Work::default(),
             name: Vec::new(),
-            key: Vec::new(),
+            seed: RandomState::default().hash_one(0u8),
             order: Vec::new(),
         }
     }
@@ -335,20 +442,27 @@ impl ProtobufParser {
             return Ok(Next::Incomplete);
         }
         let msg = &buf[n..total];
-        if self.judge.version == Version::V2_42 || self.v2_reading {
-            match self.family_v2_42(msg) {
+        let crash = |c: Crash| {
+            format!(
+                "this body would crash Prometheus 2.42 (its scrape loop panics: {c}), so it is served to no one"
+            )
+        };
+        match self.judge.version {
+            Version::V2_42 => match self.family_v2_42(msg) {
                 Ok(()) => {}
-                Err(Fault::Refused(e)) if self.judge.version == Version::V2_42 => return Err(e),
-                Err(Fault::Refused(_)) => self.v2_reading = false,
-                Err(Fault::Crash(c)) => {
-                    return Err(format!(
-                        "this body would crash Prometheus 2.42 (its scrape loop panics: {c}), so it is served to no one"
-                    ));
+                Err(Fault::Refused(e)) => return Err(e),
+                Err(Fault::Crash(c)) => return Err(crash(c)),
+            },
+            Version::V3 => {
+                if self.v2_reading {
+                    match self.family_v2_42_light(msg) {
+                        Ok(()) => {}
+                        Err(Fault::Refused(_)) => self.v2_reading = false,
+                        Err(Fault::Crash(c)) => return Err(crash(c)),
+                    }
                 }
+                self.family_v3(msg)?;
             }
-        }
-        if self.judge.version == Version::V3 {
-            self.family_v3(msg)?;
         }
         self.families += 1;
         Ok(Next::Checked(total))
@@ -411,6 +525,76 @@ fn decode_family(msg: &[u8], version: Version, metrics: &mut Vec<(usize, usize)>
     Ok(family)
 }
 
+/// Decodes one metric as Prometheus 3 does, and its label pairs with the checks
+/// its `parseLabel` makes (they are decoded once here, though Prometheus decodes them for each
+/// series: the outcome is the same).
+fn decode_metric_v3(msg: &[u8], m: &mut Metric) -> Result<(), String> {
+    decode_metric(msg, Version::V3, m).map_err(|e| e.describe())?;
+    let mut shape = m.shape;
+    let mut run_end = None;
+    for k in 0..m.labels.len() {
+        let (a, b) = m.labels[k];
+        let pair = &msg[a..b];
+        // The usual encoding, read in place; anything else through the decoder.
+        let canonical = canonical_pair(pair);
+        let ((n0, n1), (v0, v1)) = match canonical {
+            Some(spans) => spans,
+            // The decoder checks each name and value it reads; a pair without a name has the
+            // empty one, unchecked.
+            None => decode_pair(pair, true).map_err(|f| f.describe())?,
+        };
+        let (name, value) = ((a + n0, a + n1), (a + v0, a + v1));
+        let (n, v) = (&msg[name.0..name.1], &msg[value.0..value.1]);
+        if canonical.is_some() {
+            if n.is_empty() || !utf8(n) {
+                return Err(PairFault::Name(n.to_vec()).describe());
+            }
+            if !utf8(v) {
+                return Err(PairFault::Value(v.to_vec()).describe());
+            }
+        }
+        // The run of label fields, while each is written the usual way, one after another.
+        let canonical =
+            canonical.is_some() && a >= 2 && msg[a - 2] == 0x0a && usize::from(msg[a - 1]) == b - a;
+        run_end = match run_end {
+            _ if !canonical => None,
+            None if k == 0 => Some((a - 2, b)),
+            Some((start, end)) if end == a - 2 => Some((start, b)),
+            _ => None,
+        };
+        if run_end.is_none() {
+            shape.region = None;
+        }
+        // A pair without a name (left unchecked by the decoder) needs the full checks too.
+        shape.dropping |= value.0 == value.1 || n == b"__name__" || n.is_empty();
+        shape.magic_named |= n == b"le" || n == b"quantile";
+        shape.before_name |= n < &b"__name__"[..];
+        shape.legacy &= super::lex::is_legacy_label_name(n);
+        shape.sorted &= k == 0 || &msg[shape.last.0..shape.last.1] < n;
+        shape.last = name;
+        m.pairs.push((name, value));
+    }
+    shape.region = if m.labels.is_empty() { Some((0, 0)) } else { run_end };
+    m.shape = shape;
+    Ok(())
+}
+
+/// The name and value of a label pair written as client libraries write one: `0x0a` length
+/// name `0x12` length value, with one-byte lengths.
+#[inline]
+fn canonical_pair(pair: &[u8]) -> Option<((usize, usize), (usize, usize))> {
+    let [0x0a, n, rest @ ..] = pair else { return None };
+    let n = usize::from(*n);
+    if n >= 0x80 || rest.len() < n + 2 {
+        return None;
+    }
+    let [0x12, v, value @ ..] = &rest[n..] else { return None };
+    if *v >= 0x80 || value.len() != usize::from(*v) {
+        return None;
+    }
+    Some(((2, 2 + n), (4 + n, pair.len())))
+}
+
 /// Decodes one metric into `m` with `version`'s copy of the messages.
 fn decode_metric(msg: &[u8], version: Version, m: &mut Metric) -> Result<(), Wire> {
     m.clear();
@@ -424,7 +608,7 @@ fn decode_metric(msg: &[u8], version: Version, m: &mut Metric) -> Result<(), Wir
                 let at = r.delimited()?;
                 m.labels.push(at);
                 if version == Version::V2_42 {
-                    // 2.42 decodes label pairs with the rest; 3.x when it makes a series.
+                    // 2.42 decodes label pairs with the rest.
                     decode_pair_wire(&msg[at.0..at.1])?;
                 }
             }
@@ -828,6 +1012,26 @@ enum Series {
 }
 
 impl Series {
+    /// What textparse adds to the family's name.
+    fn suffix(self) -> &'static [u8] {
+        match self {
+            Series::Suffix(s) => s.as_bytes(),
+            Series::Bucket(_) => b"_bucket",
+            Series::Plain | Series::Quantile(_) => b"",
+        }
+    }
+
+    /// The added label's value in the cache key: equal floats alike (0 and -0, every NaN), as
+    /// textparse formats them, others apart.
+    fn magic_value(self) -> [u8; 8] {
+        match self {
+            Series::Quantile(v) | Series::Bucket(v) if v == 0.0 => 0u64.to_le_bytes(),
+            Series::Quantile(v) | Series::Bucket(v) if v.is_nan() => f64::NAN.to_bits().to_le_bytes(),
+            Series::Quantile(v) | Series::Bucket(v) => v.to_bits().to_le_bytes(),
+            Series::Plain | Series::Suffix(_) => [0; 8],
+        }
+    }
+
     /// The label textparse adds, if any: its name.
     fn magic(self) -> Option<&'static [u8]> {
         match self {
@@ -872,7 +1076,8 @@ impl ProtobufParser {
             return Ok(());
         }
         let metric = |k: usize| &msg[metrics[k].0..metrics[k].1];
-        decode_metric(metric(0), Version::V3, &mut self.metric).map_err(|e| e.describe())?;
+        decode_metric_v3(metric(0), &mut self.metric)?;
+        self.v2_reading &= self.metric.shape.legacy;
         let name = &msg[family.name.0..family.name.1];
         if name.is_empty() || !utf8(name) {
             return Err(format!("invalid metric name {:?}", String::from_utf8_lossy(name)));
@@ -915,8 +1120,8 @@ impl ProtobufParser {
                             if k == metrics.len() {
                                 return Ok(());
                             }
-                            decode_metric(metric(k), Version::V3, &mut self.metric)
-                                .map_err(|e| e.describe())?;
+                            decode_metric_v3(metric(k), &mut self.metric)?;
+                            self.v2_reading &= self.metric.shape.legacy;
                             continue;
                         }
                     }
@@ -927,15 +1132,16 @@ impl ProtobufParser {
             if k == metrics.len() {
                 return Ok(());
             }
-            decode_metric(metric(k), Version::V3, &mut self.metric).map_err(|e| e.describe())?;
+            decode_metric_v3(metric(k), &mut self.metric)?;
+            self.v2_reading &= self.metric.shape.legacy;
             if histogram_state && !self.metric.histogram.native_v3() {
                 histogram_state = false;
             }
         }
     }
 
-    /// One series of Prometheus 3's reading: its labels decoded and checked, then what the
-    /// scrape loop and the head do with the sample (scrape_append_v2.go).
+    /// One series of Prometheus 3's reading: what the scrape loop and the head do with the
+    /// sample (scrape_append_v2.go), its labels decoded and checked with the metric.
     fn series_v3(
         &mut self,
         msg: &[u8],
@@ -944,24 +1150,25 @@ impl ProtobufParser {
         histogram: bool,
     ) -> Result<(), String> {
         self.samples += 1;
-        self.metric.pairs.clear();
-        for k in 0..self.metric.labels.len() {
-            let (a, b) = self.metric.labels[k];
-            let (name, value) = decode_pair(&msg[a..b], true).map_err(|f| f.describe())?;
-            self.metric.pairs.push(((a + name.0, a + name.1), (a + value.0, a + value.1)));
-        }
-        self.set_name(family, series);
         let ts = (self.metric.timestamp_ms != 0).then_some(self.metric.timestamp_ms);
         let t = ts.unwrap_or(self.now.0);
         // The scrape cache: a series appended earlier in this scrape and stamped with no
         // timestamp is a duplicate sample, dropped unchecked.
-        let fingerprint = self.fingerprint(msg, series);
-        let seen = self.appended.find(fingerprint, |&f| f == fingerprint).is_some();
+        let key = self.cache_key(msg, family, series);
+        let seen = self.appended.find(key, |&k| k == key).is_some();
         if seen && ts.is_none() {
             return Ok(());
         }
-        if !seen {
-            self.check_labels(msg, series, false)?;
+        // Labels no check can fail: sorted (so none repeats), none dropped, all valid, and no
+        // added `le` or `quantile` that one of them would repeat.
+        let shape = self.metric.shape;
+        let plain = shape.sorted
+            && !shape.dropping
+            && (shape.legacy || !self.judge.legacy_names)
+            && !(shape.magic_named && series.magic().is_some())
+            && (!self.judge.legacy_names || super::lex::is_legacy_metric_name(family));
+        if !seen && !plain {
+            self.check_labels(msg, family, series, false)?;
         }
         if histogram && !self.metric.histogram.native_v3() {
             return Err(format!(
@@ -981,8 +1188,10 @@ impl ProtobufParser {
         if seen || t < self.now.earliest() {
             return Ok(());
         }
-        self.check_labels(msg, series, true)?;
-        self.appended.insert_unique(fingerprint, fingerprint, |&f| f);
+        if !plain {
+            self.check_labels(msg, family, series, true)?;
+        }
+        self.appended.insert_unique(key, key, |&k| k);
         Ok(())
     }
 
@@ -990,69 +1199,92 @@ impl ProtobufParser {
     fn set_name(&mut self, family: &[u8], series: Series) {
         self.name.clear();
         self.name.extend_from_slice(family);
-        match series {
-            Series::Suffix(s) => self.name.extend_from_slice(s.as_bytes()),
-            Series::Bucket(_) => self.name.extend_from_slice(b"_bucket"),
-            Series::Plain | Series::Quantile(_) => {}
-        }
+        self.name.extend_from_slice(series.suffix());
     }
 
-    /// The series' key in Prometheus 3's scrape cache, hashed: textparse's `entryBytes`, the
-    /// labels sorted by name (the family's `__name__` first, the added `le` or `quantile` last
-    /// among equal names), each written as `0xff name 0xff value`, except `__name__` labels,
-    /// whose value alone is written. So `{__name__=""}` of family `x` has the key of a plain
-    /// `x`, and is a duplicate of it.
-    fn fingerprint(&mut self, msg: &[u8], series: Series) -> u64 {
-        let magic: &[u8] = series.magic().unwrap_or_default();
-        // The added label's value as textparse formats it: equal floats alike (0 and -0, every
-        // NaN), others apart.
-        let magic_value = match series {
-            Series::Quantile(v) | Series::Bucket(v) if v == 0.0 => 0u64.to_le_bytes(),
-            Series::Quantile(v) | Series::Bucket(v) if v.is_nan() => f64::NAN.to_bits().to_le_bytes(),
-            Series::Quantile(v) | Series::Bucket(v) => v.to_bits().to_le_bytes(),
-            Series::Plain | Series::Suffix(_) => [0; 8],
-        };
+    /// The series' key in Prometheus 3's scrape cache, hashed. textparse's key (`entryBytes`)
+    /// is the labels sorted by name (the family's `__name__` first, the added `le` or
+    /// `quantile` last among equal names), each written as `0xff name 0xff value`, except
+    /// `__name__` labels, whose value alone is written: so `{__name__=""}` of family `x` has
+    /// the key of a plain `x`, and is its duplicate. This hashes the same sequence with the
+    /// labels written as protobuf pairs (length-prefixed), the metric name and the values of
+    /// `__name__` labels as one run between `0xff` bytes. Most metrics' label pairs are that
+    /// very encoding already, in order, and are hashed where they lie.
+    fn cache_key(&mut self, msg: &[u8], family: &[u8], series: Series) -> u64 {
+        let mut key = Stream::new(self.seed);
+        let shape = self.metric.shape;
+        let magic = series.magic();
+        let magic_value = series.magic_value();
+        if let (Some((start, end)), false, false) = (shape.region, shape.dropping, shape.before_name)
+            && shape.sorted
+        {
+            // No `__name__` pair (that would set `dropping`), none before it, sorted.
+            key.byte(0xff);
+            key.bytes(family);
+            key.bytes(series.suffix());
+            key.byte(0xff);
+            let Some(magic) = magic else {
+                key.bytes(&msg[start..end]);
+                return key.finish();
+            };
+            // The added label goes before the first name above it.
+            let at = self
+                .metric
+                .pairs
+                .iter()
+                .zip(&self.metric.labels)
+                .find(|(((n0, n1), _), _)| &msg[*n0..*n1] > magic)
+                .map_or(end, |(_, &(a, _))| a - 2);
+            key.bytes(&msg[start..at]);
+            write_pair(&mut key, magic, &magic_value);
+            key.bytes(&msg[at..end]);
+            return key.finish();
+        }
+        // Any other shape: the pairs sorted (stable) with the added label, written out.
         let pairs = &self.metric.pairs;
-        // Slot 0 is the metric name, then the pairs, then the added label.
-        let count = pairs.len() + 1 + usize::from(!magic.is_empty());
+        let count = pairs.len() + usize::from(magic.is_some());
         let name_of = |k: usize| -> &[u8] {
-            match k {
-                0 => b"__name__",
-                k if k <= pairs.len() => &msg[pairs[k - 1].0.0..pairs[k - 1].0.1],
-                _ => magic,
+            match pairs.get(k) {
+                Some(&((a, b), _)) => &msg[a..b],
+                None => magic.unwrap_or_default(),
+            }
+        };
+        let value_of = |k: usize| -> &[u8] {
+            match pairs.get(k) {
+                Some(&(_, (c, d))) => &msg[c..d],
+                None => &magic_value,
             }
         };
         let order = &mut self.order;
         order.clear();
         order.extend(0..count);
-        if (1..count).any(|k| name_of(order[k - 1]) > name_of(order[k])) {
-            order.sort_by(|&a, &b| name_of(a).cmp(name_of(b)));
+        order.sort_by(|&a, &b| name_of(a).cmp(name_of(b)));
+        let dunder: &[u8] = b"__name__";
+        for &k in order.iter().filter(|&&k| name_of(k) < dunder) {
+            write_pair(&mut key, name_of(k), value_of(k));
         }
-        let key = &mut self.key;
-        key.clear();
-        for &k in order.iter() {
-            let (name, value): (&[u8], &[u8]) = match k {
-                0 => (b"__name__", &self.name),
-                k if k <= pairs.len() => {
-                    let ((a, b), (c, d)) = pairs[k - 1];
-                    (&msg[a..b], &msg[c..d])
-                }
-                _ => (magic, &magic_value),
-            };
-            if name == b"__name__" {
-                key.extend_from_slice(value);
-            } else {
-                key.push(0xff);
-                key.extend_from_slice(name);
-                key.push(0xff);
-                key.extend_from_slice(value);
-            }
+        key.byte(0xff);
+        key.bytes(family);
+        key.bytes(series.suffix());
+        for &k in order.iter().filter(|&&k| name_of(k) == dunder) {
+            key.bytes(value_of(k));
         }
-        self.hasher.hash_one(&key[..])
+        key.byte(0xff);
+        for &k in order.iter().filter(|&&k| name_of(k) > dunder) {
+            write_pair(&mut key, name_of(k), value_of(k));
+        }
+        key.finish()
     }
 
-    /// The scrape loop's and head's checks of the current series (name in `self.name`).
-    fn check_labels(&self, msg: &[u8], series: Series, in_window: bool) -> Result<(), String> {
+    /// The scrape loop's and head's checks of the current series.
+    fn check_labels(
+        &mut self,
+        msg: &[u8],
+        family: &[u8],
+        series: Series,
+        in_window: bool,
+    ) -> Result<(), String> {
+        self.set_name(family, series);
         let magic = series.magic();
         let pairs = &self.metric.pairs;
         let count = pairs.len() + usize::from(magic.is_some());
@@ -1062,6 +1294,35 @@ impl ProtobufParser {
         };
         let name = scrape::Name { bytes: &self.name, legacy: false };
         scrape::check(self.judge, name, count, label, in_window).map(drop).map_err(|r| r.message)
+    }
+
+    /// Judging as Prometheus 3, what 2.42 would do with a family as far as it matters: whether
+    /// it stops reading there, before a crash it could meet later. Where Prometheus 3 reads a
+    /// family without a fault, 2.42 finds one only in a name that is not a legacy one (label
+    /// names are followed in `family_v3_metrics`) or in a family of histograms it reads as
+    /// native ones (read here in full, as that is where it can crash). Its wire format faults
+    /// are Prometheus 3's too, its repeated-label rule is laxer (every job and instance
+    /// replaced), and its other checks are alike.
+    fn family_v2_42_light(&mut self, msg: &[u8]) -> Result<(), Fault> {
+        let mut metrics = std::mem::take(&mut self.metrics);
+        let read = decode_family(msg, Version::V2_42, &mut metrics);
+        let native = match (&read, metrics.first()) {
+            (Ok(family), Some(&(a, b))) if is_histogram(family.kind) => {
+                decode_metric(&msg[a..b], Version::V2_42, &mut self.metric).is_ok()
+                    && self.metric.histogram.native_v2_42()
+            }
+            _ => false,
+        };
+        self.metrics = metrics;
+        let family = read.map_err(|e| e.describe())?;
+        if native {
+            return self.family_v2_42(msg);
+        }
+        let name = &msg[family.name.0..family.name.1];
+        if !self.metrics.is_empty() && !super::lex::is_legacy_metric_name(name) {
+            return Err(Fault::Refused("a name that is not a legacy one".into()));
+        }
+        Ok(())
     }
 
     /// Prometheus 2.42's reading of one family: the whole family decoded, then its series.
