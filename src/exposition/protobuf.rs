@@ -30,6 +30,9 @@ mod field {
 }
 use field::{BYTES, END_GROUP, FIXED32, FIXED64, START_GROUP, VARINT};
 
+/// Series expected in a typical body, to size the scrape cache's table once.
+const EXPECTED_SERIES: usize = 1024;
+
 /// Checker for a delimited protobuf body, one message at a time.
 #[derive(Debug)]
 pub(super) struct ProtobufParser {
@@ -54,6 +57,8 @@ pub(super) struct ProtobufParser {
     name: Vec<u8>,
     /// The seed of the scrape cache keys' hashes, random per process.
     seed: u64,
+    /// The cache key's hash as far as `0xff` and the family's name, for the family being read.
+    family_key: Stream,
     /// The order of a series' labels, for its cache key.
     order: Vec<usize>,
 }
@@ -85,7 +90,7 @@ fn is_histogram(kind: i32) -> bool {
 }
 
 /// A hash of a byte stream that depends on its bytes alone, not on the pieces it comes in.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 struct Stream {
     h: u64,
     pending: u64,
@@ -415,12 +420,13 @@ impl ProtobufParser {
             families: 0,
             samples: 0,
             v2_reading: true,
-            appended: HashTable::new(),
+            appended: HashTable::with_capacity(EXPECTED_SERIES),
             metrics: Vec::new(),
             metric: Metric::default(),
             work: Work::default(),
             name: Vec::new(),
             seed: RandomState::default().hash_one(0u8),
+            family_key: Stream::new(0),
             order: Vec::new(),
         }
     }
@@ -528,7 +534,7 @@ fn decode_family(msg: &[u8], version: Version, metrics: &mut Vec<(usize, usize)>
 /// Decodes one metric as Prometheus 3 does, and its label pairs with the checks
 /// its `parseLabel` makes (they are decoded once here, though Prometheus decodes them for each
 /// series: the outcome is the same).
-fn decode_metric_v3(msg: &[u8], m: &mut Metric) -> Result<(), String> {
+fn decode_metric_v3(msg: &[u8], m: &mut Metric, legacy: bool) -> Result<(), String> {
     decode_metric(msg, Version::V3, m).map_err(|e| e.describe())?;
     let mut shape = m.shape;
     let mut run_end = None;
@@ -566,11 +572,19 @@ fn decode_metric_v3(msg: &[u8], m: &mut Metric) -> Result<(), String> {
             shape.region = None;
         }
         // A pair without a name (left unchecked by the decoder) needs the full checks too.
-        shape.dropping |= value.0 == value.1 || n == b"__name__" || n.is_empty();
+        shape.dropping |= value.0 == value.1 || n.is_empty() || n == b"__name__";
         shape.magic_named |= n == b"le" || n == b"quantile";
-        shape.before_name |= n < &b"__name__"[..];
-        shape.legacy &= super::lex::is_legacy_label_name(n);
-        shape.sorted &= k == 0 || &msg[shape.last.0..shape.last.1] < n;
+        // Names mostly start with a lower-case letter, which sorts after `__name__`'s `_`.
+        let first = n.first().copied().unwrap_or_default();
+        shape.before_name |= first < b'_' || first == b'_' && n < &b"__name__"[..];
+        if legacy {
+            shape.legacy &= super::lex::is_legacy_label_name(n);
+        }
+        if k > 0 {
+            let last = &msg[shape.last.0..shape.last.1];
+            let last_first = last.first().copied().unwrap_or_default();
+            shape.sorted &= if last_first == first { last < n } else { last_first < first };
+        }
         shape.last = name;
         m.pairs.push((name, value));
     }
@@ -1075,8 +1089,13 @@ impl ProtobufParser {
             // An empty family is skipped unread.
             return Ok(());
         }
+        self.family_key = Stream::new(self.seed);
+        self.family_key.byte(0xff);
+        self.family_key.bytes(&msg[family.name.0..family.name.1]);
         let metric = |k: usize| &msg[metrics[k].0..metrics[k].1];
-        decode_metric_v3(metric(0), &mut self.metric)?;
+        // Whether legacy names matter: for the judge, or for 2.42 while it reads on.
+        let legacy = self.judge.legacy_names || self.v2_reading;
+        decode_metric_v3(metric(0), &mut self.metric, legacy)?;
         self.v2_reading &= self.metric.shape.legacy;
         let name = &msg[family.name.0..family.name.1];
         if name.is_empty() || !utf8(name) {
@@ -1120,7 +1139,7 @@ impl ProtobufParser {
                             if k == metrics.len() {
                                 return Ok(());
                             }
-                            decode_metric_v3(metric(k), &mut self.metric)?;
+                            decode_metric_v3(metric(k), &mut self.metric, legacy)?;
                             self.v2_reading &= self.metric.shape.legacy;
                             continue;
                         }
@@ -1132,7 +1151,7 @@ impl ProtobufParser {
             if k == metrics.len() {
                 return Ok(());
             }
-            decode_metric_v3(metric(k), &mut self.metric)?;
+            decode_metric_v3(metric(k), &mut self.metric, legacy)?;
             self.v2_reading &= self.metric.shape.legacy;
             if histogram_state && !self.metric.histogram.native_v3() {
                 histogram_state = false;
@@ -1155,7 +1174,19 @@ impl ProtobufParser {
         // The scrape cache: a series appended earlier in this scrape and stamped with no
         // timestamp is a duplicate sample, dropped unchecked.
         let key = self.cache_key(msg, family, series);
-        let seen = self.appended.find(key, |&k| k == key).is_some();
+        // A series in the window is appended unless the body fails, so it goes in at once.
+        let in_window = self.now.earliest() <= t && t <= self.now.latest();
+        let seen = if in_window {
+            match self.appended.entry(key, |&k| k == key, |&k| k) {
+                hashbrown::hash_table::Entry::Occupied(_) => true,
+                hashbrown::hash_table::Entry::Vacant(v) => {
+                    v.insert(key);
+                    false
+                }
+            }
+        } else {
+            self.appended.find(key, |&k| k == key).is_some()
+        };
         if seen && ts.is_none() {
             return Ok(());
         }
@@ -1191,7 +1222,6 @@ impl ProtobufParser {
         if !plain {
             self.check_labels(msg, family, series, true)?;
         }
-        self.appended.insert_unique(key, key, |&k| k);
         Ok(())
     }
 
@@ -1219,8 +1249,7 @@ impl ProtobufParser {
             && shape.sorted
         {
             // No `__name__` pair (that would set `dropping`), none before it, sorted.
-            key.byte(0xff);
-            key.bytes(family);
+            key = self.family_key;
             key.bytes(series.suffix());
             key.byte(0xff);
             let Some(magic) = magic else {
