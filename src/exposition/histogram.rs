@@ -32,16 +32,19 @@ pub(super) struct Fields {
 
 impl Fields {
     pub(super) fn clear(&mut self) {
-        let keep = std::mem::take(self);
-        *self = Fields {
-            negative_spans: recycle(keep.negative_spans),
-            negative_deltas: recycle(keep.negative_deltas),
-            negative_counts: recycle(keep.negative_counts),
-            positive_spans: recycle(keep.positive_spans),
-            positive_deltas: recycle(keep.positive_deltas),
-            positive_counts: recycle(keep.positive_counts),
-            ..Fields::default()
-        };
+        self.sample_count = 0;
+        self.sample_count_float = 0.0;
+        self.sum = 0.0;
+        self.schema = 0;
+        self.zero_threshold = 0.0;
+        self.zero_count = 0;
+        self.zero_count_float = 0.0;
+        self.negative_spans.clear();
+        self.negative_deltas.clear();
+        self.negative_counts.clear();
+        self.positive_spans.clear();
+        self.positive_deltas.clear();
+        self.positive_counts.clear();
     }
 
     /// Whether it is a float histogram (`SampleCountFloat` or `ZeroCountFloat` above zero).
@@ -83,11 +86,6 @@ impl Fields {
         }
         Ok(())
     }
-}
-
-fn recycle<T>(mut v: Vec<T>) -> Vec<T> {
-    v.clear();
-    v
 }
 
 /// A Go runtime panic that Prometheus would hit: the scrape loop does not recover it, and the

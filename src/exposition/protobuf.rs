@@ -459,16 +459,10 @@ impl ProtobufParser {
                 Err(Fault::Refused(e)) => return Err(e),
                 Err(Fault::Crash(c)) => return Err(crash(c)),
             },
-            Version::V3 => {
-                if self.v2_reading {
-                    match self.family_v2_42_light(msg) {
-                        Ok(()) => {}
-                        Err(Fault::Refused(_)) => self.v2_reading = false,
-                        Err(Fault::Crash(c)) => return Err(crash(c)),
-                    }
-                }
-                self.family_v3(msg)?;
-            }
+            Version::V3 => self.family_v3(msg).map_err(|f| match f {
+                Fault::Refused(e) => e,
+                Fault::Crash(c) => crash(c),
+            })?,
         }
         self.families += 1;
         Ok(Next::Checked(total))
@@ -1076,19 +1070,62 @@ fn classic_at(kind: i32, m: &Metric, i: usize) -> Series {
 
 impl ProtobufParser {
     /// Prometheus 3's reading of one family: its streaming decoder and `ProtobufParser.Next`.
-    fn family_v3(&mut self, msg: &[u8]) -> Result<(), String> {
+    fn family_v3(&mut self, msg: &[u8]) -> Result<(), Fault> {
         let mut metrics = std::mem::take(&mut self.metrics);
         let read = self.family_v3_metrics(msg, &mut metrics);
         self.metrics = metrics;
         read
     }
 
-    fn family_v3_metrics(&mut self, msg: &[u8], metrics: &mut Vec<(usize, usize)>) -> Result<(), String> {
+    fn family_v3_metrics(&mut self, msg: &[u8], metrics: &mut Vec<(usize, usize)>) -> Result<(), Fault> {
         let family = decode_family(msg, Version::V3, metrics).map_err(|e| e.describe())?;
         if metrics.is_empty() {
             // An empty family is skipped unread.
             return Ok(());
         }
+        if self.v2_reading {
+            self.follow_v2_42(msg, metrics, &family)?;
+        }
+        self.family_v3_series(msg, metrics, family).map_err(Fault::Refused)
+    }
+
+    /// Judging as Prometheus 3, what 2.42 would do with a family as far as it matters: whether
+    /// it stops reading there, before a crash it could meet later. Where Prometheus 3 reads a
+    /// family without a fault, 2.42 finds one only in a name that is not a legacy one (the
+    /// family's here, label names as Prometheus 3 reads them) or in a family of histograms it
+    /// reads as native ones (read here in full, as that is where it can crash). Its wire
+    /// format faults are Prometheus 3's too, its repeated-label rule is laxer (every job and
+    /// instance replaced), and its other checks are alike.
+    fn follow_v2_42(&mut self, msg: &[u8], metrics: &[(usize, usize)], family: &Family) -> Result<(), Fault> {
+        let native = is_histogram(family.kind)
+            && decode_metric(&msg[metrics[0].0..metrics[0].1], Version::V2_42, &mut self.metric).is_ok()
+            && self.metric.histogram.native_v2_42();
+        let outcome = if native {
+            let mut taken = std::mem::take(&mut self.metrics);
+            let read = self.family_v2_42_metrics(msg, &mut taken);
+            self.metrics = taken;
+            read
+        } else if !super::lex::is_legacy_metric_name(&msg[family.name.0..family.name.1]) {
+            Err(Fault::Refused(String::new()))
+        } else {
+            Ok(())
+        };
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(Fault::Refused(_)) => {
+                self.v2_reading = false;
+                Ok(())
+            }
+            Err(crash @ Fault::Crash(_)) => Err(crash),
+        }
+    }
+
+    fn family_v3_series(
+        &mut self,
+        msg: &[u8],
+        metrics: &[(usize, usize)],
+        family: Family,
+    ) -> Result<(), String> {
         self.family_key = Stream::new(self.seed);
         self.family_key.byte(0xff);
         self.family_key.bytes(&msg[family.name.0..family.name.1]);
@@ -1323,35 +1360,6 @@ impl ProtobufParser {
         };
         let name = scrape::Name { bytes: &self.name, legacy: false };
         scrape::check(self.judge, name, count, label, in_window).map(drop).map_err(|r| r.message)
-    }
-
-    /// Judging as Prometheus 3, what 2.42 would do with a family as far as it matters: whether
-    /// it stops reading there, before a crash it could meet later. Where Prometheus 3 reads a
-    /// family without a fault, 2.42 finds one only in a name that is not a legacy one (label
-    /// names are followed in `family_v3_metrics`) or in a family of histograms it reads as
-    /// native ones (read here in full, as that is where it can crash). Its wire format faults
-    /// are Prometheus 3's too, its repeated-label rule is laxer (every job and instance
-    /// replaced), and its other checks are alike.
-    fn family_v2_42_light(&mut self, msg: &[u8]) -> Result<(), Fault> {
-        let mut metrics = std::mem::take(&mut self.metrics);
-        let read = decode_family(msg, Version::V2_42, &mut metrics);
-        let native = match (&read, metrics.first()) {
-            (Ok(family), Some(&(a, b))) if is_histogram(family.kind) => {
-                decode_metric(&msg[a..b], Version::V2_42, &mut self.metric).is_ok()
-                    && self.metric.histogram.native_v2_42()
-            }
-            _ => false,
-        };
-        self.metrics = metrics;
-        let family = read.map_err(|e| e.describe())?;
-        if native {
-            return self.family_v2_42(msg);
-        }
-        let name = &msg[family.name.0..family.name.1];
-        if !self.metrics.is_empty() && !super::lex::is_legacy_metric_name(name) {
-            return Err(Fault::Refused("a name that is not a legacy one".into()));
-        }
-        Ok(())
     }
 
     /// Prometheus 2.42's reading of one family: the whole family decoded, then its series.
