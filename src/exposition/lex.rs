@@ -7,6 +7,8 @@ use super::scan::{name_run_end, value_stop};
 /// Byte classes, one bit each, in a 256-entry table so a class test is one load and one mask.
 const NAME_START: u8 = 1; // [a-zA-Z_:]
 const LABEL_START: u8 = 2; // [a-zA-Z_]
+const LABEL_BYTE: u8 = 4; // [a-zA-Z0-9_]
+const ASCII: u8 = 8;
 
 const CLASSES: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -20,6 +22,12 @@ const CLASSES: [u8; 256] = {
         }
         if alpha {
             v |= LABEL_START;
+        }
+        if alpha || c.is_ascii_digit() {
+            v |= LABEL_BYTE;
+        }
+        if c.is_ascii() {
+            v |= ASCII;
         }
         t[b] = v;
         b += 1;
@@ -73,6 +81,18 @@ pub(super) fn is_legacy_metric_name(name: &[u8]) -> bool {
 /// Whether `name` is a classic label name.
 pub(super) fn is_legacy_label_name(name: &[u8]) -> bool {
     !name.is_empty() && label_name_end(name, 0) == name.len()
+}
+
+/// Of a label name read from protobuf: whether it is all ASCII, and whether it is a classic
+/// label name, in one look at each byte (names are short).
+#[inline]
+pub(super) fn label_name_classes(name: &[u8]) -> (bool, bool) {
+    let Some(&first) = name.first() else { return (true, false) };
+    let mut all = ASCII | LABEL_BYTE;
+    for &b in name {
+        all &= CLASSES[b as usize];
+    }
+    (all & ASCII != 0, all & LABEL_BYTE != 0 && is(LABEL_START, first))
 }
 
 /// A quoted string found by [`quoted_end`].

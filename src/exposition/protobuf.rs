@@ -127,9 +127,25 @@ impl Stream {
         self.push(u64::from(b), 1);
     }
 
+    /// Pads the stream with zero bytes to a whole word, so what follows is read a word at a
+    /// time.
+    #[inline(always)]
+    fn align(&mut self) {
+        if self.filled != 0 {
+            self.mix(self.pending);
+            self.pending = 0;
+            self.filled = 0;
+        }
+    }
+
     #[inline]
     fn bytes(&mut self, s: &[u8]) {
         let mut words = s.chunks_exact(8);
+        if self.filled == 0 {
+            for w in &mut words {
+                self.mix(u64::from_le_bytes(w.try_into().unwrap_or_default()));
+            }
+        }
         for w in &mut words {
             self.push(u64::from_le_bytes(w.try_into().unwrap_or_default()), 8);
         }
@@ -528,7 +544,7 @@ fn decode_family(msg: &[u8], version: Version, metrics: &mut Vec<(usize, usize)>
 /// Decodes one metric as Prometheus 3 does, and its label pairs with the checks
 /// its `parseLabel` makes (they are decoded once here, though Prometheus decodes them for each
 /// series: the outcome is the same).
-fn decode_metric_v3(msg: &[u8], m: &mut Metric, legacy: bool) -> Result<(), String> {
+fn decode_metric_v3(msg: &[u8], m: &mut Metric) -> Result<(), String> {
     decode_metric(msg, Version::V3, m).map_err(|e| e.describe())?;
     let mut shape = m.shape;
     let mut run_end = None;
@@ -545,8 +561,9 @@ fn decode_metric_v3(msg: &[u8], m: &mut Metric, legacy: bool) -> Result<(), Stri
         };
         let (name, value) = ((a + n0, a + n1), (a + v0, a + v1));
         let (n, v) = (&msg[name.0..name.1], &msg[value.0..value.1]);
+        let (ascii, classic) = super::lex::label_name_classes(n);
         if canonical.is_some() {
-            if n.is_empty() || !utf8(n) {
+            if n.is_empty() || !ascii && !utf8(n) {
                 return Err(PairFault::Name(n.to_vec()).describe());
             }
             if !utf8(v) {
@@ -571,9 +588,7 @@ fn decode_metric_v3(msg: &[u8], m: &mut Metric, legacy: bool) -> Result<(), Stri
         // Names mostly start with a lower-case letter, which sorts after `__name__`'s `_`.
         let first = n.first().copied().unwrap_or_default();
         shape.before_name |= first < b'_' || first == b'_' && n < &b"__name__"[..];
-        if legacy {
-            shape.legacy &= super::lex::is_legacy_label_name(n);
-        }
+        shape.legacy &= classic;
         if k > 0 {
             let last = &msg[shape.last.0..shape.last.1];
             let last_first = last.first().copied().unwrap_or_default();
@@ -1130,9 +1145,7 @@ impl ProtobufParser {
         self.family_key.byte(0xff);
         self.family_key.bytes(&msg[family.name.0..family.name.1]);
         let metric = |k: usize| &msg[metrics[k].0..metrics[k].1];
-        // Whether legacy names matter: for the judge, or for 2.42 while it reads on.
-        let legacy = self.judge.legacy_names || self.v2_reading;
-        decode_metric_v3(metric(0), &mut self.metric, legacy)?;
+        decode_metric_v3(metric(0), &mut self.metric)?;
         self.v2_reading &= self.metric.shape.legacy;
         let name = &msg[family.name.0..family.name.1];
         if name.is_empty() || !utf8(name) {
@@ -1176,7 +1189,7 @@ impl ProtobufParser {
                             if k == metrics.len() {
                                 return Ok(());
                             }
-                            decode_metric_v3(metric(k), &mut self.metric, legacy)?;
+                            decode_metric_v3(metric(k), &mut self.metric)?;
                             self.v2_reading &= self.metric.shape.legacy;
                             continue;
                         }
@@ -1188,7 +1201,7 @@ impl ProtobufParser {
             if k == metrics.len() {
                 return Ok(());
             }
-            decode_metric_v3(metric(k), &mut self.metric, legacy)?;
+            decode_metric_v3(metric(k), &mut self.metric)?;
             self.v2_reading &= self.metric.shape.legacy;
             if histogram_state && !self.metric.histogram.native_v3() {
                 histogram_state = false;
@@ -1275,8 +1288,9 @@ impl ProtobufParser {
     /// `__name__` labels, whose value alone is written: so `{__name__=""}` of family `x` has
     /// the key of a plain `x`, and is its duplicate. This hashes the same sequence with the
     /// labels written as protobuf pairs (length-prefixed), the metric name and the values of
-    /// `__name__` labels as one run between `0xff` bytes. Most metrics' label pairs are that
-    /// very encoding already, in order, and are hashed where they lie.
+    /// `__name__` labels as one run between `0xff` bytes (then zeros to a whole word). Most
+    /// metrics' label pairs are that very encoding already, in order, and are hashed where they
+    /// lie.
     fn cache_key(&mut self, msg: &[u8], family: &[u8], series: Series) -> u64 {
         let mut key = Stream::new(self.seed);
         let shape = self.metric.shape;
@@ -1289,6 +1303,7 @@ impl ProtobufParser {
             key = self.family_key;
             key.bytes(series.suffix());
             key.byte(0xff);
+            key.align();
             let Some(magic) = magic else {
                 key.bytes(&msg[start..end]);
                 return key.finish();
@@ -1336,6 +1351,7 @@ impl ProtobufParser {
             key.bytes(value_of(k));
         }
         key.byte(0xff);
+        key.align();
         for &k in order.iter().filter(|&&k| name_of(k) > dunder) {
             write_pair(&mut key, name_of(k), value_of(k));
         }
