@@ -54,10 +54,11 @@ impl Judge {
     ///   histograms on);
     /// - Prometheus 3 otherwise (curl, vmagent, the OpenTelemetry collector, which embeds
     ///   Prometheus 3's scrape code, no header at all).
-    pub fn from_accept(accept: Option<&[u8]>) -> Judge {
-        let accept = accept.unwrap_or_default();
+    ///
+    /// `accept` holds the header's values; a repeated header is read as one list.
+    pub fn from_accept<'a>(accept: impl IntoIterator<Item = &'a [u8]>) -> Judge {
         let (mut three, mut legacy, mut two) = (false, false, false);
-        for entry in accept.split(|&b| b == b',') {
+        for entry in accept.into_iter().flat_map(|value| value.split(|&b| b == b',')) {
             let mut parts = entry.split(|&b| b == b';');
             let media = parts.next().unwrap_or_default().trim_ascii();
             let mut version_1 = false;
@@ -132,7 +133,7 @@ mod tests {
 
     #[test]
     fn accept_headers_of_real_scrapers() {
-        let judge = |accept: &str| Judge::from_accept(Some(accept.as_bytes()));
+        let judge = |accept: &str| Judge::from_accept([accept.as_bytes()]);
         // Prometheus 2.42, default and with --enable-feature=native-histograms.
         let v2 = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
         let v2_native = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
@@ -149,7 +150,12 @@ mod tests {
         // Others: curl, vmagent, no header.
         assert_eq!(judge("*/*"), Judge::PROMETHEUS_3);
         assert_eq!(judge("text/plain;version=0.0.4;q=1,*/*;q=0.1"), Judge::PROMETHEUS_3);
-        assert_eq!(Judge::from_accept(None), Judge::PROMETHEUS_3);
+        assert_eq!(Judge::from_accept([]), Judge::PROMETHEUS_3);
+        // A header repeated is read as one list.
+        assert_eq!(
+            Judge::from_accept([&b"*/*"[..], b"text/plain;version=1.0.0;escaping=dots"]),
+            Judge::PROMETHEUS_3_LEGACY
+        );
     }
 
     #[test]

@@ -327,11 +327,9 @@ pub(super) fn parse_go_float(s: &[u8]) -> f64 {
 /// Go's conversion of a float64 to int64 on amd64 (`CVTTSD2SQ`): truncation toward zero, and
 /// the "integer indefinite" value, `i64::MIN`, for NaN and anything out of range.
 pub(super) fn go_f64_to_i64(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223_372_036_854_775_807e18 || f < -9.223_372_036_854_775_808e18 {
-        i64::MIN
-    } else {
-        f as i64
-    }
+    // ±2⁶³: the bounds of i64 as floats (the upper one is not an i64).
+    const BOUND: f64 = 9_223_372_036_854_775_808.0;
+    if !(-BOUND..BOUND).contains(&f) { i64::MIN } else { f as i64 }
 }
 
 /// Checks `s` with Go's `strconv.ParseInt(s, 10, 64)`: optional sign, digits, fits in i64.

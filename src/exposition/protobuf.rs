@@ -689,10 +689,13 @@ impl From<Wire> for PairFault {
     }
 }
 
+/// Where a field's bytes lie in its message: start and end.
+type Place = (usize, usize);
+
 /// A label pair: where its name and value lie (the last of each, as gogo keeps them); with
 /// `checked`, each name read must be non-empty UTF-8 and each value UTF-8, as Prometheus 3's
 /// `parseLabel` checks them.
-fn decode_pair(msg: &[u8], checked: bool) -> Result<((usize, usize), (usize, usize)), PairFault> {
+fn decode_pair(msg: &[u8], checked: bool) -> Result<(Place, Place), PairFault> {
     let mut r = Reader::new(msg);
     let (mut name, mut value) = ((0, 0), (0, 0));
     while r.more() {
@@ -722,7 +725,7 @@ fn decode_pair(msg: &[u8], checked: bool) -> Result<((usize, usize), (usize, usi
 }
 
 /// A label pair of an exemplar or, in 2.42, of a metric: its wire format only.
-fn decode_pair_wire(msg: &[u8]) -> Result<((usize, usize), (usize, usize)), Wire> {
+fn decode_pair_wire(msg: &[u8]) -> Result<(Place, Place), Wire> {
     decode_pair(msg, false).map_err(|f| match f {
         PairFault::Wire(w) => w,
         PairFault::Name(_) | PairFault::Value(_) => Wire::Eof,

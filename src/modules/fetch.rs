@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Response, StatusCode};
 
-use super::verification::{Check, Verification, dialect_of};
+use super::verification::{Check, Verification, format_of};
 use crate::body::Body;
 use crate::method::AnyRunner;
 use crate::method::runner::{Answer, ModuleRef, Runner};
@@ -117,7 +117,8 @@ impl<R: Runner> Fetcher<R> {
                 }
                 let (pieces, len) = read?;
                 if let Some(check) = check {
-                    check.end()?;
+                    let dialect = check.end()?;
+                    response::verified(headers, dialect.format);
                     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
                 }
                 Ok(Fetched::Whole(Whole { status, headers: std::mem::take(headers), pieces, len }))
@@ -129,7 +130,7 @@ impl<R: Runner> Fetcher<R> {
                 }
                 let format = match check {
                     Some(check) => verified(check, &output)?.format,
-                    None => dialect_of(&output).format,
+                    None => format_of(&output),
                 };
                 let gzip = accepts_gzip(req.headers);
                 let (headers, body) = response::bare(output, format, added.as_ref(), gzip).await;

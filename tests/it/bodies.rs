@@ -819,6 +819,30 @@ pub mod wire {
     }
 }
 
+/// One delimited protobuf family `h`, a native histogram whose one span holds one bucket but
+/// which carries three bucket deltas: Prometheus 2.42 with native histograms on indexes past
+/// its spans and panics in its scrape loop, and the whole server exits (issue 23). The proxy
+/// refuses it whoever asks.
+pub fn crashing_native_histogram() -> Vec<u8> {
+    let mut span = Vec::new();
+    wire::uint(2, 1, &mut span);
+    let mut h = Vec::new();
+    wire::uint(1, 1, &mut h);
+    wire::double(2, 1.0, &mut h);
+    wire::sint(5, 0, &mut h);
+    wire::bytes(12, &span, &mut h);
+    wire::packed_sint(13, &[1, -1, 0], &mut h);
+    let mut metric = Vec::new();
+    wire::bytes(7, &h, &mut metric);
+    let mut family = Vec::new();
+    wire::bytes(1, b"h", &mut family);
+    wire::uint(3, 4, &mut family);
+    wire::bytes(4, &metric, &mut family);
+    let mut out = Vec::new();
+    wire::delimited(&family, &mut out);
+    out
+}
+
 /// Protobuf metric type numbers (client_model's `MetricType`).
 fn proto_type(kind: Kind) -> u64 {
     match kind {

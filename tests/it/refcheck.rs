@@ -33,6 +33,28 @@ impl Version {
             Version::V2_42 => "Prometheus 2.42",
         }
     }
+
+    /// The `Accept` header the version's scrape loop sends under its default scrape config
+    /// (scrape/scrape.go's `acceptHeader` at the reference's pins; the end-to-end test checks
+    /// the real servers' headers are judged alike).
+    pub const fn accept(self) -> &'static str {
+        match self {
+            Version::V3 => {
+                "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,\
+                 application/openmetrics-text;version=0.0.1;q=0.5,\
+                 text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+            }
+            Version::V2_42 => {
+                "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,\
+                 text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+            }
+        }
+    }
+
+    /// The judge a request with the version's `Accept` header gets.
+    pub fn judge(self) -> exporter_exporter::exposition::Judge {
+        exporter_exporter::exposition::Judge::from_accept([self.accept().as_bytes()])
+    }
 }
 
 /// What the reference says of one body.

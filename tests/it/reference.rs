@@ -62,12 +62,10 @@ fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
-/// The verifier's verdict on `body` served as `served`, asked by `version`.
+/// The verifier's verdict on `body` served as `served`, asked by `version` (with its own
+/// `Accept` header).
 fn ours(body: &[u8], served: &Served, version: Version) -> Result<(), String> {
-    let judge = match version {
-        Version::V3 => Judge::PROMETHEUS_3,
-        Version::V2_42 => Judge::PROMETHEUS_2_42,
-    };
+    let judge = version.judge();
     let dialect = Dialect::from_content_type(Some(served.content_type.as_bytes()), judge);
     verify(body, dialect, Encoding::Identity, Now::system()).map(drop).map_err(|e| e.to_string())
 }
@@ -229,6 +227,8 @@ fn compare(count: u64, seed: u64) -> (Tallies, String) {
 
 #[test]
 fn verdicts_agree_with_the_prometheus_servers_on_generated_bodies() {
+    // Each version is asked as its own Accept header asks.
+    assert_eq!((Version::V3.judge(), Version::V2_42.judge()), (Judge::PROMETHEUS_3, Judge::PROMETHEUS_2_42));
     if !refcheck::present() {
         return;
     }

@@ -81,10 +81,11 @@ pub(crate) struct Case {
 }
 
 impl Case {
-    /// Whether the proxy serves the body to this judge: what the version does with it, and
-    /// never a body that crashes Prometheus 2.42.
+    /// Whether the proxy serves the body to this judge: what the version does with it, never
+    /// a body that crashes Prometheus 2.42, and never one of the [`DEVIATIONS`]. `None` where
+    /// the recorded verdict is unknown.
     pub(crate) fn served_to(&self, judge: Judge) -> Option<bool> {
-        if self.v2_42 == Recorded::Crash {
+        if self.v2_42 == Recorded::Crash || DEVIATIONS.contains(&self.name.as_str()) {
             return Some(false);
         }
         let recorded =
@@ -165,7 +166,6 @@ fn every_case_gets_the_verdict_recorded_for_each_version() {
         let body = std::fs::read(&case.path).expect("case file");
         for judge in Judge::BOTH {
             let Some(served) = case.served_to(judge) else { continue };
-            let served = served && !DEVIATIONS.contains(&case.name.as_str());
             let verdict = verify(&body, case.dialect(judge), Encoding::Identity, Now::system());
             if verdict.is_ok() != served {
                 wrong.push(format!(
@@ -274,4 +274,56 @@ fn content_types_pick_the_format_as_prometheus_does() {
             );
         }
     }
+}
+
+/// Where docs/migration.md's table of changed verdicts starts and ends.
+const MIGRATION_TABLE: (&str, &str) =
+    ("<!-- changed verdicts: begin (tests/it/verify_cases.rs) -->\n", "<!-- changed verdicts: end -->\n");
+
+/// docs/migration.md lists every case whose verdict changed with issue 23: the verifier's
+/// before (the `0d5094d` column, expfmt's for the text format) against what each version does
+/// now (a crash counts as refused: the proxy refuses it). `EXPEXP_WRITE_VERDICTS=1` writes the
+/// table anew.
+#[test]
+fn the_migration_guide_lists_every_case_whose_verdict_changed() {
+    let word = |served: Option<bool>| match served {
+        Some(true) => "served",
+        Some(false) => "refused",
+        None => "unknown",
+    };
+    let mut table = String::from(
+        "| case | before (expfmt for text) | asked by Prometheus 3 | asked by Prometheus 2.42 |\n|---|---|---|---|\n",
+    );
+    for case in cases() {
+        let (v3, v2_42) = (case.served_to(Judge::PROMETHEUS_3), case.served_to(Judge::PROMETHEUS_2_42));
+        if v3 == Some(case.before) && v2_42 == Some(case.before) {
+            continue;
+        }
+        let shown = case.name.trim_end_matches(".good.txt").trim_end_matches(".bad.txt");
+        let _ = writeln!(
+            table,
+            "| [{shown}](../tests/exposition/{}) | {} | {} | {} |",
+            case.name,
+            word(Some(case.before)),
+            word(v3),
+            word(v2_42)
+        );
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/migration.md");
+    let doc = std::fs::read_to_string(&path).expect("docs/migration.md");
+    let (begin, end) = MIGRATION_TABLE;
+    let (Some(from), Some(to)) = (doc.find(begin), doc.find(end)) else {
+        panic!("docs/migration.md lacks the markers {begin:?} and {end:?}");
+    };
+    let now = &doc[from + begin.len()..to];
+    if std::env::var("EXPEXP_WRITE_VERDICTS").as_deref() == Ok("1") {
+        let written = format!("{}{table}{}", &doc[..from + begin.len()], &doc[to..]);
+        std::fs::write(&path, written).expect("write docs/migration.md");
+        return;
+    }
+    assert!(
+        now == table,
+        "docs/migration.md's table of changed verdicts is not what VERDICTS.tsv says; \
+         EXPEXP_WRITE_VERDICTS=1 writes it anew"
+    );
 }
