@@ -33,16 +33,31 @@ pub struct Judge {
     /// Prometheus 2.42 always does; Prometheus 3 does when its scrape config sets
     /// `metric_name_validation_scheme: legacy`, which its `Accept` header shows.
     pub legacy_names: bool,
+    /// Whether it ingests native histograms. Prometheus 2.42 does only with
+    /// `--enable-feature=native-histograms`, which also makes it ask for protobuf (its
+    /// `Accept` header shows it); without it, a native histogram in a protobuf body (sent by an
+    /// exporter that ignores `Accept`) fails the scrape. Prometheus 3 is judged as with native
+    /// histograms on, as it asks for protobuf only then.
+    pub native_histograms: bool,
 }
 
 impl Judge {
     /// Prometheus 3 with its default (UTF-8) name validation.
-    pub const PROMETHEUS_3: Judge = Judge { version: Version::V3, legacy_names: false };
+    pub const PROMETHEUS_3: Judge =
+        Judge { version: Version::V3, legacy_names: false, native_histograms: true };
     /// Prometheus 3 set to legacy name validation.
-    pub const PROMETHEUS_3_LEGACY: Judge = Judge { version: Version::V3, legacy_names: true };
-    /// Prometheus 2.42.
-    pub const PROMETHEUS_2_42: Judge = Judge { version: Version::V2_42, legacy_names: true };
-    /// Both versions with their defaults, as `-check.metrics` and the debug scrape report them.
+    pub const PROMETHEUS_3_LEGACY: Judge =
+        Judge { version: Version::V3, legacy_names: true, native_histograms: true };
+    /// Prometheus 2.42 with native histograms on (`--enable-feature=native-histograms`): the
+    /// one that asks for protobuf, and whose scrape path the reference program follows.
+    pub const PROMETHEUS_2_42: Judge =
+        Judge { version: Version::V2_42, legacy_names: true, native_histograms: true };
+    /// Prometheus 2.42 as Debian runs it, without native histograms.
+    pub const PROMETHEUS_2_42_CLASSIC: Judge =
+        Judge { version: Version::V2_42, legacy_names: true, native_histograms: false };
+    /// Both versions, as `-check.metrics` and the debug scrape report them: Prometheus 3 with
+    /// its defaults, and Prometheus 2.42 as it reads protobuf (with native histograms; the
+    /// two 2.42s differ on nothing else).
     pub const BOTH: [Judge; 2] = [Judge::PROMETHEUS_3, Judge::PROMETHEUS_2_42];
 
     /// The Prometheus that sent a scrape request with this `Accept` header:
@@ -51,13 +66,13 @@ impl Judge {
     ///   `escaping` value is other than `allow-utf-8`;
     /// - Prometheus 2.42 when it lists OpenMetrics or protobuf entries without either of those
     ///   (Prometheus 2 asks for OpenMetrics first, and for protobuf first with native
-    ///   histograms on);
+    ///   histograms on, which is how the two are told apart);
     /// - Prometheus 3 otherwise (curl, vmagent, the OpenTelemetry collector, which embeds
     ///   Prometheus 3's scrape code, no header at all).
     ///
     /// `accept` holds the header's values; a repeated header is read as one list.
     pub fn from_accept<'a>(accept: impl IntoIterator<Item = &'a [u8]>) -> Judge {
-        let (mut three, mut legacy, mut two) = (false, false, false);
+        let (mut three, mut legacy, mut two, mut protobuf) = (false, false, false, false);
         for entry in accept.into_iter().flat_map(|value| value.split(|&b| b == b',')) {
             let mut parts = entry.split(|&b| b == b';');
             let media = parts.next().unwrap_or_default().trim_ascii();
@@ -76,15 +91,16 @@ impl Judge {
             if media.eq_ignore_ascii_case(b"text/plain") && version_1 {
                 three = true;
             }
-            if media.eq_ignore_ascii_case(b"application/openmetrics-text")
-                || media.eq_ignore_ascii_case(b"application/vnd.google.protobuf")
-            {
+            let is_protobuf = media.eq_ignore_ascii_case(b"application/vnd.google.protobuf");
+            if is_protobuf || media.eq_ignore_ascii_case(b"application/openmetrics-text") {
                 two = true;
             }
+            protobuf |= is_protobuf;
         }
         match (three, two) {
-            (true, _) => Judge { version: Version::V3, legacy_names: legacy },
-            (false, true) => Judge::PROMETHEUS_2_42,
+            (true, _) => Judge { legacy_names: legacy, ..Judge::PROMETHEUS_3 },
+            (false, true) if protobuf => Judge::PROMETHEUS_2_42,
+            (false, true) => Judge::PROMETHEUS_2_42_CLASSIC,
             (false, false) => Judge::PROMETHEUS_3,
         }
     }
@@ -92,8 +108,9 @@ impl Judge {
 
 impl fmt::Display for Judge {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.version, self.legacy_names) {
-            (Version::V3, true) => write!(f, "{} (legacy names)", self.version),
+        match (self.version, self.legacy_names, self.native_histograms) {
+            (Version::V3, true, _) => write!(f, "{} with legacy names", self.version),
+            (Version::V2_42, _, false) => write!(f, "{} without native histograms", self.version),
             _ => write!(f, "{}", self.version),
         }
     }
@@ -137,11 +154,11 @@ mod tests {
         // Prometheus 2.42, default and with --enable-feature=native-histograms.
         let v2 = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
         let v2_native = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-        assert_eq!(judge(v2), Judge::PROMETHEUS_2_42);
+        assert_eq!(judge(v2), Judge::PROMETHEUS_2_42_CLASSIC);
         assert_eq!(judge(v2_native), Judge::PROMETHEUS_2_42);
         // Prometheus 3 (scrape/scrape.go acceptHeader): default, native histograms, legacy.
         let v3 = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
-        let v3_native = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+        let v3_native = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
         let v3_legacy = "application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=underscores;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
         assert_eq!(judge(v3), Judge::PROMETHEUS_3);
         assert_eq!(judge(v3_native), Judge::PROMETHEUS_3);

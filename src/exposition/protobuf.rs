@@ -1504,6 +1504,14 @@ impl ProtobufParser {
             // spans, the server crashes.
             self.work.compact(&self.metric.histogram, Compaction::V2_42).map_err(Fault::Crash)?;
             check(self, false)?;
+            if self.judge.version == Version::V2_42 && !self.judge.native_histograms {
+                // The head appender's first check, before its time window (ErrNativeHistogramsDisabled,
+                // fatal to the scrape).
+                return Err(Fault::Refused(format!(
+                    "native histograms are disabled: {:?} is one (Prometheus 2.42 without --enable-feature=native-histograms)",
+                    String::from_utf8_lossy(family)
+                )));
+            }
             if t >= self.now.earliest() {
                 self.work.validate_v2_42(&self.metric.histogram).map_err(|e| {
                     Fault::Refused(format!("histogram {:?}: {e}", String::from_utf8_lossy(family)))

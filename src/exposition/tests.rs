@@ -353,6 +353,18 @@ fn a_native_histogram_that_crashes_prometheus_2_42_is_served_to_no_one() {
 }
 
 #[test]
+fn prometheus_2_42_without_native_histograms_fails_a_scrape_holding_one() {
+    let native = pb::delimited(&[native_family(2, &[1, 1], 3)]);
+    let classic = pb::delimited(&[pb::family(b"a", &[(b"x", b"1")])]);
+    let dialect = |judge| Dialect { judge, ..PROTO };
+    assert!(verify(&native, dialect(Judge::PROMETHEUS_2_42), Encoding::Identity, NOW).is_ok());
+    let e = verify(&native, dialect(Judge::PROMETHEUS_2_42_CLASSIC), Encoding::Identity, NOW).unwrap_err();
+    assert!(e.message.starts_with("native histograms are disabled"), "{e}");
+    assert!(e.to_string().ends_with("(Prometheus 2.42 without native histograms)"), "{e}");
+    assert!(verify(&classic, dialect(Judge::PROMETHEUS_2_42_CLASSIC), Encoding::Identity, NOW).is_ok());
+}
+
+#[test]
 fn protobuf_in_pieces() {
     let body = pb::delimited(&[pb::family(b"a", &[(b"x", b"1")]), pb::family(b"b", &[])]);
     for split in 1..body.len() {

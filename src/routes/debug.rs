@@ -106,12 +106,15 @@ pub fn report(
 }
 
 /// The verifier's verdicts on what was read, worded as `-check.metrics` words them: as both
-/// versions, and as `judge` (the one applied) if it is neither.
+/// versions, one of them (or a third) `judge`, the one applied.
 fn verdict(http: Option<&HttpSource>, seen: &Seen, max_body: u64, judge: Judge) -> String {
     let body: Vec<u8> = seen.body.iter().flat_map(|b| b.iter().copied()).collect();
+    // The applied one takes the place of its version's (2.42 without native histograms for
+    // 2.42), or comes third (Prometheus 3 with legacy names).
     let mut judges = Judge::BOTH.to_vec();
-    if !judges.contains(&judge) {
-        judges.push(judge);
+    match judges.iter().position(|j| (j.version, j.legacy_names) == (judge.version, judge.legacy_names)) {
+        Some(i) => judges[i] = judge,
+        None => judges.push(judge),
     }
     let applied = |checked: check::Checked| checked.report_applied(Some(judge));
     match http {

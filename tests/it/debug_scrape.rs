@@ -192,9 +192,9 @@ async fn both_versions_verdicts_are_shown_and_the_applied_one_marked() {
         &r,
         &[
             "verification: FAIL: text format",
-            "\nPrometheus 3: OK: 0 TYPE lines, 1 sample\nPrometheus 2.42 (applied): FAIL: line 1, column 1: ",
+            "\nPrometheus 3: OK: 0 TYPE lines, 1 sample\nPrometheus 2.42 without native histograms (applied): FAIL: line 1, column 1: ",
             "result: the scrape answers 500",
-            "(Prometheus 2.42)",
+            "(Prometheus 2.42 without native histograms)",
         ],
     );
     let r = debug(&proxy, "dotted", &[]).await;
@@ -205,7 +205,7 @@ async fn both_versions_verdicts_are_shown_and_the_applied_one_marked() {
         &r,
         &[
             "\nPrometheus 3: OK: 0 TYPE lines, 1 sample\nPrometheus 2.42: FAIL: ",
-            "\nPrometheus 3 (legacy names) (applied): FAIL: line 1, column 2: ",
+            "\nPrometheus 3 with legacy names (applied): FAIL: line 1, column 2: ",
             "result: the scrape answers 500",
         ],
     );

@@ -26,6 +26,7 @@ mod load;
 mod malloc;
 mod memory_budget;
 mod operations;
+mod prometheus_versions;
 mod promtool;
 mod properties;
 mod proxy_exec;

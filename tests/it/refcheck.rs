@@ -51,9 +51,31 @@ impl Version {
         }
     }
 
-    /// The judge a request with the version's `Accept` header gets.
-    pub fn judge(self) -> exporter_exporter::exposition::Judge {
-        exporter_exporter::exposition::Judge::from_accept([self.accept().as_bytes()])
+    /// The `Accept` header of the version set to ingest native histograms, which makes it ask
+    /// for protobuf first (as the real 2.42 and 3.5.3 send them: prometheus_versions.rs) (2.42: `--enable-feature=native-histograms`; 3.5:
+    /// the same feature, later `scrape_native_histograms`).
+    pub const fn accept_protobuf(self) -> &'static str {
+        match self {
+            Version::V3 => {
+                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,\
+                 application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,\
+                 application/openmetrics-text;version=0.0.1;q=0.4,\
+                 text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1"
+            }
+            Version::V2_42 => {
+                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,\
+                 application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,\
+                 text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+            }
+        }
+    }
+
+    /// The judge a request with the version's `Accept` header gets: with native histograms on
+    /// for protobuf bodies (the reference's `prom-protobuf` modes model that), as a server asks
+    /// for protobuf only then.
+    pub fn judge(self, protobuf: bool) -> exporter_exporter::exposition::Judge {
+        let accept = if protobuf { self.accept_protobuf() } else { self.accept() };
+        exporter_exporter::exposition::Judge::from_accept([accept.as_bytes()])
     }
 }
 

@@ -65,7 +65,7 @@ fn now_ms() -> i64 {
 /// The verifier's verdict on `body` served as `served`, asked by `version` (with its own
 /// `Accept` header).
 fn ours(body: &[u8], served: &Served, version: Version) -> Result<(), String> {
-    let judge = version.judge();
+    let judge = version.judge(served.content_type.starts_with("application/vnd.google.protobuf"));
     let dialect = Dialect::from_content_type(Some(served.content_type.as_bytes()), judge);
     verify(body, dialect, Encoding::Identity, Now::system()).map(drop).map_err(|e| e.to_string())
 }
@@ -228,7 +228,15 @@ fn compare(count: u64, seed: u64) -> (Tallies, String) {
 #[test]
 fn verdicts_agree_with_the_prometheus_servers_on_generated_bodies() {
     // Each version is asked as its own Accept header asks.
-    assert_eq!((Version::V3.judge(), Version::V2_42.judge()), (Judge::PROMETHEUS_3, Judge::PROMETHEUS_2_42));
+    assert_eq!(
+        [
+            Version::V3.judge(false),
+            Version::V3.judge(true),
+            Version::V2_42.judge(false),
+            Version::V2_42.judge(true)
+        ],
+        [Judge::PROMETHEUS_3, Judge::PROMETHEUS_3, Judge::PROMETHEUS_2_42_CLASSIC, Judge::PROMETHEUS_2_42]
+    );
     if !refcheck::present() {
         return;
     }
