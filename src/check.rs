@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use flate2::read::MultiGzDecoder;
 
 use crate::exposition::{
-    BodyCheck, ContentType, Dialect, Encoding, Format, Judge, Now, Position, Summary, VerifyError,
+    BodyVerifier, ContentType, Dialect, Encoding, Format, Judge, Now, Position, Summary, VerifyError,
 };
 use crate::modules::verification::format_of;
 pub use excerpt::{Caret, Excerpt, MAX_SHOWN_LINE_BYTES};
@@ -143,7 +143,7 @@ pub fn check(body: &[u8], content_type: Option<&str>, max_bytes: u64, judges: &[
         .iter()
         .map(|&judge| {
             // As the http module checks a body: the same decoder bound as the body bound.
-            let result = BodyCheck::new(Dialect { format, judge }, encoding, max_bytes, now).finish(body);
+            let result = BodyVerifier::new(Dialect { format, judge }, encoding, max_bytes, now).finish(body);
             let line = match &result {
                 Err(VerifyError { position: Position::Line { line, column }, .. }) => {
                     Excerpt::of(text, *line, *column)

@@ -9,7 +9,9 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod docker;
+#[allow(clippy::too_many_lines, reason = "the parsers are exempt: each state of a line reads best whole")]
 pub mod exposition;
+pub mod lasting;
 pub mod logging;
 pub mod malloc;
 pub mod method;
@@ -22,6 +24,7 @@ pub mod security;
 pub mod server;
 pub mod settings;
 pub mod signals;
+pub mod sources;
 pub mod telemetry;
 pub mod tls;
 pub mod upstream;

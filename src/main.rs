@@ -8,11 +8,11 @@
 use std::process::ExitCode;
 
 use exporter_exporter::check;
-use exporter_exporter::cli::Cli;
+use exporter_exporter::cli;
 use exporter_exporter::daemon::{self, StartError};
 use exporter_exporter::exposition::Judge;
 use exporter_exporter::logging;
-use exporter_exporter::settings::Settings;
+use exporter_exporter::settings::{Flags, Settings};
 use exporter_exporter::signals::{Signal, Signals};
 use exporter_exporter::telemetry::BuildInfo;
 
@@ -24,10 +24,10 @@ const CHECK_FAILED: u8 = 1;
 const SBOM: &str = "/usr/share/doc/exporter-exporter/sbom.cdx.json";
 
 fn main() -> ExitCode {
-    let cli = match Cli::parse_go(std::env::args_os()) {
-        Ok(cli) => cli,
-        // clap exits 2 for a usage error, 0 for -help, as Go's flag package does.
-        Err(e) => e.exit(),
+    let cli = match cli::parse(std::env::args_os()) {
+        Ok(flags) => flags,
+        // 2 for a flag that does not parse, 0 for -help, as Go's flag package exits.
+        Err(refused) => return refused.exit(),
     };
     let build = BuildInfo::current();
     if cli.version {
@@ -59,7 +59,7 @@ fn main() -> ExitCode {
     };
     raise_fd_limit();
     if cli.config_check {
-        return match daemon::check(&settings, build) {
+        return match daemon::check_config(&settings, build) {
             Ok(()) => {
                 println!("configuration OK");
                 ExitCode::SUCCESS
@@ -91,8 +91,8 @@ fn main() -> ExitCode {
 
 /// `-check.metrics`: the verdicts of Prometheus 3 and 2.42, on stdout when both ingest the body,
 /// on stderr (exit 1) when either refuses it.
-fn check_metrics(cli: &Cli) -> ExitCode {
-    let body = match check::Input::from_flag(&cli.check_metrics).read(cli.upstream_max_body_bytes) {
+fn check_metrics(cli: &Flags) -> ExitCode {
+    let body = match check::Input::from_flag(&cli.check_metrics).read(cli.options.max_body_bytes) {
         Ok(body) => body,
         Err(e) => {
             eprintln!("{e}");
@@ -100,7 +100,7 @@ fn check_metrics(cli: &Cli) -> ExitCode {
         }
     };
     let content_type = Some(cli.check_content_type.as_str()).filter(|ct| !ct.is_empty());
-    let checked = check::check(&body, content_type, cli.upstream_max_body_bytes, &Judge::BOTH);
+    let checked = check::check(&body, content_type, cli.options.max_body_bytes, &Judge::BOTH);
     if checked.ok() {
         print!("{}", checked.report());
         ExitCode::SUCCESS

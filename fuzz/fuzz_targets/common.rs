@@ -12,7 +12,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
 use exporter_exporter::exposition::{
-    BodyCheck, Dialect, Encoding, Format, Judge, Now, Summary, VerifyError, Version, verify,
+    BodyVerifier, Dialect, Encoding, Format, Judge, Now, Summary, VerifyError, Version, verify,
 };
 
 /// Every Prometheus a scrape may be judged as.
@@ -26,7 +26,7 @@ pub fn split_input(data: &[u8]) -> Option<(usize, &[u8])> {
     Some((body.len() * usize::from(first) / 255, body))
 }
 
-/// Verifies `body` in one call and again in two pieces through [`BodyCheck`], and panics if
+/// Verifies `body` in one call and again in two pieces through [`BodyVerifier`], and panics if
 /// the verdicts differ. Returns the one-shot verdict.
 pub fn check_split(
     body: &[u8],
@@ -36,7 +36,7 @@ pub fn check_split(
     now: Now,
 ) -> Result<Summary, VerifyError> {
     let whole = verify(body, dialect, encoding, now);
-    let mut check = BodyCheck::new(dialect, encoding, u64::MAX, now);
+    let mut check = BodyVerifier::new(dialect, encoding, u64::MAX, now);
     let pieces = match check.update(&body[..cut]) {
         Ok(()) => check.finish(body),
         Err(e) => Err(e),

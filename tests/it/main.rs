@@ -19,6 +19,7 @@ mod docker_real;
 mod docker_support;
 mod docs;
 mod e2e_prometheus;
+mod harness;
 mod hostile;
 mod inbound_tls;
 mod listing;
