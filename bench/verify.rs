@@ -5,7 +5,7 @@
 use std::io::Write as _;
 
 use divan::counter::BytesCount;
-use exporter_exporter::exposition::{Dialect, Encoding, Format, verify};
+use exporter_exporter::exposition::{Dialect, Encoding, Format, Judge, Now, verify};
 
 fn main() {
     divan::main();
@@ -118,29 +118,43 @@ const SIZES: [usize; 2] = [50 << 10, 10 << 20];
 
 #[allow(clippy::needless_pass_by_value, reason = "divan hands the bencher over by value")]
 fn run(bencher: divan::Bencher<'_, '_>, body: Vec<u8>, dialect: Dialect, encoding: Encoding, counted: usize) {
-    assert!(verify(&body, dialect, encoding).is_ok(), "the benchmark body must verify");
-    bencher.counter(BytesCount::new(counted)).bench(|| verify(divan::black_box(&body), dialect, encoding));
+    assert!(verify(&body, dialect, encoding, Now::system()).is_ok(), "the benchmark body must verify");
+    bencher
+        .counter(BytesCount::new(counted))
+        .bench(|| verify(divan::black_box(&body), dialect, encoding, Now::system()));
 }
 
 #[divan::bench(args = SIZES)]
 fn text(bencher: divan::Bencher<'_, '_>, size: usize) {
     let body = text_body(size, false);
     let n = body.len();
-    run(bencher, body, Dialect { format: Format::Text, utf8_names: false }, Encoding::Identity, n);
+    run(bencher, body, Dialect { format: Format::Text, judge: Judge::PROMETHEUS_3 }, Encoding::Identity, n);
 }
 
 #[divan::bench(args = SIZES)]
 fn openmetrics(bencher: divan::Bencher<'_, '_>, size: usize) {
     let body = text_body(size, true);
     let n = body.len();
-    run(bencher, body, Dialect { format: Format::OpenMetrics, utf8_names: true }, Encoding::Identity, n);
+    run(
+        bencher,
+        body,
+        Dialect { format: Format::OpenMetrics, judge: Judge::PROMETHEUS_3 },
+        Encoding::Identity,
+        n,
+    );
 }
 
 #[divan::bench(args = SIZES)]
 fn protobuf(bencher: divan::Bencher<'_, '_>, size: usize) {
     let body = proto_body(size);
     let n = body.len();
-    run(bencher, body, Dialect { format: Format::Protobuf, utf8_names: false }, Encoding::Identity, n);
+    run(
+        bencher,
+        body,
+        Dialect { format: Format::Protobuf, judge: Judge::PROMETHEUS_3 },
+        Encoding::Identity,
+        n,
+    );
 }
 
 /// Counted in decoded bytes, the work that matters for a scrape.
@@ -148,5 +162,11 @@ fn protobuf(bencher: divan::Bencher<'_, '_>, size: usize) {
 fn text_gzip(bencher: divan::Bencher<'_, '_>, size: usize) {
     let plain = text_body(size, false);
     let n = plain.len();
-    run(bencher, gzip(&plain), Dialect { format: Format::Text, utf8_names: false }, Encoding::Gzip, n);
+    run(
+        bencher,
+        gzip(&plain),
+        Dialect { format: Format::Text, judge: Judge::PROMETHEUS_3 },
+        Encoding::Gzip,
+        n,
+    );
 }

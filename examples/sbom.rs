@@ -183,9 +183,9 @@ fn sha256_hex(bytes: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// One component per Debian package that a container image's files were copied from, holding
-/// those files with their hashes, keyed by the package's purl.
-fn debian_packages(list: &str) -> Result<BTreeMap<String, Value>, String> {
+/// One component per Debian package the image's file list `list` copies files from, each
+/// holding those files with their hashes, by the package's purl.
+fn image_packages(list: &str) -> Result<BTreeMap<String, Value>, String> {
     let mut packages: BTreeMap<String, Value> = BTreeMap::new();
     for f in packaged_files(list)? {
         let purl = format!("pkg:deb/debian/{}@{}?arch={}&distro=debian-12", f.package, f.version, f.arch);
@@ -265,7 +265,7 @@ fn sbom(binary: &str, target: Option<&str>, image: Option<&str>) -> Result<Value
         .collect();
     let mut subject = application.clone();
     if let Some(list) = image {
-        let packages = debian_packages(list)?;
+        let packages = image_packages(list)?;
         subject = json!({
             "type": "container",
             "bom-ref": "container:exporter_exporter",

@@ -3,11 +3,12 @@
 
 use std::io::Write as _;
 
-use exporter_exporter::exposition::{Dialect, Encoding, Format, verify};
+use exporter_exporter::exposition::{Dialect, Encoding, Format, Judge, Now, verify};
 
 fn main() {
-    // `verify_profile ROUNDS [FILE [text|openmetrics|protobuf]]`: a file (say a real
-    // node_exporter page) in the given format, or a generated text body.
+    // `verify_profile ROUNDS [FILE [text|openmetrics|protobuf [3|2.42]]]`: a file (say a real
+    // node_exporter page) in the given format, judged as the given Prometheus (3 by default),
+    // or a generated text body.
     let rounds: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(3);
     let body = match std::env::args().nth(2) {
         Some(path) => std::fs::read(path).expect("read the body"),
@@ -19,10 +20,15 @@ fn main() {
         Some("protobuf") => Format::Protobuf,
         Some(other) => panic!("unknown format {other:?}: text, openmetrics or protobuf"),
     };
-    let dialect = Dialect { format, utf8_names: format == Format::OpenMetrics };
+    let judge = match std::env::args().nth(4).as_deref() {
+        None | Some("3") => Judge::PROMETHEUS_3,
+        Some("2.42") => Judge::PROMETHEUS_2_42,
+        Some(other) => panic!("unknown Prometheus {other:?}: 3 or 2.42"),
+    };
+    let dialect = Dialect { format, judge };
     let start = std::time::Instant::now();
     for _ in 0..rounds {
-        verify(&body, dialect, Encoding::Identity).expect("valid");
+        verify(&body, dialect, Encoding::Identity, Now::system()).expect("valid");
     }
     let secs = start.elapsed().as_secs_f64();
     println!("{:.0} MB/s", (body.len() * rounds) as f64 / secs / 1e6);

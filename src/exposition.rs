@@ -6,14 +6,16 @@
 //! piece boundary cuts; a verdict is ready when the last byte lands and the body is never read
 //! twice or gathered into one buffer.
 
-mod escaping;
+mod content_type;
 mod fault;
 mod gzip;
+mod histogram;
+mod judge;
 mod lex;
-mod names;
 mod openmetrics;
 mod protobuf;
 mod scan;
+mod scrape;
 mod skeleton;
 mod spanning;
 mod text;
@@ -22,48 +24,26 @@ mod verdict;
 use openmetrics::OpenMetricsParser;
 use protobuf::{Next, ProtobufParser};
 use text::TextParser;
+
+pub use content_type::ContentType;
+pub use judge::{Judge, Now, Version};
 pub use verdict::{Format, Position, Summary, VerifyError};
 
-/// A format plus the name rules that go with it, as read from a `Content-Type`.
+/// How a body is read: its format, and the Prometheus whose scrape path judges it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dialect {
     /// Which parser applies.
     pub format: Format,
-    /// Whether names outside the classic `[a-zA-Z_:][a-zA-Z0-9_:]*` grammar are allowed. The
-    /// text and protobuf decoders of expfmt allow them only with `escaping=allow-utf-8`;
-    /// Prometheus's OpenMetrics parser always does.
-    pub utf8_names: bool,
+    /// The Prometheus that asked (docs/verification.md, "Which Prometheus").
+    pub judge: Judge,
 }
 
 impl Dialect {
-    /// The dialect Prometheus (and expfmt) would pick for a response with this `Content-Type`;
-    /// a missing or unknown type means the text format.
-    pub fn from_content_type(content_type: Option<&[u8]>) -> Dialect {
-        let ct = content_type.unwrap_or_default();
-        let mut parts = ct.split(|&b| b == b';');
-        let media = trim(parts.next().unwrap_or_default());
-        let mut proto_ok = true;
-        for param in parts {
-            let param = trim(param);
-            let Some(eq) = param.iter().position(|&b| b == b'=') else { continue };
-            let key = trim(&param[..eq]);
-            let value = trim(&param[eq + 1..]);
-            let value = value.strip_prefix(b"\"").and_then(|v| v.strip_suffix(b"\"")).unwrap_or(value);
-            if key.eq_ignore_ascii_case(b"proto") {
-                proto_ok &= value == b"io.prometheus.client.MetricFamily";
-            } else if key.eq_ignore_ascii_case(b"encoding") {
-                proto_ok &= value == b"delimited";
-            }
-        }
-        if media.eq_ignore_ascii_case(b"application/openmetrics-text") {
-            return Dialect { format: Format::OpenMetrics, utf8_names: true };
-        }
-        let format = if media.eq_ignore_ascii_case(b"application/vnd.google.protobuf") && proto_ok {
-            Format::Protobuf
-        } else {
-            Format::Text
-        };
-        Dialect { format, utf8_names: escaping::allows_utf8_names(ct) }
+    /// The dialect of a response with this `Content-Type`, judged by `judge`: the format
+    /// Prometheus 2.42 reads it as (a missing or unknown type is the text format; see
+    /// [`ContentType`] for what Prometheus 3 makes of it).
+    pub fn from_content_type(content_type: Option<&[u8]>, judge: Judge) -> Dialect {
+        Dialect { format: ContentType::read(content_type).format, judge }
     }
 }
 
@@ -100,13 +80,14 @@ impl Encoding {
 enum Parser {
     Text(Box<TextParser>),
     OpenMetrics(Box<OpenMetricsParser>),
-    Protobuf(ProtobufParser),
+    Protobuf(Box<ProtobufParser>),
 }
 
 /// Checks a decoded (not compressed) body piece by piece.
 #[derive(Debug)]
 pub struct Verifier {
     format: Format,
+    judge: Judge,
     parser: Parser,
     /// Lines or messages checked so far, for error positions.
     units: u64,
@@ -116,27 +97,27 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    /// A verifier for one body in `dialect`.
-    pub fn new(dialect: Dialect) -> Verifier {
+    /// A verifier for one body in `dialect`, judged at `now`.
+    pub fn new(dialect: Dialect, now: Now) -> Verifier {
+        let judge = dialect.judge;
         let parser = match dialect.format {
-            Format::Text => Parser::Text(Box::new(TextParser::new(dialect.utf8_names))),
-            Format::OpenMetrics => Parser::OpenMetrics(Box::default()),
-            Format::Protobuf => Parser::Protobuf(ProtobufParser::new(dialect.utf8_names)),
+            Format::Text => Parser::Text(Box::new(TextParser::new(judge, now))),
+            Format::OpenMetrics => Parser::OpenMetrics(Box::new(OpenMetricsParser::new(judge, now))),
+            Format::Protobuf => Parser::Protobuf(Box::new(ProtobufParser::new(judge, now))),
         };
-        Verifier { format: dialect.format, parser, units: 0, scanned: 0 }
+        Verifier { format: dialect.format, judge, parser, units: 0, scanned: 0 }
     }
 
     /// Checks every complete line (or message) at the start of `buf`, the unconsumed input, and
     /// returns how many bytes it used. The caller keeps the rest and passes it again, followed
     /// by more input.
     pub fn feed(&mut self, buf: &[u8]) -> Result<usize, VerifyError> {
-        let format = self.format;
+        let (format, judge) = (self.format, self.judge);
         match &mut self.parser {
-            Parser::Text(p) => {
-                p.backslashes = memchr::memchr(b'\\', buf).is_some();
-                text_lines(buf, &mut self.scanned, &mut self.units, format, p)
+            Parser::Text(p) => text_lines(buf, &mut self.scanned, &mut self.units, (format, judge), p),
+            Parser::OpenMetrics(p) => {
+                openmetrics_lines(buf, &mut self.scanned, &mut self.units, (format, judge), p)
             }
-            Parser::OpenMetrics(p) => openmetrics_lines(buf, &mut self.scanned, &mut self.units, format, p),
             Parser::Protobuf(p) => {
                 let mut pos = 0;
                 while pos < buf.len() {
@@ -149,6 +130,7 @@ impl Verifier {
                         Err(message) => {
                             return Err(VerifyError {
                                 format,
+                                judge,
                                 position: Position::Message(self.units + 1),
                                 message,
                             });
@@ -164,25 +146,25 @@ impl Verifier {
     pub fn finish(mut self, rest: &[u8]) -> Result<Summary, VerifyError> {
         let used = self.feed(rest)?;
         let rest = &rest[used..];
-        let (format, line) = (self.format, self.units + 1);
+        let (format, judge, line) = (self.format, self.judge, self.units + 1);
         match &mut self.parser {
             Parser::Text(p) => p
                 .finish(rest)
-                .map(|()| Summary { families: p.families() as u64, samples: p.samples })
-                .map_err(|fault| fault.locate(format, rest, line)),
+                .map(|()| Summary { families: p.families, samples: p.samples })
+                .map_err(|fault| fault.locate(format, judge, rest, line)),
             Parser::OpenMetrics(p) => p
                 .finish(rest)
                 .map(|()| Summary { families: p.families, samples: p.samples })
-                .map_err(|fault| fault.locate(format, rest, line)),
+                .map_err(|fault| fault.locate(format, judge, rest, line)),
             Parser::Protobuf(p) => p
                 .finish(rest)
                 .map(|()| Summary { families: p.families, samples: p.samples })
-                .map_err(|message| VerifyError { format, position: Position::Message(line), message }),
+                .map_err(|message| VerifyError { format, judge, position: Position::Message(line), message }),
         }
     }
 
     fn body_error(&self, message: String) -> VerifyError {
-        VerifyError { format: self.format, position: Position::Body, message }
+        VerifyError { format: self.format, judge: self.judge, position: Position::Body, message }
     }
 
     /// Tests only: a verifier that remembers nothing between lines (no last-name cache, no label
@@ -198,6 +180,9 @@ impl Verifier {
     }
 }
 
+/// The format and judge of a body, for its errors.
+type Judged = (Format, Judge);
+
 /// Checks the complete OpenMetrics lines at the start of `buf`; returns how many bytes they take.
 /// A line ends at its first newline, except the rare one whose quoted name holds a raw newline
 /// (Prometheus's lexer allows that): its check stops at that name, and [`spanning::Spanning`]
@@ -207,7 +192,7 @@ fn openmetrics_lines(
     buf: &[u8],
     scanned: &mut usize,
     units: &mut u64,
-    format: Format,
+    (format, judge): Judged,
     p: &mut OpenMetricsParser,
 ) -> Result<usize, VerifyError> {
     // buf[..from] is known to hold no newline, unless a spanning line is being framed.
@@ -221,7 +206,7 @@ fn openmetrics_lines(
             p.multiline = true;
             let checked = p.line(&buf[pos..end]);
             p.multiline = false;
-            checked.map_err(|fault| fault.locate(format, &buf[pos..end], *units + 1))?;
+            checked.map_err(|fault| fault.locate(format, judge, &buf[pos..end], *units + 1))?;
             // Every newline counts as a line, for the positions of later faults.
             *units += 1 + memchr::memchr_iter(b'\n', &buf[pos..end]).count() as u64;
             pos = end + 1;
@@ -231,7 +216,7 @@ fn openmetrics_lines(
         let Some(end) = scan::newline(buf, from) else { break };
         if let Err(fault) = p.line(&buf[pos..end]) {
             if p.spanning.is_none() {
-                return Err(fault.locate(format, &buf[pos..end], *units + 1));
+                return Err(fault.locate(format, judge, &buf[pos..end], *units + 1));
             }
             // A quoted name runs on past this newline: frame the line again, from its start.
             continue;
@@ -246,31 +231,37 @@ fn openmetrics_lines(
 
 /// The lines of a text-format body, where most sample lines repeat the last one's shape, and most
 /// HELP and TYPE lines are written one way, and are checked in place without a newline search
-/// first (see [`TextParser::repeated_sample`] and [`TextParser::plain_comment`]).
+/// first (see [`TextParser::repeated_sample`] and [`TextParser::plain_comment`]). A line whose
+/// quoted string holds a raw newline is framed again as for OpenMetrics; once a NUL byte has
+/// ended the body for Prometheus's lexer, the rest is not read.
 #[inline]
 fn text_lines(
     buf: &[u8],
     scanned: &mut usize,
     units: &mut u64,
-    format: Format,
+    (format, judge): Judged,
     p: &mut TextParser,
-) -> Result<usize, VerifyError> {
-    each_text_line(buf, scanned, units, format, p, |h| scan::newline(h, 0))
-}
-
-#[inline]
-fn each_text_line(
-    buf: &[u8],
-    scanned: &mut usize,
-    units: &mut u64,
-    format: Format,
-    p: &mut TextParser,
-    find: impl Fn(&[u8]) -> Option<usize>,
 ) -> Result<usize, VerifyError> {
     // buf[..searched] is known to hold no newline.
     let searched = (*scanned).min(buf.len());
     let mut pos = 0;
     loop {
+        if p.ended {
+            *scanned = 0;
+            return Ok(buf.len());
+        }
+        if let Some(spanning) = p.spanning.as_mut() {
+            let Some(k) = spanning.end(&buf[pos..]) else { break };
+            p.spanning = None;
+            let end = pos + k;
+            p.multiline = true;
+            let checked = p.line(&buf[pos..end]);
+            p.multiline = false;
+            checked.map_err(|fault| fault.locate(format, judge, &buf[pos..end], *units + 1))?;
+            *units += 1 + memchr::memchr_iter(b'\n', &buf[pos..end]).count() as u64;
+            pos = end + 1;
+            continue;
+        }
         let repeated =
             if buf.get(pos) == Some(&b'#') { p.plain_comment(buf, pos) } else { p.repeated_sample(buf, pos) };
         if let Some(nl) = repeated {
@@ -279,13 +270,17 @@ fn each_text_line(
             continue;
         }
         let from = pos.max(searched);
-        let Some(k) = find(&buf[from..]) else { break };
-        let end = from + k;
+        let Some(end) = scan::newline(buf, from) else { break };
+        if let Err(fault) = p.line(&buf[pos..end]) {
+            if p.spanning.is_none() {
+                return Err(fault.locate(format, judge, &buf[pos..end], *units + 1));
+            }
+            continue;
+        }
         *units += 1;
-        p.line(&buf[pos..end]).map_err(|fault| fault.locate(format, &buf[pos..end], *units))?;
         pos = end + 1;
     }
-    *scanned = buf.len() - pos;
+    *scanned = if p.spanning.is_some() { 0 } else { buf.len() - pos };
     Ok(pos)
 }
 
@@ -372,10 +367,10 @@ enum Inner {
 }
 
 impl BodyVerifier {
-    /// Starts checking a body in `dialect` with `encoding`; a gzip body may decode to at most
-    /// `max_decoded` bytes.
-    pub fn new(dialect: Dialect, encoding: Encoding, max_decoded: u64) -> BodyVerifier {
-        let feeder = Feeder::new(Verifier::new(dialect));
+    /// Starts checking a body in `dialect` with `encoding`, judged at `now`; a gzip body may
+    /// decode to at most `max_decoded` bytes.
+    pub fn new(dialect: Dialect, encoding: Encoding, max_decoded: u64, now: Now) -> BodyVerifier {
+        let feeder = Feeder::new(Verifier::new(dialect, now));
         let inner = match encoding {
             Encoding::Identity => Inner::Identity(feeder),
             Encoding::Gzip => Inner::Gzip(Box::new(gzip::GzipCheck::new(feeder, max_decoded))),
@@ -414,9 +409,9 @@ impl BodyVerifier {
     }
 }
 
-/// Verifies a complete body in one call.
-pub fn verify(body: &[u8], dialect: Dialect, encoding: Encoding) -> Result<Summary, VerifyError> {
-    BodyVerifier::new(dialect, encoding, u64::MAX).finish(body)
+/// Verifies a complete body in one call, judged at `now`.
+pub fn verify(body: &[u8], dialect: Dialect, encoding: Encoding, now: Now) -> Result<Summary, VerifyError> {
+    BodyVerifier::new(dialect, encoding, u64::MAX, now).finish(body)
 }
 
 #[cfg(test)]

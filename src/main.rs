@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use exporter_exporter::check;
 use exporter_exporter::cli;
 use exporter_exporter::daemon::{self, StartError};
+use exporter_exporter::exposition::Judge;
 use exporter_exporter::logging;
 use exporter_exporter::settings::{Flags, Settings};
 use exporter_exporter::signals::{Signal, Signals};
@@ -88,7 +89,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// `-check.metrics`: the verdict on stdout when the body verifies, on stderr when it does not.
+/// `-check.metrics`: the verdicts of Prometheus 3 and 2.42, on stdout when both ingest the body,
+/// on stderr (exit 1) when either refuses it.
 fn check_metrics(cli: &Flags) -> ExitCode {
     let body = match check::Input::from_flag(&cli.check_metrics).read(cli.options.max_body_bytes) {
         Ok(body) => body,
@@ -98,7 +100,7 @@ fn check_metrics(cli: &Flags) -> ExitCode {
         }
     };
     let content_type = Some(cli.check_content_type.as_str()).filter(|ct| !ct.is_empty());
-    let checked = check::check(&body, content_type, cli.options.max_body_bytes);
+    let checked = check::check(&body, content_type, cli.options.max_body_bytes, &Judge::BOTH);
     if checked.ok() {
         print!("{}", checked.report());
         ExitCode::SUCCESS

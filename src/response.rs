@@ -1,7 +1,8 @@
 //! The response layer: what an answer is served as. Bare exposition (a command's output, a file)
 //! gets the Content-Type of the format it was verified in, the family the proxy adds to it, and
 //! gzip when the client accepts it (content negotiation); our own short answers are plain text,
-//! as Go's `http.Error` writes them. An upstream's answer keeps the upstream's headers.
+//! as Go's `http.Error` writes them. An upstream's answer keeps the upstream's headers, except a
+//! verified body's Content-Type that Prometheus 3 would not read ([`verified`]).
 
 use std::io::Write as _;
 
@@ -10,7 +11,7 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::{Response, StatusCode};
 
 use crate::body::Body;
-use crate::exposition::Format;
+use crate::exposition::{ContentType, Format};
 
 /// Content-Type of text-format output.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -57,6 +58,17 @@ pub fn content_type(format: Format) -> &'static str {
     match format {
         Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
         Format::Text | Format::Protobuf => TEXT_CONTENT_TYPE,
+    }
+}
+
+/// Gives an upstream's verified answer the Content-Type of the format it was verified in when
+/// Prometheus 3 would fail the scrape for the one it came with (blank, unparseable, or none of
+/// the metrics types): the body was verified as the text format, which is what Prometheus 2.42
+/// reads it as, and Prometheus 3 then reads it the same way (docs/verification.md). Any other
+/// Content-Type is kept as it came.
+pub fn verified(headers: &mut HeaderMap, format: Format) {
+    if !ContentType::read(headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes)).known {
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(format)));
     }
 }
 
@@ -148,6 +160,27 @@ mod tests {
         assert!(!h("identity"));
         assert!(h("*"));
         assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn a_verified_body_gets_a_content_type_prometheus_3_reads() {
+        let served = |given: Option<&'static str>| {
+            let mut h = HeaderMap::new();
+            if let Some(v) = given {
+                h.insert(header::CONTENT_TYPE, HeaderValue::from_static(v));
+            }
+            verified(&mut h, Format::Text);
+            h.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or_default().to_owned())
+        };
+        for unread in
+            [None, Some(""), Some("text/html"), Some("application/json"), Some("text/plain; a=1; a=2")]
+        {
+            assert_eq!(served(unread).as_deref(), Some(TEXT_CONTENT_TYPE), "{unread:?}");
+        }
+        for kept in ["text/plain", "TEXT/PLAIN; version=0.0.4", "application/openmetrics-text; version=1.0.0"]
+        {
+            assert_eq!(served(Some(kept)).as_deref(), Some(kept));
+        }
     }
 
     #[test]

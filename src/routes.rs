@@ -309,6 +309,7 @@ impl Routes {
             timeout,
             deadline: timeout.map(|t| Instant::now() + t),
             trace: trace.as_ref(),
+            judge: ScrapeRequest::judge_of(&req.headers),
         };
         if let Some(trace) = &trace {
             let result = module.debug(&scrape).await;
@@ -318,8 +319,14 @@ impl Routes {
                 offset: self.options.timeout_offset,
                 effective: timeout,
             };
-            let report =
-                debug::report(&module.config, &deadline, &trace.seen(), &result, self.options.max_body_bytes);
+            let report = debug::report(
+                &module.config,
+                &deadline,
+                &trace.seen(),
+                &result,
+                self.options.max_body_bytes,
+                scrape.judge,
+            );
             let mut r = plain(StatusCode::OK, &report);
             r.extensions_mut().insert(ScrapedModule(name));
             return r;

@@ -76,12 +76,13 @@ pub struct Flags {
           help_heading = FILES)]
     pub config_check: bool,
 
-    /// Verify a metrics body (a file, or - for standard input) as the proxy would, and exit.
+    /// Verify a metrics body (a file, or - for standard input) as Prometheus 3 and 2.42, and exit.
     ///
-    /// Verify a metrics body (a file, or `-` for standard input) exactly as the proxy would,
-    /// print `OK` with the counts or the first problem with its line and column (the line shown
-    /// with a caret under the byte), and exit 0 or 1; binds no port and needs no configuration.
-    /// At most `-upstream.max-body-bytes` is read. See docs/verification.md.
+    /// Verify a metrics body (a file, or `-` for standard input) exactly as the proxy would, as
+    /// Prometheus 3 and as 2.42; print each version's verdict, `OK` with the counts or the first
+    /// problem with its line and column (the line shown with a caret under the byte), and exit
+    /// 1 if either refuses it, 0 otherwise; binds no port and needs no configuration. At most
+    /// `-upstream.max-body-bytes` is read. See docs/verification.md.
     #[arg(long = "check.metrics", value_name = "FILE", default_value = "", allow_hyphen_values = true,
           help_heading = FILES)]
     pub check_metrics: String,
@@ -89,7 +90,7 @@ pub struct Flags {
     /// The Content-Type -check.metrics reads the body as; "" sniffs it as exec output is.
     ///
     /// The `Content-Type` that `-check.metrics` reads the body as, as an upstream's header is
-    /// read (`text/plain; version=0.0.4; escaping=allow-utf-8`, `application/openmetrics-text`,
+    /// read (`text/plain; version=0.0.4`, `application/openmetrics-text`,
     /// protobuf). `""`: sniffed as exec output is (OpenMetrics if it ends with `# EOF`, else the
     /// text format). Needs `-check.metrics`.
     #[arg(long = "check.content-type", value_name = "TYPE", default_value = "", allow_hyphen_values = true,

@@ -9,7 +9,7 @@ mod common;
 
 use std::io::Read;
 
-use exporter_exporter::exposition::{Dialect, Encoding, Format, verify};
+use exporter_exporter::exposition::{Dialect, Encoding, Format, Now, verify};
 use flate2::read::MultiGzDecoder;
 use libfuzzer_sys::fuzz_target;
 
@@ -21,14 +21,12 @@ fuzz_target!(|data: &[u8]| {
     let mut decoded = Vec::new();
     let clean = MultiGzDecoder::new(body).take(MAX_DECODED).read_to_end(&mut decoded).is_ok()
         && (decoded.len() as u64) < MAX_DECODED;
-    for dialect in [
-        Dialect { format: Format::Text, utf8_names: true },
-        Dialect { format: Format::OpenMetrics, utf8_names: true },
-        Dialect { format: Format::Protobuf, utf8_names: false },
-    ] {
-        let gz = common::check_split(body, cut, dialect, Encoding::Gzip);
+    let now = Now::system();
+    for format in [Format::Text, Format::OpenMetrics, Format::Protobuf] {
+        let dialect = Dialect { format, judge: common::JUDGES[0] };
+        let gz = common::check_split(body, cut, dialect, Encoding::Gzip, now);
         if clean {
-            let plain = verify(&decoded, dialect, Encoding::Identity);
+            let plain = verify(&decoded, dialect, Encoding::Identity, now);
             assert_eq!(
                 gz.is_ok(),
                 plain.is_ok(),

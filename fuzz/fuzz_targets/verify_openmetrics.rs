@@ -4,12 +4,10 @@
 #[path = "common.rs"]
 mod common;
 
-use exporter_exporter::exposition::{Dialect, Encoding, Format};
+use exporter_exporter::exposition::Format;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Some((cut, body)) = common::split_input(data) else { return };
-    // Prometheus's OpenMetrics parser always allows UTF-8 names (Dialect::from_content_type).
-    let dialect = Dialect { format: Format::OpenMetrics, utf8_names: true };
-    common::check_split(body, cut, dialect, Encoding::Identity).ok();
+    common::judge_all(body, cut, Format::OpenMetrics);
 });

@@ -1,6 +1,7 @@
 //! A fault found in one line of a text format: the byte it is at and what is wrong. The byte is
 //! known where the fault is found, so a column costs nothing until a line fails.
 
+use super::judge::Judge;
 use super::verdict::{Format, Position, VerifyError};
 
 /// What is wrong with a line, and where in it.
@@ -27,13 +28,14 @@ impl Fault {
     /// are counted from the newlines before it.
     #[cold]
     #[inline(never)]
-    pub(super) fn locate(self, format: Format, line: &[u8], number: u64) -> VerifyError {
+    pub(super) fn locate(self, format: Format, judge: Judge, line: &[u8], number: u64) -> VerifyError {
         let before = &line[..self.at.min(line.len())];
         let newlines = memchr::memchr_iter(b'\n', before).count() as u64;
         let start = memchr::memrchr(b'\n', before).map_or(0, |nl| nl + 1);
         let column = (self.at - start) as u64 + 1;
         VerifyError {
             format,
+            judge,
             position: Position::Line { line: number + newlines, column },
             message: self.message,
         }
@@ -47,7 +49,7 @@ mod tests {
     #[test]
     fn a_fault_after_a_newline_in_the_line_is_on_the_next_line() {
         let at = |line: &[u8], at: usize| match Fault::new(at, "x")
-            .locate(Format::OpenMetrics, line, 4)
+            .locate(Format::OpenMetrics, Judge::PROMETHEUS_3, line, 4)
             .position
         {
             Position::Line { line, column } => (line, column),

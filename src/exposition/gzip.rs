@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use flate2::write::MultiGzDecoder;
 
+use super::judge::Judge;
 use super::verdict::{Format, Position, Summary, VerifyError};
 
 /// What the decoded bytes go to: the verifier, fed pieces in any sizes.
@@ -96,5 +97,5 @@ impl<D: Decoded> GzipCheck<D> {
 }
 
 fn gzip_error(message: String) -> VerifyError {
-    VerifyError { format: Format::Text, position: Position::Body, message }
+    VerifyError { format: Format::Text, judge: Judge::PROMETHEUS_3, position: Position::Body, message }
 }

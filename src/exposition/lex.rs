@@ -1,17 +1,14 @@
 //! Byte-level building blocks shared by the text parsers: character classes, names, quoted
 //! strings and Go's number syntax. Everything here is pure and allocation-free.
 
-use std::collections::HashSet;
-
 pub(super) use super::scan::digit_run_end;
 use super::scan::{name_run_end, value_stop};
-
-/// Above this many labels on one sample, duplicate names are found with a set instead of pairwise.
-const PAIRWISE_LABEL_LIMIT: usize = 16;
 
 /// Byte classes, one bit each, in a 256-entry table so a class test is one load and one mask.
 const NAME_START: u8 = 1; // [a-zA-Z_:]
 const LABEL_START: u8 = 2; // [a-zA-Z_]
+const LABEL_BYTE: u8 = 4; // [a-zA-Z0-9_]
+const ASCII: u8 = 8;
 
 const CLASSES: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -25,6 +22,12 @@ const CLASSES: [u8; 256] = {
         }
         if alpha {
             v |= LABEL_START;
+        }
+        if alpha || c.is_ascii_digit() {
+            v |= LABEL_BYTE;
+        }
+        if c.is_ascii() {
+            v |= ASCII;
         }
         t[b] = v;
         b += 1;
@@ -45,13 +48,6 @@ pub(super) fn skip_blanks(line: &[u8], i: usize) -> usize {
         _ => return i,
     }
     line[i..].iter().position(|&b| b != b' ' && b != b'\t').map_or(line.len(), |k| i + k)
-}
-
-/// Index just past the token starting at `i`: the first blank, tab or end of line.
-#[inline]
-pub(super) fn token_end(line: &[u8], i: usize) -> usize {
-    let rest = line.get(i..).unwrap_or_default();
-    rest.iter().position(|&b| b == b' ' || b == b'\t').map_or(line.len(), |k| i + k)
 }
 
 /// The end of a name starting at `i` whose first byte must be in `start`: `[a-zA-Z0-9_]` after
@@ -87,6 +83,18 @@ pub(super) fn is_legacy_label_name(name: &[u8]) -> bool {
     !name.is_empty() && label_name_end(name, 0) == name.len()
 }
 
+/// Of a label name read from protobuf: whether it is all ASCII, and whether it is a classic
+/// label name, in one look at each byte (names are short).
+#[inline]
+pub(super) fn label_name_classes(name: &[u8]) -> (bool, bool) {
+    let Some(&first) = name.first() else { return (true, false) };
+    let mut all = ASCII | LABEL_BYTE;
+    for &b in name {
+        all &= CLASSES[b as usize];
+    }
+    (all & ASCII != 0, all & LABEL_BYTE != 0 && is(LABEL_START, first))
+}
+
 /// A quoted string found by [`quoted_end`].
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Quoted {
@@ -112,9 +120,8 @@ pub(super) enum QuoteError {
     /// The line ended before the closing quote; the offset is the line's end (or its newline),
     /// where the quote is missing.
     Unterminated(usize),
-    /// The backslash at the offset is followed by this byte, which is not `\\`, `"` or `n` (the
-    /// text format's set).
-    BadEscape(usize, u8),
+    /// The backslash at the offset escapes a newline, which no lexer takes.
+    EscapedNewline(usize),
     /// The backslash at the offset is the line's last byte.
     TrailingBackslash(usize),
 }
@@ -124,16 +131,17 @@ impl QuoteError {
     pub(super) fn at(self) -> usize {
         match self {
             QuoteError::Unterminated(at)
-            | QuoteError::BadEscape(at, _)
+            | QuoteError::EscapedNewline(at)
             | QuoteError::TrailingBackslash(at) => at,
         }
     }
 }
 
-/// Scans a quoted string whose opening quote is at `open`. With `strict_escapes`, only `\\`,
-/// `\"` and `\n` are allowed (the text format); otherwise any escaped byte is (OpenMetrics' lexer).
+/// Scans a quoted label value whose opening quote is at `open`, as Prometheus's lexers read one
+/// (`"(\\.|[^\\"])*"` in the states that skip NUL bytes): any byte may be escaped but a
+/// newline, and NUL bytes count for nothing, also between a backslash and the byte it escapes.
 #[inline(always)]
-pub(super) fn quoted_end(line: &[u8], open: usize, strict_escapes: bool) -> Result<Quoted, QuoteError> {
+pub(super) fn quoted_end(line: &[u8], open: usize) -> Result<Quoted, QuoteError> {
     let mut i = open + 1;
     let mut escaped = false;
     let mut non_ascii = false;
@@ -152,17 +160,17 @@ pub(super) fn quoted_end(line: &[u8], open: usize, strict_escapes: bool) -> Resu
                 continue;
             }
         }
-        let Some(&next) = line.get(at + 1) else {
-            return Err(QuoteError::TrailingBackslash(at));
-        };
-        if next == b'\n' {
-            return Err(QuoteError::Unterminated(at + 1));
+        let mut next = at + 1;
+        while line.get(next) == Some(&0) {
+            next += 1;
         }
-        if strict_escapes && !matches!(next, b'\\' | b'"' | b'n') {
-            return Err(QuoteError::BadEscape(at, next));
+        match line.get(next) {
+            None => return Err(QuoteError::TrailingBackslash(at)),
+            Some(b'\n') => return Err(QuoteError::EscapedNewline(at)),
+            Some(_) => {}
         }
         escaped = true;
-        i = at + 2;
+        i = next + 1;
     }
 }
 
@@ -199,40 +207,25 @@ pub(super) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     word(a, n - 8) == word(b, n - 8)
 }
 
-/// Appends the unescaped content of a quoted string (without its quotes) to `out`.
-pub(super) fn unescape_into(raw: &[u8], out: &mut Vec<u8>) {
+/// Appends the content of a quoted string (without its quotes) as Prometheus's parsers read it
+/// (Go's `unreplace`: `\"`, `\\` and `\n` replaced, any other backslash kept as it is).
+pub(super) fn unreplace_into(raw: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
     while i < raw.len() {
-        if raw[i] == b'\\' && i + 1 < raw.len() {
-            out.push(if raw[i + 1] == b'n' { b'\n' } else { raw[i + 1] });
-            i += 2;
-        } else {
-            out.push(raw[i]);
-            i += 1;
-        }
-    }
-}
-
-/// The first name that repeats among `count` label names, if any: pairwise for the usual handful,
-/// with a set when a sample has many labels (so a hostile line cannot cost quadratic time).
-pub(super) fn find_duplicate<'a>(
-    mut names: impl Iterator<Item = &'a [u8]>,
-    count: usize,
-) -> Option<&'a [u8]> {
-    if count <= PAIRWISE_LABEL_LIMIT {
-        let mut seen: [&[u8]; PAIRWISE_LABEL_LIMIT] = [&[]; PAIRWISE_LABEL_LIMIT];
-        let mut n = 0;
-        names.find(|name| {
-            let dup = seen[..n].contains(name);
-            if n < PAIRWISE_LABEL_LIMIT {
-                seen[n] = name;
-                n += 1;
+        match (raw[i], raw.get(i + 1)) {
+            (b'\\', Some(&c @ (b'"' | b'\\'))) => {
+                out.push(c);
+                i += 2;
             }
-            dup
-        })
-    } else {
-        let mut seen = HashSet::new();
-        names.find(|n| !seen.insert(*n))
+            (b'\\', Some(b'n')) => {
+                out.push(b'\n');
+                i += 2;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
     }
 }
 
@@ -266,20 +259,6 @@ pub(super) fn plain_float_end(line: &[u8], i: usize) -> Option<usize> {
     let exp_end = digit_run_end(line, digits);
     let int_start = i + usize::from(matches!(line.get(i), Some(b'+' | b'-')));
     (matches!(exp_end - digits, 1 | 2) && digit_run_end(line, int_start) - int_start < 200).then_some(exp_end)
-}
-
-/// The end of the sample value at `i` if it is a Go float followed by a blank or the end of the
-/// line. Plain decimals (with a short exponent or none) are checked in one pass; the rest by
-/// [`is_go_float`].
-#[inline(always)]
-pub(super) fn go_float_end(line: &[u8], i: usize) -> Option<usize> {
-    if let Some(end) = plain_float_end(line, i)
-        && matches!(line.get(end), None | Some(b' ' | b'\t'))
-    {
-        return Some(end);
-    }
-    let end = token_end(line, i);
-    is_go_float(&line[i..end]).then_some(end)
 }
 
 /// Checks `s` with Go's `strconv.ParseFloat(s, 64)` rules, as Prometheus's parsers call it:
@@ -343,6 +322,14 @@ pub(super) fn is_go_float(s: &[u8]) -> bool {
 pub(super) fn parse_go_float(s: &[u8]) -> f64 {
     let t = std::str::from_utf8(s).unwrap_or("NaN");
     t.parse::<f64>().unwrap_or(f64::NAN)
+}
+
+/// Go's conversion of a float64 to int64 on amd64 (`CVTTSD2SQ`): truncation toward zero, and
+/// the "integer indefinite" value, `i64::MIN`, for NaN and anything out of range.
+pub(super) fn go_f64_to_i64(f: f64) -> i64 {
+    // ±2⁶³: the bounds of i64 as floats (the upper one is not an i64).
+    const BOUND: f64 = 9_223_372_036_854_775_808.0;
+    if !(-BOUND..BOUND).contains(&f) { i64::MIN } else { f as i64 }
 }
 
 /// Checks `s` with Go's `strconv.ParseInt(s, 10, 64)`: optional sign, digits, fits in i64.
@@ -425,22 +412,6 @@ mod tests {
     }
 
     #[test]
-    fn float_tokens() {
-        let end = |s: &str| go_float_end(s.as_bytes(), 0);
-        assert_eq!(end("123456789 17"), Some(9));
-        assert_eq!(end("1.5\t3"), Some(3));
-        assert_eq!(end("-0.25"), Some(5));
-        assert_eq!(end("1e5 2"), Some(3));
-        assert_eq!(end("+Inf"), Some(4));
-        for bad in [".", "+", "1.2.3", "12345678_9", "1x", "", " 1", "1,"] {
-            assert_eq!(end(bad), None, "{bad:?}");
-        }
-        let long = "9".repeat(320);
-        assert_eq!(end(&long), None, "a 320-digit integer overflows f64");
-        assert_eq!(end(&long[..299]), Some(299));
-    }
-
-    #[test]
     fn go_int64() {
         for ok in ["0", "-1", "+5", "9223372036854775807", "-9223372036854775808"] {
             assert!(is_go_int64(ok.as_bytes()), "{ok}");
@@ -452,18 +423,20 @@ mod tests {
 
     #[test]
     fn quoted_strings() {
-        let q = quoted_end(br#""a\"b" rest"#, 0, true).expect("terminated");
+        let q = quoted_end(br#""a\"b" rest"#, 0).expect("terminated");
         assert_eq!(q.end, 6);
         assert!(q.escaped);
-        assert_eq!(quoted_end(br#""abc"#, 0, true).unwrap_err(), QuoteError::Unterminated(4));
-        assert_eq!(quoted_end(b"\"ab\nc\"", 0, true).unwrap_err(), QuoteError::Unterminated(3));
-        assert_eq!(quoted_end(b"\"a\\\nb\"", 0, true).unwrap_err(), QuoteError::Unterminated(3));
-        assert_eq!(quoted_end(br#""a\tb""#, 0, true).unwrap_err(), QuoteError::BadEscape(2, b't'));
-        assert_eq!(quoted_end(br#"x "ab\"#, 2, true).unwrap_err(), QuoteError::TrailingBackslash(5));
-        assert!(quoted_end(br#""a\tb""#, 0, false).is_ok());
+        assert_eq!(quoted_end(br#""abc"#, 0).unwrap_err(), QuoteError::Unterminated(4));
+        assert_eq!(quoted_end(b"\"ab\nc\"", 0).unwrap_err(), QuoteError::Unterminated(3));
+        assert_eq!(quoted_end(b"\"a\\\nb\"", 0).unwrap_err(), QuoteError::EscapedNewline(2));
+        assert_eq!(quoted_end(br#"x "ab\"#, 2).unwrap_err(), QuoteError::TrailingBackslash(5));
+        assert!(quoted_end(br#""a\tb""#, 0).is_ok());
+        // NUL bytes are skipped, also between a backslash and what it escapes.
+        assert_eq!(quoted_end(b"\"a\\\0\"b\" x", 0).map(|q| q.end), Ok(7));
+        assert_eq!(quoted_end(b"\"a\0b\"", 0).map(|q| q.end), Ok(5));
         let mut out = Vec::new();
-        unescape_into(br#"a\"b\\c\nd"#, &mut out);
-        assert_eq!(out, b"a\"b\\c\nd");
+        unreplace_into(br#"a\"b\\c\nd\t\\n"#, &mut out);
+        assert_eq!(out, b"a\"b\\c\nd\\t\\n");
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! OpenMetrics text (1.0.0 and 0.0.1), checked line by line with the rules of Prometheus's own
-//! OpenMetrics lexer and parser plus the label checks of its scrape loop (docs/verification.md).
+//! OpenMetrics lexer and parser, then the scrape loop's and head's checks of each sample
+//! (scrape.rs), for the version that judges (docs/verification.md).
 
 use super::fault::Fault;
+use super::judge::{Judge, Now, Version};
 use super::lex::{self, is_go_float, label_name_end, metric_name_end, quoted_end};
+use super::scrape;
 use super::skeleton::Skeleton;
 use super::spanning::Spanning;
 
@@ -10,18 +13,20 @@ const TYPES: [&[u8]; 8] =
     [b"counter", b"gauge", b"histogram", b"gaugehistogram", b"summary", b"info", b"stateset", b"unknown"];
 
 /// Line-by-line checker for one OpenMetrics body.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct OpenMetricsParser {
+    judge: Judge,
+    now: Now,
     eof: bool,
     /// Whether any line was seen: an empty body is a successful scrape of nothing.
     started: bool,
     /// Label names of the current sample.
     labels: Vec<LabelName>,
-    /// The label names of the last sample whose names were all distinct.
+    /// The metric name of a sample that names it in braces: its span and whether it is in
+    /// `scratch`.
+    braced_name: Option<(usize, usize, bool)>,
+    /// The label names of the last sample whose labels no values could make fail.
     skeleton: Skeleton,
-    /// Whether the current sample has a quoted label name that went unchecked because its
-    /// value is empty: another value would need the check, so its names are not remembered.
-    unchecked_name: bool,
     /// The last metric name read before a `{` or a space: runs of samples share one.
     last_name: Vec<u8>,
     scratch: Vec<u8>,
@@ -46,8 +51,6 @@ struct LabelName {
     in_scratch: bool,
     start: usize,
     end: usize,
-    /// Prometheus drops labels with empty values before it looks for repeated names.
-    empty_value: bool,
     /// The value, from after its opening quote to its closing quote.
     value: (usize, usize),
 }
@@ -63,6 +66,30 @@ enum Group {
 }
 
 impl OpenMetricsParser {
+    pub(super) fn new(judge: Judge, now: Now) -> Self {
+        OpenMetricsParser {
+            judge,
+            now,
+            eof: false,
+            started: false,
+            labels: Vec::new(),
+            braced_name: None,
+            skeleton: Skeleton::default(),
+            last_name: Vec::new(),
+            scratch: Vec::new(),
+            spanning: None,
+            multiline: false,
+            samples: 0,
+            families: 0,
+            #[cfg(test)]
+            exact: false,
+        }
+    }
+
+    fn v3(&self) -> bool {
+        self.judge.version == Version::V3
+    }
+
     /// Checks one line, without its `\n`.
     #[inline]
     pub(super) fn line(&mut self, line: &[u8]) -> Result<(), Fault> {
@@ -80,7 +107,8 @@ impl OpenMetricsParser {
     /// Checks what is left after the last `\n` and that the body ended with `# EOF` (Prometheus
     /// takes an empty body as a scrape of nothing, before any parser runs).
     pub(super) fn finish(&mut self, rest: &[u8]) -> Result<(), Fault> {
-        if !self.started && rest.is_empty() {
+        // Prometheus 3 takes an empty body as a successful scrape before any parser runs.
+        if !self.started && rest.is_empty() && self.v3() {
             return Ok(());
         }
         if !rest.is_empty() {
@@ -122,6 +150,12 @@ impl OpenMetricsParser {
             }
         };
         let (name_start, name_end) = if line.get(7) == Some(&b'"') {
+            if !self.v3() {
+                return Err(Fault::new(
+                    7,
+                    "expected metric name after the keyword (Prometheus 2.42 reads no quoted names)",
+                ));
+            }
             let (end, _) = self.quoted_name(line, 7, true)?;
             (8, end - 1)
         } else {
@@ -177,49 +211,79 @@ impl OpenMetricsParser {
     }
 
     fn sample(&mut self, line: &[u8]) -> Result<(), Fault> {
-        self.labels.clear();
-        self.scratch.clear();
-        self.unchecked_name = false;
         let mut i = self.sample_name_end(line);
         let named = i > 0;
-        if !named && line[0] != b'{' {
+        if !named && (line[0] != b'{' || !self.v3()) {
             return Err(Fault::new(0, format!("expected a metric name or '{{', got {:?}", line[0] as char)));
         }
+        // Whether the labels are those of the last line no values could make fail.
+        let mut known = named && line.get(i) != Some(&b'{');
+        let mut braces = None;
         if line.get(i) == Some(&b'{') {
             let start = i + 1;
-            i = match named.then(|| self.skeleton.read(line, start, false)).flatten() {
-                Some(end) => end,
+            i = match named.then(|| self.skeleton.read(line, start)).flatten() {
+                Some(end) => {
+                    known = true;
+                    end
+                }
                 None => {
+                    // What the group reads, for the checks below (a line read from its skeleton
+                    // or without braces needs none of it).
+                    self.labels.clear();
+                    self.scratch.clear();
+                    self.braced_name = None;
                     let end = self.group(line, start, Group::Sample { named })?;
-                    self.check_label_names(line)?;
-                    if named {
-                        self.learn_skeleton(line, start, end);
-                    }
+                    braces = Some((start, end));
                     end
                 }
             };
         }
         self.samples += 1;
         i = value(line, i, "metric")?;
-        if i == line.len() {
+        if known && i == line.len() {
             return Ok(());
         }
-        if !line[i..].starts_with(b" # {") {
+        let mut ts = None;
+        if i < line.len() && !line[i..].starts_with(b" # {") {
             let end = token(line, i)?;
-            check_timestamp(line, i + 1, end, "timestamp")?;
+            ts = Some(check_timestamp(line, i + 1, end, "timestamp")?);
             i = end;
-            if i == line.len() {
-                return Ok(());
-            }
-            if !line[i..].starts_with(b" # {") {
+            if i < line.len() && !line[i..].starts_with(b" # {") {
                 return Err(Fault::new(
                     i + 1,
                     "expected the end of the line or an exemplar after the timestamp",
                 ));
             }
         }
-        // An exemplar: ` # {labels} value [timestamp]`.
-        i = self.group(line, i + 4, Group::Exemplar)?;
+        if i < line.len() {
+            self.exemplar(line, i, named)?;
+        }
+        if !known {
+            let stable = self.check_labels(line, ts)?;
+            match braces.filter(|_| named && stable) {
+                Some((start, end)) => self.learn_skeleton(line, start, end),
+                None => self.skeleton.forget(),
+            }
+        }
+        Ok(())
+    }
+
+    /// An exemplar, ` # {labels} value [timestamp]` from `i` to the end of the line.
+    fn exemplar(&mut self, line: &[u8], i: usize, named: bool) -> Result<(), Fault> {
+        if !self.v3() {
+            // Prometheus 2.42 takes exemplars on counters' and histogram buckets' series only.
+            let name = &line[..if named { metric_name_end(line, 0) } else { 0 }];
+            if !name.ends_with(b"_total") && !name.ends_with(b"_bucket") {
+                return Err(Fault::new(
+                    i + 1,
+                    format!(
+                        "metric name {:?} does not support exemplars (Prometheus 2.42: only names ending in _total or _bucket)",
+                        String::from_utf8_lossy(name)
+                    ),
+                ));
+            }
+        }
+        let mut i = self.group(line, i + 4, Group::Exemplar)?;
         i = value(line, i, "exemplar labels")?;
         if i == line.len() {
             return Ok(());
@@ -232,17 +296,57 @@ impl OpenMetricsParser {
         Ok(())
     }
 
+    /// The scrape loop's and head's checks of the sample's name and labels, stamped `ts`;
+    /// whether no values could make these labels fail.
+    fn check_labels(&self, line: &[u8], ts: Option<i64>) -> Result<bool, Fault> {
+        let in_window = ts.is_none_or(|t| self.now.earliest() <= t && t <= self.now.latest());
+        let (name, at): (scrape::Name<'_>, usize) = match self.braced_name {
+            Some((start, end, true)) => (scrape::Name { bytes: &self.scratch[start..end], legacy: false }, 0),
+            Some((start, end, false)) => {
+                (scrape::Name { bytes: &line[start..end], legacy: false }, start.saturating_sub(1))
+            }
+            None => (scrape::Name { bytes: &line[..metric_name_end(line, 0)], legacy: true }, 0),
+        };
+        let label = |k: usize| {
+            let l = &self.labels[k];
+            scrape::Label {
+                name: self.bytes(line, l),
+                value: &line[l.value.0..l.value.1],
+                legacy: line[l.at] != b'"',
+            }
+        };
+        scrape::check(self.judge, name, self.labels.len(), label, in_window)
+            .map(|passed| passed.stable)
+            .map_err(|r| Fault::new(r.label.map_or(at, |k| self.labels[k].at), r.message))
+    }
+
+    fn bytes<'a>(&'a self, line: &'a [u8], l: &LabelName) -> &'a [u8] {
+        if l.in_scratch { &self.scratch[l.start..l.end] } else { &line[l.start..l.end] }
+    }
+
     /// Reads a `{...}` group whose `{` is just before `i`; returns the index after its `}`.
     fn group(&mut self, line: &[u8], mut i: usize, group: Group) -> Result<usize, Fault> {
         let mut has_name = matches!(group, Group::Sample { named: true });
-        let mut quoted_label = None;
+        let mut after_comma = false;
         loop {
             match line.get(i) {
+                Some(b'}') if after_comma && !self.v3() => {
+                    return Err(Fault::new(
+                        i,
+                        "expected a label name after ',' (Prometheus 2.42 takes no trailing comma)",
+                    ));
+                }
                 Some(b'}') => break,
+                Some(b'"') if !self.v3() => {
+                    return Err(Fault::new(
+                        i,
+                        "expected a label name (Prometheus 2.42 reads no quoted names)",
+                    ));
+                }
                 Some(b'"') => {
                     let (after, escaped) = if group == Group::Exemplar {
                         // Exemplar names take neither a NUL nor a newline (state sExemplar).
-                        let q = quoted_end(line, i, false)
+                        let q = quoted_end(line, i)
                             .map_err(|e| Fault::new(e.at(), "unterminated quoted name"))?;
                         refuse_nul(line, i + 1, q.end - 1, "a quoted name")?;
                         (q.end, q.escaped)
@@ -263,15 +367,18 @@ impl OpenMetricsParser {
                             return Err(Fault::new(start - 1, "metric name already set"));
                         }
                         has_name = true;
-                        check_quoted_name(line, start, end, "metric name")?;
-                        if line[i] == b',' {
-                            i += 1;
-                        }
+                        self.braced_name = Some(if escaped {
+                            let s = self.scratch.len();
+                            lex::unreplace_into(&line[start..end], &mut self.scratch);
+                            (s, self.scratch.len(), true)
+                        } else {
+                            (start, end, false)
+                        });
+                        after_comma = line[i] == b',';
+                        i += usize::from(after_comma);
                         continue;
                     }
                     if group != Group::Exemplar {
-                        // Checked once its value is known: see below.
-                        quoted_label = Some((start, end));
                         self.push_label(line, start - 1, start, end, escaped);
                     }
                 }
@@ -297,33 +404,25 @@ impl OpenMetricsParser {
             if line.get(i) != Some(&b'"') {
                 return Err(Fault::new(i, "expected quoted label value after '='"));
             }
-            let q = quoted_end(line, i, false).map_err(|e| Fault::new(e.at(), "unterminated label value"))?;
+            let q = quoted_end(line, i).map_err(|e| Fault::new(e.at(), "unterminated label value"))?;
             if !q.is_utf8(line, i) {
                 return Err(Fault::new(
                     lex::first_non_utf8(line, i + 1, q.end - 1),
                     "invalid UTF-8 label value",
                 ));
             }
-            let empty_value = q.end == i + 2;
             if group == Group::Exemplar {
                 refuse_nul(line, i + 1, q.end - 1, "an exemplar's label value")?;
             } else if let Some(last) = self.labels.last_mut() {
-                last.empty_value = empty_value;
                 last.value = (i + 1, q.end - 1);
-            }
-            // The scrape loop drops a label whose value is empty before it checks any name
-            // (`labels.Builder` in mutateSampleLabels), so such a label's name is never checked.
-            if let Some((start, end)) = quoted_label.take() {
-                if empty_value {
-                    self.unchecked_name = true;
-                } else {
-                    check_quoted_name(line, start, end, "label name")?;
-                }
             }
             i = q.end;
             match line.get(i) {
-                Some(b',') => i += 1,
-                Some(b'}') => {}
+                Some(b',') => {
+                    after_comma = true;
+                    i += 1;
+                }
+                Some(b'}') => after_comma = false,
                 _ => return Err(Fault::new(i, "expected ',' or '}' after label value")),
             }
         }
@@ -383,63 +482,25 @@ impl OpenMetricsParser {
     }
 
     /// Remembers the label names of a named sample whose labels (from `start`, just after the
-    /// `{`, to the `}` before `end`) passed the checks, when no name repeats: then any values,
-    /// empty or not, pass them too.
+    /// `{`, to the `}` before `end`) passed the checks and no values could make fail.
     fn learn_skeleton(&mut self, line: &[u8], start: usize, end: usize) {
         #[cfg(test)]
         if self.exact {
             return;
         }
-        let bytes =
-            |l: &LabelName| if l.in_scratch { &self.scratch[l.start..l.end] } else { &line[l.start..l.end] };
-        if self.unchecked_name
-            || lex::find_duplicate(self.labels.iter().map(bytes), self.labels.len()).is_some()
-        {
-            self.skeleton.forget();
-            return;
-        }
-        self.skeleton.learn(line, start, end, self.labels.iter().map(|l| (l.value, false)));
+        self.skeleton.learn(line, start, end, self.labels.iter().map(|l| l.value));
     }
 
     /// Adds the label whose name, written at `at`, is `line[start..end]` (without its quotes).
     fn push_label(&mut self, line: &[u8], at: usize, start: usize, end: usize, escaped: bool) {
         let name = if escaped {
             let s = self.scratch.len();
-            lex::unescape_into(&line[start..end], &mut self.scratch);
-            LabelName {
-                at,
-                in_scratch: true,
-                start: s,
-                end: self.scratch.len(),
-                empty_value: false,
-                value: (0, 0),
-            }
+            lex::unreplace_into(&line[start..end], &mut self.scratch);
+            LabelName { at, in_scratch: true, start: s, end: self.scratch.len(), value: (0, 0) }
         } else {
-            LabelName { at, in_scratch: false, start, end, empty_value: false, value: (0, 0) }
+            LabelName { at, in_scratch: false, start, end, value: (0, 0) }
         };
         self.labels.push(name);
-    }
-
-    /// Prometheus refuses a sample with a `__name__` label (the metric name is one already) or
-    /// with a repeated label name among the labels that have a value. Names are compared after
-    /// unescaping.
-    fn check_label_names(&self, line: &[u8]) -> Result<(), Fault> {
-        let bytes =
-            |l: &LabelName| if l.in_scratch { &self.scratch[l.start..l.end] } else { &line[l.start..l.end] };
-        if let Some(l) = self.labels.iter().find(|l| bytes(l) == b"__name__") {
-            return Err(Fault::new(
-                l.at,
-                "label name \"__name__\" is not unique: it repeats the metric name",
-            ));
-        }
-        let names = self.labels.iter().filter(|l| !l.empty_value).map(bytes);
-        if let Some(n) = lex::find_duplicate(names, self.labels.len()) {
-            // The second label of that name with a value is the one at fault.
-            let at =
-                self.labels.iter().filter(|l| !l.empty_value && bytes(l) == n).nth(1).map_or(0, |l| l.at);
-            return Err(Fault::new(at, format!("label name {:?} is not unique", String::from_utf8_lossy(n))));
-        }
-        Ok(())
     }
 }
 
@@ -484,19 +545,21 @@ fn token(line: &[u8], i: usize) -> Result<usize, Fault> {
     Ok(end)
 }
 
-/// Checks the timestamp `line[start..end]`.
-fn check_timestamp(line: &[u8], start: usize, end: usize, what: &str) -> Result<(), Fault> {
+/// Checks the timestamp `line[start..end]` (seconds); returns it in milliseconds as
+/// Prometheus's parser makes it (Go's `int64(ts * 1000)`).
+fn check_timestamp(line: &[u8], start: usize, end: usize, what: &str) -> Result<i64, Fault> {
     let ts = &line[start..end];
     if !is_go_float(ts) {
         return Err(Fault::new(start, format!("invalid {what} {:?}", String::from_utf8_lossy(ts))));
     }
-    if !lex::parse_go_float(ts).is_finite() {
+    let seconds = lex::parse_go_float(ts);
+    if !seconds.is_finite() {
         return Err(Fault::new(
             start,
             format!("invalid {what} {:?}: must be finite", String::from_utf8_lossy(ts)),
         ));
     }
-    Ok(())
+    Ok(lex::go_f64_to_i64(seconds * 1000.0))
 }
 
 /// Prometheus's lexer takes a NUL byte in no quoted string but a sample's label value (and
@@ -509,17 +572,6 @@ fn refuse_nul(line: &[u8], start: usize, end: usize, what: &str) -> Result<(), F
         Some(k) => Err(Fault::new(start + k, format!("NUL byte in {what}"))),
         None => Ok(()),
     }
-}
-
-/// Checks the quoted name `line[start..end]` (without its quotes).
-fn check_quoted_name(line: &[u8], start: usize, end: usize, what: &str) -> Result<(), Fault> {
-    if start == end {
-        return Err(Fault::new(start - 1, format!("empty {what}")));
-    }
-    if std::str::from_utf8(&line[start..end]).is_err() {
-        return Err(Fault::new(lex::first_non_utf8(line, start, end), format!("invalid UTF-8 in {what}")));
-    }
-    Ok(())
 }
 
 /// Where a comment line that is none of OpenMetrics' four goes wrong: the first byte where it
@@ -536,10 +588,10 @@ mod tests {
 
     #[test]
     fn label_names_are_learnt_only_when_none_repeats() {
-        let mut p = OpenMetricsParser::default();
+        let mut p = OpenMetricsParser::new(Judge::PROMETHEUS_3, Now(0));
         p.line(br#"g{a="1",b="2"} 1"#).expect("valid");
-        assert_eq!(p.skeleton.learnt(), Some((&b"a=\"\",b=\"\"}"[..], &[(3, false), (8, false)][..])));
-        assert_eq!(p.skeleton.read(br#"g{a="",b="x"} 2"#, 2, false), Some(13));
+        assert_eq!(p.skeleton.learnt(), Some((&b"a=\"\",b=\"\"}"[..], &[3, 8][..])));
+        assert_eq!(p.skeleton.read(br#"g{a="",b="x"} 2"#, 2), Some(13));
         // Valid only because the repeated name has an empty value: another value would not be.
         p.line(br#"g{a="",a="1"} 3"#).expect("valid");
         assert_eq!(p.skeleton.learnt(), None);

@@ -90,18 +90,29 @@ pub(super) fn name_run_end(s: &[u8], mut i: usize, colon: bool) -> usize {
         );
         // x is in lo..=lo+len exactly when x - lo (wrapping) is at most len.
         let within = |d, len| cmp_eq_mask_i8_m128i(min_u8_m128i(d, len), d);
-        while let Some(chunk) = s.get(i..i + 16) {
-            let v = load_unaligned_m128i(chunk.try_into().unwrap_or(&[0; 16]));
+        // A bit for each of the 16 bytes at `at` that belongs to a name.
+        let members = |at: usize| {
+            let chunk: &[u8; 16] = s[at..at + 16].try_into().unwrap_or(&[0; 16]);
+            let v = load_unaligned_m128i(chunk);
             // Setting bit 5 maps A-Z onto a-z and no other byte into a-z.
             let letter = within(sub_i8_m128i(bitor_m128i(v, case), a), z);
             // `:` follows `9`, so one range covers both for metric names.
             let digit = within(sub_i8_m128i(v, zero), digits);
             let name = bitor_m128i(bitor_m128i(letter, digit), cmp_eq_mask_i8_m128i(v, underscore));
-            let mask = move_mask_i8_m128i(name) as u32;
+            move_mask_i8_m128i(name) as u32
+        };
+        while i + 16 <= s.len() {
+            let mask = members(i);
             if mask != 0xFFFF {
                 return i + (!mask).trailing_zeros() as usize;
             }
             i += 16;
+        }
+        // The last bytes: the 16 that end the slice, those before `i` counted as members.
+        if s.len() >= 16 && i < s.len() {
+            let at = s.len() - 16;
+            let mask = members(at) | ((1u32 << (i - at)) - 1);
+            return if mask == 0xFFFF { s.len() } else { at + (!mask).trailing_zeros() as usize };
         }
     }
     s[i.min(s.len())..].iter().position(|&b| !belongs(b)).map_or(s.len(), |k| i + k)

@@ -2,11 +2,12 @@
 //! that repeats them (most do: a family's series share their label names) is read without
 //! scanning or checking the names again: only its values are new.
 
-use super::lex::{is_go_float, quoted_end, same_bytes};
+use super::lex::{quoted_end, same_bytes};
+use super::scan::value_stop;
 
 /// A skeleton's prefixes and labels, as tests see them.
 #[cfg(test)]
-pub(super) type Learnt<'a> = (&'a [u8], &'a [(usize, bool)]);
+pub(super) type Learnt<'a> = (&'a [u8], &'a [usize]);
 
 /// What a line's labels looked like, up to their values: the bytes between the values.
 #[derive(Debug, Default)]
@@ -17,9 +18,8 @@ pub(super) struct Skeleton {
     /// next one's opening quote (`",handler="`), then the last closing quote and the `}`
     /// (`"}`). A line without labels has the one piece `}`.
     bytes: Vec<u8>,
-    /// Per label: where the piece before its value ends in `bytes`, and whether its value must
-    /// be a float (`le` of a histogram, `quantile` of a summary in the text format).
-    labels: Vec<(usize, bool)>,
+    /// Per label: where the piece before its value ends in `bytes`.
+    labels: Vec<usize>,
 }
 
 impl Skeleton {
@@ -28,26 +28,30 @@ impl Skeleton {
     /// which finds any fault and may learn the line. `line` may also be the rest of a piece of
     /// the body, of which the line is the start.
     #[inline(always)]
-    /// With `strict_escapes`, only `\\`, `\"` and `\n` may be escaped in a value (the text
-    /// format); otherwise any byte may.
-    pub(super) fn read(&self, line: &[u8], mut i: usize, strict_escapes: bool) -> Option<usize> {
+    pub(super) fn read(&self, line: &[u8], mut i: usize) -> Option<usize> {
         if !self.learnt {
             return None;
         }
         let mut from = 0;
-        for &(to, float) in &self.labels {
+        for &to in &self.labels {
             let piece = &self.bytes[from..to];
             let open = i + piece.len();
             if !same_bytes(line.get(i..open)?, piece) {
                 return None;
             }
-            // `line` may run on past the line's end: a newline ends the value as unterminated.
-            let q = quoted_end(line, open - 1, strict_escapes).ok()?;
-            let close = q.end - 1;
-            if float && !is_go_float(&line[open..close]) || !q.is_utf8(line, open - 1) {
-                return None;
-            }
-            i = close;
+            // Most values hold no escape and no byte above 0x7F: their first stop is the closing
+            // quote. `line` may run on past the line's end: a newline ends the value as
+            // unterminated.
+            let stop = value_stop(line, open)?;
+            i = if line[stop] == b'"' {
+                stop
+            } else {
+                let q = quoted_end(line, open - 1).ok()?;
+                if !q.is_utf8(line, open - 1) {
+                    return None;
+                }
+                q.end - 1
+            };
             from = to;
         }
         let piece = &self.bytes[from..];
@@ -57,7 +61,7 @@ impl Skeleton {
 
     /// Learns the labels of a line that passed every label check: they start at `start`, just
     /// after the `{`, and end with the `}` just before `end`; `labels` gives each one's value
-    /// (from after its opening quote to its closing quote) and whether it must be a float.
+    /// (from after its opening quote to its closing quote).
     /// Lines not written the way [`Skeleton::read`] reads them (each closing quote directly
     /// followed by `,` or, for the last, `}`) leave nothing learnt.
     pub(super) fn learn(
@@ -65,21 +69,21 @@ impl Skeleton {
         line: &[u8],
         start: usize,
         end: usize,
-        labels: impl ExactSizeIterator<Item = ((usize, usize), bool)>,
+        labels: impl ExactSizeIterator<Item = (usize, usize)>,
     ) {
         self.learnt = false;
         self.bytes.clear();
         self.labels.clear();
         let count = labels.len();
         let mut item = start;
-        for (k, ((open, close), float)) in labels.enumerate() {
+        for (k, (open, close)) in labels.enumerate() {
             let delimiter = if k + 1 == count { b'}' } else { b',' };
-            if line.get(close + 1) != Some(&delimiter) || open < item {
+            if line.get(close) != Some(&b'"') || line.get(close + 1) != Some(&delimiter) || open < item {
                 self.labels.clear();
                 return;
             }
             self.bytes.extend_from_slice(&line[item..open]);
-            self.labels.push((self.bytes.len(), float));
+            self.labels.push(self.bytes.len());
             item = close;
         }
         // The last closing quote and the `}`, or the `}` alone.

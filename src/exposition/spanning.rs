@@ -1,7 +1,8 @@
-//! OpenMetrics lines that run on past a newline. Prometheus's lexer takes a raw newline inside a
-//! quoted name (in braces, and in HELP, TYPE and UNIT lines), so such a line ends only at the
-//! first newline outside every quoted name. This finds that newline for the rare line that needs
-//! it, in one pass that resumes where it stopped when the line arrives in pieces.
+//! Lines that run on past a newline. Prometheus's lexers take a raw newline inside a quoted name
+//! (in braces, and in HELP, TYPE and UNIT lines), and the text format's also inside a label
+//! value, so such a line ends only at the first newline outside every such quoted string. This
+//! finds that newline for the rare line that needs it, in one pass that resumes where it stopped
+//! when the line arrives in pieces.
 
 /// Where the search for a line's end stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,7 +13,7 @@ enum Within {
     /// Inside braces, outside quotes; `after_eq` when a `=` came since the last `,`, so that a
     /// quote opens a value (no newline may be in one) rather than a name.
     Braces { after_eq: bool },
-    /// Inside a quoted label value.
+    /// Inside a quoted label value (NUL bytes are skipped there, also after a backslash).
     Value { escape: bool },
     /// Past the braces or the HELP/TYPE/UNIT name: the line ends at the next newline.
     Rest,
@@ -25,13 +26,23 @@ pub(super) struct Spanning {
     /// The offset from the line's start of the next byte to look at.
     at: usize,
     within: Within,
+    /// Whether a label value may hold a newline too (the text format), rather than end there.
+    values_span: bool,
 }
 
 impl Spanning {
     /// Starts after the opening quote at `quote`, of a name in braces or (with `meta`) of a
     /// HELP, TYPE or UNIT line.
     pub(super) fn new(quote: usize, meta: bool) -> Spanning {
-        Spanning { at: quote + 1, within: Within::Name { meta, escape: false } }
+        Spanning { at: quote + 1, within: Within::Name { meta, escape: false }, values_span: false }
+    }
+
+    /// In the text format: starts after the opening quote at `quote` of a name (in braces or,
+    /// with `meta`, of a HELP or TYPE line) or, with `value`, of a label value.
+    pub(super) fn text(quote: usize, meta: bool, value: bool) -> Spanning {
+        let within =
+            if value { Within::Value { escape: false } } else { Within::Name { meta, escape: false } };
+        Spanning { at: quote + 1, within, values_span: true }
     }
 
     /// The offset of the newline that ends the line starting at `line[0]`, or `None` if `line`
@@ -60,10 +71,11 @@ impl Spanning {
                     b'}' => Within::Rest,
                     _ => continue,
                 },
+                Within::Value { escape: true } if b == 0 => continue,
                 Within::Value { escape: true } => Within::Value { escape: false },
                 Within::Value { escape: false } => match b {
                     // An unterminated value: the line's checks refuse it.
-                    b'\n' => return Some(i),
+                    b'\n' if !self.values_span => return Some(i),
                     b'"' => Within::Braces { after_eq: false },
                     b'\\' => Within::Value { escape: true },
                     _ => continue,

@@ -4,31 +4,30 @@ mod columns;
 
 use super::*;
 
-const TEXT: Dialect = Dialect { format: Format::Text, utf8_names: false };
-const OM: Dialect = Dialect { format: Format::OpenMetrics, utf8_names: true };
+/// The moment the bodies are judged at (2023-11-14): their timestamps are seconds, long before.
+pub(super) const NOW: Now = Now(1_700_000_000_000);
+const TEXT: Dialect = Dialect { format: Format::Text, judge: Judge::PROMETHEUS_3 };
+const OM: Dialect = Dialect { format: Format::OpenMetrics, judge: Judge::PROMETHEUS_3 };
 
 fn check(body: &str, dialect: Dialect) -> Result<Summary, VerifyError> {
-    verify(body.as_bytes(), dialect, Encoding::Identity)
+    verify(body.as_bytes(), dialect, Encoding::Identity, NOW)
 }
 
 #[test]
 fn content_types_pick_the_parser_prometheus_would() {
-    let d = |ct: &str| Dialect::from_content_type(Some(ct.as_bytes()));
+    let d = |ct: &str| Dialect::from_content_type(Some(ct.as_bytes()), Judge::PROMETHEUS_3);
     assert_eq!(d("text/plain; version=0.0.4; charset=utf-8"), TEXT);
     assert_eq!(d("application/openmetrics-text; version=1.0.0; charset=utf-8"), OM);
     assert_eq!(d("Application/OpenMetrics-Text;version=0.0.1"), OM);
     assert_eq!(
         d("application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"),
-        Dialect { format: Format::Protobuf, utf8_names: false }
+        Dialect { format: Format::Protobuf, judge: Judge::PROMETHEUS_3 }
     );
-    assert_eq!(d("application/vnd.google.protobuf; encoding=text").format, Format::Text);
-    assert_eq!(
-        d("text/plain;version=1.0.0;escaping=allow-utf-8"),
-        Dialect { format: Format::Text, utf8_names: true }
-    );
-    assert_eq!(d("text/plain;version=1.0.0;escaping=allow-utf8"), TEXT, "expfmt knows no such scheme");
-    assert_eq!(d("application/json"), TEXT);
-    assert_eq!(Dialect::from_content_type(None), TEXT);
+    // Prometheus picks the parser by the media type alone.
+    assert_eq!(d("application/vnd.google.protobuf; encoding=text").format, Format::Protobuf);
+    assert_eq!(d("text/plain;version=1.0.0;escaping=allow-utf-8"), TEXT);
+    assert_eq!(d("application/json"), TEXT, "as Prometheus 2.42 reads it");
+    assert_eq!(Dialect::from_content_type(None, Judge::PROMETHEUS_3), TEXT);
 }
 
 #[test]
@@ -40,18 +39,31 @@ fn content_encodings() {
 }
 
 #[test]
-fn text_errors_name_the_line() {
+fn text_errors_name_the_line_and_the_judge() {
     let e = check("a 1\nb 2\nc x\n", TEXT).unwrap_err();
     assert_eq!(e.position, Position::Line { line: 3, column: 3 });
-    assert!(e.to_string().starts_with("text format line 3 column 3: expected float"), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "text format line 3 column 3: expected a float as value, got \"x\" (Prometheus 3)"
+    );
+    let e = check("{\"a\"} 1\n", Dialect { judge: Judge::PROMETHEUS_2_42, ..TEXT }).unwrap_err();
+    assert!(e.to_string().ends_with("(Prometheus 2.42)"), "{e}");
 }
 
 #[test]
-fn utf8_names_need_the_escaping_parameter() {
-    let body = "{\"my.metric\", a=\"b\"} 1\n";
-    assert!(check(body, TEXT).is_err());
-    assert!(check(body, Dialect { format: Format::Text, utf8_names: true }).is_ok());
-    assert!(check("{\"classic_name\"} 1\n", TEXT).is_ok());
+fn names_are_judged_as_the_asking_prometheus_validates_them() {
+    let as_2_42 = Dialect { judge: Judge::PROMETHEUS_2_42, ..TEXT };
+    let legacy = Dialect { judge: Judge::PROMETHEUS_3_LEGACY, ..TEXT };
+    // Prometheus 3 reads quoted UTF-8 names whatever the Content-Type says.
+    let dotted = "{\"my.metric\", a=\"b\"} 1\n";
+    assert!(check(dotted, TEXT).is_ok());
+    assert!(check(dotted, legacy).is_err());
+    assert!(check(dotted, as_2_42).is_err(), "2.42's lexer has no quoted names");
+    assert!(check("{\"classic_name\"} 1\n", legacy).is_ok());
+    assert!(check("{\"classic_name\"} 1\n", as_2_42).is_err());
+    // The blanks before a name are part of it: fine as UTF-8, not as a legacy name.
+    assert!(check("a 1\n  b 2\n", TEXT).is_ok());
+    assert!(check("a 1\n  b 2\n", as_2_42).is_err());
 }
 
 #[test]
@@ -61,24 +73,53 @@ fn summary_of_a_text_body() {
         TEXT,
     )
     .unwrap();
-    assert_eq!(s, Summary { families: 2, samples: 5 });
+    assert_eq!(s, Summary { families: 1, samples: 5 }, "families are the TYPE lines");
 }
 
 #[test]
-fn histogram_suffixes_resolve_to_the_family() {
-    // A second TYPE through a suffixed name hits the histogram itself, as in expfmt.
-    assert!(check("# TYPE h histogram\n# TYPE h_bucket gauge\n", TEXT).is_err());
-    assert!(check("# TYPE h histogram\nh_bucket{le=\"x\"} 1\n", TEXT).is_err(), "le must be a float");
-    assert!(
-        check("# TYPE h histogram\nh_bucket{le=\"1\"} -1\nh_count -1\n", TEXT).is_ok(),
-        "as the original"
-    );
-    assert!(check("# TYPE s summary\ns_count -1\ns{quantile=\"x\"} 1\n", TEXT).is_err());
-    assert!(check("# TYPE s summary\ns_sum{quantile=\"x\"} 1\n", TEXT).is_err(), "s_sum belongs to s");
-    // Without the TYPE, `h_bucket` is a family of its own and `le` is an ordinary label.
-    assert!(check("h_bucket{le=\"x\"} -1\n", TEXT).is_ok());
-    // `x_count` seen before `x` is typed is a family of its own for good, as in expfmt.
-    assert!(check("s_count 1\n# TYPE s summary\ns_count{quantile=\"x\"} 1\n", TEXT).is_ok());
+fn what_expfmt_refused_and_prometheus_ingests_and_the_reverse() {
+    // expfmt's family rules are no rules of Prometheus's.
+    for ok in [
+        "b_total 3",
+        "# HELP y a\n# HELP y b\ny 2\n",
+        "x 1\n# TYPE x gauge\n",
+        "# TYPE h histogram\n# TYPE h_bucket gauge\n",
+        "# TYPE h histogram\nh_bucket{le=\"x\"} 1\nh_bucket{le=\"\"} 1\n",
+        "# TYPE s summary\ns{quantile=\"x\"} 1\n",
+        "# HELP a tab \\t escape\na 1\n",
+        "a{b=\"c\" d=\"e\"} 1\n",
+        "a{b=\"x\ny\"} 1\n",
+        "a{}1\n",
+        "a-1 2\n",
+        "# TYPE a-gauge\na 1\n",
+        "a{b=\"1\",b=\"\"} 1\n",
+        "a 1\n\0anything at all",
+    ] {
+        assert!(check(ok, TEXT).is_ok(), "{ok:?}: {:?}", check(ok, TEXT));
+    }
+    for bad in [
+        "# TYPE z\nz 1\n",
+        "w 1 +17\n",
+        "w 1 -17\n",
+        "# TYPE a COUNTER\na 1\n",
+        "a{le=\"1\",le=\"2\"} 1\n",
+        "\"a\" 1\n",
+    ] {
+        assert!(check(bad, TEXT).is_err(), "{bad:?} should fail");
+    }
+    assert!(verify(b"# HELP a \xff\na 1\n", TEXT, Encoding::Identity, NOW).is_err());
+}
+
+#[test]
+fn repeated_label_names_count_only_inside_the_heads_window() {
+    let at = |ms: i64| format!("a{{b=\"1\",b=\"2\"}} 1 {ms}\n");
+    assert!(check(&at(NOW.0 - 60_000), TEXT).is_err());
+    assert!(check(&at(NOW.0 - 2 * 3_600_000), TEXT).is_ok(), "out of bounds: dropped before the check");
+    assert!(check(&at(NOW.0 + 3_600_000), TEXT).is_ok());
+    // Prometheus 3 keeps a second exposed job, 2.42 replaces both.
+    let jobs = "a{job=\"x\",job=\"y\"} 1\n";
+    assert!(check(jobs, TEXT).is_err());
+    assert!(check(jobs, Dialect { judge: Judge::PROMETHEUS_2_42, ..TEXT }).is_ok());
 }
 
 #[test]
@@ -92,7 +133,7 @@ fn streaming_in_any_pieces_matches_one_shot() {
     for (body, dialect) in bodies {
         let whole = check(body, dialect);
         for split in 1..body.len() {
-            let mut check = BodyVerifier::new(dialect, Encoding::Identity, u64::MAX);
+            let mut check = BodyVerifier::new(dialect, Encoding::Identity, u64::MAX, NOW);
             let b = body.as_bytes();
             let piecewise = check.update(&b[..split]).and_then(|()| check.finish(b));
             assert_eq!(piecewise.is_ok(), whole.is_ok(), "split at {split} of {body:?}");
@@ -110,23 +151,23 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 #[test]
 fn gzip_bodies_are_verified_after_decoding() {
     let good = gzip(b"a 1\nb 2\n");
-    assert_eq!(verify(&good, TEXT, Encoding::Gzip).unwrap().samples, 2);
+    assert_eq!(verify(&good, TEXT, Encoding::Gzip, NOW).unwrap().samples, 2);
     let bad = gzip(b"a 1\nb two\n");
     assert_eq!(
-        verify(&bad, TEXT, Encoding::Gzip).unwrap_err().position,
+        verify(&bad, TEXT, Encoding::Gzip, NOW).unwrap_err().position,
         Position::Line { line: 2, column: 3 }
     );
     // Concatenated members are one stream, as Go's reader takes them.
     let mut two = gzip(b"a 1\n");
     two.extend(gzip(b"b 2\n"));
-    assert_eq!(verify(&two, TEXT, Encoding::Gzip).unwrap().samples, 2);
+    assert_eq!(verify(&two, TEXT, Encoding::Gzip, NOW).unwrap().samples, 2);
     // A body that is not gzip, or is cut short, fails.
-    assert!(verify(b"a 1\n", TEXT, Encoding::Gzip).is_err());
-    assert!(verify(&good[..good.len() - 4], TEXT, Encoding::Gzip).is_err());
-    assert!(verify(&good[..10], TEXT, Encoding::Gzip).is_err());
-    assert!(verify(b"", TEXT, Encoding::Gzip).is_err());
+    assert!(verify(b"a 1\n", TEXT, Encoding::Gzip, NOW).is_err());
+    assert!(verify(&good[..good.len() - 4], TEXT, Encoding::Gzip, NOW).is_err());
+    assert!(verify(&good[..10], TEXT, Encoding::Gzip, NOW).is_err());
+    assert!(verify(b"", TEXT, Encoding::Gzip, NOW).is_err());
     // In pieces, too.
-    let mut check = BodyVerifier::new(TEXT, Encoding::Gzip, u64::MAX);
+    let mut check = BodyVerifier::new(TEXT, Encoding::Gzip, u64::MAX, NOW);
     for end in 1..good.len() {
         check.update(&good[..end]).unwrap();
     }
@@ -136,7 +177,7 @@ fn gzip_bodies_are_verified_after_decoding() {
 #[test]
 fn gzip_bombs_stop_at_the_decoded_limit() {
     let big = gzip(&b"a 1\n".repeat(100_000));
-    let e = BodyVerifier::new(TEXT, Encoding::Gzip, 1000).finish(&big).unwrap_err();
+    let e = BodyVerifier::new(TEXT, Encoding::Gzip, 1000, NOW).finish(&big).unwrap_err();
     assert!(e.message.contains("more than 1000 bytes"), "{e}");
 }
 
@@ -194,26 +235,44 @@ mod pb {
     }
 }
 
-const PROTO: Dialect = Dialect { format: Format::Protobuf, utf8_names: false };
+const PROTO: Dialect = Dialect { format: Format::Protobuf, judge: Judge::PROMETHEUS_3 };
 
 #[test]
 fn protobuf_good_bodies() {
     let body = pb::delimited(&[pb::family(b"a_total", &[(b"x", b"1")]), pb::family(b"b", &[])]);
-    assert_eq!(verify(&body, PROTO, Encoding::Identity).unwrap(), Summary { families: 2, samples: 2 });
-    assert!(verify(b"", PROTO, Encoding::Identity).is_ok());
+    assert_eq!(verify(&body, PROTO, Encoding::Identity, NOW).unwrap(), Summary { families: 2, samples: 2 });
+    assert!(verify(b"", PROTO, Encoding::Identity, NOW).is_ok());
     // Unknown fields of every wire type are skipped.
     let mut fam = pb::family(b"a", &[]);
     pb::uint(99, 7, &mut fam);
     pb::bytes(100, b"whatever", &mut fam);
-    fam.extend_from_slice(&[(101 << 3 | 5) as u8, 1, 1, 1, 1]);
+    pb::varint(101 << 3 | 5, &mut fam);
+    fam.extend_from_slice(&[1, 1, 1, 1]);
     pb::varint(102 << 3 | 3, &mut fam);
     pb::uint(1, 5, &mut fam);
     pb::varint(102 << 3 | 4, &mut fam);
-    assert!(verify(&pb::delimited(&[fam]), PROTO, Encoding::Identity).is_ok());
-    // UTF-8 names with the escaping parameter.
+    assert!(verify(&pb::delimited(&[fam]), PROTO, Encoding::Identity, NOW).is_ok());
+    // UTF-8 names: Prometheus 3's default; a label with an empty value is dropped unchecked.
     let utf8 = pb::delimited(&[pb::family("a.b".as_bytes(), &[("c.d".as_bytes(), b"")])]);
-    assert!(verify(&utf8, PROTO, Encoding::Identity).is_err());
-    assert!(verify(&utf8, Dialect { utf8_names: true, ..PROTO }, Encoding::Identity).is_ok());
+    assert!(verify(&utf8, PROTO, Encoding::Identity, NOW).is_ok());
+    assert!(
+        verify(&utf8, Dialect { judge: Judge::PROMETHEUS_3_LEGACY, ..PROTO }, Encoding::Identity, NOW)
+            .is_err()
+    );
+    assert!(
+        verify(&utf8, Dialect { judge: Judge::PROMETHEUS_2_42, ..PROTO }, Encoding::Identity, NOW).is_err()
+    );
+    // An empty family is skipped unread, its name unchecked.
+    assert!(verify(&pb::delimited(&[Vec::new()]), PROTO, Encoding::Identity, NOW).is_ok());
+    // A field of the family Prometheus 3 knows (the unit) but 2.42 does not, with another wire
+    // type: 2.42 skips it, 3 refuses it.
+    let mut fam = pb::family(b"a", &[]);
+    pb::uint(5, 1, &mut fam);
+    let body = pb::delimited(&[fam]);
+    assert!(verify(&body, PROTO, Encoding::Identity, NOW).is_err());
+    assert!(
+        verify(&body, Dialect { judge: Judge::PROMETHEUS_2_42, ..PROTO }, Encoding::Identity, NOW).is_ok()
+    );
 }
 
 #[test]
@@ -222,23 +281,23 @@ fn protobuf_bad_bodies() {
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("truncated", good[..good.len() - 1].to_vec()),
         ("empty name", pb::delimited(&[pb::family(b"", &[])])),
-        ("bad name", pb::delimited(&[pb::family(b"1a", &[])])),
-        ("bad label name", pb::delimited(&[pb::family(b"a", &[(b"a-b", b"1")])])),
+        ("name not UTF-8", pb::delimited(&[pb::family(b"a\xff", &[])])),
         ("empty label name", pb::delimited(&[pb::family(b"a", &[(b"", b"1")])])),
         ("label value not UTF-8", pb::delimited(&[pb::family(b"a", &[(b"x", b"\xff")])])),
-        ("empty message", pb::delimited(&[Vec::new()])),
         ("text", b"a 1\n".to_vec()),
         ("wire type 7", pb::delimited(&[vec![0x0f]])),
         ("field 0", pb::delimited(&[vec![0x02, 0x00]])),
         ("length past the end", pb::delimited(&[vec![0x0a, 0x05, b'a']])),
         ("stray end group", pb::delimited(&[vec![0x0c]])),
+        ("a known field of another wire type", pb::delimited(&[vec![0x08, 0x01]])),
         (
             "varint too long",
-            pb::delimited(&[vec![0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]]),
+            pb::delimited(&[vec![0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]]),
         ),
+        ("a length prefix of six bytes", vec![0x81, 0x80, 0x80, 0x80, 0x80, 0x00]),
     ];
     for (name, body) in cases {
-        assert!(verify(&body, PROTO, Encoding::Identity).is_err(), "{name} should fail");
+        assert!(verify(&body, PROTO, Encoding::Identity, NOW).is_err(), "{name} should fail");
     }
     // A bad nested message (a Counter with a truncated double) fails too.
     let mut metric = Vec::new();
@@ -246,14 +305,70 @@ fn protobuf_bad_bodies() {
     let mut fam = Vec::new();
     pb::bytes(1, b"a", &mut fam);
     pb::bytes(4, &metric, &mut fam);
-    assert!(verify(&pb::delimited(&[fam]), PROTO, Encoding::Identity).is_err());
+    assert!(verify(&pb::delimited(&[fam]), PROTO, Encoding::Identity, NOW).is_err());
+    // Legacy names for Prometheus 2.42.
+    for (name, labels) in [(&b"1a"[..], &[][..]), (b"a", &[(&b"a-b"[..], &b"1"[..])][..])] {
+        let body = pb::delimited(&[pb::family(name, labels)]);
+        assert!(verify(&body, PROTO, Encoding::Identity, NOW).is_ok());
+        assert!(
+            verify(&body, Dialect { judge: Judge::PROMETHEUS_2_42, ..PROTO }, Encoding::Identity, NOW)
+                .is_err()
+        );
+    }
+}
+
+/// A native histogram with one span of `length` buckets from 0 and these deltas.
+fn native_family(length: u64, deltas: &[i64], count: u64) -> Vec<u8> {
+    let mut span = Vec::new();
+    pb::uint(2, length, &mut span);
+    let mut h = Vec::new();
+    pb::uint(1, count, &mut h);
+    pb::double(2, 1.0, &mut h);
+    pb::bytes(12, &span, &mut h);
+    let mut packed = Vec::new();
+    for &d in deltas {
+        pb::varint(((d << 1) ^ (d >> 63)) as u64, &mut packed);
+    }
+    pb::bytes(13, &packed, &mut h);
+    let mut metric = Vec::new();
+    pb::bytes(7, &h, &mut metric);
+    let mut fam = Vec::new();
+    pb::bytes(1, b"h", &mut fam);
+    pb::uint(3, 4, &mut fam);
+    pb::bytes(4, &metric, &mut fam);
+    fam
+}
+
+#[test]
+fn a_native_histogram_that_crashes_prometheus_2_42_is_served_to_no_one() {
+    let valid = pb::delimited(&[native_family(2, &[1, 1], 3)]);
+    // Buckets beyond the spans, one of them empty: 2.42 indexes past its spans.
+    let crash = pb::delimited(&[native_family(1, &[1, -1, 0], 1)]);
+    for judge in [Judge::PROMETHEUS_3, Judge::PROMETHEUS_3_LEGACY, Judge::PROMETHEUS_2_42] {
+        let dialect = Dialect { judge, ..PROTO };
+        assert!(verify(&valid, dialect, Encoding::Identity, NOW).is_ok(), "{judge}");
+        let e = verify(&crash, dialect, Encoding::Identity, NOW).unwrap_err();
+        assert!(e.message.contains("would crash Prometheus 2.42"), "{judge}: {e}");
+    }
+}
+
+#[test]
+fn prometheus_2_42_without_native_histograms_fails_a_scrape_holding_one() {
+    let native = pb::delimited(&[native_family(2, &[1, 1], 3)]);
+    let classic = pb::delimited(&[pb::family(b"a", &[(b"x", b"1")])]);
+    let dialect = |judge| Dialect { judge, ..PROTO };
+    assert!(verify(&native, dialect(Judge::PROMETHEUS_2_42), Encoding::Identity, NOW).is_ok());
+    let e = verify(&native, dialect(Judge::PROMETHEUS_2_42_CLASSIC), Encoding::Identity, NOW).unwrap_err();
+    assert!(e.message.starts_with("native histograms are disabled"), "{e}");
+    assert!(e.to_string().ends_with("(Prometheus 2.42 without native histograms)"), "{e}");
+    assert!(verify(&classic, dialect(Judge::PROMETHEUS_2_42_CLASSIC), Encoding::Identity, NOW).is_ok());
 }
 
 #[test]
 fn protobuf_in_pieces() {
     let body = pb::delimited(&[pb::family(b"a", &[(b"x", b"1")]), pb::family(b"b", &[])]);
     for split in 1..body.len() {
-        let mut check = BodyVerifier::new(PROTO, Encoding::Identity, u64::MAX);
+        let mut check = BodyVerifier::new(PROTO, Encoding::Identity, u64::MAX, NOW);
         check.update(&body[..split]).unwrap();
         assert!(check.finish(&body).is_ok(), "split at {split}");
     }
@@ -299,8 +414,8 @@ fn openmetrics_rules() {
     for body in bad {
         assert!(check(body, OM).is_err(), "{body:?} should fail");
     }
-    assert!(verify(b"# HELP a \xff\n# EOF\n", OM, Encoding::Identity).is_err());
-    assert!(verify(b"a{b=\"\xff\"} 1\n# EOF\n", OM, Encoding::Identity).is_err());
+    assert!(verify(b"# HELP a \xff\n# EOF\n", OM, Encoding::Identity, NOW).is_err());
+    assert!(verify(b"a{b=\"\xff\"} 1\n# EOF\n", OM, Encoding::Identity, NOW).is_err());
 }
 
 #[test]
@@ -311,22 +426,22 @@ fn pieces_of_any_size_give_the_one_shot_verdict() {
     let cases: [(&[u8], Dialect); 6] = [
         (text.as_bytes(), TEXT),
         (b"a 1\nb x\n", TEXT),
-        // HELP escapes are checked only in pieces that hold a backslash: every cut must find it.
-        (b"a 1\n# HELP b x\\q y\nb 2\n", TEXT),
+        // HELP text must be UTF-8: every cut must find the byte that is not.
+        (b"a 1\n# HELP b x\xff y\nb 2\n", TEXT),
         (om.as_bytes(), OM),
         (b"a 1\n# EOF\nx", OM),
-        (&proto, Dialect { format: Format::Protobuf, utf8_names: false }),
+        (&proto, Dialect { format: Format::Protobuf, judge: Judge::PROMETHEUS_3 }),
     ];
     for (body, dialect) in cases {
-        let whole = verify(body, dialect, Encoding::Identity).is_ok();
+        let whole = verify(body, dialect, Encoding::Identity, NOW).is_ok();
         for size in [1, 2, 3, 5, 7, 16] {
-            let mut check = BodyVerifier::new(dialect, Encoding::Identity, u64::MAX);
+            let mut check = BodyVerifier::new(dialect, Encoding::Identity, u64::MAX, NOW);
             let pieces = body.chunks(size).try_for_each(|p| check.push(p));
             let verdict = pieces.and_then(|()| check.end()).is_ok();
             assert_eq!(verdict, whole, "pieces of {size} of {:?}", String::from_utf8_lossy(body));
         }
     }
-    assert!(verify(cases[2].0, TEXT, Encoding::Identity).is_err(), "a bad HELP escape fails");
+    assert!(verify(cases[2].0, TEXT, Encoding::Identity, NOW).is_err(), "HELP text that is not UTF-8 fails");
 }
 
 /// Bodies whose lines repeat their names and label names, the shape the fast paths serve, each
@@ -337,7 +452,7 @@ const REPEATING: [(&str, Dialect); 5] = [
          h_bucket{code=\"200\",le=\"0.5\"} 1\nh_bucket{code=\"200\",le=\"+Inf\"} 2\n\
          h_sum{code=\"200\"} 3\nh_count{code=\"200\"} 2\n\
          g{a=\"1\",b=\"2\"} 1\ng{a=\"x\\\"y\",b=\"\\\\\"} 2\ng {a=\"1\",b=\"2\"} 3\n\
-         g{a=\"1\",b=\"2\"} 4 1700000000\ng{a=\"1\",b=\"2\"} -5 -1700000000\n\
+         g{a=\"1\",b=\"2\"} 4 1700000000\ng{a=\"1\",b=\"2\"} -5 1700000000\n\
          g{a=\"1\",b=\"2\"} 1.5e3\ng{a=\"\",b=\"2\"} 5\nc{} 1\nc{} 2\n\
          c{} 2.5e+06\nc{} -1E-07 1700000000\nc{} 9e99\n",
         TEXT,
@@ -348,7 +463,7 @@ const REPEATING: [(&str, Dialect); 5] = [
          # HELP c Third.\n# TYPE c summary\nc_sum 3\nc_count 1\n# TYPE d untyped\nd 4\n",
         TEXT,
     ),
-    // The same label name under two kinds: only a summary's `quantile` must be a float.
+    // The same label name under two kinds (expfmt wanted a summary's `quantile` a float).
     (
         "# TYPE g gauge\ng{quantile=\"x\"} 1\n# TYPE s summary\ns{quantile=\"0.5\"} 1\ns{quantile=\"1\"} 2\n",
         TEXT,
@@ -365,7 +480,7 @@ const REPEATING: [(&str, Dialect); 5] = [
 const EDIT_BYTES: &[u8] = b"\"\\,{}= \t\n\rabeglq1._+-#\xff";
 
 fn verdict(body: &[u8], dialect: Dialect, exact: bool) -> Result<Summary, VerifyError> {
-    let mut verifier = Verifier::new(dialect);
+    let mut verifier = Verifier::new(dialect, NOW);
     if exact {
         verifier = verifier.exact();
     }
@@ -375,7 +490,7 @@ fn verdict(body: &[u8], dialect: Dialect, exact: bool) -> Result<Summary, Verify
 
 /// The verdict on `body` given in pieces of `size` bytes, as a proxy receives it.
 fn verdict_in_pieces(body: &[u8], dialect: Dialect, size: usize) -> Result<Summary, VerifyError> {
-    let mut check = BodyVerifier::new(dialect, Encoding::Identity, u64::MAX);
+    let mut check = BodyVerifier::new(dialect, Encoding::Identity, u64::MAX, NOW);
     body.chunks(size).try_for_each(|piece| check.push(piece))?;
     check.end()
 }

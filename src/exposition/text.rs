@@ -1,79 +1,20 @@
-//! The Prometheus text format (0.0.4 and 1.0.0), checked line by line with the rules of Go's
-//! `expfmt.TextParser` (see docs/verification.md). State is kept per metric family, never per
-//! sample, and a line is checked without allocating.
+//! The Prometheus text format (0.0.4 and 1.0.0), checked as a Prometheus server's scrape path
+//! reads it: model/textparse's `PromParser` (its lexer, promlex.l, state by state, NUL bytes
+//! included), then the scrape loop's and the head's checks of each sample (scrape.rs), for the
+//! version that judges (docs/verification.md). A line is checked without allocating.
 
 use super::fault::Fault;
-use super::names::{INITIAL_NAMES, NameTable};
-use super::scan;
-use super::skeleton::Skeleton;
-
+use super::judge::{Judge, Now, Version};
 use super::lex::{
-    self, QuoteError, go_float_end, is_go_float, is_go_int64, label_name_end, metric_name_end, quoted_end,
-    skip_blanks, token_end,
+    self, QuoteError, digit_run_end, is_go_float, label_name_end, metric_name_end, quoted_end, skip_blanks,
 };
+use super::scan;
+use super::scrape;
+use super::skeleton::Skeleton;
+use super::spanning::Spanning;
 
-/// How many kinds there are.
-const KINDS: usize = 6;
-const _: () = assert!(Kind::GaugeHistogram as usize + 1 == KINDS, "KINDS counts every Kind");
-
-/// A family's declared or implied type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Counter,
-    Gauge,
-    Summary,
-    Untyped,
-    Histogram,
-    GaugeHistogram,
-}
-
-impl Kind {
-    fn from_type_line(t: &[u8]) -> Option<Self> {
-        // The spelling every encoder writes, without the case-insensitive search.
-        match t {
-            b"counter" => return Some(Kind::Counter),
-            b"gauge" => return Some(Kind::Gauge),
-            b"histogram" => return Some(Kind::Histogram),
-            _ => {}
-        }
-        const KINDS: [(&[u8], Kind); 7] = [
-            (b"COUNTER", Kind::Counter),
-            (b"GAUGE", Kind::Gauge),
-            (b"SUMMARY", Kind::Summary),
-            (b"UNTYPED", Kind::Untyped),
-            (b"HISTOGRAM", Kind::Histogram),
-            (b"GAUGE_HISTOGRAM", Kind::GaugeHistogram),
-            (b"GAUGEHISTOGRAM", Kind::GaugeHistogram),
-        ];
-        let mut upper = [0u8; 15];
-        let n = type_token_upper(t, &mut upper)?;
-        KINDS.iter().find(|(name, _)| *name == &upper[..n]).map(|&(_, k)| k)
-    }
-
-    fn is_histogram(self) -> bool {
-        matches!(self, Kind::Histogram | Kind::GaugeHistogram)
-    }
-}
-
-#[derive(Debug, Default)]
-struct Family {
-    kind: Option<Kind>,
-    has_help: bool,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Resolved {
-    family: usize,
-    /// Whether the name is the family's own name rather than a suffixed sample name.
-    own: bool,
-}
-
-/// What a quoted name inside braces turned out to be, which decides its grammar.
-#[derive(Debug, Clone, Copy)]
-enum NameRole {
-    Metric,
-    Label,
-}
+/// The types a `# TYPE` line may name, byte for byte (PromParser compares them exactly).
+const TYPES: [&[u8]; 5] = [b"counter", b"gauge", b"histogram", b"summary", b"untyped"];
 
 /// Where a name's bytes are: in the line, or unescaped into the scratch buffer.
 #[derive(Debug, Clone, Copy)]
@@ -87,58 +28,61 @@ struct Label {
     name: Span,
     /// Where the name starts in the line (its opening quote, if quoted), for a fault's column.
     at: usize,
-    /// Raw value bytes between the quotes (escapes included; see `labels`).
+    /// The value as Prometheus takes it: from after the opening quote to before the last byte
+    /// its lexer took with the value (the closing quote, or the last of the NUL bytes it skips
+    /// after it).
     value: (usize, usize),
 }
 
 /// Line-by-line checker for one text-format body.
 #[derive(Debug)]
 pub(super) struct TextParser {
-    utf8_names: bool,
-    /// Every name seen in a sample or HELP/TYPE line, with what it resolved to. Resolution is
-    /// stable (expfmt looks the exact name up first, and a family's type never changes once a
-    /// name has been resolved against it), so each distinct name is resolved once.
-    names: NameTable<Resolved>,
-    families: Vec<Family>,
-    /// The last unquoted name resolved, in a sample or a HELP/TYPE line, with what it resolved
-    /// to: a family's HELP, TYPE and samples, and runs of samples, mostly share one name.
+    judge: Judge,
+    now: Now,
+    /// The metric name of the last sample line that passed every check and started at the
+    /// line's first byte: runs of samples mostly share one.
     last_name: Vec<u8>,
-    last_resolved: Option<Resolved>,
-    /// Whether the input being fed holds a backslash: where it holds none, no HELP text can hold
-    /// a bad escape, and one search of the whole piece replaces one per HELP line.
-    pub(super) backslashes: bool,
+    /// The label names of the last sample line whose labels no values could make fail.
+    skeleton: Skeleton,
     labels: Vec<Label>,
-    /// One per kind, so families of different kinds that follow each other (a gauge, then a
-    /// counter with the same labels) each find theirs.
-    skeletons: [Skeleton; KINDS],
     scratch: Vec<u8>,
     pub(super) samples: u64,
+    /// `# TYPE` lines.
+    pub(super) families: u64,
+    /// Set when a NUL byte ended the body for Prometheus's lexer: it reads nothing after it.
+    pub(super) ended: bool,
+    /// Set when a quoted string ran on to the end of the line checked: the newline that ended
+    /// it is part of the string, and this finds where the line really ends.
+    pub(super) spanning: Option<Spanning>,
+    /// Whether the line being checked was framed by [`Spanning`], so it may hold newlines inside
+    /// quoted strings, and a string still open at its end is a fault.
+    pub(super) multiline: bool,
     /// Tests only: remember nothing between lines, so every line takes the full checks.
     #[cfg(test)]
     pub(super) exact: bool,
 }
 
 impl TextParser {
-    pub(super) fn new(utf8_names: bool) -> Self {
+    pub(super) fn new(judge: Judge, now: Now) -> Self {
         TextParser {
-            utf8_names,
-            names: NameTable::new(),
-            // Most families are new names, so the two grow together.
-            families: Vec::with_capacity(INITIAL_NAMES),
+            judge,
+            now,
             last_name: Vec::new(),
-            last_resolved: None,
-            backslashes: true,
+            skeleton: Skeleton::default(),
             labels: Vec::new(),
-            skeletons: Default::default(),
             scratch: Vec::new(),
             samples: 0,
+            families: 0,
+            ended: false,
+            spanning: None,
+            multiline: false,
             #[cfg(test)]
             exact: false,
         }
     }
 
-    pub(super) fn families(&self) -> usize {
-        self.families.len()
+    fn v3(&self) -> bool {
+        self.judge.version == Version::V3
     }
 
     /// Checks one line, without its `\n`.
@@ -147,34 +91,60 @@ impl TextParser {
         let i = skip_blanks(line, 0);
         match line.get(i) {
             None => Ok(()),
-            Some(b'#') => self.comment(line, i + 1),
-            Some(_) => self.sample(line, i),
+            Some(0) => {
+                // The lexer's `\0` rule: the end of the input, a successful scrape.
+                self.ended = true;
+                Ok(())
+            }
+            Some(b'#') => self.comment(line, i),
+            Some(b'{') if self.v3() => self.sample(line, i, false),
+            Some(&c) if is_name_start(c) => self.sample(line, i, true),
+            Some(&c) => Err(Fault::new(
+                i,
+                format!("expected a metric name, '#' or a blank line, got {}", show_byte(c)),
+            )),
         }
+    }
+
+    /// Checks what is left after the last `\n` as a last line: Prometheus appends a newline.
+    pub(super) fn finish(&mut self, rest: &[u8]) -> Result<(), Fault> {
+        if self.ended || rest.is_empty() {
+            return Ok(());
+        }
+        self.multiline = self.spanning.take().is_some();
+        let checked = self.line(rest);
+        self.multiline = false;
+        if self.spanning.take().is_some() {
+            return Err(Fault::new(
+                rest.len(),
+                "a quoted string is not terminated before the end of the body",
+            ));
+        }
+        checked
     }
 
     /// Checks the sample line at `start` of `buf` (a piece of the body) if it is written the
     /// way the last sample line was, up to its values: the last name, then no labels or the
-    /// label names and spacing of the last line of its kind, so that only its label values and
-    /// its value (and timestamp) are new; returns the index of its newline. `None` (also for
-    /// any fault) leaves everything as it was, and the line goes the long way.
+    /// label names and spacing of the last line whose labels no values could make fail, so that
+    /// only its label values and its value (and timestamp) are new; returns the index of its
+    /// newline. `None` (also for any fault) leaves everything as it was, and the line goes the
+    /// long way.
     #[inline(always)]
     pub(super) fn repeated_sample(&mut self, buf: &[u8], start: usize) -> Option<usize> {
         #[cfg(test)]
         if self.exact {
             return None;
         }
-        let resolved = self.last_resolved?;
-        let kind = self.families[resolved.family].kind?;
         let open = start + self.last_name.len();
         let braced = match buf.get(open) {
             Some(b'{') => true,
             Some(b' ') => false,
             _ => return None,
         };
-        if !lex::same_bytes(&buf[start..open], &self.last_name) {
+        if self.last_name.is_empty() || !lex::same_bytes(&buf[start..open], &self.last_name) {
             return None;
         }
-        let after = if braced { self.skeletons[kind as usize].read(buf, open + 1, true)? } else { open };
+        let after = if braced { self.skeleton.read(buf, open + 1)? } else { open };
         if buf.get(after) != Some(&b' ') {
             return None;
         }
@@ -183,9 +153,8 @@ impl TextParser {
             b'\n' => end,
             b' ' => {
                 let t = end + 1;
-                let t_end = t + usize::from(buf.get(t) == Some(&b'-'));
-                let t_end = lex::digit_run_end(buf, t_end);
-                if buf.get(t_end) != Some(&b'\n') || !is_go_int64(&buf[t..t_end]) {
+                let t_end = digit_run_end(buf, t);
+                if t_end == t || buf.get(t_end) != Some(&b'\n') || !lex::is_go_int64(&buf[t..t_end]) {
                     return None;
                 }
                 t_end
@@ -197,497 +166,414 @@ impl TextParser {
     }
 
     /// Checks the HELP or TYPE line at `start` of `buf` (a piece of the body) if it is written
-    /// the way encoders write them, `# HELP <name> <text>\n` and, right after it,
-    /// `# TYPE <the same name> <type>\n`; returns the index of its newline. `None` (also for
-    /// any fault) leaves the verdict as it was, and the line goes the long way.
+    /// the way encoders write them, `# HELP <name> <text>\n` or `# TYPE <name> <type>\n`;
+    /// returns the index of its newline. `None` (also for any fault) leaves the verdict as it
+    /// was, and the line goes the long way.
     #[inline(always)]
     pub(super) fn plain_comment(&mut self, buf: &[u8], start: usize) -> Option<usize> {
         #[cfg(test)]
         if self.exact {
             return None;
         }
-        match buf.get(start..start + 7)? {
-            b"# HELP " => self.plain_help(buf, start + 7),
-            b"# TYPE " => self.plain_type(buf, start + 7),
-            _ => None,
-        }
-    }
-
-    /// A HELP line from its name at `name`: an unquoted name, one blank, a text that does not
-    /// start with a blank, and a family that has no HELP yet.
-    #[inline(always)]
-    fn plain_help(&mut self, buf: &[u8], name: usize) -> Option<usize> {
-        let end = metric_name_end(buf, name);
-        if end == name || buf.get(end) != Some(&b' ') {
-            return None;
-        }
-        let text = end + 1;
-        if matches!(buf.get(text), None | Some(b' ' | b'\t' | b'\n')) {
-            return None;
-        }
-        let nl = scan::newline(buf, text)?;
-        if self.backslashes && check_help_escapes(&buf[text..nl]).is_err() {
-            return None;
-        }
-        let span = Span::Line(name, end);
-        // Resolving again on the long way finds the same family, so this changes nothing there.
-        let resolved = self.resolve(buf, span, name).ok()?;
-        let family = &mut self.families[resolved.family];
-        if family.has_help {
-            return None;
-        }
-        family.has_help = true;
-        self.remember_name(buf, name, span, resolved);
-        Some(nl)
-    }
-
-    /// A TYPE line from its name at `name`: the last name remembered, one blank, the type, and
-    /// a family that has no type yet.
-    #[inline(always)]
-    fn plain_type(&mut self, buf: &[u8], name: usize) -> Option<usize> {
-        let resolved = self.last_resolved?;
-        let t = name + self.last_name.len() + 1;
-        if buf.get(t - 1) != Some(&b' ') || !lex::same_bytes(&buf[name..t - 1], &self.last_name) {
-            return None;
-        }
-        let family = &mut self.families[resolved.family];
-        if family.kind.is_some() {
-            return None;
-        }
-        let nl = scan::newline(buf, t)?;
-        family.kind = Some(Kind::from_type_line(&buf[t..nl])?);
-        Some(nl)
-    }
-
-    /// Checks what is left after the last `\n`: only blanks may be there.
-    pub(super) fn finish(&mut self, rest: &[u8]) -> Result<(), Fault> {
-        if skip_blanks(rest, 0) == rest.len() {
-            Ok(())
+        let is_type = match buf.get(start..start + 7)? {
+            b"# HELP " => false,
+            b"# TYPE " => true,
+            _ => return None,
+        };
+        let name = start + 7;
+        // A TYPE line mostly names what the HELP line before it did.
+        let known = self.last_name.len();
+        let end = if known > 0
+            && buf.get(name + known) == Some(&b' ')
+            && lex::same_bytes(&buf[name..name + known], &self.last_name)
+        {
+            name + known
         } else {
-            Err(Fault::new(rest.len(), "unexpected end of input stream (the last line has no newline)"))
+            let end = metric_name_end(buf, name);
+            if end == name || buf.get(end) != Some(&b' ') {
+                return None;
+            }
+            end
+        };
+        let nl = scan::newline(buf, end)?;
+        let text = &buf[end + 1..nl];
+        if is_type {
+            if !TYPES.contains(&text) {
+                return None;
+            }
+            self.families += 1;
+        } else if !utf8(text) {
+            return None;
         }
+        if end - name != known {
+            // The family's samples mostly follow under this name.
+            self.last_name.clear();
+            self.last_name.extend_from_slice(&buf[name..end]);
+        }
+        Some(nl)
     }
 
+    /// A line starting with `#` at `i`: a comment, or (after `#` and blanks) HELP or TYPE.
     fn comment(&mut self, line: &[u8], i: usize) -> Result<(), Fault> {
-        // The way every encoder writes them, first; any other spacing the long way.
-        let (is_help, start) = match line.get(i..i + 6) {
-            Some(b" HELP ") => (true, skip_blanks(line, i + 6)),
-            Some(b" TYPE ") => (false, skip_blanks(line, i + 6)),
-            _ => {
-                let i = skip_blanks(line, i);
-                let kw_end = token_end(line, i);
-                if kw_end == line.len() {
-                    return Ok(());
-                }
-                let is_help = match &line[i..kw_end] {
-                    b"HELP" => true,
-                    b"TYPE" => false,
-                    _ => return Ok(()),
-                };
-                (is_help, skip_blanks(line, kw_end))
+        if !matches!(line.get(i + 1), Some(b' ' | b'\t')) {
+            // `#` then anything else (the lexer's `consumeComment` from the start condition
+            // that skips no NUL): a comment, unless a NUL in it ends the body there.
+            if memchr::memchr(0, &line[i + 1..]).is_some() {
+                self.ended = true;
             }
-        };
-        // A HELP line mostly opens a family, so its name is seldom the last one seen.
-        let cached = if is_help { None } else { self.cached_name(line, start) };
-        let (name, end, resolved) = match cached {
-            Some((end, resolved)) => (Span::Line(start, end), end, resolved),
-            None => {
-                let (name, end) = self.metric_name(line, start)?;
-                if end == line.len() {
-                    return Ok(());
-                }
-                if line[end] != b' ' && line[end] != b'\t' {
-                    return Err(Fault::new(end, "invalid metric name in comment"));
-                }
-                let resolved = self.resolve(line, name, start)?;
-                self.remember_name(line, start, name, resolved);
-                (name, end, resolved)
-            }
-        };
-        if line[end] == b'{' {
-            return Err(Fault::new(end, "invalid metric name in comment"));
-        }
-        let rest = skip_blanks(line, end);
-        if rest == line.len() {
             return Ok(());
         }
-        let family = &mut self.families[resolved.family];
-        if is_help {
-            if family.has_help {
+        let k = skip_blanks(line, i + 1);
+        let keyword: &[u8] = match line.get(k) {
+            None => return Ok(()),
+            Some(0) => {
+                self.ended = true;
+                return Ok(());
+            }
+            Some(b'H') => b"HELP",
+            Some(b'T') => b"TYPE",
+            Some(_) => return Ok(()),
+        };
+        // In this start condition the lexer skips NUL bytes, between the keyword's letters too;
+        // anything else makes the line a comment.
+        let mut at = k;
+        for &expected in &keyword[1..] {
+            at = skip_nuls(line, at + 1);
+            if line.get(at) != Some(&expected) {
+                return Ok(());
+            }
+        }
+        at = skip_nuls(line, at + 1);
+        if !matches!(line.get(at), Some(b' ' | b'\t')) {
+            return Ok(());
+        }
+        while matches!(line.get(at), Some(b' ' | b'\t')) {
+            at = skip_nuls(line, at + 1);
+        }
+        self.metadata(line, at, keyword == b"TYPE")
+    }
+
+    /// The name and text of a HELP or TYPE line, the name starting at `at`.
+    fn metadata(&mut self, line: &[u8], at: usize, is_type: bool) -> Result<(), Fault> {
+        let what = if is_type { "TYPE" } else { "HELP" };
+        let name_end = match line.get(at) {
+            Some(b'"') if self.v3() => self.quoted_name(line, at, true)?.0,
+            Some(&c) if is_name_start(c) => metric_name_end(line, at),
+            other => {
                 return Err(Fault::new(
-                    start,
-                    format!("second HELP line for metric name {}", show_span(line, &self.scratch, name)),
+                    at,
+                    format!("expected a metric name after {what}, got {}", show(other)),
                 ));
             }
-            if self.backslashes {
-                check_help_escapes(&line[rest..]).map_err(|(at, message)| Fault::new(rest + at, message))?;
-            }
-            self.families[resolved.family].has_help = true;
-        } else {
-            if family.kind.is_some() {
+        };
+        // The text: the rest of the line without the byte after the name (the lexer's `{C}*`,
+        // which takes blanks alone as no text at all).
+        let text = match line.get(name_end) {
+            None => &[][..],
+            Some(0) => {
                 return Err(Fault::new(
-                    start,
+                    name_end,
+                    format!("expected a blank or the end of the line after the {what} name, got a NUL byte"),
+                ));
+            }
+            Some(b' ' | b'\t') if line[name_end..].iter().all(|&b| matches!(b, b' ' | b'\t' | 0)) => &[][..],
+            Some(_) => &line[name_end + 1..],
+        };
+        if is_type {
+            if !TYPES.contains(&text) {
+                return Err(Fault::new(
+                    (name_end + 1).min(line.len()),
                     format!(
-                        "second TYPE line for metric name {}, or TYPE reported after samples",
-                        show_span(line, &self.scratch, name)
+                        "invalid metric type {:?} (counter, gauge, histogram, summary or untyped)",
+                        String::from_utf8_lossy(text)
                     ),
                 ));
             }
-            let Some(kind) = Kind::from_type_line(&line[rest..]) else {
-                return Err(Fault::new(
-                    rest,
-                    format!("unknown metric type {:?}", String::from_utf8_lossy(&line[rest..])),
-                ));
-            };
-            self.families[resolved.family].kind = Some(kind);
+            self.families += 1;
+        } else if !utf8(text) {
+            let at = name_end + 1 + lex::first_non_utf8(text, 0, text.len());
+            return Err(Fault::new(at, "HELP text is not valid UTF-8"));
         }
         Ok(())
     }
 
-    fn sample(&mut self, line: &[u8], i: usize) -> Result<(), Fault> {
+    /// A sample line whose first token, at `i`, is its metric name (`name_first`) or the `{`
+    /// of labels that hold the name.
+    fn sample(&mut self, line: &[u8], i: usize, name_first: bool) -> Result<(), Fault> {
         self.scratch.clear();
         self.labels.clear();
-        let after = if line[i] == b'{' {
-            self.braced_sample_head(line, i + 1)?
-        } else {
-            let (end, resolved) = match self.cached_name(line, i) {
-                Some(hit) => hit,
-                None => {
-                    let (name, end) = self.metric_name(line, i)?;
-                    if span_is_empty(name) {
-                        return Err(Fault::new(i, "invalid metric name"));
-                    }
-                    let resolved = self.resolve(line, name, i)?;
-                    self.remember_name(line, i, name, resolved);
-                    (end, resolved)
-                }
+        let (name, name_at, braces, after) = if name_first {
+            // PromParser takes the name from the line's first byte, blanks before it included.
+            let known = self.last_name.len();
+            let end = if i == 0
+                && known > 0
+                && line.len() > known
+                && !is_name_byte(line[known])
+                && lex::same_bytes(&line[..known], &self.last_name)
+            {
+                known
+            } else {
+                metric_name_end(line, i)
             };
-            let kind = self.kind_of(resolved);
-            let mut j = skip_blanks(line, end);
+            let j = skip_blanks(line, end);
             if line.get(j) == Some(&b'{') {
-                j = match self.labels_like_last(line, j + 1, kind) {
-                    Some(j) => j,
-                    None => {
-                        let end = self.labels(line, j + 1, false)?.1;
-                        self.check_labels(line, kind)?;
-                        self.learn_skeleton(line, kind, j + 1, end);
-                        end
-                    }
-                };
-                j = skip_blanks(line, j);
+                let close = self.labels(line, j + 1, None)?;
+                (Span::Line(0, end), i, Some((j, close)), close)
+            } else {
+                (Span::Line(0, end), i, None, j)
             }
-            j
+        } else {
+            let mut name = None;
+            let close = self.labels(line, i + 1, Some(&mut name))?;
+            let Some((name, at)) = name else {
+                return Err(Fault::new(i, "metric name not set: the labels hold no quoted name alone"));
+            };
+            (name, at, Some((i, close)), close)
+        };
+        let j = skip_blanks(line, after);
+        let v_end = match lex::plain_float_end(line, j) {
+            // Nearly every value: a plain decimal, with a short exponent or none.
+            Some(end) if matches!(line.get(end), None | Some(b' ' | b'\t' | b'{' | 0)) => end,
+            _ => other_value(line, j)?,
+        };
+        let k = skip_blanks(line, v_end);
+        let ts = match line.get(k) {
+            None => None,
+            Some(b'0'..=b'9') => {
+                let t_end = digit_run_end(line, k);
+                let Some(ts) = parse_i64(&line[k..t_end]) else {
+                    return Err(Fault::new(
+                        k,
+                        format!("timestamp {:?} is out of range", String::from_utf8_lossy(&line[k..t_end])),
+                    ));
+                };
+                let after = skip_blanks(line, t_end);
+                if after != line.len() {
+                    return Err(Fault::new(
+                        after,
+                        format!(
+                            "expected the end of the line after the timestamp, got {}",
+                            show(line.get(after))
+                        ),
+                    ));
+                }
+                Some(ts)
+            }
+            Some(&c) => {
+                return Err(Fault::new(
+                    k,
+                    format!(
+                        "expected a timestamp (digits only) or the end of the line, got {}",
+                        show_byte(c)
+                    ),
+                ));
+            }
         };
         self.samples += 1;
-
-        let Some(v_end) = go_float_end(line, after) else {
-            let value = &line[after..token_end(line, after)];
-            return Err(Fault::new(
-                after,
-                format!("expected float as value, got {:?}", String::from_utf8_lossy(value)),
-            ));
+        let in_window = ts.is_none_or(|t| self.now.earliest() <= t && t <= self.now.latest());
+        let name_bytes = self.span(line, name);
+        let label = |k: usize| {
+            let l = &self.labels[k];
+            scrape::Label {
+                name: self.span(line, l.name),
+                value: &line[l.value.0..l.value.1],
+                legacy: line[l.at] != b'"',
+            }
         };
-        if v_end == line.len() {
-            return Ok(());
-        }
-        let t_start = skip_blanks(line, v_end);
-        let t_end = token_end(line, t_start);
-        let ts = &line[t_start..t_end];
-        if !is_go_int64(ts) {
-            return Err(Fault::new(
-                t_start,
-                format!("expected integer as timestamp, got {:?}", String::from_utf8_lossy(ts)),
-            ));
-        }
-        if t_end != line.len() {
-            return Err(Fault::new(
-                skip_blanks(line, t_end),
-                format!("spurious string after timestamp: {:?}", String::from_utf8_lossy(&line[t_end..])),
-            ));
+        // A name read as a token from the line's first byte is a legacy one.
+        let name = scrape::Name { bytes: name_bytes, legacy: name_first && i == 0 };
+        let passed = scrape::check(self.judge, name, self.labels.len(), label, in_window)
+            .map_err(|r| Fault::new(r.label.map_or(name_at, |k| self.labels[k].at), r.message))?;
+        if name_first && i == 0 {
+            // The name runs from the line's first byte.
+            self.remember(line, name.bytes.len(), braces, passed.stable);
+        } else {
+            self.last_name.clear();
         }
         Ok(())
     }
 
-    /// A sample line that starts with `{`: the metric name is a bare item inside the braces.
-    /// Returns the index of the value.
-    fn braced_sample_head(&mut self, line: &[u8], i: usize) -> Result<usize, Fault> {
-        let (name, end) = self.labels(line, i, true)?;
-        let Some(name) = name else {
-            return Err(Fault::new(i - 1, "invalid metric name: the sample has labels but no name"));
-        };
-        let resolved = self.resolve(line, name, i - 1)?;
-        let kind = self.kind_of(resolved);
-        self.check_labels(line, kind)?;
-        Ok(skip_blanks(line, end))
-    }
-
-    /// The kind of a sample's family: a family without a TYPE line is untyped from its first
-    /// sample on, and a kind never changes once set.
-    #[inline]
-    fn kind_of(&mut self, resolved: Resolved) -> Kind {
-        *self.families[resolved.family].kind.get_or_insert(Kind::Untyped)
-    }
-
-    /// Reads labels after the `{` at `i - 1` if their names and spacing are exactly those of
-    /// the last line of the same kind that passed the label checks (which depend only on the
-    /// names and the kind); returns the index after the `}`.
-    #[inline]
-    fn labels_like_last(&self, line: &[u8], i: usize, kind: Kind) -> Option<usize> {
-        self.skeletons[kind as usize].read(line, i, true)
-    }
-
-    /// Remembers the label names of a line whose labels, from `start` (just after the `{`) to
-    /// the `}` before `end`, passed [`Self::check_labels`] for `kind`.
-    fn learn_skeleton(&mut self, line: &[u8], kind: Kind, start: usize, end: usize) {
+    /// Remembers the name of a line that passed (its first token at the line's start), and the
+    /// label names of its labels (`{` and the index after `}` in `braces`) when no values could
+    /// make them fail (`stable`: no name repeats, none is `__name__`, all are valid).
+    fn remember(&mut self, line: &[u8], name_end: usize, braces: Option<(usize, usize)>, stable: bool) {
         #[cfg(test)]
         if self.exact {
             return;
         }
-        let scratch = &self.scratch;
-        let labels = self.labels.iter().map(|label| {
-            let name = match label.name {
-                Span::Line(a, b) => &line[a..b],
-                Span::Scratch(a, b) => &scratch[a..b],
-            };
-            let float =
-                (kind == Kind::Summary && name == b"quantile") || (kind.is_histogram() && name == b"le");
-            (label.value, float)
-        });
-        self.skeletons[kind as usize].learn(line, start, end, labels);
+        self.last_name.clear();
+        self.last_name.extend_from_slice(&line[..name_end]);
+        let Some((open, close)) = braces else { return };
+        if stable {
+            self.skeleton.learn(line, open + 1, close, self.labels.iter().map(|l| l.value));
+        } else {
+            self.skeleton.forget();
+        }
     }
 
-    /// Reads labels after a `{` up to and including the `}`. With `braced_name`, one item may be
-    /// a bare name (the metric name), which is returned. Returns the index after the `}`.
+    /// Reads labels from `p` (just after a `{`) up to and including the `}`; returns the index
+    /// after it. With `name` (a line that starts with its `{`), one item may be a quoted name
+    /// alone, the metric name, which goes there with where it is.
     fn labels(
         &mut self,
         line: &[u8],
-        mut i: usize,
-        braced_name: bool,
-    ) -> Result<(Option<Span>, usize), Fault> {
-        let mut name_item: Option<Span> = None;
+        mut p: usize,
+        mut name: Option<&mut Option<(Span, usize)>>,
+    ) -> Result<usize, Fault> {
+        p = skip_blanks(line, p);
         loop {
-            i = skip_blanks(line, i);
-            match line.get(i) {
-                None => return Err(Fault::new(i, "unexpected end of input stream inside labels")),
-                Some(b'}') => return Ok((name_item, i + 1)),
-                Some(_) => {}
-            }
-            let at = i;
-            let quoted = line[i] == b'"';
-            let (label, end) = self.label_name(line, i)?;
-            if span_is_empty(label) {
-                return Err(Fault::new(
-                    i,
-                    format!("invalid label name at {:?}", String::from_utf8_lossy(&line[i..])),
-                ));
-            }
-            i = skip_blanks(line, end);
-            match line.get(i) {
-                Some(b'=') if quoted => self.check_quoted_name(line, label, at, NameRole::Label)?,
-                Some(b'=') => {}
-                Some(&c @ (b',' | b'}')) if braced_name && quoted => {
-                    if name_item.is_some() {
-                        return Err(Fault::new(at, "multiple metric names in braces"));
+            let at = p;
+            let (label, after, quoted) = match line.get(p) {
+                Some(b'}') => return Ok(p + 1),
+                Some(b'"') if self.v3() => {
+                    let (end, escaped) = self.quoted_name(line, p, false)?;
+                    (self.unreplaced(line, p + 1, end - 1, escaped), end, true)
+                }
+                Some(&c) if is_label_start(c) => {
+                    let end = label_name_end(line, p);
+                    (Span::Line(p, end), end, false)
+                }
+                other => return Err(Fault::new(p, format!("expected a label name, got {}", show(other)))),
+            };
+            let q = skip_blanks(line, after);
+            if quoted && matches!(line.get(q), Some(b',' | b'}')) {
+                match name.as_deref_mut() {
+                    Some(slot @ None) => *slot = Some((label, at)),
+                    _ => {
+                        return Err(Fault::new(
+                            at,
+                            "metric name already set: a quoted name alone in braces names the metric",
+                        ));
                     }
-                    self.check_quoted_name(line, label, at, NameRole::Metric)?;
-                    name_item = Some(label);
-                    i += usize::from(c == b',');
-                    continue;
                 }
-                Some(&c) => {
-                    return Err(Fault::new(
-                        i,
-                        format!("expected '=' after label name, found {:?}", c as char),
-                    ));
+                if line[q] == b'}' {
+                    return Ok(q + 1);
                 }
-                None => return Err(Fault::new(i, "unexpected end of input stream after label name")),
+                p = skip_blanks(line, q + 1);
+                continue;
             }
-            i = skip_blanks(line, i + 1);
-            if line.get(i) != Some(&b'"') {
-                return Err(Fault::new(i, "expected '\"' at start of label value"));
-            }
-            let q = quoted_end(line, i, true).map_err(|e| quote_error("label value", e))?;
-            let value = (i + 1, q.end - 1);
-            if !q.is_utf8(line, i) {
+            if line.get(q) != Some(&b'=') {
                 return Err(Fault::new(
-                    lex::first_non_utf8(line, value.0, value.1),
-                    format!(
-                        "invalid label value {:?}: not UTF-8",
-                        String::from_utf8_lossy(&line[value.0..value.1])
-                    ),
+                    q,
+                    format!("expected '=' after the label name, got {}", show(line.get(q))),
                 ));
             }
+            let mut r = q + 1;
+            if matches!(line.get(r), Some(b' ' | b'\t')) {
+                // Blanks before a value, with the NUL bytes among them (this start condition
+                // skips them).
+                while matches!(line.get(r), Some(b' ' | b'\t' | 0)) {
+                    r += 1;
+                }
+            }
+            if line.get(r) != Some(&b'"') {
+                return Err(Fault::new(
+                    r,
+                    format!("expected a quoted label value, got {}", show(line.get(r))),
+                ));
+            }
+            let (value, after_value) = self.label_value(line, r)?;
             self.labels.push(Label { name: label, at, value });
-            i = skip_blanks(line, q.end);
-            match line.get(i) {
-                Some(b',') => i += 1,
-                Some(b'}') => {}
-                Some(_) => return Err(Fault::new(i, "unexpected end of label value: expected ',' or '}'")),
-                None => return Err(Fault::new(i, "unexpected end of input stream inside labels")),
+            p = skip_blanks(line, after_value);
+            if line.get(p) == Some(&b',') {
+                p = skip_blanks(line, p + 1);
             }
         }
     }
 
-    /// Checks the labels collected for one sample against its family's kind.
-    fn check_labels(&self, line: &[u8], kind: Kind) -> Result<(), Fault> {
-        let mut count = 0;
-        for l in &self.labels {
-            let name = self.span(line, l.name);
-            if name == b"__name__" {
-                return Err(Fault::new(l.at, "label name \"__name__\" is reserved"));
-            }
-            let value = &line[l.value.0..l.value.1];
-            if kind == Kind::Summary && name == b"quantile" {
-                if !is_go_float(value) {
+    /// The label value whose opening quote is at `open`: its span as Prometheus takes it, and
+    /// the index after what its lexer took.
+    fn label_value(&mut self, line: &[u8], open: usize) -> Result<((usize, usize), usize), Fault> {
+        let mut from = open;
+        let mut check_utf8 = false;
+        let end = loop {
+            match quoted_end(line, from) {
+                Ok(q) => {
+                    check_utf8 |= q.non_ascii;
+                    break q.end;
+                }
+                // A newline inside the value is part of it.
+                Err(QuoteError::Unterminated(at)) if at < line.len() => {
+                    check_utf8 = true;
+                    from = at;
+                }
+                Err(QuoteError::Unterminated(_) | QuoteError::TrailingBackslash(_)) => {
+                    if !self.multiline {
+                        self.spanning = Some(Spanning::text(open, false, true));
+                    }
                     return Err(Fault::new(
-                        l.value.0,
-                        format!(
-                            "expected float as value for 'quantile' label, got {:?}",
-                            String::from_utf8_lossy(value)
-                        ),
+                        line.len(),
+                        "label value is not terminated by '\"' before the end of the body",
                     ));
                 }
-                continue;
-            }
-            if kind.is_histogram() && name == b"le" {
-                if !is_go_float(value) {
-                    return Err(Fault::new(
-                        l.value.0,
-                        format!(
-                            "expected float as value for 'le' label, got {:?}",
-                            String::from_utf8_lossy(value)
-                        ),
-                    ));
+                Err(e @ QuoteError::EscapedNewline(_)) => {
+                    return Err(Fault::new(e.at(), "a backslash escapes a newline in a label value"));
                 }
-                continue;
             }
-            count += 1;
-        }
-        if count > 1 {
-            self.check_duplicates(line, kind)?;
-        }
-        Ok(())
-    }
-
-    fn check_duplicates(&self, line: &[u8], kind: Kind) -> Result<(), Fault> {
-        let exempt = |name: &[u8]| {
-            (kind == Kind::Summary && name == b"quantile") || (kind.is_histogram() && name == b"le")
         };
-        let names = self.labels.iter().map(|l| self.span(line, l.name)).filter(|n| !exempt(n));
-        let Some(duplicate) = lex::find_duplicate(names, self.labels.len()) else {
-            return Ok(());
-        };
-        // The second label of that name is the one at fault.
-        let at =
-            self.labels.iter().filter(|l| self.span(line, l.name) == duplicate).nth(1).map_or(0, |l| l.at);
-        Err(Fault::new(at, format!("duplicate label name {:?}", String::from_utf8_lossy(duplicate))))
-    }
-
-    /// The end of the name at `i` and what it resolves to, when it is the last name remembered
-    /// and a delimiter follows it, so it is already checked and resolved.
-    #[inline(always)]
-    fn cached_name(&self, line: &[u8], i: usize) -> Option<(usize, Resolved)> {
-        let resolved = self.last_resolved?;
-        let end = i + self.last_name.len();
-        match line.get(end) {
-            Some(b' ' | b'\t' | b'{') if lex::same_bytes(&line[i..end], &self.last_name) => {
-                Some((end, resolved))
-            }
-            _ => None,
+        // The lexer skips NUL bytes after the closing quote too, and takes them with the value.
+        let mut after = end;
+        while line.get(after) == Some(&0) {
+            after += 1;
         }
-    }
-
-    /// Remembers a name that was written unquoted at `i`; quoted names are rare and their span
-    /// does not start where the line's bytes do.
-    #[inline(always)]
-    fn remember_name(&mut self, line: &[u8], i: usize, name: Span, resolved: Resolved) {
-        self.last_resolved = None;
-        #[cfg(test)]
-        if self.exact {
-            return;
-        }
-        if let Span::Line(s, e) = name
-            && s == i
-            && e > s
-            && line[i] != b'"'
-        {
-            self.last_name.clear();
-            self.last_name.extend_from_slice(&line[s..e]);
-            self.last_resolved = Some(resolved);
-        }
-    }
-
-    /// Reads a metric name (classic or quoted) at `i`; an empty span if there is none.
-    fn metric_name(&mut self, line: &[u8], i: usize) -> Result<(Span, usize), Fault> {
-        if line.get(i) == Some(&b'"') {
-            let (name, end) = self.quoted_name(line, i, "metric name")?;
-            self.check_quoted_name(line, name, i, NameRole::Metric)?;
-            return Ok((name, end));
-        }
-        let end = metric_name_end(line, i);
-        Ok((Span::Line(i, end), end))
-    }
-
-    /// Reads a name inside braces at `i`, classic or quoted; a quoted one is not yet checked
-    /// against a grammar: it is a label name if `=` follows it, and the metric name if it stands
-    /// alone, and the caller checks it with [`Self::check_quoted_name`] once it knows which.
-    fn label_name(&mut self, line: &[u8], i: usize) -> Result<(Span, usize), Fault> {
-        if line.get(i) == Some(&b'"') {
-            return self.quoted_name(line, i, "name in braces");
-        }
-        let end = label_name_end(line, i);
-        Ok((Span::Line(i, end), end))
-    }
-
-    /// Reads the quoted name at `i`: terminated, escapes valid, not empty, and UTF-8 where
-    /// UTF-8 names are allowed (either role needs that much).
-    fn quoted_name(&mut self, line: &[u8], i: usize, what: &str) -> Result<(Span, usize), Fault> {
-        let q = quoted_end(line, i, true).map_err(|e| quote_error(what, e))?;
-        let raw = &line[i + 1..q.end - 1];
-        if raw.is_empty() {
-            return Err(Fault::new(i, format!("empty quoted {what}")));
-        }
-        if self.utf8_names && !q.is_utf8(line, i) {
+        if check_utf8 && std::str::from_utf8(&line[open..after]).is_err() {
             return Err(Fault::new(
-                lex::first_non_utf8(line, i + 1, q.end - 1),
-                format!("invalid {what} {:?}: not UTF-8", String::from_utf8_lossy(raw)),
+                lex::first_non_utf8(line, open, after),
+                format!("invalid UTF-8 label value {:?}", String::from_utf8_lossy(&line[open + 1..end - 1])),
             ));
         }
-        if !q.escaped {
-            return Ok((Span::Line(i + 1, q.end - 1), q.end));
-        }
-        let start = self.scratch.len();
-        lex::unescape_into(raw, &mut self.scratch);
-        Ok((Span::Scratch(start, self.scratch.len()), q.end))
+        Ok(((open + 1, after - 1), after))
     }
 
-    /// Without UTF-8 names, a quoted name must still be a classic name of its role, as expfmt's
-    /// `ValidationScheme` checks it: `{"a:b"} 1` names a metric, `{"a:b"="c"}` is refused. The
-    /// name's opening quote is at `quote`.
-    fn check_quoted_name(&self, line: &[u8], span: Span, quote: usize, role: NameRole) -> Result<(), Fault> {
-        if self.utf8_names {
-            return Ok(());
+    /// A quoted name (in braces, or with `meta` in a HELP or TYPE line) whose opening quote is
+    /// at `open`: any byte but NUL, a newline included, and a backslash before any byte but
+    /// NUL and newline. Returns the index after the closing quote and whether it holds a
+    /// backslash.
+    fn quoted_name(&mut self, line: &[u8], open: usize, meta: bool) -> Result<(usize, bool), Fault> {
+        let mut i = open + 1;
+        let mut escaped = false;
+        loop {
+            let Some(k) = memchr::memchr3(b'"', b'\\', 0, &line[i..]) else {
+                if !self.multiline {
+                    self.spanning = Some(Spanning::text(open, meta, false));
+                }
+                return Err(Fault::new(
+                    line.len(),
+                    "quoted name is not terminated by '\"' before the end of the body",
+                ));
+            };
+            let at = i + k;
+            match (line[at], line.get(at + 1)) {
+                (b'"', _) => return Ok((at + 1, escaped)),
+                (0, _) => return Err(Fault::new(at, "NUL byte in a quoted name")),
+                (_, Some(0 | b'\n')) => {
+                    return Err(Fault::new(
+                        at,
+                        "a backslash escapes a NUL byte or a newline in a quoted name",
+                    ));
+                }
+                (_, None) => {
+                    if !self.multiline {
+                        self.spanning = Some(Spanning::text(open, meta, false));
+                    }
+                    return Err(Fault::new(at, "a backslash ends the line in a quoted name"));
+                }
+                (_, Some(_)) => {
+                    escaped = true;
+                    i = at + 2;
+                }
+            }
         }
-        let name = self.span(line, span);
-        let (valid_end, what) = match role {
-            NameRole::Metric => (lex::metric_name_end(name, 0), "metric name"),
-            NameRole::Label => (lex::label_name_end(name, 0), "label name"),
-        };
-        if !name.is_empty() && valid_end == name.len() {
-            return Ok(());
+    }
+
+    /// The name `line[start..end]` as Prometheus takes it (escapes replaced).
+    fn unreplaced(&mut self, line: &[u8], start: usize, end: usize, escaped: bool) -> Span {
+        if !escaped {
+            return Span::Line(start, end);
         }
-        // The first byte outside the grammar; an unescaped name's bytes are the line's own.
-        let at = match span {
-            Span::Line(a, _) => a + valid_end,
-            Span::Scratch(..) => quote + 1,
-        };
-        Err(Fault::new(
-            at,
-            format!(
-                "invalid {what} {:?} (UTF-8 names need escaping=allow-utf-8 in the Content-Type)",
-                String::from_utf8_lossy(name)
-            ),
-        ))
+        let s = self.scratch.len();
+        lex::unreplace_into(&line[start..end], &mut self.scratch);
+        Span::Scratch(s, self.scratch.len())
     }
 
     fn span<'a>(&'a self, line: &'a [u8], span: Span) -> &'a [u8] {
@@ -696,147 +582,118 @@ impl TextParser {
             Span::Scratch(a, b) => &self.scratch[a..b],
         }
     }
+}
 
-    /// Finds the family a name belongs to, creating it if needed, as expfmt's
-    /// `setOrCreateCurrentMF` does; the name is written at `at` in the line.
-    fn resolve(&mut self, line: &[u8], name: Span, at: usize) -> Result<Resolved, Fault> {
-        let name = match name {
-            Span::Line(a, b) => &line[a..b],
-            Span::Scratch(a, b) => &self.scratch[a..b],
-        };
-        if name.is_empty() {
-            return Err(Fault::new(at, "invalid metric name \"\""));
-        }
-        let hash = self.names.hash(name);
-        let resolved = match self.names.get_hashed(hash, name) {
-            Some(r) => r,
-            None => {
-                let r = Self::resolve_new(&self.names, &mut self.families, name);
-                self.names.insert_hashed(hash, name, r);
-                r
-            }
-        };
-        Ok(resolved)
+#[inline]
+fn is_name_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_' || c == b':'
+}
+
+#[inline]
+fn is_name_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b':'
+}
+
+#[inline]
+fn is_label_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_'
+}
+
+#[inline]
+fn utf8(b: &[u8]) -> bool {
+    b.is_ascii() || std::str::from_utf8(b).is_ok()
+}
+
+/// The index of the first byte at or after `i` that is not NUL.
+#[inline]
+fn skip_nuls(line: &[u8], mut i: usize) -> usize {
+    while line.get(i) == Some(&0) {
+        i += 1;
     }
+    i
+}
 
-    fn resolve_new(names: &NameTable<Resolved>, families: &mut Vec<Family>, name: &[u8]) -> Resolved {
-        let suffixed = |suffix: &[u8]| {
-            (name.len() > suffix.len() && name.ends_with(suffix)).then(|| &name[..name.len() - suffix.len()])
-        };
-        // The kind of the family that is really named `base` (not a name resolved to a family).
-        let family_named =
-            |base: &[u8]| names.get(base).filter(|r| r.own).map(|r| (r.family, families[r.family].kind));
-        let base = suffixed(b"_count").or_else(|| suffixed(b"_sum"));
-        if let Some((family, Some(Kind::Summary))) = base.and_then(family_named) {
-            return Resolved { family, own: false };
-        }
-        let base = base.or_else(|| suffixed(b"_bucket"));
-        if let Some((family, Some(kind))) = base.and_then(family_named)
-            && kind.is_histogram()
-        {
-            return Resolved { family, own: false };
-        }
-        families.push(Family::default());
-        Resolved { family: families.len() - 1, own: true }
+/// The end of the value at `i` that is not a plain decimal (see [`TextParser::sample`]).
+#[cold]
+fn other_value(line: &[u8], j: usize) -> Result<usize, Fault> {
+    let v_end = value_end(line, j);
+    if v_end == j {
+        return Err(Fault::new(j, format!("expected a value after the metric, got {}", show(line.get(j)))));
+    }
+    let value = &line[j..v_end];
+    if !is_go_float(value) {
+        return Err(Fault::new(
+            j,
+            format!("expected a float as value, got {:?}", String::from_utf8_lossy(value)),
+        ));
+    }
+    Ok(v_end)
+}
+
+/// The end of a value token at `i` (the lexer's `[^{ \t\n]+`, which takes no NUL byte either).
+#[inline]
+fn value_end(line: &[u8], i: usize) -> usize {
+    line[i.min(line.len())..]
+        .iter()
+        .position(|&b| matches!(b, b' ' | b'\t' | b'{' | 0))
+        .map_or(line.len(), |k| i + k)
+}
+
+/// Go's `strconv.ParseInt(s, 10, 64)` on a run of digits.
+fn parse_i64(digits: &[u8]) -> Option<i64> {
+    digits.iter().try_fold(0i64, |v, &d| v.checked_mul(10)?.checked_add(i64::from(d - b'0')))
+}
+
+fn show_byte(c: u8) -> String {
+    match c {
+        0 => "a NUL byte".into(),
+        c if c.is_ascii_graphic() => format!("'{}'", c as char),
+        c => format!("byte {c:#04x}"),
     }
 }
 
-fn span_is_empty(span: Span) -> bool {
-    match span {
-        Span::Line(a, b) | Span::Scratch(a, b) => a == b,
-    }
-}
-
-fn show_span(line: &[u8], scratch: &[u8], span: Span) -> String {
-    let bytes = match span {
-        Span::Line(a, b) => &line[a..b],
-        Span::Scratch(a, b) => &scratch[a..b],
-    };
-    format!("{:?}", String::from_utf8_lossy(bytes))
-}
-
-fn quote_error(what: &str, e: QuoteError) -> Fault {
-    let message = match e {
-        QuoteError::Unterminated(_) => format!("{what} is not terminated by '\"' before the end of the line"),
-        QuoteError::BadEscape(_, b) => format!("invalid escape sequence '\\{}' in {what}", b as char),
-        QuoteError::TrailingBackslash(_) => format!("{what} ends with a lone backslash"),
-    };
-    Fault::new(e.at(), message)
-}
-
-/// The type token as expfmt compares it, written into `out`; `None` if it is longer than any
-/// type. expfmt reads it with `readTokenUntilNewline(false)`, which drops every backslash, and
-/// then applies Go's `strings.ToUpper`, which also turns `ı` (U+0131) into `I` and `ſ` (U+017F)
-/// into `S`: the only characters outside ASCII whose upper case is ASCII.
-fn type_token_upper(t: &[u8], out: &mut [u8; 15]) -> Option<usize> {
-    // The backslashes go first: `\` between the two bytes of `ı` does not keep it from being one.
-    let mut bytes = [0u8; 30];
-    let mut len = 0;
-    for &b in t.iter().filter(|&&b| b != b'\\') {
-        *bytes.get_mut(len)? = b;
-        len += 1;
-    }
-    let (mut n, mut i) = (0, 0);
-    while i < len {
-        let (upper, width) = match (bytes[i], bytes.get(i + 1)) {
-            (0xC4, Some(0xB1)) if i + 1 < len => (b'I', 2),
-            (0xC5, Some(0xBF)) if i + 1 < len => (b'S', 2),
-            (b, _) => (b.to_ascii_uppercase(), 1),
-        };
-        *out.get_mut(n)? = upper;
-        n += 1;
-        i += width;
-    }
-    Some(n)
-}
-
-/// HELP text escapes: `\\`, `\n` and `\"`; anything else after a backslash fails, at the
-/// offset in `text` of that backslash.
-fn check_help_escapes(text: &[u8]) -> Result<(), (usize, String)> {
-    let mut i = 0;
-    while let Some(off) = memchr::memchr(b'\\', &text[i..]) {
-        let at = i + off;
-        match text.get(at + 1) {
-            Some(b'\\' | b'n' | b'"') => i = at + 2,
-            Some(&b) => return Err((at, format!("invalid escape sequence '\\{}' in HELP", b as char))),
-            None => return Err((at, "HELP text ends with a lone backslash".into())),
-        }
-    }
-    Ok(())
+fn show(c: Option<&u8>) -> String {
+    c.map_or_else(|| "the end of the line".into(), |&c| show_byte(c))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parser() -> TextParser {
+        TextParser::new(Judge::PROMETHEUS_3, Now(1_000_000_000_000))
+    }
+
     fn feed(p: &mut TextParser, body: &str) -> Result<(), Fault> {
         body.lines().try_for_each(|l| p.line(l.as_bytes()))
     }
 
     #[test]
-    fn label_names_are_learnt_from_a_line_written_plainly() {
-        let mut p = TextParser::new(false);
-        feed(&mut p, "# TYPE h histogram\nh_bucket{code=\"200\",le=\"0.5\"} 1\n").expect("valid");
-        let learnt = p.skeletons[Kind::Histogram as usize].learnt();
-        assert_eq!(learnt, Some((&b"code=\"\",le=\"\"}"[..], &[(6, false), (12, true)][..])));
-        let line = br#"h_bucket{code="404",le="+Inf"} 2"#;
-        assert_eq!(p.labels_like_last(line, 9, Kind::Histogram), Some(30), "same names, new values");
-        assert_eq!(p.labels_like_last(line, 9, Kind::Gauge), None, "another kind checks names again");
-        assert_eq!(p.labels_like_last(br#"h_bucket{code="404",le="x"} 2"#, 9, Kind::Histogram), None);
-        assert_eq!(p.labels_like_last(br#"h_bucket{code="404",lf="1"} 2"#, 9, Kind::Histogram), None);
-        feed(&mut p, "c{code=\"200\"} 1\n").expect("valid");
-        assert_eq!(p.labels_like_last(line, 9, Kind::Histogram), Some(30), "a counter has its own");
+    fn label_names_are_learnt_from_a_line_no_values_could_make_fail() {
+        let mut p = parser();
+        feed(&mut p, "h_bucket{code=\"200\",le=\"0.5\"} 1\n").expect("valid");
+        assert_eq!(p.skeleton.learnt(), Some((&b"code=\"\",le=\"\"}"[..], &[6, 12][..])));
+        assert_eq!(
+            p.skeleton.read(br#"h_bucket{code="404",le="x"} 2"#, 9),
+            Some(27),
+            "le is any string here"
+        );
+        for line in ["g{a=\"1\",a=\"\"} 1", "g{__name__=\"g\"} 1 1"] {
+            let mut p = parser();
+            feed(&mut p, line).expect("valid");
+            assert_eq!(p.skeleton.learnt(), None, "{line}");
+        }
     }
 
     #[test]
     fn label_names_written_loosely_are_not_learnt() {
-        for line in ["g{a=\"1\",} 1", "g{a=\"1\" } 1", "g{ } 1", "g{a=\"1\" ,b=\"2\"} 1"] {
-            let mut p = TextParser::new(false);
+        for line in ["g{a=\"1\",} 1", "g{a=\"1\" } 1", "g{ } 1", "g{a=\"1\" ,b=\"2\"} 1", "g{a=\"1\"\0} 1"] {
+            let mut p = parser();
             feed(&mut p, line).expect("valid");
-            assert_eq!(p.skeletons[Kind::Untyped as usize].learnt(), None, "{line}");
+            assert_eq!(p.skeleton.learnt(), None, "{line:?}");
         }
-        let mut p = TextParser::new(false);
+        let mut p = parser();
         feed(&mut p, "g{} 1\n").expect("valid");
-        assert_eq!(p.skeletons[Kind::Untyped as usize].learnt(), Some((&b"}"[..], &[][..])));
+        assert_eq!(p.skeleton.learnt(), Some((&b"}"[..], &[][..])));
     }
 }

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use super::judge::Judge;
+
 /// The exposition formats Prometheus negotiates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -48,6 +50,8 @@ pub enum Position {
 pub struct VerifyError {
     /// The format being checked.
     pub format: Format,
+    /// The Prometheus whose rules refused the body.
+    pub judge: Judge,
     /// Where the fault is.
     pub position: Position,
     /// What is wrong.
@@ -57,12 +61,11 @@ pub struct VerifyError {
 impl fmt::Display for VerifyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.position {
-            Position::Line { line, column } => {
-                write!(f, "{} line {line} column {column}: {}", self.format, self.message)
-            }
-            Position::Message(n) => write!(f, "{} message {n}: {}", self.format, self.message),
-            Position::Body => write!(f, "{}: {}", self.format, self.message),
+            Position::Line { line, column } => write!(f, "{} line {line} column {column}: ", self.format)?,
+            Position::Message(n) => write!(f, "{} message {n}: ", self.format)?,
+            Position::Body => write!(f, "{}: ", self.format)?,
         }
+        write!(f, "{} ({})", self.message, self.judge)
     }
 }
 

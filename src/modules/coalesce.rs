@@ -26,6 +26,7 @@ use tokio::time::Instant;
 
 use super::fetch::Whole;
 use crate::body::Body;
+use crate::exposition::Judge;
 use crate::scrape::deadline::{follow_wait, in_time};
 use crate::scrape::{ScrapeError, ScrapeRequest};
 use crate::upstream::budget::{Freed, MemoryBudget};
@@ -35,12 +36,14 @@ use crate::upstream::budget::{Freed, MemoryBudget};
 pub(crate) const FOLLOW_MIN_BYTES: u64 = 1 << 20;
 
 /// What makes two scrapes of one module the same: everything of the request that reaches the
-/// upstream (or the command) and can change its answer. The client's address
+/// upstream (or the command) and can change its answer, and the Prometheus the answer is
+/// verified for (two askers may get different verdicts on one body). The client's address
 /// (`X-Forwarded-For`) and Prometheus's scrape timeout header are not part of it: the fetch
 /// carries the first scrape's.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Key {
     head: bool,
+    judge: Judge,
     params: Vec<(String, String)>,
     /// Accept, Accept-Encoding, Host, and Authorization when it is forwarded.
     headers: [Option<HeaderValue>; 4],
@@ -51,6 +54,7 @@ impl Key {
         let get = |name| req.headers.get(name).cloned();
         Key {
             head: req.method == Method::HEAD,
+            judge: req.judge,
             params: req.params.to_vec(),
             headers: [
                 get(header::ACCEPT),
@@ -252,7 +256,7 @@ mod tests {
     }
 
     fn key() -> Key {
-        Key { head: false, params: Vec::new(), headers: [None, None, None, None] }
+        Key { head: false, judge: Judge::PROMETHEUS_3, params: Vec::new(), headers: [None, None, None, None] }
     }
 
     fn flights() -> (Arc<Flights>, Arc<BudgetMetrics>) {
@@ -279,6 +283,26 @@ mod tests {
             Ok(whole(vec![Bytes::from_static(b"next")]))
         });
         (ticket, when)
+    }
+
+    #[test]
+    fn scrapes_judged_as_different_prometheus_versions_differ() {
+        let headers = http::HeaderMap::new();
+        let req = |judge| ScrapeRequest {
+            method: &Method::GET,
+            params: &[],
+            headers: &headers,
+            host: None,
+            client_ip: [127, 0, 0, 1].into(),
+            forward_authorization: false,
+            timeout: None,
+            deadline: None,
+            trace: None,
+            judge,
+        };
+        assert_eq!(Key::of(&req(Judge::PROMETHEUS_3)), Key::of(&req(Judge::PROMETHEUS_3)));
+        assert_ne!(Key::of(&req(Judge::PROMETHEUS_3)), Key::of(&req(Judge::PROMETHEUS_2_42)));
+        assert_ne!(Key::of(&req(Judge::PROMETHEUS_3)), Key::of(&req(Judge::PROMETHEUS_3_LEGACY)));
     }
 
     #[tokio::test]

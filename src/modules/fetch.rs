@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Response, StatusCode};
 
-use super::verification::{Verification, Verifying, dialect_of};
+use super::verification::{Verification, Verifying, format_of};
 use crate::body::Body;
 use crate::method::AnyRunner;
 use crate::method::runner::{Answer, ModuleRef, Runner};
@@ -117,7 +117,8 @@ impl<R: Runner> Fetcher<R> {
                 }
                 let (pieces, len) = read?;
                 if let Some(verifying) = verifying {
-                    verifying.end()?;
+                    let dialect = verifying.end()?;
+                    response::verified(headers, dialect.format);
                     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
                 }
                 Ok(Fetched::Whole(Whole { status, headers: std::mem::take(headers), pieces, len }))
@@ -129,7 +130,7 @@ impl<R: Runner> Fetcher<R> {
                 }
                 let format = match verifying {
                     Some(verifying) => verified(verifying, &output)?.format,
-                    None => dialect_of(&output).format,
+                    None => format_of(&output),
                 };
                 let gzip = accepts_gzip(req.headers);
                 let (headers, body) = response::bare(output, format, added.as_ref(), gzip).await;

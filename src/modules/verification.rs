@@ -1,13 +1,14 @@
-//! How a fetch's answer is verified: an upstream's 200 in the dialect its Content-Type names,
-//! looking through its Content-Encoding, bounded by the body limit; bare output (a command's,
-//! a file's) in the format it is written in, OpenMetrics when it ends with `# EOF` and the text
-//! format otherwise. An upstream's other answers, HEAD requests and `verify: false` modules are
-//! not verified.
+//! How a fetch's answer is verified: as the Prometheus that asked would judge it (the scrape's
+//! judge), an upstream's 200 in the format its Content-Type names, looking through its
+//! Content-Encoding, bounded by the body limit; bare output (a command's, a file's) in the
+//! format it is written in, OpenMetrics when it ends with `# EOF` and the text format
+//! otherwise. An upstream's other answers, HEAD requests and `verify: false` modules are not
+//! verified.
 
 use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
 
-use crate::exposition::{BodyVerifier, Dialect, Encoding, Format};
+use crate::exposition::{BodyVerifier, Dialect, Encoding, Format, Now};
 use crate::method::runner::Answer;
 use crate::scrape::{ScrapeError, ScrapeRequest};
 
@@ -42,11 +43,16 @@ impl Verification {
                 let header = |name| headers.get(name).map(HeaderValue::as_bytes);
                 let encoding =
                     Encoding::from_header(header(header::CONTENT_ENCODING)).map_err(ScrapeError::Encoding)?;
-                (Dialect::from_content_type(header(header::CONTENT_TYPE)), encoding)
+                (Dialect::from_content_type(header(header::CONTENT_TYPE), req.judge), encoding)
             }
-            Answer::Bare { output, .. } => (dialect_of(output), Encoding::Identity),
+            Answer::Bare { output, .. } => {
+                (Dialect { format: format_of(output), judge: req.judge }, Encoding::Identity)
+            }
         };
-        Ok(Some(Verifying { dialect, body: BodyVerifier::new(dialect, encoding, self.max_body) }))
+        Ok(Some(Verifying {
+            dialect,
+            body: BodyVerifier::new(dialect, encoding, self.max_body, Now::system()),
+        }))
     }
 }
 
@@ -65,14 +71,10 @@ impl Verifying {
 
 /// The format bare output is written in: OpenMetrics when it ends with a `# EOF` line, the
 /// text format otherwise.
-pub fn dialect_of(body: &[u8]) -> Dialect {
+pub fn format_of(body: &[u8]) -> Format {
     let trimmed = body.strip_suffix(b"\n").unwrap_or(body);
     let is_om = trimmed.ends_with(b"# EOF") && (trimmed.len() == 5 || trimmed[trimmed.len() - 6] == b'\n');
-    if is_om {
-        Dialect { format: Format::OpenMetrics, utf8_names: true }
-    } else {
-        Dialect { format: Format::Text, utf8_names: false }
-    }
+    if is_om { Format::OpenMetrics } else { Format::Text }
 }
 
 #[cfg(test)]
@@ -81,9 +83,9 @@ mod tests {
 
     #[test]
     fn the_format_of_bare_output_follows_the_eof_marker() {
-        assert_eq!(dialect_of(b"a 1\n").format, Format::Text);
-        assert_eq!(dialect_of(b"a 1\n# EOF\n").format, Format::OpenMetrics);
-        assert_eq!(dialect_of(b"# EOF").format, Format::OpenMetrics);
-        assert_eq!(dialect_of(b"a 1 # EOF\n").format, Format::Text);
+        assert_eq!(format_of(b"a 1\n"), Format::Text);
+        assert_eq!(format_of(b"a 1\n# EOF\n"), Format::OpenMetrics);
+        assert_eq!(format_of(b"# EOF"), Format::OpenMetrics);
+        assert_eq!(format_of(b"a 1 # EOF\n"), Format::Text);
     }
 }

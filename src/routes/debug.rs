@@ -1,8 +1,9 @@
 //! The report a debug scrape (`&debug=true`) answers with instead of the body: the module and
 //! what it reached, the deadline and where it came from, the request sent upstream, the
-//! answer's head, size and timings, a command's exit and standard error, the verifier's verdict
-//! (the format it chose and why; on failure the line and column, the offending line and a caret
-//! under the byte at fault), and what the scrape would have answered. Nothing secret is
+//! answer's head, size and timings, a command's exit and standard error, the verifier's verdicts
+//! as Prometheus 3 and 2.42 (and as the Prometheus the request's `Accept` header names, marked
+//! as the one applied; the format chosen and why; on failure the line and column, the offending
+//! line and a caret under the byte at fault), and what the scrape would have answered. Nothing secret is
 //! written: credentials and configured header and query values are replaced, and exec
 //! environment values never reach the trace.
 
@@ -15,8 +16,10 @@ use http::header::{self, HeaderValue};
 use crate::body::Body;
 use crate::check;
 use crate::config::Module;
+use crate::exposition::{ContentType, Judge};
 use crate::method::MethodConfig;
 use crate::method::http::HttpConfig;
+use crate::response;
 use crate::scrape::ScrapeError;
 use crate::scrape::trace::Seen;
 
@@ -37,13 +40,14 @@ pub struct Deadline<'a> {
     pub effective: Option<Duration>,
 }
 
-/// Writes the report.
+/// Writes the report; `judge` is the Prometheus the scrape was judged as.
 pub fn report(
     module: &Module,
     deadline: &Deadline<'_>,
     seen: &Seen,
     result: &Result<Response<Body>, ScrapeError>,
     max_body: u64,
+    judge: Judge,
 ) -> String {
     let mut out = String::new();
     // Only an http module has configured headers and query values to keep out of the report,
@@ -94,7 +98,7 @@ pub fn report(
             }
         }
     }
-    let _ = writeln!(out, "\nverification: {}", verdict(http, seen, max_body).trim_end());
+    let _ = writeln!(out, "\nverification: {}", verdict(http, seen, max_body, judge).trim_end());
     let _ = match result {
         Ok(r) => writeln!(out, "\nresult: the scrape answers {} (the body is not shown here)", r.status()),
         Err(e) => writeln!(out, "\nresult: the scrape answers {}: {e}", e.status()),
@@ -102,9 +106,18 @@ pub fn report(
     out
 }
 
-/// The verifier's verdict on what was read, worded as `-check.metrics` words it.
-fn verdict(http: Option<&HttpConfig>, seen: &Seen, max_body: u64) -> String {
+/// The verifier's verdicts on what was read, worded as `-check.metrics` words them: as both
+/// versions, one of them (or a third) `judge`, the one applied.
+fn verdict(http: Option<&HttpConfig>, seen: &Seen, max_body: u64, judge: Judge) -> String {
     let body: Vec<u8> = seen.body.iter().flat_map(|b| b.iter().copied()).collect();
+    // The applied one takes the place of its version's (2.42 without native histograms for
+    // 2.42), or comes third (Prometheus 3 with legacy names).
+    let mut judges = Judge::BOTH.to_vec();
+    match judges.iter().position(|j| (j.version, j.legacy_names) == (judge.version, judge.legacy_names)) {
+        Some(i) => judges[i] = judge,
+        None => judges.push(judge),
+    }
+    let applied = |checked: check::Checked| checked.report_applied(Some(judge));
     match http {
         Some(h) => {
             let Some((status, headers)) = &seen.response else {
@@ -116,10 +129,21 @@ fn verdict(http: Option<&HttpConfig>, seen: &Seen, max_body: u64) -> String {
             if !h.verify {
                 return "none: the module has verify: false".into();
             }
-            let content_type = headers
-                .get(header::CONTENT_TYPE)
-                .map_or_else(String::new, |v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-            check::check(&body, Some(&content_type), max_body).report()
+            let given = headers.get(header::CONTENT_TYPE);
+            let content_type =
+                given.map_or_else(String::new, |v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            let checked = check::check(&body, Some(&content_type), max_body, &judges);
+            let served = checked.verdict(judge).is_some_and(|v| v.result.is_ok());
+            let relabelled = served && !ContentType::read(given.map(HeaderValue::as_bytes)).known;
+            let mut out = applied(checked);
+            if relabelled {
+                let _ = writeln!(
+                    out,
+                    "served with Content-Type {:?}: Prometheus 3 fails a scrape whose Content-Type is {content_type:?}",
+                    response::TEXT_CONTENT_TYPE
+                );
+            }
+            out
         }
         None if seen.exit.as_ref().is_some_and(|(_, _, ok)| !ok) => {
             "none: the command failed; its output is not verified".into()
@@ -127,7 +151,7 @@ fn verdict(http: Option<&HttpConfig>, seen: &Seen, max_body: u64) -> String {
         None if seen.body.is_empty() && seen.body_len == 0 && seen.complete.is_none() => {
             "none: no output was read".into()
         }
-        None => check::check(&body, None, max_body).report(),
+        None => applied(check::check(&body, None, max_body, &judges)),
     }
 }
 

@@ -7,6 +7,7 @@ use http::{HeaderMap, HeaderValue, Method};
 use tokio::time::Instant;
 
 use super::trace::Trace;
+use crate::exposition::Judge;
 
 /// One scrape, as the modules see it.
 #[derive(Debug)]
@@ -30,6 +31,17 @@ pub struct ScrapeRequest<'a> {
     pub deadline: Option<Instant>,
     /// For a debug scrape, where the runner records what it sees.
     pub trace: Option<&'a Trace>,
+    /// The Prometheus whose scrape path a body is verified by: the one that asked
+    /// ([`ScrapeRequest::judge_of`]).
+    pub judge: Judge,
+}
+
+impl ScrapeRequest<'_> {
+    /// The Prometheus that sent a request with these headers, read from its `Accept` header
+    /// (docs/verification.md, "Which Prometheus"): the one place a scrape's judge is chosen.
+    pub fn judge_of(headers: &HeaderMap) -> Judge {
+        Judge::from_accept(headers.get_all(http::header::ACCEPT).iter().map(HeaderValue::as_bytes))
+    }
 }
 
 /// A scrape that owns what it borrows: what a fetch shared by coalesced scrapes carries into
@@ -44,6 +56,7 @@ pub struct OwnedScrapeRequest {
     forward_authorization: bool,
     timeout: Option<Duration>,
     deadline: Option<Instant>,
+    judge: Judge,
 }
 
 impl OwnedScrapeRequest {
@@ -58,6 +71,7 @@ impl OwnedScrapeRequest {
             forward_authorization: req.forward_authorization,
             timeout: req.timeout,
             deadline: req.deadline,
+            judge: req.judge,
         }
     }
 
@@ -74,6 +88,7 @@ impl OwnedScrapeRequest {
             deadline: self.deadline,
             // A fetch shared by coalesced scrapes is never a debug scrape's.
             trace: None,
+            judge: self.judge,
         }
     }
 }

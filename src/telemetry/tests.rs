@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::exposition::{Dialect, Encoding, Format, verify};
+use crate::exposition::{Dialect, Encoding, Format, Judge, Now, verify};
 
 fn build() -> BuildInfo {
     BuildInfo { version: "1.2.3", revision: "abc", date: "2026-11-25", rustc: "rustc 1.95.0" }
@@ -44,8 +44,8 @@ fn renders_the_original_names_and_verifies() {
         !text.contains("expexp_command_starts_total{module=\"node\"}"),
         "exec families only for exec modules"
     );
-    let dialect = Dialect { format: Format::Text, utf8_names: false };
-    verify(text.as_bytes(), dialect, Encoding::Identity).expect("our own metrics verify");
+    let dialect = Dialect { format: Format::Text, judge: Judge::PROMETHEUS_3 };
+    verify(text.as_bytes(), dialect, Encoding::Identity, Now::system()).expect("our own metrics verify");
 }
 
 #[test]

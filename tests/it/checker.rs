@@ -2,52 +2,24 @@
 //! tables (tests/exposition/), the real binary's exit code and report, the library function it
 //! calls, and the proxy serving the same body (from an http upstream with the same Content-Type,
 //! plain and gzip-compressed, and from a file module, which sniffs as the checker does by
-//! default) all reach the same verdict.
+//! default) to a scraper with the Accept header of each Prometheus version all reach the same
+//! verdict, which is the one tests/exposition/VERDICTS.tsv records.
 
 use crate::support;
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
-use exporter_exporter::check::{Chosen, check};
-use exporter_exporter::exposition::{Dialect, Encoding, Format, Position, VerifyError, verify};
-use exporter_exporter::modules::verification::dialect_of;
+use exporter_exporter::check::{Chosen, check, counts};
+use exporter_exporter::exposition::{Encoding, Format, Judge, Now, Position, Summary, VerifyError, verify};
+use exporter_exporter::modules::verification::format_of;
 use support::{FakeExporter, Reply, TestProxy};
 
+use crate::refcheck::Version;
+use crate::verify_cases::cases;
+
 const BIN: &str = env!("CARGO_BIN_EXE_exporter_exporter");
-
-/// Each table, with the Content-Type that selects the dialect verify_cases.rs checks it in.
-const TABLES: [(&str, &str, Dialect); 3] = [
-    (
-        "text",
-        "text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8",
-        Dialect { format: Format::Text, utf8_names: true },
-    ),
-    (
-        "text_classic_names",
-        "text/plain; version=0.0.4; charset=utf-8",
-        Dialect { format: Format::Text, utf8_names: false },
-    ),
-    (
-        "openmetrics",
-        "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        Dialect { format: Format::OpenMetrics, utf8_names: true },
-    ),
-];
-
-fn cases(folder: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/exposition").join(folder);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("case folder")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.to_str().is_some_and(|s| s.ends_with(".good.txt") || s.ends_with(".bad.txt")))
-        .collect();
-    files.sort();
-    assert!(files.len() > 10, "{}", dir.display());
-    files
-}
 
 fn gzip(body: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -69,63 +41,70 @@ fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().expect("wait")
 }
 
-/// The line of a report that says where the fault is, as the verifier's error gives it.
-fn where_line(e: &VerifyError) -> String {
-    match e.position {
-        Position::Line { line, column } => format!("line {line}, column {column}: {}", e.message),
-        Position::Message(n) => format!("message {n}: {}", e.message),
-        Position::Body => format!("body: {}", e.message),
-    }
+/// The line of a report that gives `judge`'s verdict, as the verifier's result gives it.
+fn verdict_line(judge: Judge, format: Format, result: &Result<Summary, VerifyError>) -> String {
+    let verdict = match result {
+        Ok(s) => format!("OK: {}", counts(format, s)),
+        Err(e) => match e.position {
+            Position::Line { line, column } => format!("FAIL: line {line}, column {column}: {}", e.message),
+            Position::Message(n) => format!("FAIL: message {n}: {}", e.message),
+            Position::Body => format!("FAIL: body: {}", e.message),
+        },
+    };
+    format!("\n{judge}: {verdict}\n")
 }
 
 #[test]
 fn the_binary_and_its_library_function_agree_with_the_verifier_on_every_case() {
     let mut disagree = Vec::new();
-    let mut counted = 0;
-    for (folder, content_type, dialect) in TABLES {
-        assert_eq!(Dialect::from_content_type(Some(content_type.as_bytes())), dialect, "{content_type}");
-        for path in cases(folder) {
-            counted += 1;
-            let name = format!("{folder}/{}", path.file_name().and_then(|n| n.to_str()).unwrap_or_default());
-            let body = std::fs::read(&path).expect("case");
-            let expected = verify(&body, dialect, Encoding::Identity);
-            if name.ends_with(".good.txt") != expected.is_ok() {
-                disagree.push(format!("{name}: the table says otherwise: {expected:?}"));
+    let all = cases();
+    for case in &all {
+        let name = &case.name;
+        let body = std::fs::read(&case.path).expect("case");
+        let checked = check(&body, Some(case.content_type), u64::MAX, &Judge::BOTH);
+        let zipped = check(&gzip(&body), Some(case.content_type), u64::MAX, &Judge::BOTH);
+        if zipped.encoding != Encoding::Gzip {
+            disagree.push(format!("{name}: gzip not seen"));
+        }
+        let mut all_ok = true;
+        let mut lines = Vec::new();
+        for judge in Judge::BOTH {
+            let expected = verify(&body, case.dialect(judge), Encoding::Identity, Now::system());
+            if case.served_to(judge).is_some_and(|s| s != expected.is_ok()) {
+                disagree.push(format!("{name}: the table says otherwise as {judge}: {expected:?}"));
             }
-            let checked = check(&body, Some(content_type), u64::MAX);
-            if checked.result != expected {
-                disagree.push(format!("{name}: check() {:?} != verify() {expected:?}", checked.result));
+            let got = checked.verdict(judge).map(|v| &v.result);
+            if got != Some(&expected) {
+                disagree.push(format!("{name}: check() {got:?} != verify() {expected:?} as {judge}"));
             }
-            let zipped = check(&gzip(&body), Some(content_type), u64::MAX);
-            if zipped.result != expected || zipped.encoding != Encoding::Gzip {
-                disagree.push(format!("{name}: gzip {:?} != {expected:?}", zipped.result));
+            let got = zipped.verdict(judge).map(|v| &v.result);
+            if got != Some(&expected) {
+                disagree.push(format!("{name}: gzip {got:?} != {expected:?} as {judge}"));
             }
-            let file = path.to_str().expect("utf8 path");
-            let out = run(&["-check.metrics", file, "-check.content-type", content_type], None);
-            let (stdout, stderr) =
-                (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-            let agrees = match &expected {
-                Ok(s) => {
-                    out.status.code() == Some(0)
-                        && stdout.starts_with("OK: ")
-                        && stdout.contains(&format!(" {} famil", s.families))
-                        && stdout.contains(&format!(", {} sample", s.samples))
-                        && stderr.is_empty()
-                }
-                Err(e) => {
-                    out.status.code() == Some(1)
-                        && stderr.starts_with("FAIL: ")
-                        && stderr.contains(&format!("\n{}\n", where_line(e)))
-                        && stdout.is_empty()
-                }
-            };
-            if !agrees {
-                disagree.push(format!("{name}: binary exit {:?}\n{stdout}{stderr}", out.status.code()));
-            }
+            all_ok &= expected.is_ok();
+            lines.push(verdict_line(judge, checked.format, &expected));
+        }
+        let file = case.path.to_str().expect("utf8 path");
+        let out = run(&["-check.metrics", file, "-check.content-type", case.content_type], None);
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let (report, other, code, first) =
+            if all_ok { (&stdout, &stderr, 0, "OK: ") } else { (&stderr, &stdout, 1, "FAIL: ") };
+        let agrees = out.status.code() == Some(code)
+            && report.starts_with(first)
+            && lines.iter().all(|l| report.contains(l.as_str()))
+            && other.is_empty();
+        if !agrees {
+            disagree.push(format!("{name}: binary exit {:?}\n{stdout}{stderr}", out.status.code()));
         }
     }
-    assert!(counted > 400, "only {counted} cases");
-    assert!(disagree.is_empty(), "{} of {counted} cases disagree:\n{}", disagree.len(), disagree.join("\n"));
+    assert!(all.len() > 400, "only {} cases", all.len());
+    assert!(
+        disagree.is_empty(),
+        "{} disagreements on {} cases:\n{}",
+        disagree.len(),
+        all.len(),
+        disagree.join("\n")
+    );
 }
 
 #[tokio::test]
@@ -133,8 +112,8 @@ async fn the_checker_agrees_with_the_proxy_serving_the_same_body() {
     // One http upstream serving the current case with the table's Content-Type, optionally
     // gzip-compressed; one file module on the same bytes.
     let current: Arc<Mutex<Reply>> = Arc::new(Mutex::new(Reply::text("")));
-    let served = current.clone();
-    let up = FakeExporter::start(move |_| served.lock().expect("lock").clone(), None).await;
+    let served_now = current.clone();
+    let up = FakeExporter::start(move |_| served_now.lock().expect("lock").clone(), None).await;
     let dir = tempfile::tempdir().expect("tmp");
     let textfile = dir.path().join("case.prom");
     let yaml = format!(
@@ -146,40 +125,46 @@ async fn the_checker_agrees_with_the_proxy_serving_the_same_body() {
     let proxy = TestProxy::start(&yaml).await;
     let mut disagree = Vec::new();
     let mut counted = 0;
-    for (folder, content_type, _) in TABLES {
-        for path in cases(folder) {
-            let name = format!("{folder}/{}", path.file_name().and_then(|n| n.to_str()).unwrap_or_default());
-            let body = std::fs::read(&path).expect("case");
+    for case in cases() {
+        let name = &case.name;
+        let body = std::fs::read(&case.path).expect("case");
+        std::fs::write(&textfile, &body).expect("write case");
+        let judges = Version::ALL.map(|v| v.judge(false));
+        let sniffed = check(&body, None, u64::MAX, &judges);
+        assert_eq!((sniffed.chosen.clone(), sniffed.format), (Chosen::Sniffed, format_of(&body)));
+        for version in Version::ALL {
+            let judge = version.judge(false);
+            let accept = [("accept", version.accept())];
             for zipped in [false, true] {
                 counted += 1;
-                let reply = if zipped {
-                    Reply::ok(content_type, gzip(&body)).header("content-encoding", "gzip")
-                } else {
-                    Reply::ok(content_type, body.clone())
-                };
-                *current.lock().expect("lock") = reply;
-                let status = proxy.get("/proxy?module=up").await.status;
                 let sent = if zipped { gzip(&body) } else { body.clone() };
-                let checked = check(&sent, Some(content_type), u64::MAX);
+                let mut reply = Reply::ok(case.content_type, sent.clone());
+                if zipped {
+                    reply = reply.header("content-encoding", "gzip");
+                }
+                *current.lock().expect("lock") = reply;
+                let status = support::get(&proxy.url("/proxy?module=up"), &accept).await.status;
+                let checked = check(&sent, Some(case.content_type), u64::MAX, &[judge]);
                 if (status == 200) != checked.ok() {
                     disagree.push(format!(
-                        "{name} (gzip {zipped}): proxy {status}, checker {:?}",
-                        checked.result
+                        "{name} as {judge} (gzip {zipped}): proxy {status}, checker {:?}",
+                        checked.verdicts
                     ));
                 }
             }
             // The file module sniffs the format as the checker does without -check.content-type.
             counted += 1;
-            std::fs::write(&textfile, &body).expect("write case");
-            let status = proxy.get("/proxy?module=file").await.status;
-            let checked = check(&body, None, u64::MAX);
-            assert_eq!((checked.chosen.clone(), checked.dialect), (Chosen::Sniffed, dialect_of(&body)));
-            if (status == 200) != checked.ok() {
-                disagree.push(format!("{name} (file): proxy {status}, checker {:?}", checked.result));
+            let status = support::get(&proxy.url("/proxy?module=file"), &accept).await.status;
+            let ok = sniffed.verdict(judge).is_some_and(|v| v.result.is_ok());
+            if (status == 200) != ok {
+                disagree.push(format!(
+                    "{name} as {judge} (file): proxy {status}, checker {:?}",
+                    sniffed.verdicts
+                ));
             }
         }
     }
-    assert!(counted > 1200, "only {counted} comparisons");
+    assert!(counted > 2400, "only {counted} comparisons");
     assert!(disagree.is_empty(), "{} of {counted} disagree:\n{}", disagree.len(), disagree.join("\n"));
 }
 
@@ -189,13 +174,15 @@ fn standard_input_gzip_and_the_report_format() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "OK: text format, classic names only (sniffed: no # EOF at the end): 1 family, 2 samples\n"
+        "OK: text format (sniffed: no # EOF at the end)\n\
+         Prometheus 3: OK: 1 TYPE line, 2 samples\nPrometheus 2.42: OK: 1 TYPE line, 2 samples\n"
     );
     let out = run(&["-check.metrics=-"], Some(&gzip(b"# TYPE up gauge\nup 1\n# EOF\n")));
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "OK: OpenMetrics, gzip (sniffed: ends with # EOF): 1 family, 1 sample\n"
+        "OK: OpenMetrics, gzip (sniffed: ends with # EOF)\n\
+         Prometheus 3: OK: 1 TYPE line, 1 sample\nPrometheus 2.42: OK: 1 TYPE line, 1 sample\n"
     );
     let out = run(
         &["-check.metrics", "-", "-check.content-type", "text/plain; version=0.0.4"],
@@ -204,14 +191,21 @@ fn standard_input_gzip_and_the_report_format() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 4, "{stderr}");
-    assert_eq!(
-        lines[0],
-        "FAIL: text format, classic names only, gzip (Content-Type \"text/plain; version=0.0.4\")"
+    assert_eq!(lines.len(), 7, "{stderr}");
+    assert_eq!(lines[0], "FAIL: text format, gzip (Content-Type \"text/plain; version=0.0.4\")");
+    for (at, version) in [(1, "Prometheus 3"), (4, "Prometheus 2.42")] {
+        assert!(lines[at].starts_with(&format!("{version}: FAIL: line 2, column 10: ")), "{stderr}");
+        assert_eq!(lines[at + 1], "  2 | up{a=\"b\" 0");
+        assert_eq!(lines[at + 2], "    |          ^");
+    }
+    // Where only one version refuses, the check fails all the same.
+    let out = run(&["-check.metrics", "-"], Some(b"{\"a.b\"} 1\n"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("\nPrometheus 3: OK: 0 TYPE lines, 1 sample\nPrometheus 2.42: FAIL: line 1"),
+        "{stderr}"
     );
-    assert_eq!(lines[1], "line 2, column 10: unexpected end of label value: expected ',' or '}'");
-    assert_eq!(lines[2], "  2 | up{a=\"b\" 0");
-    assert_eq!(lines[3], "    |          ^");
     // A protobuf fault is placed by message; there is no line to show.
     let out = run(
         &[
@@ -223,8 +217,9 @@ fn standard_input_gzip_and_the_report_format() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.starts_with("FAIL: protobuf, classic names only (Content-Type")
-            && stderr.contains("\nmessage 1: "),
+        stderr.starts_with("FAIL: protobuf (Content-Type")
+            && stderr.contains("\nPrometheus 3: FAIL: message 1: ")
+            && stderr.contains("\nPrometheus 2.42: FAIL: message 1: "),
         "{stderr}"
     );
 }

@@ -70,6 +70,21 @@ async fn scrapes_that_differ_in_what_reaches_the_upstream_are_not_coalesced() {
     assert_eq!(up.requests().len(), 4);
 }
 
+/// Two Prometheus versions asking at once may get different verdicts on one body: each gets
+/// its own fetch and its own verdict, never the other's.
+#[tokio::test]
+async fn scrapes_judged_as_different_prometheus_versions_are_not_coalesced() {
+    use crate::refcheck::Version;
+    static V3: [(&str, &str); 1] = [("accept", Version::V3.accept())];
+    static V2_42: [(&str, &str); 1] = [("accept", Version::V2_42.accept())];
+    let up = FakeExporter::serving(Reply::text("{\"a.b\"} 1\n").delay(Duration::from_millis(300))).await;
+    let proxy = Arc::new(TestProxy::start(&http_module(up.port(), "")).await);
+    let (three, two) = tokio::join!(scrape_all(&proxy, 3, &V3), scrape_all(&proxy, 3, &V2_42));
+    assert!(three.iter().all(|g| g.status == 200), "Prometheus 3 reads quoted names");
+    assert!(two.iter().all(|g| g.status == 500), "Prometheus 2.42 does not");
+    assert_eq!(up.requests().len(), 2, "one fetch per judge");
+}
+
 #[tokio::test]
 async fn coalesce_false_fetches_for_every_scrape() {
     let up = FakeExporter::serving(Reply::text("a 1\n").delay(Duration::from_millis(200))).await;

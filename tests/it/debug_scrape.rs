@@ -71,7 +71,7 @@ async fn http_outcomes_are_reported_with_request_answer_timings_and_verdict() {
             "first byte after",
             "complete after",
             "verification: OK: text format",
-            "2 families, 2 samples",
+            "\nPrometheus 3 (applied): OK: 1 TYPE line, 2 samples\nPrometheus 2.42: OK: 1 TYPE line, 2 samples\n",
             "result: the scrape answers 200 OK",
             "deadline: none",
         ],
@@ -84,9 +84,9 @@ async fn http_outcomes_are_reported_with_request_answer_timings_and_verdict() {
         &r,
         &[
             "verification: FAIL: text format",
-            "\nline 2, column 4: invalid label name at \"2\"\n  2 | b{ 2\n    |    ^\n",
+            "\nPrometheus 3 (applied): FAIL: line 2, column 4: expected a label name, got '2'\n  2 | b{ 2\n    |    ^\n",
             "result: the scrape answers 500",
-            "text format line 2 column 4: invalid label name",
+            "text format line 2 column 4: expected a label name, got '2' (Prometheus 3)",
         ],
     );
 
@@ -153,7 +153,7 @@ async fn exec_and_file_outcomes_are_reported() {
         &[
             "verification: FAIL: text format",
             "sniffed",
-            "\nline 2, column 14: unexpected end of input stream after label name\n  2 | not { metrics\n",
+            "\nPrometheus 3 (applied): FAIL: line 2, column 14: expected '=' after the label name, got the end of the line\n  2 | not { metrics\n",
         ],
     );
     let got = get(&proxy.url("/proxy?module=fine&debug=true"), &[]).await;
@@ -170,6 +170,53 @@ async fn exec_and_file_outcomes_are_reported() {
     has(
         &r,
         &["(method file)", "upstream: file ", "absent.prom", "result: the scrape answers 500", "cannot read"],
+    );
+}
+
+/// The verdicts of both versions are shown, the one the request's Accept header names marked as
+/// applied (a third verdict when it is neither default); a Content-Type Prometheus 3 would not
+/// read is said to be replaced.
+#[tokio::test]
+async fn both_versions_verdicts_are_shown_and_the_applied_one_marked() {
+    let dotted = FakeExporter::serving(Reply::text("{\"a.b\"} 1\n")).await;
+    let blank = FakeExporter::serving(Reply::ok("", "a 1\n")).await;
+    let yaml = format!(
+        "modules:\n{}{}",
+        http_module("dotted", dotted.port(), ""),
+        http_module("blank", blank.port(), "")
+    );
+    let proxy = TestProxy::start(&yaml).await;
+    let v2_42 = [("Accept", crate::refcheck::Version::V2_42.accept())];
+    let r = debug(&proxy, "dotted", &v2_42).await;
+    has(
+        &r,
+        &[
+            "verification: FAIL: text format",
+            "\nPrometheus 3: OK: 0 TYPE lines, 1 sample\nPrometheus 2.42 without native histograms (applied): FAIL: line 1, column 1: ",
+            "result: the scrape answers 500",
+            "(Prometheus 2.42 without native histograms)",
+        ],
+    );
+    let r = debug(&proxy, "dotted", &[]).await;
+    has(&r, &["\nPrometheus 3 (applied): OK: 0 TYPE lines, 1 sample\n", "result: the scrape answers 200"]);
+    let legacy = [("Accept", "text/plain;version=1.0.0;escaping=underscores;q=0.4,*/*;q=0.2")];
+    let r = debug(&proxy, "dotted", &legacy).await;
+    has(
+        &r,
+        &[
+            "\nPrometheus 3: OK: 0 TYPE lines, 1 sample\nPrometheus 2.42: FAIL: ",
+            "\nPrometheus 3 with legacy names (applied): FAIL: line 1, column 2: ",
+            "result: the scrape answers 500",
+        ],
+    );
+    let r = debug(&proxy, "blank", &[]).await;
+    has(
+        &r,
+        &[
+            "answer: 200, Content-Type \"\"",
+            "Prometheus 3 (applied): OK",
+            "served with Content-Type \"text/plain; version=0.0.4; charset=utf-8\": Prometheus 3 fails a scrape whose Content-Type is \"\"",
+        ],
     );
 }
 
@@ -211,11 +258,14 @@ async fn a_broken_line_is_shown_with_a_caret_under_the_byte_at_fault() {
     let proxy = TestProxy::start(&yaml).await;
     // `warm` starts at byte 21 of its line; `ü` takes two bytes but one cell, so 19 cells in.
     let block = format!(
-        "\nline 2, column 21: expected float as value, got \"warm\"\n  2 | temp{{room=\"küche\"}} warm\n    | {}^\n",
+        "\nPrometheus 3 (applied): FAIL: line 2, column 21: expected a float as value, got \"warm\"\n  2 | temp{{room=\"küche\"}} warm\n    | {}^\n",
         " ".repeat(19)
     );
     for module in ["kitchen", "textfile"] {
         let r = debug(&proxy, module, &[]).await;
-        has(&r, &["verification: FAIL: text format", &block, "text format line 2 column 21: expected float"]);
+        has(
+            &r,
+            &["verification: FAIL: text format", &block, "text format line 2 column 21: expected a float"],
+        );
     }
 }

@@ -350,6 +350,48 @@ async fn http_module_bodies_and_formats() {
     assert_eq!((missing.ours.status, missing.ours.text().as_str()), (404, "no such page\n"));
 }
 
+/// Verification outcomes are documented differences (docs/migration.md, "Verification: as the
+/// Prometheus that asks"): the original refuses bodies Prometheus ingests and serves bodies it
+/// refuses, one of which makes Prometheus 2.42 panic. Everything else of the answers is compared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verification_outcomes_are_documented_differences() {
+    require_original!();
+    let crash = Bytes::from(crate::bodies::crashing_native_histogram());
+    let up = FakeExporter::start(
+        move |seen| match seen.path.as_str() {
+            "/no_newline" => Reply::text("b_total 3"),
+            "/second_help" => Reply::text("# HELP a x\n# HELP a y\na 1\n"),
+            "/dotted" => Reply::text("{\"i.j\"} 1\n"),
+            "/signed" => Reply::text("w 1 +17\n"),
+            "/crash" => Reply::ok(PROTOBUF, crash.clone()),
+            _ => Reply::text(NODE),
+        },
+        None,
+    )
+    .await;
+    let mut yaml = String::from("modules:\n");
+    for name in ["no_newline", "second_help", "dotted", "signed", "crash"] {
+        yaml += &yaml_http(name, up.port(), &format!("/{name}"), "", "");
+    }
+    let pair = Pair::start(&yaml, &[]).await;
+    let v3 = [("Accept", crate::refcheck::Version::V3.accept())];
+    for (module, ours, theirs) in [
+        ("no_newline", 200, 500),
+        ("second_help", 200, 500),
+        ("dotted", 200, 500),
+        ("signed", 500, 200),
+        ("crash", 500, 200),
+    ] {
+        let got = pair.get(&format!("/proxy?module={module}"), &v3).await;
+        assert_eq!(got.statuses(), (ours, theirs), "{module}\n{}", pair.logs());
+        let (served, refused) = if ours == 200 { (&got.ours, &got.theirs) } else { (&got.theirs, &got.ours) };
+        assert_eq!(refused.text(), VERIFICATION_FAILED, "{module}: the same fixed message");
+        // The served answer keeps the upstream's Content-Type, as it was.
+        let sent = if module == "crash" { PROTOBUF } else { "text/plain; version=0.0.4; charset=utf-8" };
+        assert_eq!(served.header("content-type"), Some(sent), "{module}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstream_down_and_too_slow() {
     require_original!();

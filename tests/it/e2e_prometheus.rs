@@ -17,7 +17,7 @@ const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
 const BLACKBOX: &str = "/usr/bin/prometheus-blackbox-exporter";
 
 /// A child process killed when the test ends.
-pub(crate) struct Proc(Child);
+pub(crate) struct Proc(pub(crate) Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {

@@ -5,6 +5,7 @@
 
 mod architecture;
 mod auth;
+mod bodies;
 mod checker;
 mod cli;
 mod coalesce;
@@ -26,6 +27,7 @@ mod load;
 mod malloc;
 mod memory_budget;
 mod operations;
+mod prometheus_versions;
 mod promtool;
 mod properties;
 mod proxy_exec;
@@ -33,6 +35,8 @@ mod proxy_file;
 mod proxy_http;
 mod proxy_path;
 mod rate_limit;
+mod refcheck;
+mod reference;
 mod support;
 mod upstream_pool;
 mod upstream_tls;

@@ -80,3 +80,19 @@ async fn missing_bad_oversized_or_odd_files_are_500s() {
         assert_eq!(sample(&metrics, &format!("{counter}{{module=\"tf\"}}")), Some(1.0), "{yaml}");
     }
 }
+
+/// A file's output is judged as the Prometheus that asked, as an upstream's is: quoted UTF-8
+/// names pass for Prometheus 3 and fail for 2.42.
+#[tokio::test]
+async fn a_file_is_judged_as_the_prometheus_that_asked() {
+    use crate::refcheck::Version;
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("dotted.prom");
+    std::fs::write(&path, "{\"a.b\"} 1\n").expect("write");
+    let proxy = TestProxy::start(&file_module(&path, "")).await;
+    let url = proxy.url("/proxy?module=tf");
+    let three = support::get(&url, &[("accept", Version::V3.accept())]).await;
+    let two = support::get(&url, &[("accept", Version::V2_42.accept())]).await;
+    assert_eq!((three.status, two.status), (200, 500));
+    assert!(three.text().starts_with("{\"a.b\"} 1\n"), "{}", three.text());
+}

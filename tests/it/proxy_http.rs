@@ -159,22 +159,66 @@ async fn protobuf_bodies_are_verified() {
     assert_eq!(proxy.get("/proxy?module=pb").await.status, 500);
 }
 
+/// Quoted UTF-8 names pass when the Prometheus that asks reads them (3 with its default name
+/// validation), whatever `escaping` the Content-Type says, as Prometheus 3's parser ignores it
+/// (client_java 1.x sends none); a Prometheus 3 set to legacy names and Prometheus 2.42 get a
+/// 500, as they fail such a scrape.
 #[tokio::test]
-async fn utf8_names_pass_when_the_upstream_says_escaping_allow_utf_8() {
+async fn utf8_names_pass_when_the_asking_prometheus_reads_them() {
     // What a Go exporter with a dotted metric name answers Prometheus 3 (client_golang promhttp).
     let body = "# HELP \"http.requests\" Requests.\n# TYPE \"http.requests\" counter\n{\"http.requests\",code=\"200\"} 3\n";
-    for (content_type, status) in [
-        ("text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8", 200),
-        ("text/plain; version=0.0.4; charset=utf-8; escaping=underscores", 500),
-        ("text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf8", 500),
+    let v3 = crate::refcheck::Version::V3.accept();
+    let v3_legacy =
+        "text/plain;version=1.0.0;escaping=underscores;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+    let v2_42 = crate::refcheck::Version::V2_42.accept();
+    for content_type in [
+        "text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8",
+        "text/plain; version=0.0.4; charset=utf-8; escaping=underscores",
+        "text/plain; version=0.0.4; charset=utf-8",
     ] {
         let up = FakeExporter::serving(Reply::ok(content_type, body.as_bytes().to_vec())).await;
         let proxy = TestProxy::start(&module("go", up.port(), "")).await;
-        let got = proxy.get("/proxy?module=go").await;
-        assert_eq!(got.status, status, "{content_type}");
-        if status == 200 {
-            assert_eq!((got.text(), got.header("content-type")), (body.to_owned(), Some(content_type)));
+        for (accept, status) in [(v3, 200), ("*/*", 200), (v3_legacy, 500), (v2_42, 500)] {
+            let got = get(&proxy.url("/proxy?module=go"), &[("Accept", accept)]).await;
+            assert_eq!(got.status, status, "{content_type} asked with {accept}");
+            if status == 200 {
+                assert_eq!((got.text(), got.header("content-type")), (body.to_owned(), Some(content_type)));
+            }
         }
+    }
+}
+
+/// A body with a Content-Type Prometheus 3 would fail the scrape for (none, blank, not a
+/// metrics type) is verified as the text format and served with text's Content-Type, so that
+/// Prometheus 3 ingests it; a metrics type comes back as sent.
+#[tokio::test]
+async fn a_content_type_prometheus_3_would_refuse_is_served_as_the_format_verified() {
+    let text = "text/plain; version=0.0.4; charset=utf-8";
+    for (given, served) in [
+        (None, text),
+        (Some(""), text),
+        (Some("text/html; charset=utf-8"), text),
+        (Some("application/json"), text),
+        (Some("text/plain"), "text/plain"),
+        (Some("text/plain; charset=utf-8"), "text/plain; charset=utf-8"),
+    ] {
+        let reply = match given {
+            Some(ct) => Reply::ok(ct, "a 1\n"),
+            None => Reply { headers: Vec::new(), ..Reply::ok("", "a 1\n") },
+        };
+        let up = FakeExporter::serving(reply).await;
+        let yaml = format!(
+            "modules:\n  m:\n    method: http\n    http: {{address: 127.0.0.1, port: {0}}}\n  \
+             raw:\n    method: http\n    http: {{address: 127.0.0.1, port: {0}, verify: false}}\n",
+            up.port()
+        );
+        let proxy = TestProxy::start(&yaml).await;
+        let got = proxy.get("/proxy?module=m").await;
+        assert_eq!((got.status, got.header("content-type")), (200, Some(served)), "{given:?}");
+        assert_eq!(got.text(), "a 1\n");
+        // Unverified, the upstream's Content-Type comes back as it was.
+        let raw = proxy.get("/proxy?module=raw").await;
+        assert_eq!(raw.header("content-type"), given, "{given:?}");
     }
 }
 

@@ -334,9 +334,10 @@ impl Got {
     pub fn verify(
         &self,
     ) -> Result<exporter_exporter::exposition::Summary, exporter_exporter::exposition::VerifyError> {
-        use exporter_exporter::exposition::{Dialect, Encoding};
-        let dialect = Dialect::from_content_type(self.header("content-type").map(str::as_bytes));
-        exporter_exporter::exposition::verify(&self.body, dialect, Encoding::Identity)
+        use exporter_exporter::exposition::{Dialect, Encoding, Judge, Now};
+        let dialect =
+            Dialect::from_content_type(self.header("content-type").map(str::as_bytes), Judge::PROMETHEUS_3);
+        exporter_exporter::exposition::verify(&self.body, dialect, Encoding::Identity, Now::system())
     }
 }
 

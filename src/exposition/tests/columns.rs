@@ -2,66 +2,71 @@
 //! first byte of the token that is wrong, or where a required byte is missing.
 
 use super::super::*;
+use super::NOW;
 
-const TEXT: Dialect = Dialect { format: Format::Text, utf8_names: false };
-const TEXT_UTF8: Dialect = Dialect { format: Format::Text, utf8_names: true };
-const OM: Dialect = Dialect { format: Format::OpenMetrics, utf8_names: true };
+const TEXT: Dialect = Dialect { format: Format::Text, judge: Judge::PROMETHEUS_3 };
+const TEXT_2_42: Dialect = Dialect { format: Format::Text, judge: Judge::PROMETHEUS_2_42 };
+const TEXT_LEGACY: Dialect = Dialect { format: Format::Text, judge: Judge::PROMETHEUS_3_LEGACY };
+const OM: Dialect = Dialect { format: Format::OpenMetrics, judge: Judge::PROMETHEUS_3 };
 
 /// A body, the line and column of its fault, and the start of the message.
 type Case = (&'static [u8], u64, u64, &'static str);
 
 const TEXT_CASES: &[Case] = &[
-    // The end of the body.
-    (b"a 1\nb 2", 2, 4, "unexpected end of input stream (the last line has no newline)"),
     // HELP and TYPE lines.
-    (b"# HELP a{ x\n", 1, 9, "invalid metric name in comment"),
-    (b"# HELP a x\n# TYPE a{ gauge\n", 2, 9, "invalid metric name in comment"),
-    (b"# HELP a x\n# HELP a y\n", 2, 8, "second HELP line for metric name \"a\""),
-    (b"# HELP a x\\q\n", 1, 11, "invalid escape sequence '\\q' in HELP"),
-    (b"# HELP a x\\\n", 1, 11, "HELP text ends with a lone backslash"),
-    (b"# TYPE a gauge\n# TYPE a counter\n", 2, 8, "second TYPE line for metric name \"a\""),
-    (b"a 1\n# TYPE a gauge\n", 2, 8, "second TYPE line for metric name \"a\", or TYPE reported after"),
-    (b"# TYPE a gaug\n", 1, 10, "unknown metric type \"gaug\""),
-    (b"# HELP \"\" x\n", 1, 8, "empty quoted metric name"),
-    (b"# HELP \"a.b\" x\n", 1, 10, "invalid metric name \"a.b\""),
-    // The metric name.
-    (b"a 1\n1a 2\n", 2, 1, "invalid metric name"),
-    (b"{a=\"b\"} 1\n", 1, 1, "invalid metric name: the sample has labels but no name"),
-    (b"\"a.b\" 1\n", 1, 3, "invalid metric name \"a.b\""),
-    (b"{\"a.b\"} 1\n", 1, 4, "invalid metric name \"a.b\""),
-    (b"{\"a\\\".b\"} 1\n", 1, 3, "invalid metric name \"a\\\".b\""),
-    (b"{\"a\",\"b\"} 1\n", 1, 6, "multiple metric names in braces"),
+    (b"# TYPE a gaug\n", 1, 10, "invalid metric type \"gaug\""),
+    (b"# TYPE a\n", 1, 9, "invalid metric type \"\""),
+    (b"# HELP a \xff\n", 1, 10, "HELP text is not valid UTF-8"),
+    (b"# HELP a\0 x\n", 1, 9, "expected a blank or the end of the line after the HELP name, got a NUL"),
+    (b"# HELP 1a x\n", 1, 8, "expected a metric name after HELP, got '1'"),
+    (b"# HELP \"a\0\" x\n", 1, 10, "NUL byte in a quoted name"),
+    // The start of a line, the metric name.
+    (b"a 1\n1a 2\n", 2, 1, "expected a metric name, '#' or a blank line, got '1'"),
+    (b"\"a\" 1\n", 1, 1, "expected a metric name, '#' or a blank line, got '\"'"),
+    (b"{a=\"b\"} 1\n", 1, 1, "metric name not set"),
+    (b"{\"a\",\"b\"} 1\n", 1, 6, "metric name already set"),
+    (b"a{\"b\"} 1\n", 1, 3, "metric name already set"),
+    (b"{\"\"} 1\n", 1, 2, "missing metric name"),
+    (b"{\"a\xff\"} 1\n", 1, 2, "invalid metric name"),
     // Labels.
-    (b"a{\n", 1, 3, "unexpected end of input stream inside labels"),
-    (b"a{1=\"b\"} 1\n", 1, 3, "invalid label name at"),
-    (b"a{b} 1\n", 1, 4, "expected '=' after label name, found '}'"),
-    (b"a{b\n", 1, 4, "unexpected end of input stream after label name"),
-    (b"a{b=c} 1\n", 1, 5, "expected '\"' at start of label value"),
-    (b"a{b=\"c} 1\n", 1, 10, "label value is not terminated"),
-    (b"a{b=\"\\q\"} 1\n", 1, 6, "invalid escape sequence '\\q' in label value"),
-    (b"a{b=\"\\\n", 1, 6, "label value ends with a lone backslash"),
-    (b"a{b=\"x\xff\"} 1\n", 1, 7, "invalid label value"),
-    (b"a{b=\"c\" d} 1\n", 1, 9, "unexpected end of label value: expected ',' or '}'"),
-    (b"a{b=\"c\"\n", 1, 8, "unexpected end of input stream inside labels"),
-    (b"a{\"b.c\"=\"d\"} 1\n", 1, 5, "invalid label name \"b.c\""),
-    (b"a{__name__=\"x\"} 1\n", 1, 3, "label name \"__name__\" is reserved"),
-    (b"# TYPE s summary\ns{quantile=\"x\"} 1\n", 2, 13, "expected float as value for 'quantile' label"),
-    (b"# TYPE h histogram\nh_bucket{le=\"x\"} 1\n", 2, 14, "expected float as value for 'le' label"),
-    (b"a{b=\"1\", b=\"2\"} 1\n", 1, 10, "duplicate label name \"b\""),
+    (b"a{\n", 1, 3, "expected a label name, got the end of the line"),
+    (b"a{1=\"b\"} 1\n", 1, 3, "expected a label name, got '1'"),
+    (b"a{b} 1\n", 1, 4, "expected '=' after the label name, got '}'"),
+    (b"a{b=c} 1\n", 1, 5, "expected a quoted label value, got 'c'"),
+    (b"a{b=\"x\xff\"} 1\n", 1, 7, "invalid UTF-8 label value"),
+    (b"a{b=\"c\" d} 1\n", 1, 10, "expected '=' after the label name, got '}'"),
+    (b"a{b=\"c\"\n", 1, 8, "expected a label name, got the end of the line"),
+    (b"a{\"\"=\"c\"} 1\n", 1, 3, "invalid label name \"\""),
+    (b"a{__name__=\"x\"} 1\n", 1, 3, "label name \"__name__\" is not unique"),
+    (b"a{b=\"1\", b=\"2\"} 1\n", 1, 10, "label name \"b\" is not unique"),
+    (b"a{b=\"\\\n\"} 1\n", 1, 6, "a backslash escapes a newline in a label value"),
     // The value and the timestamp.
-    (b"a x\n", 1, 3, "expected float as value, got \"x\""),
-    (b"a\n", 1, 2, "expected float as value, got \"\""),
-    (b"a{b=\"c\"}  0x1\n", 1, 11, "expected float as value, got \"0x1\""),
-    (b"a 1 x\n", 1, 5, "expected integer as timestamp, got \"x\""),
-    (b"a 1 2  x\n", 1, 8, "spurious string after timestamp"),
+    (b"a x\n", 1, 3, "expected a float as value, got \"x\""),
+    (b"a\n", 1, 2, "expected a value after the metric, got the end of the line"),
+    (b"a{b=\"c\"}  0x1\n", 1, 11, "expected a float as value, got \"0x1\""),
+    (b"a 1 x\n", 1, 5, "expected a timestamp (digits only) or the end of the line, got 'x'"),
+    (b"a 1 -5\n", 1, 5, "expected a timestamp (digits only) or the end of the line, got '-'"),
+    (b"a 1 2  x\n", 1, 8, "expected the end of the line after the timestamp, got 'x'"),
+    (b"a 1 99999999999999999999\n", 1, 5, "timestamp \"99999999999999999999\" is out of range"),
+    // A line that runs on past a newline in a label value: the fault is on the line after it.
+    (b"a{b=\"x\ny\"} z\n", 2, 5, "expected a float as value, got \"z\""),
+    (b"a 1\nb{c=\"d} 1\n", 3, 1, "label value is not terminated"),
 ];
 
-const TEXT_UTF8_CASES: &[Case] = &[
-    (b"\"\" 1\n", 1, 1, "empty quoted metric name"),
-    (b"{\"a\xffb\"} 1\n", 1, 4, "invalid name in braces \"a\u{fffd}b\": not UTF-8"),
-    (b"\"a 1\n", 1, 5, "metric name is not terminated"),
-    (b"{\"a\n", 1, 4, "name in braces is not terminated"),
-    (b"{\"a\"\n", 1, 5, "unexpected end of input stream after label name"),
+/// Prometheus 2.42 reads no quoted names, and takes the blanks before a name as part of it.
+const TEXT_2_42_CASES: &[Case] = &[
+    (b"{\"a\"} 1\n", 1, 1, "expected a metric name, '#' or a blank line, got '{'"),
+    (b"a{\"b\"=\"c\"} 1\n", 1, 3, "expected a label name, got '\"'"),
+    (b"# HELP \"a\" x\n", 1, 8, "expected a metric name after HELP, got '\"'"),
+    (b" a 1\n", 1, 2, "invalid metric name \" a\""),
+    (b"a{b.c=\"d\"} 1\n", 1, 4, "expected '=' after the label name, got '.'"),
+];
+
+/// Prometheus 3 set to legacy names: quoted names must be legacy ones.
+const TEXT_LEGACY_CASES: &[Case] = &[
+    (b"{\"a.b\"} 1\n", 1, 2, "invalid metric name \"a.b\""),
+    (b"a{\"b.c\"=\"d\"} 1\n", 1, 3, "invalid label name \"b.c\""),
+    (b"  a 1\n", 1, 3, "invalid metric name \"  a\""),
 ];
 
 const OM_CASES: &[Case] = &[
@@ -85,8 +90,8 @@ const OM_CASES: &[Case] = &[
     (b"1 2\n# EOF\n", 1, 1, "expected a metric name or '{'"),
     (b"{b=\"c\"} 1\n# EOF\n", 1, 1, "metric name not set"),
     (b"a{\"b\"} 1\n# EOF\n", 1, 3, "metric name already set"),
-    (b"{\"\"} 1\n# EOF\n", 1, 2, "empty metric name"),
-    (b"{\"a\xff\"} 1\n# EOF\n", 1, 4, "invalid UTF-8 in metric name"),
+    (b"{\"\"} 1\n# EOF\n", 1, 2, "missing metric name"),
+    (b"{\"a\xff\"} 1\n# EOF\n", 1, 2, "invalid metric name"),
     (b"{\"a\x00\"} 1\n# EOF\n", 1, 4, "NUL byte in a quoted name"),
     (b"{\"a\\\x00\"} 1\n# EOF\n", 1, 4, "backslash before a NUL byte or a newline"),
     (b"{\"a\\\nb\"} 1\n# EOF\n", 1, 4, "backslash before a NUL byte or a newline"),
@@ -97,8 +102,8 @@ const OM_CASES: &[Case] = &[
     (b"a{b=c} 1\n# EOF\n", 1, 5, "expected quoted label value after '='"),
     (b"a{b=\"c} 1\n# EOF\n", 1, 10, "unterminated label value"),
     (b"a{b=\"\xff\"} 1\n# EOF\n", 1, 6, "invalid UTF-8 label value"),
-    (b"a{\"\xff\"=\"c\"} 1\n# EOF\n", 1, 4, "invalid UTF-8 in label name"),
-    (b"a{\"\"=\"c\"} 1\n# EOF\n", 1, 3, "empty label name"),
+    (b"a{\"\xff\"=\"c\"} 1\n# EOF\n", 1, 3, "invalid label name"),
+    (b"a{\"\"=\"c\"} 1\n# EOF\n", 1, 3, "invalid label name \"\""),
     (b"a{b=\"c\" d} 1\n# EOF\n", 1, 8, "expected ',' or '}' after label value"),
     (b"a{__name__=\"x\"} 1\n# EOF\n", 1, 3, "label name \"__name__\" is not unique"),
     (b"a{b=\"1\",b=\"2\"} 1\n# EOF\n", 1, 9, "label name \"b\" is not unique"),
@@ -124,9 +129,11 @@ const OM_CASES: &[Case] = &[
 #[test]
 fn every_fault_has_the_column_of_its_first_wrong_byte() {
     let mut wrong = Vec::new();
-    for (dialect, cases) in [(TEXT, TEXT_CASES), (TEXT_UTF8, TEXT_UTF8_CASES), (OM, OM_CASES)] {
+    for (dialect, cases) in
+        [(TEXT, TEXT_CASES), (TEXT_2_42, TEXT_2_42_CASES), (TEXT_LEGACY, TEXT_LEGACY_CASES), (OM, OM_CASES)]
+    {
         for &(body, line, column, message) in cases {
-            let got = verify(body, dialect, Encoding::Identity);
+            let got = verify(body, dialect, Encoding::Identity, NOW);
             let right = matches!(
                 &got,
                 Err(VerifyError { position: Position::Line { line: l, column: c }, message: m, .. })
@@ -148,9 +155,9 @@ fn every_fault_has_the_column_of_its_first_wrong_byte() {
 fn a_column_is_the_same_whatever_pieces_the_body_arrives_in() {
     for (dialect, cases) in [(TEXT, TEXT_CASES), (OM, OM_CASES)] {
         for &(body, ..) in cases {
-            let whole = verify(body, dialect, Encoding::Identity);
+            let whole = verify(body, dialect, Encoding::Identity, NOW);
             for size in 1..body.len() {
-                let mut check = BodyVerifier::new(dialect, Encoding::Identity, u64::MAX);
+                let mut check = BodyVerifier::new(dialect, Encoding::Identity, u64::MAX, NOW);
                 let pieces = body.chunks(size).try_for_each(|piece| check.push(piece));
                 let got = pieces.and_then(|()| check.end());
                 assert_eq!(got, whole, "{:?} in pieces of {size}", String::from_utf8_lossy(body));

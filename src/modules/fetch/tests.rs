@@ -66,6 +66,7 @@ fn request<'a>(
         timeout,
         deadline: timeout.map(|t| Instant::now() + t),
         trace,
+        judge: ScrapeRequest::judge_of(headers),
     }
 }
 
