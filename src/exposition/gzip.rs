@@ -66,7 +66,16 @@ impl<D: Decoded> GzipCheck<D> {
 
     pub(super) fn write(&mut self, compressed: &[u8]) -> Result<(), VerifyError> {
         let result = self.decoder.write_all(compressed);
-        result.map_err(|e| self.error_from(&e))
+        result.map_err(|e| {
+            // A corrupt stream fails the write before the output decoded ahead of the fault
+            // reaches the verifier, so a fault in that output would be reported or not
+            // depending on where the body was cut into pieces. Hand it over first: the verdict
+            // is then the first fault in the stream, however the bytes arrived.
+            if self.decoder.get_ref().error.is_none() {
+                let _ = self.decoder.try_finish();
+            }
+            self.error_from(&e)
+        })
     }
 
     pub(super) fn finish(mut self) -> Result<Summary, VerifyError> {

@@ -174,6 +174,22 @@ fn gzip_bodies_are_verified_after_decoding() {
     assert!(check.finish(&good).is_ok());
 }
 
+/// A corrupt stream whose output before the corruption already holds a fault (found by
+/// fuzz/verify_gzip): the verdict is that fault whether the body comes whole or in pieces.
+#[test]
+fn gzip_corruption_after_a_fault_gives_one_verdict_however_cut() {
+    let body = b"\x1f\x8b\x08\x00\xe1\x8b\x08\x00\xe1\x25\x52\x56\xe1\x25\x56\xf0\x70\xf0\x70\xd5\x09\x28\x49\xad\x50\x28\x49\xad\x00\x8a\x55\x00\x00";
+    for format in [Format::Text, Format::OpenMetrics, Format::Protobuf] {
+        let dialect = Dialect { format, judge: Judge::PROMETHEUS_3 };
+        let whole = verify(body, dialect, Encoding::Gzip, NOW).unwrap_err();
+        for cut in 0..=body.len() {
+            let mut check = BodyVerifier::new(dialect, Encoding::Gzip, u64::MAX, NOW);
+            let pieces = check.update(&body[..cut]).and_then(|()| check.finish(body));
+            assert_eq!(pieces.unwrap_err(), whole, "{format:?}, cut at {cut}");
+        }
+    }
+}
+
 #[test]
 fn gzip_bombs_stop_at_the_decoded_limit() {
     let big = gzip(&b"a 1\n".repeat(100_000));
