@@ -2,7 +2,8 @@
 # repository as it was at another revision, in a git worktree of its own under a temp dir that
 # is removed on exit.
 #   build_at REV EXAMPLE [FILE]   FILE (an example's source written for REV's API) is copied
-#                                 into the worktree's examples/ first; prints the binary's path
+#                                 into the worktree's examples/ first; sets $built to the binary
+# Call it directly, not in $(...): the worktree must be made by the shell that removes it.
 # BENCH_REV_TARGET_DIR reuses a target folder for the build (default: one in the worktree, a
 # full release build of REV).
 at_revision_dir=""
@@ -15,13 +16,12 @@ trap at_revision_cleanup EXIT
 trap 'exit 130' INT TERM
 
 build_at() {
-    rev=$1 example=$2
     if [ -z "$at_revision_dir" ]; then
         at_revision_dir=$(mktemp -d /tmp/expexp-at-revision.XXXXXX)
-        git -C "$repo" worktree add --detach "$at_revision_dir/tree" "$rev" >&2
+        git -C "$repo" worktree add --detach "$at_revision_dir/tree" "$1" >&2
     fi
-    [ $# -lt 3 ] || cp "$3" "$at_revision_dir/tree/examples/$example.rs"
+    [ $# -lt 3 ] || cp "$3" "$at_revision_dir/tree/examples/$2.rs"
     target=${BENCH_REV_TARGET_DIR:-$at_revision_dir/tree/target}
-    (cd "$at_revision_dir/tree" && CARGO_TARGET_DIR=$target cargo build --release --example "$example" >&2)
-    echo "$target/release/examples/$example"
+    (cd "$at_revision_dir/tree" && CARGO_TARGET_DIR=$target cargo build --release --example "$2" >&2)
+    built=$target/release/examples/$2
 }

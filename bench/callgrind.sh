@@ -16,7 +16,8 @@ mkdir -p "$dir"
 cd "$repo"
 if [ -n "${BENCH_REV:-}" ]; then
     . "$here/at_revision.sh"
-    bin=$(build_at "$BENCH_REV" verify_profile)
+    build_at "$BENCH_REV" verify_profile
+    bin=$built
 else
     cargo build --release --example verify_profile >&2
     bin=target/release/examples/verify_profile

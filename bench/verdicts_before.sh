@@ -25,6 +25,7 @@ echo "# the differential test, $bodies bodies per format, writing them to $dump"
 written=$(wc -l <"$dump/index.tsv")
 [ "$written" -eq $((bodies * 5)) ] || { echo "${0##*/}: $written bodies written, not $((bodies * 5))" >&2; exit 1; }
 
-bin=$(build_at "$rev" verdicts_at "$here/verdicts_at.rs")
+build_at "$rev" verdicts_at "$here/verdicts_at.rs"
+bin=$built
 echo "$rev's verifier against the reference programs, $bodies bodies per format (seed ${EXPEXP_REFCHECK_SEED:-23}), $(date -u +%Y-%m-%d):"
 "$bin" "$dump"
