@@ -19,6 +19,7 @@ use crate::scrape::error::causes;
 use crate::scrape::{ScrapeError, ScrapeRequest};
 use crate::telemetry::{Families, ModuleMetrics};
 use crate::upstream::budget::{Held, MemoryBudget, NoRoom, ROOM_WAIT_WITHOUT_DEADLINE};
+use crate::upstream::buffers::BUFFER_BYTES;
 use crate::upstream::pool::UpstreamBody;
 
 /// A method's way of fetching: an upstream client, a command, a file.
@@ -93,6 +94,11 @@ pub enum Answer<'r> {
     },
 }
 
+/// The bytes of a body read before its pieces are copied into kept buffers: hyper's buffers
+/// for a body this small are below glibc's mmap threshold, so holding them costs no page
+/// faults, and a copy would cost more than it saves.
+const COPY_BEYOND: u64 = BUFFER_BYTES as u64;
+
 /// An upstream body still arriving: read it whole ([`Arriving::read`]), holding room for it
 /// in the memory budget, or pass it through unread ([`Arriving::stream`]).
 #[derive(Debug)]
@@ -113,9 +119,10 @@ impl Arriving<'_> {
     /// Reads the body to its end, up to the body limit, holding room in the memory budget for
     /// it: all of the declared length before the first byte is read (when `reserve_declared`),
     /// else step by step; waits for room until `deadline`. Each piece goes through `observe`
-    /// as it arrives. The bytes are copied into kept buffers (upstream/buffers.rs), each given
-    /// to `emit` as a piece once full (and the last at the end), carrying its room: each gives
-    /// its share back when dropped. Returns the body's length.
+    /// as it arrives. Past its first [`COPY_BEYOND`] bytes, the bytes are copied into kept
+    /// buffers (upstream/buffers.rs), each given to `emit` as a piece once full (and the last
+    /// at the end); before, each piece as it came. Each carries its room and gives its share
+    /// back when dropped. Returns the body's length.
     pub async fn read(
         &mut self,
         deadline: Option<Instant>,
@@ -172,6 +179,11 @@ impl Arriving<'_> {
             }
             self.budget.grow(held, total, true, self.max_body, wait_until).await.map_err(no_room)?;
             observe(&data)?;
+            if total <= COPY_BEYOND && filling.is_empty() {
+                // A body this small lies in hyper's small buffers, which malloc reuses anyway.
+                emit(held.lend(data));
+                continue;
+            }
             let mut rest = &data[..];
             while !rest.is_empty() {
                 if filling.capacity() == filling.len() {

@@ -191,7 +191,9 @@ impl Flights {
         table.flights.insert(key.clone(), flight.clone());
         let (freed, watcher) = Freed::new();
         let publisher = Arc::new(Publisher { outcome: tx, tee, watcher, len: 0.into() });
-        let fetch = fetch(publisher.clone());
+        // Boxed once here: the task's future is then small, and spawning it moves a pointer
+        // rather than the whole fetch (some 4 KB, moved several times on its way into the task).
+        let fetch = Box::pin(fetch(publisher.clone()));
         let (flights, done_key, done) = (self.clone(), key.clone(), flight.clone());
         let task = tokio::spawn(async move {
             if let Some(last) = last {
