@@ -167,7 +167,8 @@ pub(super) fn quoted_end(line: &[u8], open: usize) -> Result<Quoted, QuoteError>
         match line.get(next) {
             None => return Err(QuoteError::TrailingBackslash(at)),
             Some(b'\n') => return Err(QuoteError::EscapedNewline(at)),
-            Some(_) => {}
+            // An escaped byte is still part of the value, whose UTF-8 is checked.
+            Some(&b) => non_ascii |= !b.is_ascii(),
         }
         escaped = true;
         i = next + 1;

@@ -211,9 +211,6 @@ impl OpenMetricsParser {
     }
 
     fn sample(&mut self, line: &[u8]) -> Result<(), Fault> {
-        self.labels.clear();
-        self.scratch.clear();
-        self.braced_name = None;
         let mut i = self.sample_name_end(line);
         let named = i > 0;
         if !named && (line[0] != b'{' || !self.v3()) {
@@ -230,6 +227,11 @@ impl OpenMetricsParser {
                     end
                 }
                 None => {
+                    // What the group reads, for the checks below (a line read from its skeleton
+                    // or without braces needs none of it).
+                    self.labels.clear();
+                    self.scratch.clear();
+                    self.braced_name = None;
                     let end = self.group(line, start, Group::Sample { named })?;
                     braces = Some((start, end));
                     end
@@ -238,6 +240,9 @@ impl OpenMetricsParser {
         }
         self.samples += 1;
         i = value(line, i, "metric")?;
+        if known && i == line.len() {
+            return Ok(());
+        }
         let mut ts = None;
         if i < line.len() && !line[i..].starts_with(b" # {") {
             let end = token(line, i)?;

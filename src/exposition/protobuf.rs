@@ -494,6 +494,29 @@ impl ProtobufParser {
     }
 }
 
+/// The family's own fields as Prometheus 2.42 reads them once it has decoded the family: a
+/// legacy metric name, UTF-8 help and a known type.
+fn family_fields_v2_42(msg: &[u8], family: &Family) -> Result<(), String> {
+    let name = &msg[family.name.0..family.name.1];
+    if !super::lex::is_legacy_metric_name(name) {
+        return Err(format!(
+            "invalid metric name {:?} (Prometheus 2.42 takes legacy names only)",
+            String::from_utf8_lossy(name)
+        ));
+    }
+    if !utf8(&msg[family.help.0..family.help.1]) {
+        return Err(format!("invalid help for metric {:?}: not UTF-8", String::from_utf8_lossy(name)));
+    }
+    if !(COUNTER..=GAUGE_HISTOGRAM).contains(&family.kind) {
+        return Err(format!(
+            "unknown metric type {} for metric {:?}",
+            family.kind,
+            String::from_utf8_lossy(name)
+        ));
+    }
+    Ok(())
+}
+
 /// Why 2.42 stops reading a body.
 enum Fault {
     Refused(String),
@@ -632,7 +655,8 @@ fn decode_metric(msg: &[u8], version: Version, m: &mut Metric) -> Result<(), Wir
                 m.labels.push(at);
                 if version == Version::V2_42 {
                     // 2.42 decodes label pairs with the rest.
-                    decode_pair_wire(&msg[at.0..at.1])?;
+                    let (name, value) = decode_pair_wire(&msg[at.0..at.1])?;
+                    m.pairs.push(((at.0 + name.0, at.0 + name.1), (at.0 + value.0, at.0 + value.1)));
                 }
             }
             2 | 5 => {
@@ -1391,84 +1415,43 @@ impl ProtobufParser {
 
     fn family_v2_42_metrics(&mut self, msg: &[u8], metrics: &mut Vec<(usize, usize)>) -> Result<(), Fault> {
         let family = decode_family(msg, Version::V2_42, metrics).map_err(|e| e.describe())?;
-        let metric = |k: usize| &msg[metrics[k].0..metrics[k].1];
-        for k in 0..metrics.len() {
-            decode_metric(metric(k), Version::V2_42, &mut self.metric).map_err(|e| e.describe())?;
-        }
         if metrics.is_empty() {
             return Ok(());
         }
+        // 2.42 decodes a whole family before it reads any of it, so a fault of decoding anywhere
+        // in the family is the one it reports. Each metric is decoded once here and read as it
+        // is decoded, up to the first fault of reading; the rest is then only decoded.
         let name = &msg[family.name.0..family.name.1];
-        if !super::lex::is_legacy_metric_name(name) {
-            return Err(format!(
-                "invalid metric name {:?} (Prometheus 2.42 takes legacy names only)",
-                String::from_utf8_lossy(name)
-            )
-            .into());
-        }
-        let help = &msg[family.help.0..family.help.1];
-        if !utf8(help) {
-            return Err(
-                format!("invalid help for metric {:?}: not UTF-8", String::from_utf8_lossy(name)).into()
-            );
-        }
-        let kind = family.kind;
-        if !(COUNTER..=GAUGE_HISTOGRAM).contains(&kind) {
-            return Err(
-                format!("unknown metric type {kind} for metric {:?}", String::from_utf8_lossy(name)).into()
-            );
-        }
-        decode_metric(metric(0), Version::V2_42, &mut self.metric).map_err(|e| e.describe())?;
-        // 2.42 reads every metric of a family as a native histogram when the first one is.
-        let native = is_histogram(kind) && self.metric.histogram.native_v2_42();
-        for k in 0..metrics.len() {
-            if k > 0 {
-                decode_metric(metric(k), Version::V2_42, &mut self.metric).map_err(|e| e.describe())?;
-            }
-            if native {
-                self.series_v2_42(metric(k), name, Series::Plain, true)?;
+        let mut fault = family_fields_v2_42(msg, &family).err().map(Fault::Refused);
+        let mut native = false;
+        for (k, &(a, b)) in metrics.iter().enumerate() {
+            let metric = &msg[a..b];
+            decode_metric(metric, Version::V2_42, &mut self.metric).map_err(|e| e.describe())?;
+            if fault.is_some() {
                 continue;
             }
-            match kind {
-                SUMMARY => {
-                    self.series_v2_42(metric(k), name, Series::Suffix("_count"), false)?;
-                    self.series_v2_42(metric(k), name, Series::Suffix("_sum"), false)?;
-                    for i in 0..classic_count(kind, &self.metric) {
-                        let series = classic_at(kind, &self.metric, i);
-                        self.series_v2_42(metric(k), name, series, false)?;
-                    }
-                }
-                HISTOGRAM | GAUGE_HISTOGRAM => {
-                    self.series_v2_42(metric(k), name, Series::Suffix("_count"), false)?;
-                    self.series_v2_42(metric(k), name, Series::Suffix("_sum"), false)?;
-                    for i in 0..classic_count(kind, &self.metric) {
-                        let series = classic_at(kind, &self.metric, i);
-                        self.series_v2_42(metric(k), name, series, false)?;
-                    }
-                }
-                _ => self.series_v2_42(metric(k), name, Series::Plain, false)?,
+            if k == 0 {
+                // 2.42 reads every metric of a family as a native histogram when the first one is.
+                native = is_histogram(family.kind) && self.metric.histogram.native_v2_42();
             }
+            fault = self.metric_v2_42(metric, name, family.kind, native).err();
         }
-        Ok(())
+        fault.map_or(Ok(()), Err)
     }
 
-    /// One series of Prometheus 2.42's reading.
-    fn series_v2_42(
-        &mut self,
-        msg: &[u8],
-        family: &[u8],
-        series: Series,
-        histogram: bool,
-    ) -> Result<(), Fault> {
-        if self.judge.version == Version::V2_42 {
-            self.samples += 1;
-        }
-        // updateMetricBytes: every label name legacy, every value UTF-8.
-        self.metric.pairs.clear();
-        for k in 0..self.metric.labels.len() {
-            let (a, b) = self.metric.labels[k];
-            let (name, value) = decode_pair_wire(&msg[a..b]).map_err(|e| e.describe())?;
-            let (n, v) = (&msg[a + name.0..a + name.1], &msg[a + value.0..a + value.1]);
+    /// The series Prometheus 2.42 reads of the metric just decoded (`msg`) of a family `name`
+    /// of type `kind`.
+    fn metric_v2_42(&mut self, msg: &[u8], name: &[u8], kind: i32, native: bool) -> Result<(), Fault> {
+        // updateMetricBytes, for each series: every label name legacy, every value UTF-8. The
+        // labels are the same for every series of a metric, so once for its first is the same.
+        // Labels whose names are in order, none empty-valued, `__name__`, `le` or `quantile`,
+        // pass every check of every series (no label dropped or repeated, every name valid).
+        let mut plain = true;
+        let mut previous: &[u8] = &[];
+        for &((a, b), (c, d)) in &self.metric.pairs {
+            let (n, v) = (&msg[a..b], &msg[c..d]);
+            plain &= previous < n && !v.is_empty() && !matches!(n, b"__name__" | b"le" | b"quantile");
+            previous = n;
             if !super::lex::is_legacy_label_name(n) {
                 return Err(format!(
                     "invalid label name {:?} (Prometheus 2.42 takes legacy names only)",
@@ -1479,22 +1462,55 @@ impl ProtobufParser {
             if !utf8(v) {
                 return Err(format!("invalid label value {:?}", String::from_utf8_lossy(v)).into());
             }
-            self.metric.pairs.push(((a + name.0, a + name.1), (a + value.0, a + value.1)));
         }
-        self.set_name(family, series);
+        if native {
+            return self.series_v2_42(msg, name, Series::Plain, true, plain);
+        }
+        if matches!(kind, SUMMARY | HISTOGRAM | GAUGE_HISTOGRAM) {
+            self.series_v2_42(msg, name, Series::Suffix("_count"), false, plain)?;
+            self.series_v2_42(msg, name, Series::Suffix("_sum"), false, plain)?;
+            for i in 0..classic_count(kind, &self.metric) {
+                self.series_v2_42(msg, name, classic_at(kind, &self.metric, i), false, plain)?;
+            }
+            return Ok(());
+        }
+        self.series_v2_42(msg, name, Series::Plain, false, plain)
+    }
+
+    /// One series of Prometheus 2.42's reading, of a metric whose labels passed
+    /// `updateMetricBytes` (and are `plain`: see [`ProtobufParser::metric_v2_42`]).
+    fn series_v2_42(
+        &mut self,
+        msg: &[u8],
+        family: &[u8],
+        series: Series,
+        histogram: bool,
+        plain: bool,
+    ) -> Result<(), Fault> {
+        if self.judge.version == Version::V2_42 {
+            self.samples += 1;
+        }
+        if !plain {
+            self.set_name(family, series);
+        }
         let t = if self.metric.timestamp_ms != 0 { self.metric.timestamp_ms } else { self.now.0 };
         let judge = Judge::PROMETHEUS_2_42;
         let check = |p: &ProtobufParser, in_window: bool| -> Result<(), Fault> {
+            if plain {
+                return Ok(());
+            }
             let magic = series.magic();
             let pairs = &p.metric.pairs;
             let count = pairs.len() + usize::from(magic.is_some());
+            // Every name is a legacy one: the family's (family_fields_v2_42) with a legacy
+            // suffix, and the labels' (metric_v2_42).
             let label = |k: usize| match pairs.get(k) {
                 Some(&((a, b), (c, d))) => {
-                    scrape::Label { name: &msg[a..b], value: &msg[c..d], legacy: false }
+                    scrape::Label { name: &msg[a..b], value: &msg[c..d], legacy: true }
                 }
                 None => scrape::Label { name: magic.unwrap_or_default(), value: b"+Inf", legacy: true },
             };
-            let name = scrape::Name { bytes: &p.name, legacy: false };
+            let name = scrape::Name { bytes: &p.name, legacy: true };
             scrape::check(judge, name, count, label, in_window)
                 .map(drop)
                 .map_err(|r| Fault::Refused(r.message))

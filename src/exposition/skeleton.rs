@@ -3,6 +3,7 @@
 //! scanning or checking the names again: only its values are new.
 
 use super::lex::{quoted_end, same_bytes};
+use super::scan::value_stop;
 
 /// A skeleton's prefixes and labels, as tests see them.
 #[cfg(test)]
@@ -38,13 +39,19 @@ impl Skeleton {
             if !same_bytes(line.get(i..open)?, piece) {
                 return None;
             }
-            // `line` may run on past the line's end: a newline ends the value as unterminated.
-            let q = quoted_end(line, open - 1).ok()?;
-            let close = q.end - 1;
-            if !q.is_utf8(line, open - 1) {
-                return None;
-            }
-            i = close;
+            // Most values hold no escape and no byte above 0x7F: their first stop is the closing
+            // quote. `line` may run on past the line's end: a newline ends the value as
+            // unterminated.
+            let stop = value_stop(line, open)?;
+            i = if line[stop] == b'"' {
+                stop
+            } else {
+                let q = quoted_end(line, open - 1).ok()?;
+                if !q.is_utf8(line, open - 1) {
+                    return None;
+                }
+                q.end - 1
+            };
             from = to;
         }
         let piece = &self.bytes[from..];

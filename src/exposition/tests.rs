@@ -364,6 +364,37 @@ fn prometheus_2_42_without_native_histograms_fails_a_scrape_holding_one() {
     assert!(verify(&classic, dialect(Judge::PROMETHEUS_2_42_CLASSIC), Encoding::Identity, NOW).is_ok());
 }
 
+/// Prometheus 2.42 decodes a whole family before it reads any of it: a fault of decoding in a
+/// later metric is the one it reports, ahead of an invalid label or a crashing native histogram
+/// in an earlier one. Prometheus 3 decodes each metric when it reaches it. (Both reference
+/// programs give these verdicts.)
+#[test]
+fn prometheus_2_42_decodes_a_whole_family_first() {
+    let truncated_counter = {
+        let mut metric = Vec::new();
+        pb::bytes(3, &[0x09, 1, 2, 3], &mut metric);
+        metric
+    };
+    let with_metric = |mut fam: Vec<u8>, metric: &[u8]| {
+        pb::bytes(4, metric, &mut fam);
+        pb::delimited(&[fam])
+    };
+    let dialect = |judge| Dialect { judge, ..PROTO };
+    // An invalid label name for 2.42 in the first metric, a truncated counter in the second.
+    let body = with_metric(pb::family(b"a", &[(b"a-b", b"1")]), &truncated_counter);
+    let e = verify(&body, dialect(Judge::PROMETHEUS_2_42), Encoding::Identity, NOW).unwrap_err();
+    assert!(e.message.starts_with("proto: unexpected EOF"), "{e}");
+    let e = verify(&body, PROTO, Encoding::Identity, NOW).unwrap_err();
+    assert!(e.message.starts_with("proto: unexpected EOF"), "{e}");
+    // A native histogram that crashes 2.42 first, then the truncated counter: 2.42 never
+    // reads the histogram, so nothing crashes; Prometheus 3 refuses the histogram itself.
+    let body = with_metric(native_family(1, &[1, -1, 0], 1), &truncated_counter);
+    let e = verify(&body, dialect(Judge::PROMETHEUS_2_42), Encoding::Identity, NOW).unwrap_err();
+    assert!(e.message.starts_with("proto: unexpected EOF"), "{e}");
+    let e = verify(&body, PROTO, Encoding::Identity, NOW).unwrap_err();
+    assert!(e.message.contains("spans require 1 buckets"), "{e}");
+}
+
 #[test]
 fn protobuf_in_pieces() {
     let body = pb::delimited(&[pb::family(b"a", &[(b"x", b"1")]), pb::family(b"b", &[])]);

@@ -22,6 +22,7 @@ use exporter_exporter::exposition::Judge;
 
 use crate::bodies::{self, wire};
 use crate::e2e_prometheus::{Proc, free_port, spawn};
+use crate::refcheck::{self, Batch, Verdict, Version};
 use crate::support::{Daemon, FakeExporter, Reply, get};
 
 const PROMETHEUS_2_42: &str = "/usr/bin/prometheus";
@@ -159,6 +160,46 @@ fn cases() -> Vec<Case> {
 const LEGACY: [(&str, bool); 3] =
     [("good", true), ("quoted_name_plain_content_type", false), ("protobuf_dotted_name", false)];
 
+/// The bodies above on which a reference program (refcheck-prometheus-3 is Prometheus's HEAD of
+/// 2026-08-21, the real server 3.5.3) says other than the real server: the real server decides
+/// the end-to-end test, and each such body is listed here, with the version. None so far.
+const REAL_SERVER_DECIDES: &[(&str, Version)] = &[];
+
+/// The health recorded for each body is what the reference programs say (except where
+/// [`REAL_SERVER_DECIDES`]), and the crashing body makes the 2.42 reference panic: so the
+/// end-to-end test's bodies say what they are meant to, and a difference between the real
+/// servers and the references shows here, where the references are present, as well as there.
+#[test]
+fn the_bodies_recorded_health_is_the_reference_programs_verdict() {
+    if !refcheck::present() {
+        return;
+    }
+    let mut wrong = Vec::new();
+    for version in Version::ALL {
+        let mut batch = Batch::start(version);
+        for c in cases() {
+            let verdict = batch.check(&refcheck::ct_mode(c.content_type.unwrap_or_default()), &c.body);
+            let up = if version == Version::V3 { c.up.0 } else { c.up.1 };
+            let listed = REAL_SERVER_DECIDES.contains(&(c.name, version));
+            if (verdict == Verdict::Ok) != (up != listed) {
+                wrong.push(format!(
+                    "{} as {}: recorded {}, the reference says {verdict:?}{}",
+                    c.name,
+                    version.name(),
+                    if up { "up" } else { "down" },
+                    if listed { " (listed as differing)" } else { "" }
+                ));
+            }
+        }
+        let crash = batch.check(&refcheck::ct_mode(PROTOBUF), &bodies::crashing_native_histogram());
+        let expected_crash = version == Version::V2_42;
+        if matches!(crash, Verdict::Panic(_)) != expected_crash {
+            wrong.push(format!("the crashing body as {}: {crash:?}", version.name()));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
 /// The Content-Type cases: down directly on Prometheus 3, up through the proxy.
 fn content_type_case(name: &str) -> bool {
     name.ends_with("content_type") && name != "quoted_name_plain_content_type"
@@ -285,24 +326,35 @@ fn accept_of(up: &FakeExporter, path: &str) -> Option<String> {
         .and_then(|s| s.headers.get("accept").and_then(|v| v.to_str().ok()).map(str::to_owned))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn both_prometheus_versions_get_the_same_health_directly_and_through_the_proxy() {
-    let v3_bin = prometheus_3();
-    if !present(PROMETHEUS_2_42, "apt-get install prometheus")
-        || !present(&v3_bin, "bash .ci/prometheus-sid.sh fetches it; CI does")
-    {
-        return;
+/// Every job's expected health on `server`, by (body, via, legacy).
+fn expected(server: Server, bodies: &[Case]) -> BTreeMap<(String, String, bool), bool> {
+    let mut out = BTreeMap::new();
+    for c in bodies {
+        let direct = if server.is_3() { c.up.0 } else { c.up.1 };
+        // Without native histograms, 2.42 fails a scrape holding one ("native histograms are
+        // disabled"), as the proxy does for a 2.42 whose Accept header says so.
+        let direct = direct && !(server == Server::V2_42 && c.name == "protobuf_native_histogram");
+        let through = direct || (server.is_3() && content_type_case(c.name));
+        out.insert((c.name.to_owned(), "direct".to_owned(), false), direct);
+        out.insert((c.name.to_owned(), "proxy".to_owned(), false), through);
     }
-    let versions = (version(PROMETHEUS_2_42), version(&v3_bin));
-    assert!(versions.0.contains("version 2.42."), "{PROMETHEUS_2_42}: {}", versions.0);
-    assert!(versions.1.contains("version 3."), "{v3_bin}: {}", versions.1);
-    eprintln!("servers: {} and {}", versions.0, versions.1);
+    out.insert(("crash".to_owned(), "proxy".to_owned(), false), false);
+    if server.is_3() {
+        for (name, up) in LEGACY {
+            out.insert((name.to_owned(), "direct".to_owned(), true), up);
+            out.insert((name.to_owned(), "proxy".to_owned(), true), up);
+        }
+        out.insert(("accept_default".to_owned(), "direct".to_owned(), false), true);
+    }
+    out
+}
 
-    let bodies = cases();
+/// The fake exporter: each body at `/NAME`, the crashing body at `/crash`.
+async fn exporter(bodies: &[Case]) -> FakeExporter {
     let served: BTreeMap<String, (Option<&'static str>, Bytes)> =
         bodies.iter().map(|c| (format!("/{}", c.name), (c.content_type, c.body.clone()))).collect();
     let crash = Bytes::from(bodies::crashing_native_histogram());
-    let up = FakeExporter::start(
+    FakeExporter::start(
         move |seen| {
             if seen.path == "/crash" {
                 return Reply::ok(PROTOBUF, crash.clone());
@@ -315,31 +367,39 @@ async fn both_prometheus_versions_get_the_same_health_directly_and_through_the_p
         },
         None,
     )
-    .await;
-    let upstream = format!("127.0.0.1:{}", up.port());
+    .await
+}
 
-    let dir = tempfile::tempdir().expect("tmp");
-    let d = dir.path();
+/// The proxy, with a module for each body and the crashing one.
+fn proxy(d: &Path, bodies: &[Case], port: u16) -> Daemon {
     let mut modules = String::from("modules:\n");
     for name in bodies.iter().map(|c| c.name).chain(["crash"]) {
         modules += &format!(
-            "  {name}:\n    method: http\n    http: {{address: 127.0.0.1, port: {}, path: /{name}}}\n",
-            up.port()
+            "  {name}:\n    method: http\n    http: {{address: 127.0.0.1, port: {port}, path: /{name}}}\n"
         );
     }
     std::fs::write(d.join("expexp.yaml"), modules).expect("write");
-    let proxy = Daemon::with_config(&d.join("expexp.yaml"), &[]);
-    let proxy_addr = proxy.bound[0].clone();
+    Daemon::with_config(&d.join("expexp.yaml"), &[])
+}
 
+/// Starts every server of [`Server::ALL`] scraping `upstream` and `proxy`; returns each with its
+/// address once it is ready.
+async fn start_servers(
+    d: &Path,
+    v3_bin: &str,
+    upstream: &str,
+    proxy: &str,
+    bodies: &[Case],
+) -> Vec<(Server, String, Proc)> {
     let mut running: Vec<(Server, String, Proc)> = Vec::new();
     for server in Server::ALL {
         let tag = format!("{server:?}");
         let file = d.join(format!("{tag}.yml"));
-        std::fs::write(&file, config(server, &upstream, &proxy_addr, &bodies)).expect("write");
+        std::fs::write(&file, config(server, upstream, proxy, bodies)).expect("write");
         let port = free_port();
         let (bin, feature) = match server {
             Server::V3 | Server::V2_42Native => (
-                if server.is_3() { v3_bin.as_str() } else { PROMETHEUS_2_42 },
+                if server.is_3() { v3_bin } else { PROMETHEUS_2_42 },
                 Some("--enable-feature=native-histograms"),
             ),
             Server::V2_42 => (PROMETHEUS_2_42, None),
@@ -370,77 +430,45 @@ async fn both_prometheus_versions_get_the_same_health_directly_and_through_the_p
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+    running
+}
 
-    // Every job's expected health, per server.
-    let expected = |server: Server| -> BTreeMap<(String, String, bool), bool> {
-        let mut out = BTreeMap::new();
-        for c in &bodies {
-            let direct = if server.is_3() { c.up.0 } else { c.up.1 };
-            // Without native histograms, 2.42 fails a scrape holding one ("native histograms
-            // are disabled"), as the proxy does for a 2.42 whose Accept header says so.
-            let direct = direct && !(server == Server::V2_42 && c.name == "protobuf_native_histogram");
-            let through = direct || (server.is_3() && content_type_case(c.name));
-            out.insert((c.name.to_owned(), "direct".to_owned(), false), direct);
-            out.insert((c.name.to_owned(), "proxy".to_owned(), false), through);
+/// Waits until `server` (at `prom`) records the health [`expected`] of it, or fails saying
+/// which jobs differ and why.
+async fn await_health(server: Server, prom: &str, bodies: &[Case], deadline: Instant) {
+    let want = expected(server, bodies);
+    loop {
+        let seen = health(prom).await;
+        if seen == want {
+            return;
         }
-        out.insert(("crash".to_owned(), "proxy".to_owned(), false), false);
-        if server.is_3() {
-            for (name, up) in LEGACY {
-                out.insert((name.to_owned(), "direct".to_owned(), true), up);
-                out.insert((name.to_owned(), "proxy".to_owned(), true), up);
-            }
-            out.insert(("accept_default".to_owned(), "direct".to_owned(), false), true);
+        if Instant::now() > deadline {
+            let wrong: Vec<String> = want
+                .iter()
+                .filter(|(k, v)| seen.get(*k) != Some(*v))
+                .map(|((body, via, legacy), v)| {
+                    format!(
+                        "  {body} via {via}{}: up should be {v}, is {:?}",
+                        if *legacy { " (legacy names)" } else { "" },
+                        seen.get(&(body.clone(), via.clone(), *legacy))
+                    )
+                })
+                .collect();
+            panic!(
+                "{server:?}: health differs from the expected:\n{}\ntargets:\n{}",
+                wrong.join("\n"),
+                errors(prom).await
+            );
         }
-        out
-    };
-    let deadline = Instant::now() + Duration::from_secs(40);
-    for (server, prom, _) in &running {
-        let want = expected(*server);
-        loop {
-            let seen = health(prom).await;
-            if seen == want {
-                break;
-            }
-            if Instant::now() > deadline {
-                let wrong: Vec<String> = want
-                    .iter()
-                    .filter(|(k, v)| seen.get(*k) != Some(*v))
-                    .map(|((body, via, legacy), v)| {
-                        format!(
-                            "  {body} via {via}{}: up should be {v}, is {:?}",
-                            if *legacy { " (legacy names)" } else { "" },
-                            seen.get(&(body.clone(), via.clone(), *legacy))
-                        )
-                    })
-                    .collect();
-                panic!(
-                    "{server:?}: health differs from the expected:\n{}\ntargets:\n{}",
-                    wrong.join("\n"),
-                    errors(prom).await
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
 
-    // The crashing body reached no server, and every server is still there after scraping it
-    // through the proxy (three rounds at least: the health above needed one).
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    for (server, prom, proc) in &mut running {
-        assert!(proc.0.try_wait().expect("try_wait").is_none(), "{server:?} exited");
-        assert_eq!(get(&format!("{prom}/-/ready"), &[]).await.status, 200, "{server:?} is not ready");
-    }
-    let crash_fetches = up.requests().iter().filter(|s| s.path == "/crash").count();
-    assert!(crash_fetches >= 3, "the crashing body was fetched {crash_fetches} times");
-    assert!(
-        proxy.logs().iter().any(|l| l.contains("would crash Prometheus 2.42")),
-        "the proxy says why it refused the crashing body"
-    );
-
-    // The real servers' Accept headers, judged as the version that sent them: Prometheus 3's
-    // default scrape protocols (only it scrapes /accept_default), and the four kinds of
-    // scraper that scrape /good.
-    let accept = accept_of(&up, "/accept_default").unwrap_or_default();
+/// The real servers' Accept headers, judged as the version that sent them: Prometheus 3's
+/// default scrape protocols (only it scrapes /accept_default), and the four kinds of scraper
+/// that scrape /good.
+fn assert_judged_as_their_senders(up: &FakeExporter) {
+    let accept = accept_of(up, "/accept_default").unwrap_or_default();
     assert_eq!(Judge::from_accept([accept.as_bytes()]), Judge::PROMETHEUS_3, "{accept}");
     let accepts: Vec<String> = up
         .requests()
@@ -464,4 +492,45 @@ async fn both_prometheus_versions_get_the_same_health_directly_and_through_the_p
         ],
         "{accepts:#?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_prometheus_versions_get_the_same_health_directly_and_through_the_proxy() {
+    let v3_bin = prometheus_3();
+    if !present(PROMETHEUS_2_42, "apt-get install prometheus")
+        || !present(&v3_bin, "bash .ci/prometheus-sid.sh fetches it; CI does")
+    {
+        return;
+    }
+    let versions = (version(PROMETHEUS_2_42), version(&v3_bin));
+    assert!(versions.0.contains("version 2.42."), "{PROMETHEUS_2_42}: {}", versions.0);
+    assert!(versions.1.contains("version 3."), "{v3_bin}: {}", versions.1);
+    eprintln!("servers: {} and {}", versions.0, versions.1);
+
+    let bodies = cases();
+    let up = exporter(&bodies).await;
+    let upstream = format!("127.0.0.1:{}", up.port());
+    let dir = tempfile::tempdir().expect("tmp");
+    let proxy = proxy(dir.path(), &bodies, up.port());
+    let mut running = start_servers(dir.path(), &v3_bin, &upstream, &proxy.bound[0], &bodies).await;
+
+    let deadline = Instant::now() + Duration::from_secs(40);
+    for (server, prom, _) in &running {
+        await_health(*server, prom, &bodies, deadline).await;
+    }
+
+    // The crashing body reached no server, and every server is still there after scraping it
+    // through the proxy (three rounds at least: the health above needed one).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for (server, prom, proc) in &mut running {
+        assert!(proc.0.try_wait().expect("try_wait").is_none(), "{server:?} exited");
+        assert_eq!(get(&format!("{prom}/-/ready"), &[]).await.status, 200, "{server:?} is not ready");
+    }
+    let crash_fetches = up.requests().iter().filter(|s| s.path == "/crash").count();
+    assert!(crash_fetches >= 3, "the crashing body was fetched {crash_fetches} times");
+    assert!(
+        proxy.logs().iter().any(|l| l.contains("would crash Prometheus 2.42")),
+        "the proxy says why it refused the crashing body"
+    );
+    assert_judged_as_their_senders(&up);
 }

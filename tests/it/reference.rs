@@ -6,6 +6,11 @@
 //! the seed (default fixed, so a run is repeatable). The report lists, per format and version,
 //! how many bodies the reference takes, and how many the verifier refuses that the version
 //! ingests, accepts that it refuses, and accepts that crash it.
+//!
+//! `EXPEXP_REFCHECK_DUMP=DIR` writes each disagreement's body into DIR, to look at by hand.
+//! `EXPEXP_REFCHECK_DUMP_ALL=DIR` writes every body, and `DIR/index.tsv` with its format,
+//! Content-Type and both references' verdicts: what `bench/verdicts_before.sh` judges an
+//! earlier revision's verifier by.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -92,6 +97,67 @@ struct Tally {
     examples: Vec<String>,
 }
 
+impl Tally {
+    /// Counts the verifier's verdict on `body` against `reference`, the verdict of `version`
+    /// (`other` is the other version's); returns the disagreement, if any.
+    fn count(
+        &mut self,
+        body: &[u8],
+        served: &Served,
+        version: Version,
+        reference: &Verdict,
+        other: &Verdict,
+    ) -> Option<String> {
+        self.bodies += 1;
+        if version == Version::V2_42
+            && matches!(reference, Verdict::Err(e) if e.contains(KNOWN_REFERENCE_DEFECT))
+        {
+            self.reference_defects += 1;
+            return None;
+        }
+        let ours = ours(body, served, version);
+        let crashes_2_42 = version == Version::V3 && matches!(other, Verdict::Panic(_));
+        if version == Version::V3
+            && matches!(other, Verdict::Err(e) if e.contains(KNOWN_REFERENCE_DEFECT))
+            && matches!(&ours, Err(e) if e.contains(CRASH_REFUSAL))
+        {
+            // Refused because 2.42 crashes on it, where the 2.42 reference stopped at its
+            // defect before the crash: whether the real 2.42 gets there is not known here.
+            self.reference_defects += 1;
+            return None;
+        }
+        let disagreement = match (reference, &ours) {
+            (Verdict::Ok, Err(e)) if crashes_2_42 && e.contains(CRASH_REFUSAL) => {
+                self.refused_crashes_2_42 += 1;
+                None
+            }
+            (Verdict::Ok, Ok(())) if crashes_2_42 => {
+                self.accepted_panics += 1;
+                Some("accepted, and Prometheus 2.42 PANICS on it".to_owned())
+            }
+            (Verdict::Ok, Ok(())) | (Verdict::Err(_) | Verdict::Panic(_), Err(_)) => None,
+            (Verdict::Ok, Err(e)) => {
+                self.refused += 1;
+                Some(format!("refused, {} ingests it: {e}", version.name()))
+            }
+            (Verdict::Err(e), Ok(())) => {
+                self.accepted += 1;
+                Some(format!("accepted, {} refuses it: {e}", version.name()))
+            }
+            (Verdict::Panic(e), Ok(())) => {
+                self.accepted_panics += 1;
+                Some(format!("accepted, {} PANICS: {e}", version.name()))
+            }
+        };
+        match reference {
+            Verdict::Ok => self.reference_ok += 1,
+            Verdict::Panic(_) => self.reference_panics += 1,
+            Verdict::Err(_) => {}
+        }
+        disagreement
+    }
+}
+
 /// refcheck-prometheus-2.42 keeps a scrape cache entry for every sample, also one the head
 /// refused as out of bounds, and reads the next sample of that series with an empty label
 /// set. The real 2.42 keeps no entry for a sample it did not append (scrape.go `addRef`
@@ -113,93 +179,48 @@ fn show(body: &[u8]) -> String {
     if body.len() > 400 { format!("{shown}…") } else { shown }
 }
 
+/// One verdict as a word and its message, on one line of a TSV file.
+fn tsv(verdict: &Verdict) -> String {
+    let (word, message) = match verdict {
+        Verdict::Ok => ("OK", ""),
+        Verdict::Err(m) => ("ERR", m.as_str()),
+        Verdict::Panic(m) => ("PANIC", m.as_str()),
+    };
+    let message: String = message.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    format!("{word}\t{message}")
+}
+
+/// Writes `bodies` of format `index` into `dir` and appends them to `dir/index.tsv`: the file,
+/// the format, its Content-Type, and the verdicts of Prometheus 3 and 2.42 (word and message).
+fn dump_all(
+    dir: &std::path::Path,
+    index: usize,
+    served: &Served,
+    bodies: &[Vec<u8>],
+    v3: &[Verdict],
+    v2: &[Verdict],
+) {
+    use std::io::Write as _;
+    let mut list =
+        std::fs::OpenOptions::new().append(true).open(dir.join("index.tsv")).expect("open index.tsv");
+    for (k, body) in bodies.iter().enumerate() {
+        let file = format!("{index}-{k}.body");
+        std::fs::write(dir.join(&file), body).expect("write a body");
+        writeln!(list, "{file}\t{}\t{}\t{}\t{}", served.name, served.content_type, tsv(&v3[k]), tsv(&v2[k]))
+            .expect("write index.tsv");
+    }
+}
+
 type Tallies = BTreeMap<(usize, &'static str), Tally>;
 
-/// Runs `count` generated bodies of every format past both references and the verifier.
-fn compare(count: u64, seed: u64) -> (Tallies, String) {
-    let mut tallies = Tallies::new();
-    let mut v3 = Batch::start(Version::V3);
-    let mut v2 = Batch::start(Version::V2_42);
-    for (index, served) in SERVED.iter().enumerate() {
-        let mut rng = Rng::new(seed ^ (index as u64).wrapping_mul(0x9E37_79B9));
-        let now = now_ms();
-        let bodies: Vec<Vec<u8>> = (0..count).map(|_| (served.generate)(&mut rng, now)).collect();
-        let mode = served.mode.map_or_else(|| refcheck::ct_mode(served.content_type), str::to_owned);
-        let verdicts_v3 = v3.check_all(&mode, &bodies);
-        let verdicts_v2 = v2.check_all(&mode, &bodies);
-        for version in Version::ALL {
-            let tally: &mut Tally = tallies.entry((index, version.name())).or_default();
-            for (k, body) in bodies.iter().enumerate() {
-                let (reference, other) = match version {
-                    Version::V3 => (&verdicts_v3[k], &verdicts_v2[k]),
-                    Version::V2_42 => (&verdicts_v2[k], &verdicts_v3[k]),
-                };
-                tally.bodies += 1;
-                let expected = reference.clone();
-                if version == Version::V2_42
-                    && matches!(reference, Verdict::Err(e) if e.contains(KNOWN_REFERENCE_DEFECT))
-                {
-                    tally.reference_defects += 1;
-                    continue;
-                }
-                let ours = ours(body, served, version);
-                let crashes_2_42 = version == Version::V3 && matches!(other, Verdict::Panic(_));
-                if version == Version::V3
-                    && matches!(other, Verdict::Err(e) if e.contains(KNOWN_REFERENCE_DEFECT))
-                    && matches!(&ours, Err(e) if e.contains(CRASH_REFUSAL))
-                {
-                    // Refused because 2.42 crashes on it, where the 2.42 reference stopped at its
-                    // defect before the crash: whether the real 2.42 gets there is not known here.
-                    tally.reference_defects += 1;
-                    continue;
-                }
-                let disagreement = match (&expected, &ours) {
-                    (Verdict::Ok, Err(e)) if crashes_2_42 && e.contains(CRASH_REFUSAL) => {
-                        tally.refused_crashes_2_42 += 1;
-                        None
-                    }
-                    (Verdict::Ok, Ok(())) if crashes_2_42 => {
-                        tally.accepted_panics += 1;
-                        Some("accepted, and Prometheus 2.42 PANICS on it".to_owned())
-                    }
-                    (Verdict::Ok, Ok(())) | (Verdict::Err(_) | Verdict::Panic(_), Err(_)) => None,
-                    (Verdict::Ok, Err(e)) => {
-                        tally.refused += 1;
-                        Some(format!("refused, {} ingests it: {e}", version.name()))
-                    }
-                    (Verdict::Err(e), Ok(())) => {
-                        tally.accepted += 1;
-                        Some(format!("accepted, {} refuses it: {e}", version.name()))
-                    }
-                    (Verdict::Panic(e), Ok(())) => {
-                        tally.accepted_panics += 1;
-                        Some(format!("accepted, {} PANICS: {e}", version.name()))
-                    }
-                };
-                match reference {
-                    Verdict::Ok => tally.reference_ok += 1,
-                    Verdict::Panic(_) => tally.reference_panics += 1,
-                    Verdict::Err(_) => {}
-                }
-                if let (Some(_), Some(dir)) = (&disagreement, std::env::var_os("EXPEXP_REFCHECK_DUMP")) {
-                    // Each disagreement's body, to look at with the reference by hand.
-                    let file = format!("{}-{}-{k}.body", index, version.name().replace(' ', "_"));
-                    let _ = std::fs::write(std::path::Path::new(&dir).join(file), body);
-                }
-                if let Some(d) = disagreement
-                    && tally.examples.len() < 8
-                {
-                    tally.examples.push(format!("{d}\n      body: \"{}\"", show(body)));
-                }
-            }
-        }
-    }
+/// The comparison's report: a table of counts, then the first disagreements of each format.
+fn report(count: u64, seed: u64, tallies: &Tallies) -> String {
     let mut report = format!(
         "{count} generated bodies per format, seed {seed}\n\
          | format | judged as | reference OK | reference PANIC | refused, version ingests | accepted, version refuses | accepted, version PANICS | refused, crashes 2.42 | 2.42 reference defect |\n\
          |---|---|---:|---:|---:|---:|---:|---:|---:|\n"
     );
-    for ((index, version), t) in &tallies {
+    for ((index, version), t) in tallies {
         let _ = writeln!(
             report,
             "| {} | {version} | {} ({:.0}%) | {} | {} | {} | {} | {} | {} |",
@@ -214,7 +235,7 @@ fn compare(count: u64, seed: u64) -> (Tallies, String) {
             t.reference_defects
         );
     }
-    for ((index, version), t) in &tallies {
+    for ((index, version), t) in tallies {
         if !t.examples.is_empty() {
             let _ = writeln!(report, "\n{} judged as {version}, first disagreements:", SERVED[*index].name);
             for e in &t.examples {
@@ -222,6 +243,51 @@ fn compare(count: u64, seed: u64) -> (Tallies, String) {
             }
         }
     }
+    report
+}
+
+/// Runs `count` generated bodies of every format past both references and the verifier.
+fn compare(count: u64, seed: u64) -> (Tallies, String) {
+    let mut tallies = Tallies::new();
+    if let Some(dir) = std::env::var_os("EXPEXP_REFCHECK_DUMP_ALL") {
+        // dump_all appends to the index, format by format.
+        std::fs::create_dir_all(&dir).expect("create the dump folder");
+        std::fs::write(std::path::Path::new(&dir).join("index.tsv"), "").expect("write index.tsv");
+    }
+    let mut v3 = Batch::start(Version::V3);
+    let mut v2 = Batch::start(Version::V2_42);
+    for (index, served) in SERVED.iter().enumerate() {
+        let mut rng = Rng::new(seed ^ (index as u64).wrapping_mul(0x9E37_79B9));
+        let now = now_ms();
+        let bodies: Vec<Vec<u8>> = (0..count).map(|_| (served.generate)(&mut rng, now)).collect();
+        let mode = served.mode.map_or_else(|| refcheck::ct_mode(served.content_type), str::to_owned);
+        let verdicts_v3 = v3.check_all(&mode, &bodies);
+        let verdicts_v2 = v2.check_all(&mode, &bodies);
+        if let Some(dir) = std::env::var_os("EXPEXP_REFCHECK_DUMP_ALL") {
+            dump_all(std::path::Path::new(&dir), index, served, &bodies, &verdicts_v3, &verdicts_v2);
+        }
+        for version in Version::ALL {
+            let tally: &mut Tally = tallies.entry((index, version.name())).or_default();
+            for (k, body) in bodies.iter().enumerate() {
+                let (reference, other) = match version {
+                    Version::V3 => (&verdicts_v3[k], &verdicts_v2[k]),
+                    Version::V2_42 => (&verdicts_v2[k], &verdicts_v3[k]),
+                };
+                let disagreement = tally.count(body, served, version, reference, other);
+                if let (Some(_), Some(dir)) = (&disagreement, std::env::var_os("EXPEXP_REFCHECK_DUMP")) {
+                    // Each disagreement's body, to look at with the reference by hand.
+                    let file = format!("{}-{}-{k}.body", index, version.name().replace(' ', "_"));
+                    let _ = std::fs::write(std::path::Path::new(&dir).join(file), body);
+                }
+                if let Some(d) = disagreement
+                    && tally.examples.len() < 8
+                {
+                    tally.examples.push(format!("{d}\n      body: \"{}\"", show(body)));
+                }
+            }
+        }
+    }
+    let report = report(count, seed, &tallies);
     (tallies, report)
 }
 
