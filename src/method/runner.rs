@@ -97,7 +97,7 @@ pub enum Answer<'r> {
 /// The bytes of a body read before its pieces are copied into kept buffers: hyper's buffers
 /// for a body this small are below glibc's mmap threshold, so holding them costs no page
 /// faults, and a copy would cost more than it saves.
-const COPY_BEYOND: u64 = BUFFER_BYTES as u64;
+pub const COPY_BEYOND: u64 = BUFFER_BYTES as u64;
 
 /// An upstream body still arriving: read it whole ([`Arriving::read`]), holding room for it
 /// in the memory budget, or pass it through unread ([`Arriving::stream`]).
