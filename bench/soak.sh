@@ -150,7 +150,11 @@ while kill -0 "$WRK" 2>/dev/null; do
         next_reload=$(( next_reload + RELOAD_EVERY ))
     fi
     if (( now >= next_change )); then
-        if [[ $container_state == down ]]; then
+        if [[ $container_state == down ]] && (( now + CONTAINER_UP > SECONDS_TOTAL )); then
+            # Too late for a whole cycle: a container started now could end with the load
+            # before discovery has found it, which would say nothing about the proxy.
+            next_change=$SECONDS_TOTAL
+        elif [[ $container_state == down ]]; then
             docker run -d --name "$CONTAINER" --label prometheus.io/scrape=true --label prometheus.io/port=9100 \
                 --label expexp.test=1 "$IMAGE" >/dev/null
             container_state=up scraped_this_cycle=0 cycles=$((cycles + 1))

@@ -1,6 +1,9 @@
 //! The response body type: a buffered body (verified upstream bodies, script output, our own
-//! pages, the pieces of one fetch that coalesced scrapes share), or an upstream body streamed
-//! through unread and cut off at the scrape deadline.
+//! pages, the pieces of one fetch that coalesced scrapes share), an upstream body streamed
+//! through unread and cut off at the scrape deadline, or one still arriving that coalesced
+//! pass-through scrapes share ([`tee`]).
+
+pub mod tee;
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -8,6 +11,7 @@ use std::task::{Context, Poll};
 use crate::upstream::pool::UpstreamBody;
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
+use tee::TeeReader;
 use tokio::time::{Instant, Sleep};
 
 /// Errors a streamed body can end with.
@@ -38,6 +42,15 @@ pub enum Body {
         /// Bytes it may still carry.
         remaining: u64,
     },
+    /// An upstream body shared with other responses as it arrives.
+    Teed {
+        /// Its place among the readers.
+        reader: TeeReader,
+        /// When to give up on it.
+        deadline: Option<Pin<Box<Sleep>>>,
+        /// What lasts as long as this response (its scrape's place among the fetch's waiters).
+        _keep: Box<dyn std::fmt::Debug + Send + Sync>,
+    },
 }
 
 /// The stream passed its deadline.
@@ -66,6 +79,15 @@ impl Body {
     /// A body over the same pieces as other responses, `len` bytes in all.
     pub fn shared(pieces: &[Bytes], len: u64) -> Body {
         Body::Frames { pieces: pieces.iter().rev().cloned().collect(), remaining: len }
+    }
+
+    /// A body shared as it arrives, cut off at `deadline`; `keep` lives as long as it does.
+    pub fn teed(
+        reader: TeeReader,
+        deadline: Option<Instant>,
+        keep: Box<dyn std::fmt::Debug + Send + Sync>,
+    ) -> Body {
+        Body::Teed { reader, deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))), _keep: keep }
     }
 
     /// An empty body.
@@ -117,6 +139,17 @@ impl http_body::Body for Body {
                 }
                 Poll::Pending
             }
+            Body::Teed { reader, deadline, .. } => {
+                if let Poll::Ready(piece) = reader.poll_piece(cx) {
+                    return Poll::Ready(piece.map(|p| p.map(Frame::data).map_err(Into::into)));
+                }
+                if let Some(d) = deadline
+                    && d.as_mut().poll(cx).is_ready()
+                {
+                    return Poll::Ready(Some(Err(BodyDeadline.into())));
+                }
+                Poll::Pending
+            }
         }
     }
 
@@ -125,6 +158,7 @@ impl http_body::Body for Body {
             Body::Full(b) => b.is_none(),
             Body::Frames { pieces, .. } => pieces.is_empty(),
             Body::Stream { inner, .. } => inner.is_end_stream(),
+            Body::Teed { reader, .. } => reader.is_end(),
         }
     }
 
@@ -133,6 +167,8 @@ impl http_body::Body for Body {
             Body::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
             Body::Frames { remaining, .. } => SizeHint::with_exact(*remaining),
             Body::Stream { inner, .. } => inner.size_hint(),
+            // The upstream's Content-Length, if it sent one, is among the headers served.
+            Body::Teed { .. } => SizeHint::default(),
         }
     }
 }

@@ -305,15 +305,16 @@ pub struct Options {
     /// Most bytes of upstream bodies held in memory at once, by all scrapes together.
     ///
     /// Most bytes of upstream bodies held in memory at once (256 MiB by default), by all
-    /// scrapes together: bodies read for verification, and non-200 answers held for coalesced
-    /// scrapes. A scrape reserves all of a declared `Content-Length` before reading, else room
-    /// step by step as the body arrives; beyond the budget it waits for room until its deadline
-    /// (60 s without one), then gets a 503, as does a body larger than the whole budget. Once a
-    /// body is whole, its room goes with its pieces: each piece gives its share back when the
-    /// last response that sends it has sent it (or is dropped), so room comes back as the body
-    /// goes out, and the count is what is still in memory. Reserved room a body did not fill
-    /// goes back at once. Streamed bodies (`verify: false`, non-200 without coalescing) and exec
-    /// and file output (bounded by their own limits) are not counted.
+    /// scrapes together: bodies read for verification, and the answers of coalesced scrapes
+    /// (`verify: false` ones too, shared as they arrive, and non-200 ones). A scrape reserves
+    /// all of a declared `Content-Length` before reading (before a shared pass-through answer's
+    /// head goes out), else room step by step as the body arrives; beyond the budget it waits
+    /// for room until its deadline (60 s without one), then gets a 503, as does a body larger
+    /// than the whole budget. Each piece of a body takes its share of the room with it: given
+    /// back when the last response that sends it has sent it (or is dropped), so room comes back
+    /// as the body goes out, and the count is what is still in memory. Reserved room a body did
+    /// not fill goes back at once. Streamed bodies (`verify: false` or non-200 with `coalesce:
+    /// false`, HEAD) and exec and file output (bounded by their own limits) are not counted.
     /// `expexp_held_body_bytes` and `expexp_scrapes_waiting_for_memory` show it.
     #[arg(long = "upstream.max-held-bytes", value_name = "BYTES", default_value_t = 256 << 20,
           help_heading = OPERATIONS)]

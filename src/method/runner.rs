@@ -18,7 +18,8 @@ use crate::response::AddedFamily;
 use crate::scrape::error::causes;
 use crate::scrape::{ScrapeError, ScrapeRequest};
 use crate::telemetry::{Families, ModuleMetrics};
-use crate::upstream::budget::{MemoryBudget, NoRoom, ROOM_WAIT_WITHOUT_DEADLINE};
+use crate::upstream::budget::{Held, MemoryBudget, NoRoom, ROOM_WAIT_WITHOUT_DEADLINE};
+use crate::upstream::buffers::BUFFER_BYTES;
 use crate::upstream::pool::UpstreamBody;
 
 /// A method's way of fetching: an upstream client, a command, a file.
@@ -93,6 +94,11 @@ pub enum Answer<'r> {
     },
 }
 
+/// The bytes of a body read before its pieces are copied into kept buffers: hyper's buffers
+/// for a body this small are below glibc's mmap threshold, so holding them costs no page
+/// faults, and a copy would cost more than it saves.
+pub const COPY_BEYOND: u64 = BUFFER_BYTES as u64;
+
 /// An upstream body still arriving: read it whole ([`Arriving::read`]), holding room for it
 /// in the memory budget, or pass it through unread ([`Arriving::stream`]).
 #[derive(Debug)]
@@ -113,24 +119,53 @@ impl Arriving<'_> {
     /// Reads the body to its end, up to the body limit, holding room in the memory budget for
     /// it: all of the declared length before the first byte is read (when `reserve_declared`),
     /// else step by step; waits for room until `deadline`. Each piece goes through `observe`
-    /// as it arrives. The pieces carry their room: each gives its share back when dropped.
+    /// as it arrives. Past its first [`COPY_BEYOND`] bytes, the bytes are copied into kept
+    /// buffers (upstream/buffers.rs), each given to `emit` as a piece once full (and the last
+    /// at the end); before, each piece as it came. Each carries its room and gives its share
+    /// back when dropped. Returns the body's length.
     pub async fn read(
         &mut self,
         deadline: Option<Instant>,
         reserve_declared: bool,
         observe: &mut (dyn FnMut(&Bytes) -> Result<(), ScrapeError> + Send),
-    ) -> Result<(Vec<Bytes>, u64), ScrapeError> {
+        emit: &mut (dyn FnMut(Bytes) + Send),
+    ) -> Result<u64, ScrapeError> {
+        let mut held = self.reserve(deadline, reserve_declared).await?;
+        self.read_into(&mut held, deadline, observe, emit).await
+    }
+
+    /// Reserves room for the body before any of it is read: all of its declared length (when
+    /// `reserve_declared`), or none yet.
+    pub async fn reserve(
+        &mut self,
+        deadline: Option<Instant>,
+        reserve_declared: bool,
+    ) -> Result<Held, ScrapeError> {
         let declared = self.declared.filter(|_| reserve_declared);
         if declared.is_some_and(|n| n > self.max_body) {
             return Err(ScrapeError::BodyTooLarge { limit: self.max_body });
         }
-        let wait_until = deadline.unwrap_or_else(|| Instant::now() + ROOM_WAIT_WITHOUT_DEADLINE);
         let mut held = self.budget.nothing();
-        let room = |e: NoRoom| ScrapeError::NoMemory { never: e == NoRoom::Never };
         if let Some(n) = declared {
-            self.budget.grow(&mut held, n, false, self.max_body, wait_until).await.map_err(room)?;
+            let wait_until = deadline.unwrap_or_else(|| Instant::now() + ROOM_WAIT_WITHOUT_DEADLINE);
+            self.budget.grow(&mut held, n, false, self.max_body, wait_until).await.map_err(no_room)?;
         }
-        let mut pieces = Vec::new();
+        Ok(held)
+    }
+
+    /// [`Arriving::read`], in the room `held` reserved.
+    pub async fn read_into(
+        &mut self,
+        held: &mut Held,
+        deadline: Option<Instant>,
+        observe: &mut (dyn FnMut(&Bytes) -> Result<(), ScrapeError> + Send),
+        emit: &mut (dyn FnMut(Bytes) + Send),
+    ) -> Result<u64, ScrapeError> {
+        let wait_until = deadline.unwrap_or_else(|| Instant::now() + ROOM_WAIT_WITHOUT_DEADLINE);
+        // Copied, so that the buffers hyper reads into are reused for its next read rather
+        // than held (upstream/buffers.rs says what that saves).
+        let buffers = self.budget.buffers();
+        let mut filling = Vec::new();
         let mut total: u64 = 0;
         while let Some(frame) = self.body.frame().await {
             let frame = frame.map_err(|e| ScrapeError::Upstream {
@@ -142,15 +177,38 @@ impl Arriving<'_> {
             if total > self.max_body {
                 return Err(ScrapeError::BodyTooLarge { limit: self.max_body });
             }
-            self.budget.grow(&mut held, total, true, self.max_body, wait_until).await.map_err(room)?;
+            self.budget.grow(held, total, true, self.max_body, wait_until).await.map_err(no_room)?;
             observe(&data)?;
-            pieces.push(data);
+            if total <= COPY_BEYOND && filling.is_empty() {
+                // A body this small lies in hyper's small buffers, which malloc reuses anyway.
+                emit(held.lend(data));
+                continue;
+            }
+            let mut rest = &data[..];
+            while !rest.is_empty() {
+                if filling.capacity() == filling.len() {
+                    if !filling.is_empty() {
+                        emit(held.lend(buffers.piece(std::mem::take(&mut filling))));
+                    }
+                    filling = buffers.take();
+                }
+                let n = rest.len().min(filling.capacity() - filling.len());
+                filling.extend_from_slice(&rest[..n]);
+                rest = &rest[n..];
+            }
         }
-        Ok((held.spread(pieces), total))
+        if !filling.is_empty() {
+            emit(held.lend(buffers.piece(filling)));
+        }
+        Ok(total)
     }
 
     /// The body passed through as it arrives, cut off at `deadline` or past the body limit.
     pub fn stream(self, deadline: Option<Instant>) -> Body {
         Body::stream(self.body, deadline, self.max_body)
     }
+}
+
+fn no_room(e: NoRoom) -> ScrapeError {
+    ScrapeError::NoMemory { never: e == NoRoom::Never }
 }

@@ -19,17 +19,19 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use http::{HeaderValue, Method, Response, header};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
-use super::fetch::Whole;
+use super::fetch::{Fetched, Share, Whole};
 use crate::body::Body;
+use crate::body::tee::Tee;
 use crate::exposition::Judge;
 use crate::scrape::deadline::{follow_wait, in_time};
 use crate::scrape::{ScrapeError, ScrapeRequest};
-use crate::upstream::budget::{Freed, MemoryBudget};
+use crate::upstream::budget::{Freed, MemoryBudget, Watcher};
 
 /// An answer at least this large makes the next fetch of the same scrape wait until it is
 /// sent. A smaller one costs less memory than the wait would cost time.
@@ -67,12 +69,21 @@ impl Key {
 }
 
 /// One fetch's answer, as every waiter gets it.
-type Outcome = Result<Whole, Arc<ScrapeError>>;
+type Outcome = Result<Shared, Arc<ScrapeError>>;
+
+/// A shared answer: held whole (a verified one), or a pass-through one as it arrives.
+#[derive(Debug)]
+enum Shared {
+    Whole(Whole),
+    Teed { status: StatusCode, headers: HeaderMap },
+}
 
 /// One fetch in flight.
 #[derive(Debug)]
 struct Flight {
     outcome: watch::Receiver<Option<Arc<Outcome>>>,
+    /// A pass-through answer's pieces as they arrive; every waiter is enrolled as a reader.
+    tee: Arc<Tee>,
     /// When the fetch gives up (the deadline of the scrape that started it).
     deadline: Option<Instant>,
     /// Scrapes waiting for it; counted under the [`Flights`] lock.
@@ -105,6 +116,34 @@ pub(crate) struct Ticket {
     flight: Arc<Flight>,
     /// Whether this scrape joined a fetch another one started.
     pub(crate) joined: bool,
+    /// Whether this scrape is still counted among the tee's readers.
+    enrolled: bool,
+}
+
+/// Where a shared pass-through fetch gives its answer as it arrives: the head to every
+/// waiter at once, the pieces to the tee (watched, for the next fetch of the same scrape).
+#[derive(Debug)]
+pub(crate) struct Publisher {
+    outcome: watch::Sender<Option<Arc<Outcome>>>,
+    tee: Arc<Tee>,
+    watcher: Watcher,
+    /// Bytes given so far.
+    len: std::sync::atomic::AtomicU64,
+}
+
+impl Share for Publisher {
+    fn head(&self, status: StatusCode, headers: HeaderMap) {
+        let _ = self.outcome.send(Some(Arc::new(Ok(Shared::Teed { status, headers }))));
+    }
+
+    fn piece(&self, piece: Bytes) {
+        self.len.fetch_add(piece.len() as u64, Ordering::Relaxed);
+        self.tee.push(self.watcher.wrap(piece));
+    }
+
+    fn end(&self, result: Result<(), String>) {
+        self.tee.end(result);
+    }
 }
 
 impl Flights {
@@ -120,23 +159,41 @@ impl Flights {
         self: &Arc<Self>,
         key: Key,
         deadline: Option<Instant>,
-        fetch: impl FnOnce() -> F,
+        fetch: impl FnOnce(Arc<Publisher>) -> F,
     ) -> Ticket
     where
-        F: Future<Output = Result<Whole, ScrapeError>> + Send + 'static,
+        F: Future<Output = Result<Fetched, ScrapeError>> + Send + 'static,
     {
         let mut table = self.lock();
         if let Some(flight) = table.flights.get(&key) {
             flight.waiters.fetch_add(1, Ordering::Relaxed);
-            return Ticket { flights: self.clone(), key, flight: flight.clone(), joined: true };
+            flight.tee.enroll();
+            return Ticket {
+                flights: self.clone(),
+                key,
+                flight: flight.clone(),
+                joined: true,
+                enrolled: true,
+            };
         }
         let last = table.sending.remove(&key);
         table.sending.retain(|_, freed| !freed.is_done());
         let (tx, rx) = watch::channel(None);
-        let flight =
-            Arc::new(Flight { outcome: rx, deadline, waiters: AtomicUsize::new(1), task: Mutex::new(None) });
+        let tee = Tee::new();
+        tee.enroll();
+        let flight = Arc::new(Flight {
+            outcome: rx,
+            tee: tee.clone(),
+            deadline,
+            waiters: AtomicUsize::new(1),
+            task: Mutex::new(None),
+        });
         table.flights.insert(key.clone(), flight.clone());
-        let fetch = fetch();
+        let (freed, watcher) = Freed::new();
+        let publisher = Arc::new(Publisher { outcome: tx, tee, watcher, len: 0.into() });
+        // Boxed once here: the task's future is then small, and spawning it moves a pointer
+        // rather than the whole fetch (some 4 KB, moved several times on its way into the task).
+        let fetch = Box::pin(fetch(publisher.clone()));
         let (flights, done_key, done) = (self.clone(), key.clone(), flight.clone());
         let task = tokio::spawn(async move {
             if let Some(last) = last {
@@ -144,19 +201,31 @@ impl Flights {
                 flights.budget.after(&last, Instant::now() + follow_wait(left)).await;
             }
             let (outcome, freed) = match fetch.await {
-                Ok(whole) => {
+                Ok(Fetched::Whole(whole)) => {
                     let (whole, freed) = watched(whole);
-                    (Ok(whole), freed)
+                    (Some(Ok(Shared::Whole(whole))), freed)
                 }
-                Err(e) => (Err(Arc::new(e)), None),
+                // Already out, as it arrived.
+                Ok(Fetched::Shared) => {
+                    let large = publisher.len.load(Ordering::Relaxed) >= FOLLOW_MIN_BYTES;
+                    (None, large.then_some(freed))
+                }
+                // Never: a shared fetch does not stream.
+                Ok(Fetched::Streamed(_)) => (Some(Err(Arc::new(ScrapeError::Lost))), None),
+                // A failure after the head went out ends the tee; the head stays the answer.
+                Err(_) if publisher.outcome.borrow().is_some() => (None, None),
+                Err(e) => (Some(Err(Arc::new(e))), None),
             };
             // Gone from the table before the answer is out, so no scrape joins a finished fetch.
             flights.finish(&done_key, &done, freed);
-            let _ = tx.send(Some(Arc::new(outcome)));
+            publisher.tee.close();
+            if let Some(outcome) = outcome {
+                let _ = publisher.outcome.send(Some(Arc::new(outcome)));
+            }
         });
         *flight.task.lock().unwrap_or_else(PoisonError::into_inner) = Some(task.abort_handle());
         drop(table);
-        Ticket { flights: self.clone(), key, flight, joined: false }
+        Ticket { flights: self.clone(), key, flight, joined: false, enrolled: true }
     }
 
     /// Takes a finished fetch out of the table, leaving the watch on its answer's pieces (if
@@ -187,9 +256,10 @@ impl Ticket {
     }
 
     /// Waits for the fetch's answer until `deadline`: the same status, headers and bytes as
-    /// every other waiter gets.
+    /// every other waiter gets. A pass-through answer's body is sent as it arrives, and this
+    /// ticket goes with it (the fetch goes on while any waiter's body is being sent).
     pub(crate) async fn wait(
-        &self,
+        mut self,
         deadline: Option<Instant>,
         timeout: Option<std::time::Duration>,
     ) -> Result<Response<Body>, ScrapeError> {
@@ -206,7 +276,15 @@ impl Ticket {
         let own_deadline = deadline.filter(|_| !fetch_ends_first);
         let outcome = in_time(own_deadline, timeout, || async { Ok(answered.await) }).await?;
         match outcome.as_deref() {
-            Some(Ok(whole)) => Ok(whole.share()),
+            Some(Ok(Shared::Whole(whole))) => Ok(whole.share()),
+            Some(Ok(Shared::Teed { status, headers })) => {
+                let reader = self.flight.tee.reader();
+                self.enrolled = false;
+                let mut response = Response::new(Body::teed(reader, deadline, Box::new(self)));
+                *response.status_mut() = *status;
+                *response.headers_mut() = headers.clone();
+                Ok(response)
+            }
             Some(Err(e)) => Err(ScrapeError::Shared(e.clone())),
             None => Err(ScrapeError::Lost),
         }
@@ -215,6 +293,9 @@ impl Ticket {
 
 impl Drop for Ticket {
     fn drop(&mut self) {
+        if self.enrolled {
+            self.flight.tee.leave();
+        }
         let mut table = self.flights.lock();
         if self.flight.waiters.fetch_sub(1, Ordering::Relaxed) == 1 {
             // The last waiter left: no one wants the answer any more.
@@ -268,7 +349,8 @@ mod tests {
     /// one its only waiter got (not sent yet: its pieces are held).
     async fn answered(flights: &Arc<Flights>, len: usize) -> Response<Body> {
         let half = Bytes::from(vec![b'x'; len / 2]);
-        let ticket = flights.join(key(), None, move || async move { Ok(whole(vec![half.clone(), half])) });
+        let ticket = flights
+            .join(key(), None, move |_| async move { Ok(Fetched::Whole(whole(vec![half.clone(), half]))) });
         ticket.wait(None, None).await.expect("answered")
     }
 
@@ -278,9 +360,9 @@ mod tests {
         deadline: Option<Instant>,
     ) -> (Ticket, tokio::sync::oneshot::Receiver<std::time::Instant>) {
         let (started, when) = tokio::sync::oneshot::channel();
-        let ticket = flights.join(key(), deadline, move || async move {
+        let ticket = flights.join(key(), deadline, move |_| async move {
             let _ = started.send(std::time::Instant::now());
-            Ok(whole(vec![Bytes::from_static(b"next")]))
+            Ok(Fetched::Whole(whole(vec![Bytes::from_static(b"next")])))
         });
         (ticket, when)
     }
@@ -313,7 +395,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(started.try_recv().is_err(), "the fetch started while the last answer was held");
         assert_eq!(metrics.waiting.get(), 1, "counted as waiting for memory");
-        let joiner = flights.join(key(), None, || async { Err(ScrapeError::Lost) });
+        let joiner = flights.join(key(), None, |_| async { Err(ScrapeError::Lost) });
         assert!(joiner.joined, "a scrape arriving meanwhile joins the waiting fetch");
         drop(held);
         let (a, b) = tokio::join!(ticket.wait(None, None), joiner.wait(None, None));
@@ -365,6 +447,46 @@ mod tests {
         assert!(flights.lock().sending.is_empty(), "its watch is gone");
     }
 
+    #[tokio::test]
+    async fn a_pass_through_answer_is_shared_as_it_arrives_from_its_first_piece() {
+        let flights = flights().0;
+        let (more, arrives) = tokio::sync::oneshot::channel::<()>();
+        let leader = flights.join(key(), None, move |p: Arc<Publisher>| async move {
+            p.head(StatusCode::OK, HeaderMap::new());
+            p.piece(Bytes::from_static(b"first "));
+            let _ = arrives.await;
+            p.piece(Bytes::from_static(b"second"));
+            p.end(Ok(()));
+            Ok(Fetched::Shared)
+        });
+        let mut a = leader.wait(None, None).await.expect("the head, before the body");
+        assert_eq!(first_piece(&mut a).await, "first ");
+        let joiner = flights.join(key(), None, |_| async { Err(ScrapeError::Lost) });
+        assert!(joiner.joined, "joins while the body arrives");
+        let b = joiner.wait(None, None).await.expect("the head");
+        more.send(()).expect("the fetch waits");
+        assert_eq!(first_piece(&mut a).await, "second");
+        let b = b.into_body().collect().await.expect("the body").to_bytes();
+        assert_eq!(b, "first second", "the late waiter gets it from its first piece");
+        assert!(a.into_body().collect().await.expect("the end").to_bytes().is_empty());
+        let again = flights.join(key(), None, |_| async { Err(ScrapeError::Lost) });
+        assert!(!again.joined, "a finished fetch is not joined");
+    }
+
+    #[tokio::test]
+    async fn a_pass_through_body_that_fails_after_its_head_fails_for_every_waiter() {
+        let flights = flights().0;
+        let leader = flights.join(key(), None, move |p: Arc<Publisher>| async move {
+            p.head(StatusCode::OK, HeaderMap::new());
+            p.piece(Bytes::from_static(b"half"));
+            p.end(Err("upstream gone".into()));
+            Err(ScrapeError::Lost)
+        });
+        let a = leader.wait(None, None).await.expect("the head went out");
+        assert_eq!(a.status(), 200);
+        assert!(a.into_body().collect().await.is_err(), "the body ends with the failure");
+    }
+
     async fn first_piece(response: &mut Response<Body>) -> Bytes {
         let frame = response.body_mut().frame().await.expect("a piece").expect("no error");
         frame.into_data().expect("data")
@@ -378,15 +500,14 @@ mod tests {
         let kept = pieces.clone();
         let flights = flights().0;
         let (go, started) = tokio::sync::oneshot::channel::<()>();
-        let leader = flights.join(key(), None, move || async move {
+        let leader = flights.join(key(), None, move |_| async move {
             let _ = started.await;
-            Ok(whole(pieces))
+            Ok(Fetched::Whole(whole(pieces)))
         });
-        let joiner = flights.join(key(), None, || async { Err(ScrapeError::Lost) });
+        let joiner = flights.join(key(), None, |_| async { Err(ScrapeError::Lost) });
         assert!(joiner.joined);
         go.send(()).expect("the fetch waits");
         let (a, b) = tokio::join!(leader.wait(None, None), joiner.wait(None, None));
-        drop((leader, joiner));
         let (mut a, mut b) = (a.expect("answered"), b.expect("answered"));
 
         drop(first_piece(&mut a).await);

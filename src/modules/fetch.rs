@@ -51,16 +51,43 @@ pub(crate) enum Fetched {
     Whole(Whole),
     /// Streamed through as it arrives: an upstream's answer that is not verified.
     Streamed(Response<Body>),
+    /// Given, as it arrived, to the [`Share`] of [`Hold::Share`].
+    Shared,
+}
+
+/// How a fetch holds an answer that is not verified (a verified one is always held whole).
+#[derive(Clone, Copy)]
+pub(crate) enum Hold<'a> {
+    /// Streamed through.
+    Stream,
+    /// Read whole (for a debug report).
+    Whole,
+    /// Given to coalesced scrapes as it arrives.
+    Share(&'a dyn Share),
+}
+
+/// Where the answer of a shared pass-through fetch goes as it arrives.
+pub(crate) trait Share: Send + Sync {
+    /// The head, before the body is read.
+    fn head(&self, status: StatusCode, headers: HeaderMap);
+    /// The next piece of the body.
+    fn piece(&self, piece: Bytes);
+    /// The end of the body, or its failure.
+    fn end(&self, result: Result<(), String>);
 }
 
 impl<R: Runner> Fetcher<R> {
-    /// Fetches once, bounded by the scrape's deadline. With `whole`, an answer that would
-    /// stream through is read whole first (for a debug report, or to share it).
-    pub(crate) async fn fetch(&self, req: &ScrapeRequest<'_>, whole: bool) -> Result<Fetched, ScrapeError> {
+    /// Fetches once, bounded by the scrape's deadline; an answer that is not verified is held
+    /// as `hold` says.
+    pub(crate) async fn fetch(
+        &self,
+        req: &ScrapeRequest<'_>,
+        hold: Hold<'_>,
+    ) -> Result<Fetched, ScrapeError> {
         if let Some(t) = req.trace {
             t.upstream(self.runner.describe(req));
         }
-        let result = in_time(req.deadline, req.timeout, || self.answer(req, whole)).await;
+        let result = in_time(req.deadline, req.timeout, || self.answer(req, hold)).await;
         if let Err(e) = &result {
             self.runner.count_failure(e, &self.metrics);
             log_failure(&self.name, self.runner.method(), e);
@@ -69,38 +96,51 @@ impl<R: Runner> Fetcher<R> {
     }
 
     /// Fetches once and reads the whole answer, also one that would stream through.
+    #[cfg(test)]
     pub(crate) async fn fetch_whole(&self, req: &ScrapeRequest<'_>) -> Result<Whole, ScrapeError> {
-        match self.fetch(req, true).await? {
+        match self.fetch(req, Hold::Whole).await? {
             Fetched::Whole(whole) => Ok(whole),
             // Never: asked for the whole answer, the fetch reads it.
-            Fetched::Streamed(_) => Err(ScrapeError::Lost),
+            Fetched::Streamed(_) | Fetched::Shared => Err(ScrapeError::Lost),
         }
     }
 
-    async fn answer(&self, req: &ScrapeRequest<'_>, whole: bool) -> Result<Fetched, ScrapeError> {
+    async fn answer(&self, req: &ScrapeRequest<'_>, hold: Hold<'_>) -> Result<Fetched, ScrapeError> {
         let module = ModuleRef { name: &self.name, metrics: &self.metrics };
         let answer = self.runner.run(req, module).await?;
         // Moved whole into `serve`, so that this future's state does not keep it beside the
         // runner's (a scrape's future is moved as it starts, so its size is paid per scrape).
-        self.serve(req, whole, answer).await
+        self.serve(req, hold, answer).await
     }
 
     /// Verifies the runner's answer, holding it whole or streaming it through.
     async fn serve(
         &self,
         req: &ScrapeRequest<'_>,
-        whole: bool,
+        hold: Hold<'_>,
         mut answer: Answer<'_>,
     ) -> Result<Fetched, ScrapeError> {
         let verifying = self.verification.start(req, &answer, self.runner.verifies())?;
         // The body is read where it lies in `answer` (bound by reference, not moved out), so
         // that this future's state holds it once.
         match answer {
-            Answer::Http { status, headers, body } if verifying.is_none() && !whole => {
+            Answer::Http { status, headers, body } if verifying.is_none() && matches!(hold, Hold::Stream) => {
                 let mut response = Response::new(body.stream(req.deadline));
                 *response.status_mut() = status;
                 *response.headers_mut() = headers;
                 Ok(Fetched::Streamed(response))
+            }
+            Answer::Http { status, headers, mut body }
+                if verifying.is_none() && matches!(hold, Hold::Share(_)) =>
+            {
+                let Hold::Share(share) = hold else { return Err(ScrapeError::Lost) };
+                // Room first: a body the budget cannot take is a 503, not a head and no body.
+                let mut held = body.reserve(req.deadline, true).await?;
+                share.head(status, headers);
+                let mut emit = |piece| share.piece(piece);
+                let read = body.read_into(&mut held, req.deadline, &mut |_| Ok(()), &mut emit).await;
+                share.end(read.as_ref().map(|_| ()).map_err(ToString::to_string));
+                read.map(|_| Fetched::Shared)
             }
             Answer::Http { status, ref mut headers, ref mut body } => {
                 let verified = verifying.is_some();
@@ -111,11 +151,13 @@ impl<R: Runner> Fetcher<R> {
                     }
                     verifying.as_mut().map_or(Ok(()), |v| v.push(piece))
                 };
-                let read = body.read(req.deadline, verified, &mut observe).await;
+                let mut pieces = Vec::new();
+                let read =
+                    body.read(req.deadline, verified, &mut observe, &mut |piece| pieces.push(piece)).await;
                 if let Some(t) = req.trace {
                     t.complete();
                 }
-                let (pieces, len) = read?;
+                let len = read?;
                 if let Some(verifying) = verifying {
                     let dialect = verifying.end()?;
                     response::verified(headers, dialect.format);
@@ -153,6 +195,8 @@ impl Fetched {
         match self {
             Fetched::Whole(whole) => whole.into_response(),
             Fetched::Streamed(response) => response,
+            // Never: a shared answer is served by the scrapes that share it.
+            Fetched::Shared => Response::new(Body::empty()),
         }
     }
 }

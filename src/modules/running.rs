@@ -7,7 +7,7 @@ use std::sync::Arc;
 use ::http::{Method, Response};
 
 use super::coalesce::{Flights, Key};
-use super::fetch::{Fetcher, log_failure};
+use super::fetch::{Fetcher, Hold, log_failure};
 use super::verification::Verification;
 use crate::body::Body;
 use crate::config::Module;
@@ -64,7 +64,7 @@ impl RunningModule {
         let result = if self.coalesces(req) {
             self.coalesced(req).await
         } else {
-            self.fetcher.fetch(req, false).await.map(|f| f.into_response())
+            self.fetcher.fetch(req, Hold::Stream).await.map(|f| f.into_response())
         };
         self.observe(start, &result);
         result
@@ -74,7 +74,7 @@ impl RunningModule {
     /// own), the body read whole whatever the status, counted and logged as any scrape.
     pub async fn debug(&self, req: &ScrapeRequest<'_>) -> Result<Response<Body>, ScrapeError> {
         let start = std::time::Instant::now();
-        let result = self.fetcher.fetch(req, true).await.map(|f| f.into_response());
+        let result = self.fetcher.fetch(req, Hold::Whole).await.map(|f| f.into_response());
         self.observe(start, &result);
         result
     }
@@ -100,9 +100,10 @@ impl RunningModule {
     }
 
     /// Whether this scrape may share a fetch: on unless `coalesce: false`; never for HEAD
-    /// (nothing to share) or a runner whose answers stream through unheld (`verify: false`).
+    /// (nothing to share). A verified answer is shared whole once verified, a pass-through
+    /// one as it arrives.
     fn coalesces(&self, req: &ScrapeRequest<'_>) -> bool {
-        self.config.coalesce && self.fetcher.runner.verifies() && req.method != Method::HEAD
+        self.config.coalesce && req.method != Method::HEAD
     }
 
     /// Waits for the fetch of an identical scrape in flight, or starts one. A fetch that
@@ -111,18 +112,21 @@ impl RunningModule {
     async fn coalesced(&self, req: &ScrapeRequest<'_>) -> Result<Response<Body>, ScrapeError> {
         let key = Key::of(req);
         loop {
-            let ticket = self.flights.join(key.clone(), req.deadline, || {
+            let ticket = self.flights.join(key.clone(), req.deadline, |publisher| {
                 let (fetcher, req) = (self.fetcher.clone(), OwnedScrapeRequest::of(req));
-                async move { fetcher.fetch_whole(&req.borrow()).await }
+                async move {
+                    let hold = if fetcher.runner.verifies() { Hold::Whole } else { Hold::Share(&*publisher) };
+                    fetcher.fetch(&req.borrow(), hold).await
+                }
             });
-            if ticket.joined {
+            let joined = ticket.joined;
+            if joined {
                 self.metrics.coalesced.inc();
             }
+            let ends_before = ticket.ends_before(req.deadline);
             let result = ticket.wait(req.deadline, req.timeout).await;
             if let Err(e) = &result {
-                let retry = ticket.joined
-                    && ticket.ends_before(req.deadline)
-                    && matches!(e.cause(), ScrapeError::Timeout(_));
+                let retry = joined && ends_before && matches!(e.cause(), ScrapeError::Timeout(_));
                 if retry {
                     continue;
                 }

@@ -14,6 +14,7 @@ use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 
+use super::buffers::Buffers;
 use crate::telemetry::BudgetMetrics;
 
 /// How long a body waits for room when its scrape has no deadline of its own.
@@ -38,6 +39,7 @@ pub struct MemoryBudget {
     room: Arc<Semaphore>,
     total: u64,
     metrics: Arc<BudgetMetrics>,
+    buffers: Buffers,
 }
 
 /// Room reserved in the budget, given back when dropped.
@@ -45,6 +47,9 @@ pub struct MemoryBudget {
 pub struct Held {
     permit: Option<OwnedSemaphorePermit>,
     bytes: u64,
+    /// Bytes of the body already handed over to its pieces ([`Held::lend`]): still counted
+    /// for the body as [`MemoryBudget::grow`] sees it.
+    lent: u64,
     metrics: Arc<BudgetMetrics>,
 }
 
@@ -52,16 +57,27 @@ impl MemoryBudget {
     /// A budget of `total` bytes, reported in `metrics`.
     pub fn new(total: u64, metrics: Arc<BudgetMetrics>) -> MemoryBudget {
         let total = total.min(Semaphore::MAX_PERMITS as u64);
-        MemoryBudget { room: Arc::new(Semaphore::new(total as usize)), total, metrics }
+        MemoryBudget {
+            room: Arc::new(Semaphore::new(total as usize)),
+            total,
+            metrics,
+            buffers: Buffers::new(total),
+        }
+    }
+
+    /// The buffers held bodies are copied into.
+    pub fn buffers(&self) -> &Buffers {
+        &self.buffers
     }
 
     /// No room yet.
     pub fn nothing(&self) -> Held {
-        Held { permit: None, bytes: 0, metrics: self.metrics.clone() }
+        Held { permit: None, bytes: 0, lent: 0, metrics: self.metrics.clone() }
     }
 
-    /// Makes `held` cover at least `bytes`, waiting for room until `deadline`. `step` allows
-    /// reserving a little more than asked (up to `limit`), for a body that keeps growing.
+    /// Makes `held` cover at least `bytes` (counting what it has lent to pieces), waiting for
+    /// room until `deadline`. `step` allows reserving a little more than asked (up to
+    /// `limit`), for a body that keeps growing.
     pub async fn grow(
         &self,
         held: &mut Held,
@@ -70,14 +86,15 @@ impl MemoryBudget {
         limit: u64,
         deadline: Instant,
     ) -> Result<(), NoRoom> {
-        if bytes <= held.bytes {
+        let have = held.bytes + held.lent;
+        if bytes <= have {
             return Ok(());
         }
         if bytes > self.total {
             return Err(NoRoom::Never);
         }
         let target = if step { (bytes + GROW_STEP).min(limit.max(bytes)).min(self.total) } else { bytes };
-        let more = u32::try_from(target - held.bytes).map_err(|_| NoRoom::Never)?;
+        let more = u32::try_from(target - have).map_err(|_| NoRoom::Never)?;
         let permit = match self.room.clone().try_acquire_many_owned(more) {
             Ok(p) => p,
             Err(_) => {
@@ -92,7 +109,7 @@ impl MemoryBudget {
             Some(p) => p.merge(permit),
             None => held.permit = Some(permit),
         }
-        held.bytes = target;
+        held.bytes += u64::from(more);
         self.metrics.held_bytes.add(u64::from(more));
         Ok(())
     }
@@ -114,20 +131,33 @@ impl MemoryBudget {
 pub struct Freed(watch::Sender<()>);
 
 impl Freed {
+    /// A watch, and what wraps each piece it watches.
+    pub fn new() -> (Freed, Watcher) {
+        let (tx, rx) = watch::channel(());
+        (Freed(tx), Watcher(Arc::new(rx)))
+    }
+
     /// Watches `pieces` (the same bytes, each now also keeping the watch alive).
     pub fn watch(pieces: Vec<Bytes>) -> (Vec<Bytes>, Freed) {
-        let (tx, rx) = watch::channel(());
-        let alive = Arc::new(rx);
-        let pieces = pieces
-            .into_iter()
-            .map(|data| Bytes::from_owner(Watched { data, _alive: alive.clone() }))
-            .collect();
-        (pieces, Freed(tx))
+        let (freed, watcher) = Freed::new();
+        (pieces.into_iter().map(|data| watcher.wrap(data)).collect(), freed)
     }
 
     /// Whether every watched piece is gone.
     pub fn is_done(&self) -> bool {
         self.0.is_closed()
+    }
+}
+
+/// Wraps pieces so that a [`Freed`] sees when they are all gone (and while it lives itself,
+/// they are not).
+#[derive(Debug)]
+pub struct Watcher(Arc<watch::Receiver<()>>);
+
+impl Watcher {
+    /// The same bytes, watched.
+    pub fn wrap(&self, data: Bytes) -> Bytes {
+        Bytes::from_owner(Watched { data, _alive: self.0.clone() })
     }
 }
 
@@ -149,13 +179,15 @@ impl Held {
     /// given back when the last reference to the piece is dropped; room reserved beyond them
     /// (a step not filled) goes back now.
     pub fn spread(mut self, pieces: Vec<Bytes>) -> Vec<Bytes> {
-        pieces
-            .into_iter()
-            .map(|data| {
-                let room = self.take(data.len() as u64);
-                if room.bytes == 0 { data } else { Bytes::from_owner(Piece { data, _room: room }) }
-            })
-            .collect()
+        pieces.into_iter().map(|data| self.lend(data)).collect()
+    }
+
+    /// Hands the share of this room that `data` takes over to it, as [`Held::spread`] does for
+    /// each piece, for a body whose pieces go out one by one as they are complete.
+    pub fn lend(&mut self, data: Bytes) -> Bytes {
+        let room = self.take(data.len() as u64);
+        self.lent += room.bytes;
+        if room.bytes == 0 { data } else { Bytes::from_owner(Piece { data, _room: room }) }
     }
 
     /// Up to `bytes` of this room, as room of its own.
@@ -167,7 +199,7 @@ impl Held {
         };
         let bytes = if permit.is_some() { bytes } else { 0 };
         self.bytes -= bytes;
-        Held { permit, bytes, metrics: self.metrics.clone() }
+        Held { permit, bytes, lent: 0, metrics: self.metrics.clone() }
     }
 }
 
@@ -250,6 +282,20 @@ mod tests {
         drop(pieces);
         assert_eq!(b.metrics.held_bytes.get(), 0);
         assert_eq!(b.room.available_permits(), 1000);
+    }
+
+    #[tokio::test]
+    async fn room_lent_to_pieces_still_counts_for_the_body_as_it_grows() {
+        let b = budget(1000);
+        let mut h = b.nothing();
+        b.grow(&mut h, 300, false, 1000, soon()).await.expect("room");
+        let first = h.lend(Bytes::from(vec![b'a'; 300]));
+        b.grow(&mut h, 300, false, 1000, soon()).await.expect("covered by what was lent");
+        assert_eq!(b.metrics.held_bytes.get(), 300, "not counted twice");
+        b.grow(&mut h, 500, false, 1000, soon()).await.expect("room");
+        assert_eq!(b.metrics.held_bytes.get(), 500);
+        drop(first);
+        assert_eq!(b.metrics.held_bytes.get(), 200);
     }
 
     #[tokio::test]

@@ -258,3 +258,49 @@ async fn a_large_answer_still_being_read_holds_back_the_next_fetch_until_it_is_s
     assert!(next.body == page.as_bytes(), "the next scrape is served whole");
     assert_eq!(up.requests().len(), 2, "then fetched afresh, not served the last answer");
 }
+
+fn pass_through_module(port: u16) -> String {
+    format!(
+        "modules:\n  m:\n    method: http\n    timeout: 10s\n    http: {{address: 127.0.0.1, port: {port}, verify: false}}\n"
+    )
+}
+
+/// `verify: false` scrapes are coalesced too: one upstream fetch, its answer sent to every
+/// waiter as it arrives, unverified and byte for byte, with the upstream's headers.
+#[tokio::test]
+async fn identical_pass_through_scrapes_share_one_fetch() {
+    let page = format!("{}not metrics at all\n", support::big_page());
+    let up =
+        FakeExporter::serving(Reply::ok("text/html", page.clone()).delay(Duration::from_millis(400))).await;
+    let proxy = Arc::new(TestProxy::start(&pass_through_module(up.port())).await);
+    let got = scrape_all(&proxy, 10, &[]).await;
+    for g in &got {
+        assert_eq!(g.status, 200);
+        assert!(g.body == page.as_bytes(), "every waiter gets the same bytes, unverified");
+        assert_eq!(g.header("content-type"), Some("text/html"), "the upstream's headers, untouched");
+        assert_eq!(g.header("content-length"), Some(page.len().to_string().as_str()));
+    }
+    assert_eq!(up.requests().len(), 1, "one upstream fetch for ten scrapes");
+    let metrics = proxy.get("/metrics").await.text();
+    assert_eq!(sample(&metrics, "expexp_scrapes_coalesced_total{module=\"m\"}"), Some(9.0));
+    assert_eq!(proxy.get("/proxy?module=m").await.status, 200);
+    assert_eq!(up.requests().len(), 2, "once answered, the next scrape fetches anew");
+}
+
+/// A pass-through answer is shared as any other: a 404 and a body beyond the budget alike.
+#[tokio::test]
+async fn a_shared_pass_through_answer_keeps_its_status_and_the_memory_budget() {
+    let up = FakeExporter::serving(Reply::text("gone\n").status(404).delay(Duration::from_millis(300))).await;
+    let proxy = Arc::new(TestProxy::start(&pass_through_module(up.port())).await);
+    let got = scrape_all(&proxy, 3, &[]).await;
+    assert!(got.iter().all(|g| g.status == 404 && g.text() == "gone\n"));
+    assert_eq!(up.requests().len(), 1);
+
+    let big = FakeExporter::serving(Reply::text(support::big_page())).await;
+    let mut settings = exporter_exporter::settings::Settings::default();
+    settings.web.plain_address = Some("127.0.0.1:0".into());
+    settings.options.max_held_bytes = 1000;
+    let proxy = TestProxy::start_settings(&pass_through_module(big.port()), settings).await;
+    let got = proxy.get("/proxy?module=m").await;
+    assert_eq!(got.status, 503, "a body larger than the whole budget is refused, as a held one is");
+}

@@ -75,7 +75,7 @@ async fn a_runner_past_the_deadline_times_out_and_is_counted_once() {
     let f = fetcher(b"a 1\n", Duration::from_secs(5));
     let headers = HeaderMap::new();
     let started = std::time::Instant::now();
-    let result = f.fetch(&request(&headers, Some(Duration::from_millis(50)), None), false).await;
+    let result = f.fetch(&request(&headers, Some(Duration::from_millis(50)), None), Hold::Stream).await;
     assert!(matches!(result, Err(ScrapeError::Timeout(_))), "{result:?}");
     assert!(started.elapsed() < Duration::from_secs(2), "answered at the deadline");
     assert_eq!(f.runner.failures.load(Ordering::Relaxed), 1);
@@ -93,7 +93,7 @@ async fn bare_output_is_verified_and_served_in_the_format_it_is_written_in() {
     assert_eq!(&body[..], b"a 1\n# EOF\n");
 
     let bad = fetcher(b"a one\n", Duration::ZERO);
-    let result = bad.fetch(&request(&headers, None, None), false).await;
+    let result = bad.fetch(&request(&headers, None, None), Hold::Stream).await;
     assert!(result.as_ref().is_err_and(ScrapeError::is_malformed), "{result:?}");
     assert_eq!(bad.runner.failures.load(Ordering::Relaxed), 1, "the method hears of the failure");
 }
