@@ -20,6 +20,7 @@ use crate::config::Sources;
 use crate::logging::{DEFAULT_LOG_LEVEL, LogFormat, LogLevel};
 use crate::modules::deadline::DEFAULT_TIMEOUT_OFFSET;
 use crate::modules::http::DEFAULT_MAX_BODY_BYTES;
+use crate::platform::{ServiceArg, ServiceCommand};
 use crate::routes::discovery::PathStyle;
 use crate::security::{BearerSource, Secret, WebSettings};
 use crate::server::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_READ_HEADER_TIMEOUT, Limits};
@@ -289,6 +290,11 @@ pub struct Cli {
     #[arg(long = "check.content-type", value_name = "TYPE", default_value = "", allow_hyphen_values = true)]
     pub check_content_type: String,
 
+    /// Manage the Windows service: install (the other flags given become its arguments; with
+    /// none, -config.file beside the exe), uninstall, start or stop. Windows only.
+    #[arg(long = "winsvc", value_name = "COMMAND", value_parser = ServiceCommand::parse)]
+    pub winsvc: Option<ServiceCommand>,
+
     /// Print the version and exit.
     #[arg(long = "version", value_name = "BOOL", num_args = 0..=1, require_equals = true,
           default_value = "false", default_missing_value = "true", value_parser = parse_go_bool)]
@@ -297,7 +303,16 @@ pub struct Cli {
     /// The long names of the flags given on the command line (not defaulted).
     #[arg(skip)]
     pub given: std::collections::BTreeSet<String>,
+
+    /// The flags given on the command line but `-winsvc`, as `-winsvc install` writes them into
+    /// the service's command line: `-name=value` each (a boolean `-name` or `-name=false`; a
+    /// repeatable flag once per value), a secret's value hidden in what is shown.
+    #[arg(skip)]
+    pub service_args: Vec<ServiceArg>,
 }
+
+/// Flags whose values are secrets: never printed.
+pub const SECRET_FLAGS: &[&str] = &["web.bearer.token"];
 
 impl Cli {
     /// The log format, with `-log.json` as an alias for `-log.format=json`.
@@ -380,8 +395,34 @@ impl Cli {
             })
             .filter_map(|a| a.get_long().map(str::to_owned))
             .collect();
+        cli.service_args = service_args(&command, &matches);
         Ok(cli)
     }
+}
+
+/// The flags given on the command line but `-winsvc`, in the order clap declares them, as the
+/// service's arguments (see [`Cli::service_args`]).
+fn service_args(command: &clap::Command, matches: &clap::ArgMatches) -> Vec<ServiceArg> {
+    let mut out = Vec::new();
+    for a in command.get_arguments() {
+        let id = a.get_id().as_str();
+        let Some(name) = a.get_long() else { continue };
+        if name == "winsvc" || matches.value_source(id) != Some(clap::parser::ValueSource::CommandLine) {
+            continue;
+        }
+        // Go-style booleans are the flags whose value must follow `=`.
+        let boolean = a.is_require_equals_set();
+        for value in matches.get_raw(id).into_iter().flatten() {
+            let value = value.to_string_lossy();
+            let arg = match (boolean, value.as_ref()) {
+                (true, "true") => format!("-{name}"),
+                _ => format!("-{name}={value}"),
+            };
+            let shown = if SECRET_FLAGS.contains(&name) { format!("-{name}=<secret>") } else { arg.clone() };
+            out.push(ServiceArg { arg, shown });
+        }
+    }
+    out
 }
 
 /// Rewrites Go-style `-name[=value]` arguments to clap's `--name[=value]`, leaving alone the
@@ -532,6 +573,70 @@ mod tests {
         assert_eq!(c.web_tls_listen_address, ":9998");
         assert_eq!(c.web_tls_ca, PathBuf::from("/etc/prometheus/ssl/prometheus_cert.pem"));
         assert!(c.web_tls_verify);
+    }
+
+    #[test]
+    fn the_service_gets_each_flag_given_as_name_equals_value() {
+        let c = parse(&[
+            "--winsvc=install",
+            "-web.listen-address",
+            ":9998",
+            "-config.dirs=C:\\a dir",
+            "-config.dirs",
+            "b",
+            "-web.tls.verify",
+            "-log.json=false",
+            "-web.bearer.token",
+            "hunter2",
+        ])
+        .expect("parses");
+        assert_eq!(c.winsvc, Some(ServiceCommand::Install));
+        let args: Vec<&str> = c.service_args.iter().map(|a| a.arg.as_str()).collect();
+        assert_eq!(
+            args,
+            [
+                "-config.dirs=C:\\a dir",
+                "-config.dirs=b",
+                "-web.listen-address=:9998",
+                "-web.tls.verify",
+                "-web.bearer.token=hunter2",
+                "-log.json=false"
+            ]
+        );
+        let shown: Vec<&str> = c.service_args.iter().map(|a| a.shown.as_str()).collect();
+        assert!(
+            shown.contains(&"-web.bearer.token=<secret>") && !shown.iter().any(|s| s.contains("hunter2"))
+        );
+        // Re-parsed, the service's arguments give the same flags.
+        let again = Cli::parse_go(
+            std::iter::once("exporter_exporter".to_owned()).chain(args.iter().map(|a| a.to_string())),
+        )
+        .expect("parses");
+        assert_eq!(again.config_dirs, c.config_dirs);
+        assert_eq!(
+            (again.web_listen_address, again.web_tls_verify, again.log_json),
+            (":9998".into(), true, false)
+        );
+        assert_eq!(again.web_bearer_token, "hunter2");
+    }
+
+    #[test]
+    fn winsvc_takes_four_commands_and_refuses_others() {
+        for (word, command) in [
+            ("install", ServiceCommand::Install),
+            ("uninstall", ServiceCommand::Uninstall),
+            ("start", ServiceCommand::Start),
+            ("stop", ServiceCommand::Stop),
+        ] {
+            assert_eq!(parse(&["-winsvc", word]).expect("parses").winsvc, Some(command));
+        }
+        assert_eq!(parse(&[]).expect("parses").winsvc, None);
+        let e = parse(&["-winsvc", "remove"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("unknown -winsvc command \"remove\" (one of install, uninstall, start, stop)"),
+            "{e}"
+        );
     }
 
     #[test]

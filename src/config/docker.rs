@@ -45,6 +45,7 @@ impl DockerHost {
     /// Reads `unix:///path` or `tcp://host:port` (Docker's `DOCKER_HOST` syntax).
     pub fn parse(s: &str) -> Result<DockerHost, String> {
         if let Some(path) = s.strip_prefix("unix://") {
+            crate::platform::unix_sockets().map_err(|why| format!("{s:?}: {why}; give a tcp:// host"))?;
             if !path.starts_with('/') {
                 return Err(format!(
                     "{s:?}: a unix socket path must be absolute (unix:///var/run/docker.sock)"

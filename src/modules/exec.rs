@@ -1,7 +1,8 @@
-//! `method: exec`: runs a command directly (never through a shell) in a process group of its
-//! own, reads its standard output up to a limit, and serves it once verified. On a timeout or
-//! an oversized output the whole group is killed at once, grandchildren included, and the
-//! answer goes out at the deadline, not when the last child lets go of the pipe.
+//! `method: exec`: runs a command directly (never through a shell) in a process tree of its
+//! own (a process group; on Windows a Job Object: `platform::ProcessTree`), reads its standard
+//! output up to a limit, and serves it once verified. On a timeout or an oversized output the
+//! whole tree is killed at once, grandchildren included, and the answer goes out at the
+//! deadline, not when the last child lets go of the pipe.
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use super::output;
 use super::request::ScrapeRequest;
 use crate::body::Body;
 use crate::config::ExecSource;
+use crate::platform::{ProcessTree, prepare_command};
 use crate::telemetry::ModuleMetrics;
 
 /// How much of a command's standard error is kept for the log.
@@ -88,23 +90,17 @@ impl ExecRunner {
             .args(&self.source.args)
             .args(&query_args)
             .envs(self.source.env.iter().map(|(k, v)| (k, v)))
-            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        // glibc cuts the variable at its first `:` as it reads it, so ours shows as a prefix.
-        let own_tunables = std::env::var("GLIBC_TUNABLES")
-            .is_ok_and(|v| !v.is_empty() && crate::malloc::TUNABLES.starts_with(v.as_str()));
-        if own_tunables && !self.source.env.iter().any(|(k, _)| k == "GLIBC_TUNABLES") {
-            // The proxy's own malloc settings (malloc.rs) are not the command's business.
-            command.env_remove("GLIBC_TUNABLES");
-        }
+        prepare_command(&mut command, &self.source.env);
         metrics.command_starts.inc();
         let mut child = command
             .spawn()
             .map_err(|cause| ScrapeError::Spawn { command: self.source.command.clone(), cause })?;
-        let group = GroupGuard(child.id().and_then(|id| rustix::process::Pid::from_raw(id as i32)));
+        let group = ProcessTree::adopt(&mut child)
+            .map_err(|cause| ScrapeError::Spawn { command: self.source.command.clone(), cause })?;
         let kill_group = || group.kill();
         let limit = self.source.max_output_bytes;
         let stdout = child.stdout.take();
@@ -187,25 +183,6 @@ impl ExecRunner {
         }
         let dialect = output::check(&run.stdout)?;
         Ok(output::respond(run.stdout, dialect, output::accepts_gzip(req.headers)).await)
-    }
-}
-
-/// The command's process group, killed when the run ends however it ends (a timeout, an
-/// error, or the scrape's task being dropped at shutdown), so no child of it outlives it.
-struct GroupGuard(Option<rustix::process::Pid>);
-
-impl GroupGuard {
-    fn kill(&self) {
-        if let Some(pgid) = self.0 {
-            // Gone already is fine: there is nothing left to kill.
-            let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
-        }
-    }
-}
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 
