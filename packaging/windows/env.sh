@@ -7,10 +7,11 @@
 #       Windows standard library here), RUSTC_BOOTSTRAP=1 (-Zbuild-std is unstable), and
 #       mingw-w64's gcc as the linker.
 #   wine_prefix DIR  makes DIR a fresh 64-bit wine prefix ready for tests: wineboot -i, then
-#       wineserver -w (a service started before that can time out or vanish), and the
-#       stand-in bcryptprimitives.dll (tests/windows/bcryptprimitives.c; wine 8.0 lacks the
-#       DLL that Rust's standard library takes random numbers from) in its system32. Exports
-#       WINEPREFIX, WINEARCH and WINEDEBUG for it.
+#       wineserver -w (a service started before that can time out or vanish), the stand-in
+#       bcryptprimitives.dll (tests/windows/bcryptprimitives.c; wine 8.0 lacks the DLL that
+#       Rust's standard library takes random numbers from) in its system32, and the tests'
+#       fixtures hold.exe and argv.exe in C:\expexp-test. Exports WINEPREFIX, WINEARCH,
+#       WINEDEBUG and WINEDLLOVERRIDES for it. All of it is built here from C, for tests only.
 #
 # apt-get runs as is (CI is root on a machine of its own); set APT_LOCK to a file to run it
 # under flock where several users of the machine install at once.
@@ -55,4 +56,9 @@ wine_prefix() {
   wineserver -w
   x86_64-w64-mingw32-gcc -shared -O2 -o "$prefix/drive_c/windows/system32/bcryptprimitives.dll" \
     "$root/tests/windows/bcryptprimitives.c" -ladvapi32
+  mkdir -p "$prefix/drive_c/expexp-test"
+  local fixture
+  for fixture in hold argv; do
+    x86_64-w64-mingw32-gcc -O2 -o "$prefix/drive_c/expexp-test/$fixture.exe" "$root/tests/windows/$fixture.c"
+  done
 }

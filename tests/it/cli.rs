@@ -25,6 +25,7 @@ impl Drop for Running {
     }
 }
 
+#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
 #[test]
 fn serves_with_go_style_flags_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -133,4 +134,17 @@ fn no_listener_is_a_clean_exit() {
     let (code, _, err) = run(&["-config.file", "", "-web.listen-address=", "-log.level=info"]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("nothing to do"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn winsvc_is_refused_here_with_what_to_use_instead() {
+    let (code, _, stderr) = run(&["-winsvc", "install", "-config.file=/etc/exporter_exporter.yaml"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("-winsvc manages a Windows service, and this is not Windows"), "{stderr}");
+    assert!(stderr.contains("exporter_exporter.service"), "{stderr}");
+    // An unknown command is a usage error first, as on Windows.
+    let (code, _, stderr) = run(&["-winsvc", "remove"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("unknown -winsvc command \"remove\""), "{stderr}");
 }

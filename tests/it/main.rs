@@ -1,5 +1,8 @@
 //! Every integration test in one crate, so the library and the test support are compiled and
-//! linked once rather than once per file. Each module is one area (named as the file).
+//! linked once rather than once per file. Each module is one area (named as the file). Under
+//! Windows (wine, docs/windows.md) the modules that need a Linux-only component are compiled
+//! out: Docker and Podman, unix sockets, /proc, signals, glibc, Debian's Prometheus and the
+//! original's binary, cargo.
 //! tests/faults.rs stays a crate of its own: it measures the whole process (open files,
 //! threads, children, memory), which other tests running beside it would disturb.
 
@@ -9,22 +12,32 @@ mod checker;
 mod cli;
 mod coalesce;
 mod config;
+#[cfg(unix)]
 mod containers;
 mod debug_scrape;
+#[cfg(unix)]
 mod dependencies;
+#[cfg(unix)]
 mod differential;
+#[cfg(unix)]
 mod docker_api;
+#[cfg(unix)]
 mod docker_real;
+#[cfg(unix)]
 mod docker_support;
 mod docs;
+#[cfg(unix)]
 mod e2e_prometheus;
 mod hostile;
 mod inbound_tls;
 mod listing;
+#[cfg(unix)]
 mod load;
+#[cfg(target_os = "linux")]
 mod malloc;
 mod memory_budget;
 mod operations;
+#[cfg(unix)]
 mod promtool;
 mod properties;
 mod proxy_exec;
@@ -36,3 +49,5 @@ mod support;
 mod upstream_pool;
 mod upstream_tls;
 mod verify_cases;
+#[cfg(windows)]
+mod windows;

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# The Windows service, end to end under wine's service manager, with a fresh wine prefix:
+#   - `-winsvc install` with flags: the service's command line in the registry holds them
+#     (`-name=value`, a true boolean bare, a false one `=false`, the exe path quoted as it has
+#     a space), start type automatic, the description, and the Event Log source registered;
+#   - a second install and an unknown -winsvc value are refused;
+#   - `-winsvc start`: the service serves file, exec (cmd.exe, in a Job Object) and http
+#     modules, relative paths resolved beside the exe (the service manager starts services in
+#     System32), and reloads on POST /-/reload;
+#   - `-winsvc stop` returns once the service reports Stopped (it drains first), and the port
+#     is closed;
+#   - `-winsvc uninstall` removes the service and its Event Log source;
+#   - installed without flags, the service's argument is the expexp.yaml beside the exe.
+# Wine stands in for the service manager's calls, not for Windows itself (docs/windows.md).
+#
+#   tests/windows/service.sh EXE      (EXE: exporter_exporter.exe, e.g. from build-windows.sh)
+#
+# About 30 s. Needs wine, wine64 and mingw-w64 (installed if missing, see
+# packaging/windows/env.sh); runs as any user.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+step() { printf '\n=== service: %s\n' "$*"; }
+fail() { printf '\nservice: FAILED: %s\n' "$*" >&2; exit 1; }
+
+[ $# -eq 1 ] && [ -f "$1" ] || fail "usage: tests/windows/service.sh EXE"
+exe_src=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+
+# shellcheck source=packaging/windows/env.sh
+. packaging/windows/env.sh
+work=$(mktemp -d)
+hold_pid=
+cleanup() {
+  if [ -n "${WINEPREFIX:-}" ]; then wineserver -k 2>/dev/null || true; fi
+  if [ -n "$hold_pid" ]; then kill "$hold_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+step "a fresh wine prefix"
+wine_prefix "$work/prefix"
+# Wine's service manager lives as long as an ordinary program of the prefix does.
+wine 'C:\expexp-test\hold.exe' >/dev/null 2>&1 &
+hold_pid=$!
+
+dir_unix="$WINEPREFIX/drive_c/Program Files/exporter_exporter"
+dir_win='C:\Program Files\exporter_exporter'
+exe_win="$dir_win\\exporter_exporter.exe"
+mkdir -p "$dir_unix"
+cp "$exe_src" "$dir_unix/exporter_exporter.exe"
+
+port=
+for _ in $(seq 50); do
+  p=$((20000 + RANDOM % 20000))
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
+done
+[ -n "$port" ] || fail "no free port found"
+printf 'expexp_service_test{kind="file"} 1\n' >"$dir_unix/file.prom"
+printf 'expexp_service_test{kind="exec"} 1\n' >"$dir_unix/exec.prom"
+cat >"$dir_unix/test.yaml" <<YAML
+modules:
+  textfile:
+    method: file
+    file: {path: file.prom}
+  script:
+    method: exec
+    timeout: 10s
+    exec:
+      command: cmd.exe
+      args: ["/c", "type", "exec.prom"]
+  self:
+    method: http
+    http: {address: 127.0.0.1, port: $port, path: /metrics}
+YAML
+
+run() { wine "$exe_win" "$@" 2>&1 | tr -d '\r'; return "${PIPESTATUS[0]}"; }
+reg_query() { wine reg query "$@" 2>/dev/null | tr -d '\r'; }
+service_key='HKLM\SYSTEM\CurrentControlSet\Services\exporter_exporter'
+source_key='HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\exporter_exporter'
+url="http://127.0.0.1:$port"
+
+step "install with flags (Chocolatey's --winsvc=install spelling)"
+out=$(run --winsvc=install "-config.file=$dir_win\\test.yaml" -web.listen-address "127.0.0.1:$port" \
+  -web.enable-lifecycle -web.debug-scrapes=false -log.level=info -web.bearer.token-file=) ||
+  fail "install: $out"
+echo "$out"
+grep -q 'service exporter_exporter installed' <<<"$out" || fail "install said: $out"
+
+step "the registry: command line, start type, description, Event Log source"
+image=$(reg_query "$service_key" /v ImagePath)
+echo "$image"
+for want in "\"$exe_win\"" "\"-config.file=$dir_win\\test.yaml\"" "-web.listen-address=127.0.0.1:$port" \
+            " -web.enable-lifecycle " "-web.debug-scrapes=false" "-log.level=info" "-web.bearer.token-file= "; do
+  grep -qF -- "$want" <<<"$image " || fail "ImagePath lacks $want: $image"
+done
+grep -q -- '-winsvc' <<<"$image" && fail "ImagePath holds -winsvc: $image"
+reg_query "$service_key" /v Start | grep -q '0x2' || fail "start type is not automatic (2)"
+reg_query "$service_key" /v Description | grep -q 'Reverse proxy for Prometheus exporters' ||
+  fail "no description"
+source=$(reg_query "$source_key")
+echo "$source"
+grep -q 'EventCreate.exe' <<<"$source" || fail "the Event Log source is not registered: $source"
+grep -q 'TypesSupported.*0x7' <<<"$source" || fail "the Event Log source's types: $source"
+
+step "refusals: a second install, an unknown -winsvc value"
+if out=$(run -winsvc install); then fail "a second install succeeded: $out"; fi
+echo "$out"
+grep -q 'already exists' <<<"$out" || fail "second install said: $out"
+if out=$(run -winsvc remove); then fail "-winsvc remove succeeded: $out"; fi
+echo "$out"
+grep -q 'unknown -winsvc command "remove"' <<<"$out" || fail "-winsvc remove said: $out"
+
+step "start; scrape file, exec (cmd.exe) and http modules through the running service"
+out=$(run -winsvc start) || fail "start: $out"
+echo "$out"
+for _ in $(seq 60); do
+  curl -sf -o /dev/null "$url/-/healthy" && break
+  sleep 0.5
+done
+curl -sf -o /dev/null "$url/-/healthy" || fail "the service does not answer on $url"
+body=$(curl -sf "$url/proxy?module=textfile") || fail "file module"
+grep -q 'expexp_service_test{kind="file"} 1' <<<"$body" || fail "file module served: $body"
+body=$(curl -sf "$url/proxy?module=script") || fail "exec module"
+grep -q 'expexp_service_test{kind="exec"} 1' <<<"$body" || fail "exec module served: $body"
+body=$(curl -sf "$url/proxy?module=self") || fail "http module"
+grep -q '^expexp_command_starts_total{module="script"} 1' <<<"$body" || fail "http module served: $body"
+grep -q '^process_resident_memory_bytes ' <<<"$body" || fail "no process_* metrics: $body"
+echo "file, exec and http modules served"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url/-/reload")
+[ "$code" = 200 ] || fail "POST /-/reload: $code"
+echo "reloaded"
+
+step "stop: returns once the service has stopped"
+out=$(run -winsvc stop) || fail "stop: $out"
+echo "$out"
+if curl -s -o /dev/null "$url/-/healthy"; then fail "still answering after stop"; fi
+
+step "uninstall: the service and its Event Log source are gone"
+out=$(run -winsvc uninstall) || fail "uninstall: $out"
+echo "$out"
+if reg_query "$service_key" /v ImagePath | grep -q ImagePath; then fail "the service is still registered"; fi
+if reg_query "$source_key" | grep -q EventMessageFile; then fail "the Event Log source is still registered"; fi
+
+step "installed without flags, the service reads expexp.yaml beside the exe"
+out=$(run -winsvc install) || fail "install without flags: $out"
+image=$(reg_query "$service_key" /v ImagePath)
+echo "$image"
+grep -qF "\"-config.file=$dir_win\\expexp.yaml\"" <<<"$image" || fail "default argument: $image"
+out=$(run -winsvc uninstall) || fail "uninstall: $out"
+
+step "uninstalling what is not installed is an error"
+if out=$(run -winsvc uninstall); then fail "uninstall of nothing succeeded: $out"; fi
+echo "$out"
+
+step "ok"
