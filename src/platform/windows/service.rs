@@ -111,12 +111,17 @@ fn install(given: &[ServiceArg]) -> Result<String, ServiceError> {
         let _ = service.delete();
         return Err(e);
     }
-    let shown: Vec<&str> = args.iter().map(|a| a.shown.as_str()).collect();
+    let shown: Vec<String> = args.iter().map(|a| quoted(&a.shown)).collect();
     Ok(format!(
         "service {SERVICE_NAME} installed (start type automatic, Event Log source {SERVICE_NAME}): {} {}",
-        exe.display(),
+        quoted(&exe.display().to_string()),
         shown.join(" ")
     ))
+}
+
+/// `s` as the service's command line shows it: in double quotes if it has a space or is empty.
+fn quoted(s: &str) -> String {
+    if s.is_empty() || s.contains([' ', '\t']) { format!("\"{s}\"") } else { s.to_owned() }
 }
 
 fn uninstall() -> Result<String, ServiceError> {
