@@ -1,7 +1,13 @@
 //! The real binary, started the way operators start it: Go-style flags, exit codes, messages.
 
+#[cfg(unix)]
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+#[cfg(unix)]
+use std::process::Child;
+use std::process::Command;
+#[cfg(unix)]
+use std::process::Stdio;
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_exporter_exporter");
@@ -16,8 +22,10 @@ fn run(args: &[&str]) -> (i32, String, String) {
 }
 
 /// Kills the child when the test ends, however it ends.
+#[cfg(unix)]
 struct Running(Child);
 
+#[cfg(unix)]
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -71,6 +79,7 @@ fn serves_with_go_style_flags_and_stops_on_sigterm() {
     }
 }
 
+#[cfg(unix)]
 fn http_get(addr: &str, path: &str) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).expect("connect");

@@ -6,7 +6,9 @@ use crate::support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::{FakeExporter, Reply, TestProxy, get, sample, script};
+#[cfg(unix)]
+use support::script;
+use support::{FakeExporter, Reply, TestProxy, get, sample};
 
 fn http_module(port: u16, extra: &str) -> String {
     format!(

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use exporter_exporter::app::Options;
 
-use crate::support::{FakeExporter, Reply, TestProxy, closed_port, get, script};
+#[cfg(unix)]
+use crate::support::script;
+use crate::support::{FakeExporter, Reply, TestProxy, closed_port, get};
 
 const SECRETS: [&str; 5] = ["PASSWORDSECRET", "HEADERSECRET", "QUERYSECRET", "ENVSECRET", "CLIENTSECRET"];
 

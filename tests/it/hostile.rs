@@ -33,7 +33,6 @@ fn status(response: &str) -> Option<u16> {
     response.strip_prefix("HTTP/1.1 ").and_then(|r| r.get(..3)).and_then(|s| s.parse().ok())
 }
 
-#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
 #[tokio::test]
 async fn hostile_requests_get_clean_4xx_and_never_reach_an_upstream() {
     let up = FakeExporter::serving(Reply::text("a 1\n")).await;

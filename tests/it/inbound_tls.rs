@@ -6,6 +6,7 @@ use crate::support;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+#[cfg(unix)]
 use std::process::Command;
 use std::sync::Arc;
 

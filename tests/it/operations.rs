@@ -3,10 +3,14 @@
 
 use crate::support;
 
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
+#[cfg(unix)]
 use rustix::process::Signal;
-use support::{Daemon, FakeExporter, Reply, TestProxy, get, request, sample, script};
+use support::{Daemon, FakeExporter, Reply, TestProxy, get, request};
+#[cfg(unix)]
+use support::{sample, script};
 
 fn write(path: &std::path::Path, text: &str) {
     std::fs::write(path, text).expect("write");
