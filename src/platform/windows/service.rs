@@ -23,6 +23,7 @@ use windows_sys::Win32::Foundation::ERROR_FAILED_SERVICE_CONTROLLER_CONNECT;
 use super::event_log::{self, EventLog};
 use super::signals::Signals;
 use super::status::Status;
+use super::sys;
 use crate::platform::{AsService, ServiceArg, ServiceCommand, ServiceError, Signal};
 
 /// The service's name, display name and Event Log source, as the original's.
@@ -179,13 +180,22 @@ enum Slot {
     Exited(u8),
 }
 
+/// The service manager's program: the parent of every service it starts.
+const SERVICE_MANAGER: &str = "services.exe";
+
 /// When the service manager started this process, runs `body` as the service and returns its
-/// exit code once the service has stopped; otherwise (run at a console or by a program)
-/// returns `None` at once without calling it.
+/// exit code once the service has stopped; otherwise (run at a console, by a program, or by a
+/// service wrapper such as nssm) returns `None` at once without calling it. The service
+/// manager is recognised as the parent process, as Go's `svc.IsWindowsService` and .NET do
+/// (they also check its session is 0, which wine does not give); only then is the
+/// dispatcher asked, which fails for a console program only after a wait under wine.
 pub fn serve_as_service<F>(body: F) -> Option<u8>
 where
     F: FnOnce(AsService) -> u8 + Send + 'static,
 {
+    if !sys::parent_name().is_some_and(|p| p.eq_ignore_ascii_case(SERVICE_MANAGER)) {
+        return None;
+    }
     *SERVICE.lock().unwrap_or_else(PoisonError::into_inner) = Slot::Body(Box::new(body));
     let dispatched = service_dispatcher::start(SERVICE_NAME, ffi_service_main);
     let slot = std::mem::replace(&mut *SERVICE.lock().unwrap_or_else(PoisonError::into_inner), Slot::Empty);
