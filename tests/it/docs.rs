@@ -234,6 +234,7 @@ fn the_packaged_configuration_loads_and_the_flags_line_is_set() {
 }
 
 /// The fenced ```yaml blocks of a Markdown file.
+#[cfg(unix)]
 fn yaml_blocks(markdown: &str) -> Vec<String> {
     let mut blocks = Vec::new();
     let mut current: Option<String> = None;
@@ -254,6 +255,7 @@ fn yaml_blocks(markdown: &str) -> Vec<String> {
     blocks
 }
 
+#[cfg(unix)] // promtool is a Linux program here
 #[test]
 fn the_prometheus_examples_are_valid() {
     let blocks = yaml_blocks(&read("docs/prometheus.md"));

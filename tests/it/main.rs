@@ -40,6 +40,7 @@ mod operations;
 #[cfg(unix)]
 mod promtool;
 mod properties;
+#[cfg(unix)]
 mod proxy_exec;
 mod proxy_file;
 mod proxy_http;

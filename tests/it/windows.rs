@@ -219,7 +219,13 @@ async fn a_scrape_that_goes_away_ends_the_run() {
 #[tokio::test]
 async fn oversized_output_is_cut_off() {
     let dir = tempfile::tempdir().expect("tmp");
-    let s = script(dir.path(), "flood", ":loop\necho a 1\ngoto loop");
+    // cmd's own loop is slow under wine: each round prints 64 KiB.
+    std::fs::write(dir.path().join("chunk.prom"), "a 1\n".repeat(16 * 1024)).expect("write");
+    let s = script(
+        dir.path(),
+        "flood",
+        &format!(":loop\ntype \"{}\"\ngoto loop", dir.path().join("chunk.prom").display()),
+    );
     let proxy =
         TestProxy::start(&exec_module("s", &s, "    timeout: 20s\n", "      max_output_bytes: 100000\n"))
             .await;
