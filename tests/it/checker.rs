@@ -86,7 +86,7 @@ const UNDER_WINE_EVERY: usize = if cfg!(windows) { 15 } else { 1 };
 #[test]
 fn the_binary_and_its_library_function_agree_with_the_verifier_on_every_case() {
     let mut disagree = Vec::new();
-    let mut counted = 0;
+    let mut counted: usize = 0;
     for (folder, content_type, dialect) in TABLES {
         assert_eq!(Dialect::from_content_type(Some(content_type.as_bytes())), dialect, "{content_type}");
         for path in cases(folder) {
