@@ -64,86 +64,16 @@ fi
 [[ -x $OURS ]] || die "$OURS not found"
 
 # ---------------------------------------------------------------- 2. payloads
-SMALL_SOURCE="synthetic (gen_payload.py small)"
-if [[ -x $NODE_EXPORTER ]]; then
-    port=$(free_port)
-    "$NODE_EXPORTER" --web.listen-address="127.0.0.1:$port" >"$TMP/logs/node_exporter.log" 2>&1 &
-    ne=$!
-    track "$ne"
-    if wait_http "http://127.0.0.1:$port/metrics" "$ne" node_exporter 2>/dev/null &&
-        curl -sf --max-time 10 -H 'Accept: text/plain' -o "$TMP/www/small.prom" "http://127.0.0.1:$port/metrics" &&
-        [[ -s $TMP/www/small.prom ]]; then
-        SMALL_SOURCE="$("$NODE_EXPORTER" --version 2>&1 | head -1 | sed 's/ *(.*//') /metrics"
-    else
-        rm -f "$TMP/www/small.prom"
-    fi
-    stop "$ne"
-fi
-if [[ ! -s $TMP/www/small.prom ]]; then
-    note "node_exporter scrape unavailable, using a synthetic small page"
-    python3 "$HERE/gen_payload.py" small "$TMP/www/small.prom" || die "gen_payload.py small failed"
-fi
-python3 "$HERE/gen_payload.py" big "$TMP/www/big.prom" || die "gen_payload.py big failed"
-chmod 644 "$TMP/www/"*.prom
+make_payloads "$TMP/www"
 SMALL_BYTES=$(stat -c %s "$TMP/www/small.prom")
 BIG_BYTES=$(stat -c %s "$TMP/www/big.prom")
 
 # ---------------------------------------------------------------- 3. nginx: upstream and proxy
 UP_PORT=$(free_port)
 PX_PORT=$(free_port)
-nginx_user=""
-if [[ $(id -u) == 0 ]]; then
-    nginx_user="user nobody $(id -gn nobody 2>/dev/null || echo nogroup);"
-fi
-nginx_conf() { # nginx_conf DIR SERVER-BLOCK [HTTP-EXTRA]
-    local dir=$1
-    cat >"$dir/nginx.conf" <<EOF
-$nginx_user
-daemon off;
-worker_processes auto;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $dir/client_body;
-    proxy_temp_path $dir/proxy;
-    fastcgi_temp_path $dir/fastcgi;
-    uwsgi_temp_path $dir/uwsgi;
-    scgi_temp_path $dir/scgi;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_timeout 75s;
-    keepalive_requests 1000000;
-    ${3:-}
-    $2
-}
-EOF
-}
-nginx_conf "$TMP/nginx-up" "
-    types { }
-    default_type \"text/plain; version=0.0.4\";
-    server {
-        listen 127.0.0.1:$UP_PORT;
-        location / { root $TMP/www; }
-    }"
-nginx_conf "$TMP/nginx-px" "
-    server {
-        listen 127.0.0.1:$PX_PORT;
-        location / {
-            proxy_pass http://upstream_nginx;
-            proxy_http_version 1.1;
-            proxy_set_header Connection \"\";
-        }
-    }" "upstream upstream_nginx { server 127.0.0.1:$UP_PORT; keepalive 32; }"
+nginx_static "$TMP/nginx-up" "$UP_PORT" "$TMP/www"
+nginx_proxy "$TMP/nginx-px" "$PX_PORT" "$UP_PORT"
 
-start_nginx() { # start_nginx DIR -> sets NGINX_PID
-    local dir=$1
-    "$NGINX" -t -q -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" >&2 || die "nginx -t failed for $dir/nginx.conf"
-    "$NGINX" -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" >"$dir/stdout.log" 2>&1 &
-    NGINX_PID=$!
-    track "$NGINX_PID"
-}
 start_nginx "$TMP/nginx-up"
 NGINX_UP_PID=$NGINX_PID
 start_nginx "$TMP/nginx-px"

@@ -65,3 +65,99 @@ rss_field() { # rss_field FIELD PID...: sum of FIELD (kB) over the PIDs
     done
     echo "$sum"
 }
+
+# ---------------------------------------------------------------- nginx
+# nginx_conf DIR SERVER-BLOCK [HTTP-EXTRA]: an nginx of its own in DIR (no daemon, no access log,
+# keep-alive without limit). As root its workers run as nobody.
+nginx_conf() {
+    local dir=$1 user=""
+    mkdir -p "$dir"
+    [[ $(id -u) == 0 ]] && user="user nobody $(id -gn nobody 2>/dev/null || echo nogroup);"
+    cat >"$dir/nginx.conf" <<CONF
+$user
+daemon off;
+worker_processes auto;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $dir/client_body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 75s;
+    keepalive_requests 1000000;
+    ${3:-}
+    $2
+}
+CONF
+}
+# nginx_static DIR PORT ROOT: a static file server for ROOT's *.prom pages (text 0.0.4).
+nginx_static() {
+    nginx_conf "$1" "types { } default_type \"text/plain; version=0.0.4\";
+    server { listen 127.0.0.1:$2; location / { root $3; } }"
+}
+# nginx_proxy DIR PORT UPSTREAM-PORT: nginx as a plain reverse proxy, configured as a careful
+# operator would (HTTP/1.1 to the upstream, 32 kept-alive upstream connections, no access log).
+nginx_proxy() {
+    nginx_conf "$1" "server { listen 127.0.0.1:$2;
+        location / { proxy_pass http://upstream_nginx; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }" \
+        "upstream upstream_nginx { server 127.0.0.1:$3; keepalive 32; }"
+}
+# start_nginx DIR -> NGINX_PID (the master; its workers are children_of it)
+start_nginx() {
+    local dir=$1 bin
+    bin=$(command -v nginx || echo /usr/sbin/nginx)
+    "$bin" -t -q -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" >&2 || die "nginx -t failed for $dir/nginx.conf"
+    "$bin" -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" >"$dir/stdout.log" 2>&1 &
+    NGINX_PID=$!
+    track "$NGINX_PID"
+}
+
+# ---------------------------------------------------------------- CPU time
+# cpu_ticks PID...: utime + stime (clock ticks, all threads, reaped children not counted) summed
+# over the PIDs. Field 2 of /proc/PID/stat may hold spaces, so count from its closing bracket.
+cpu_ticks() {
+    local sum=0 p rest
+    for p in "$@"; do
+        rest=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null) || continue
+        # after "pid (comm) ", utime and stime are the 12th and 13th fields
+        sum=$((sum + $(awk '{print $12 + $13}' <<<"$rest")))
+    done
+    echo "$sum"
+}
+
+# ---------------------------------------------------------------- payloads
+# make_payloads WWW: WWW/small.prom, a real node_exporter page (NODE_EXPORTER, scraped once on a
+# free port; a synthetic page of the same shape when that fails), and WWW/big.prom, 10,000
+# families x 10 series (gen_payload.py big, deterministic). Sets SMALL_SOURCE.
+make_payloads() {
+    local www=$1 port ne here
+    here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+    mkdir -p "$www"
+    SMALL_SOURCE="synthetic (gen_payload.py small)"
+    if [[ -x ${NODE_EXPORTER:-} ]]; then
+        port=$(free_port)
+        "$NODE_EXPORTER" --web.listen-address="127.0.0.1:$port" >"$www/../node_exporter.log" 2>&1 &
+        ne=$!
+        track "$ne"
+        if wait_http "http://127.0.0.1:$port/metrics" "$ne" node_exporter 2>/dev/null &&
+            curl -sf --max-time 10 -H 'Accept: text/plain' -o "$www/small.prom" "http://127.0.0.1:$port/metrics" &&
+            [[ -s $www/small.prom ]]; then
+            SMALL_SOURCE="$("$NODE_EXPORTER" --version 2>&1 | head -1 | sed 's/ *(.*//') /metrics"
+        else
+            rm -f "$www/small.prom"
+        fi
+        stop "$ne"
+    fi
+    if [[ ! -s $www/small.prom ]]; then
+        note "node_exporter scrape unavailable, using a synthetic small page"
+        python3 "$here/gen_payload.py" small "$www/small.prom" || die "gen_payload.py small failed"
+    fi
+    python3 "$here/gen_payload.py" big "$www/big.prom" || die "gen_payload.py big failed"
+    chmod 644 "$www/"*.prom
+}

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use flate2::read::MultiGzDecoder;
 
 use crate::exposition::{BodyCheck, Dialect, Encoding, Format, Position, Summary, VerifyError};
-use crate::modules::output::dialect_of;
+use crate::modules::verification::dialect_of;
 pub use excerpt::{Caret, Excerpt, MAX_SHOWN_LINE_BYTES};
 
 /// The first bytes of every gzip stream (magic and the deflate method).

@@ -18,10 +18,10 @@ use crate::app::{
 };
 use crate::config::Sources;
 use crate::logging::{DEFAULT_LOG_LEVEL, LogFormat, LogLevel};
-use crate::modules::deadline::DEFAULT_TIMEOUT_OFFSET;
-use crate::modules::http::DEFAULT_MAX_BODY_BYTES;
+use crate::method::http::DEFAULT_MAX_BODY_BYTES;
 use crate::platform::{ServiceArg, ServiceCommand};
 use crate::routes::discovery::PathStyle;
+use crate::scrape::deadline::DEFAULT_TIMEOUT_OFFSET;
 use crate::security::{BearerSource, Secret, WebSettings};
 use crate::server::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_READ_HEADER_TIMEOUT, Limits};
 use crate::settings::{

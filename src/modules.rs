@@ -5,29 +5,20 @@
 //! module that goes away takes its series off `/metrics`.
 
 mod coalesce;
-pub mod deadline;
-pub mod error;
-pub mod exec;
-pub mod file;
-pub mod http;
-pub mod output;
-pub mod query;
-pub mod request;
+mod fetch;
 pub mod running;
-pub mod trace;
+pub mod verification;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
 
-pub use error::{BuildError, BuildProblem, ScrapeError};
-pub use request::ScrapeRequest;
-use running::BuildContext;
 pub use running::RunningModule;
 
 use crate::config::Module;
 use crate::docker::resolve::Resolver;
+use crate::method::build::{BuildContext, BuildError};
 use crate::telemetry::Metrics;
 use crate::upstream::budget::MemoryBudget;
 use crate::upstream::tls::SystemRoots;

@@ -13,8 +13,8 @@ pub mod windows;
 use windows as os;
 
 pub use os::{
-    ProcessReader, ProcessTree, Signals, UnixStream, prepare_command, raise_fd_limit, tune_allocator,
-    unix_sockets,
+    ProcessReader, ProcessTree, REUSE_ADDRESS, Signals, UnixStream, prepare_command, raise_fd_limit,
+    tune_allocator, unix_sockets,
 };
 #[cfg(unix)]
 pub use unix::malloc;

@@ -8,7 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::ConfigError;
 use crate::docker::api::DockerError;
-use crate::modules::BuildError;
+use crate::method::build::BuildError;
 use crate::security::SecurityError;
 
 /// Reload requests waiting at most; more wait for room.

@@ -32,11 +32,12 @@ use tokio::time::Instant;
 
 use crate::auth::Auth;
 use crate::body::Body;
-use crate::modules::deadline::effective_timeout;
-use crate::modules::output::TEXT_CONTENT_TYPE;
-use crate::modules::trace::Trace;
-use crate::modules::{ModuleSet, ScrapeRequest, query};
+use crate::modules::ModuleSet;
 use crate::reload::{ReloadError, ReloadHandle};
+use crate::response::{TEXT_CONTENT_TYPE, plain};
+use crate::scrape::deadline::effective_timeout;
+use crate::scrape::trace::Trace;
+use crate::scrape::{ScrapeRequest, query};
 use crate::telemetry::Metrics;
 use discovery::PathStyle;
 use rate_limit::RateLimiter;
@@ -347,14 +348,4 @@ impl Routes {
 fn module_in_path(path: &str, proxy_path: &str) -> Option<String> {
     let raw = path.strip_prefix(proxy_path)?.strip_prefix('/').filter(|n| !n.is_empty())?;
     percent_encoding::percent_decode_str(raw).decode_utf8().ok().map(|n| n.into_owned())
-}
-
-/// A short plain-text response, as Go's `http.Error` writes them.
-pub fn plain(status: StatusCode, body: &str) -> Response<Body> {
-    let mut r = Response::new(Body::full(body.to_owned()));
-    *r.status_mut() = status;
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    r
 }

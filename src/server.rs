@@ -97,11 +97,7 @@ const LISTEN_BACKLOG: u32 = 128;
 fn dual_stack(port: u16) -> std::io::Result<TcpListener> {
     let socket = tokio::net::TcpSocket::new_v6()?;
     socket2::SockRef::from(&socket).set_only_v6(false)?;
-    // As tokio's own bind: quick rebinding on unix; on Windows the option would let another
-    // socket take the port.
-    if cfg!(unix) {
-        socket.set_reuseaddr(true)?;
-    }
+    socket.set_reuseaddr(crate::platform::REUSE_ADDRESS)?;
     socket.bind(SocketAddr::from(([0u16; 8], port)))?;
     socket.listen(LISTEN_BACKLOG)
 }

@@ -27,6 +27,11 @@ pub struct Families {
     pub connections: bool,
 }
 
+impl Families {
+    /// No method-specific family.
+    pub const NONE: Families = Families { commands: false, files: false, connections: false };
+}
+
 /// Which families a set of counters appears in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {

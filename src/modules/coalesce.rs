@@ -19,17 +19,15 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Version, header};
-use http_body_util::BodyExt as _;
+use http::{HeaderValue, Method, Response, header};
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
-use super::deadline::follow_wait;
-use super::error::ScrapeError;
-use super::request::ScrapeRequest;
+use super::fetch::Whole;
 use crate::body::Body;
+use crate::scrape::deadline::{follow_wait, in_time};
+use crate::scrape::{ScrapeError, ScrapeRequest};
 use crate::upstream::budget::{Freed, MemoryBudget};
 
 /// An answer at least this large makes the next fetch of the same scrape wait until it is
@@ -65,16 +63,7 @@ impl Key {
 }
 
 /// One fetch's answer, as every waiter gets it.
-#[derive(Debug)]
-struct Answer {
-    status: StatusCode,
-    version: Version,
-    headers: HeaderMap,
-    pieces: Vec<Bytes>,
-    len: u64,
-}
-
-type Outcome = Result<Answer, Arc<ScrapeError>>;
+type Outcome = Result<Whole, Arc<ScrapeError>>;
 
 /// One fetch in flight.
 #[derive(Debug)]
@@ -121,8 +110,8 @@ impl Flights {
     }
 
     /// Joins the fetch in flight for `key`, or starts `fetch` as a new one; `deadline` is the
-    /// new fetch's. The fetch must answer with a body held in memory. A new fetch first waits
-    /// (boundedly) for the last large answer of `key` to be sent.
+    /// new fetch's. A new fetch first waits (boundedly) for the last large answer of `key` to
+    /// be sent.
     pub(crate) fn join<F>(
         self: &Arc<Self>,
         key: Key,
@@ -130,7 +119,7 @@ impl Flights {
         fetch: impl FnOnce() -> F,
     ) -> Ticket
     where
-        F: Future<Output = Result<Response<Body>, ScrapeError>> + Send + 'static,
+        F: Future<Output = Result<Whole, ScrapeError>> + Send + 'static,
     {
         let mut table = self.lock();
         if let Some(flight) = table.flights.get(&key) {
@@ -151,10 +140,10 @@ impl Flights {
                 flights.budget.after(&last, Instant::now() + follow_wait(left)).await;
             }
             let (outcome, freed) = match fetch.await {
-                Ok(response) => match answer(response).await {
-                    Ok((a, freed)) => (Ok(a), freed),
-                    Err(e) => (Err(Arc::new(e)), None),
-                },
+                Ok(whole) => {
+                    let (whole, freed) = watched(whole);
+                    (Ok(whole), freed)
+                }
                 Err(e) => (Err(Arc::new(e)), None),
             };
             // Gone from the table before the answer is out, so no scrape joins a finished fetch.
@@ -210,20 +199,10 @@ impl Ticket {
             (Some(_) | None, None) => true,
             (None, Some(_)) => false,
         };
-        let outcome = match deadline.filter(|_| !fetch_ends_first) {
-            Some(d) => tokio::time::timeout_at(d, answered)
-                .await
-                .map_err(|_| ScrapeError::Timeout(timeout.unwrap_or_default()))?,
-            None => answered.await,
-        };
+        let own_deadline = deadline.filter(|_| !fetch_ends_first);
+        let outcome = in_time(own_deadline, timeout, || async { Ok(answered.await) }).await?;
         match outcome.as_deref() {
-            Some(Ok(a)) => {
-                let mut response = Response::new(Body::shared(&a.pieces, a.len));
-                *response.status_mut() = a.status;
-                *response.version_mut() = a.version;
-                *response.headers_mut() = a.headers.clone();
-                Ok(response)
-            }
+            Some(Ok(whole)) => Ok(whole.share()),
             Some(Err(e)) => Err(ScrapeError::Shared(e.clone())),
             None => Err(ScrapeError::Lost),
         }
@@ -245,55 +224,32 @@ impl Drop for Ticket {
     }
 }
 
-/// The response as every waiter will get it: its body read whole (it is in memory already,
-/// or, from a stream, read here) into pieces they share; if it is large, with a watch on when
-/// they are all freed.
-async fn answer(response: Response<Body>) -> Result<(Answer, Option<Freed>), ScrapeError> {
-    let (parts, body) = response.into_parts();
-    let (pieces, len): (Vec<Bytes>, u64) = match body {
-        Body::Full(b) => {
-            let len = b.as_ref().map_or(0, |b| b.len() as u64);
-            (b.into_iter().collect(), len)
-        }
-        Body::Frames { mut pieces, remaining } => {
-            pieces.reverse();
-            (pieces, remaining)
-        }
-        stream @ Body::Stream { .. } => {
-            // Not given by the runners when asked for a whole answer; read here all the same.
-            let mut stream = stream;
-            let mut pieces = Vec::new();
-            let mut len = 0;
-            while let Some(frame) = stream.frame().await {
-                let frame = frame.map_err(|e| ScrapeError::Upstream {
-                    upstream: "(shared fetch)".to_owned(),
-                    cause: e.to_string(),
-                })?;
-                if let Ok(data) = frame.into_data() {
-                    len += data.len() as u64;
-                    pieces.push(data);
-                }
-            }
-            (pieces, len)
-        }
-    };
-    let (pieces, freed) = if len >= FOLLOW_MIN_BYTES {
-        let (pieces, freed) = Freed::watch(pieces);
-        (pieces, Some(freed))
-    } else {
-        (pieces, None)
-    };
-    let answer = Answer { status: parts.status, version: parts.version, headers: parts.headers, pieces, len };
-    Ok((answer, freed))
+/// The answer as every waiter will get it; if it is large, its pieces watched, so that the next
+/// fetch of the same scrape can wait until they are all freed.
+fn watched(whole: Whole) -> (Whole, Option<Freed>) {
+    if whole.len < FOLLOW_MIN_BYTES {
+        return (whole, None);
+    }
+    let (pieces, freed) = Freed::watch(whole.pieces);
+    (Whole { pieces, ..whole }, Some(freed))
 }
 
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
+    use bytes::Bytes;
+    use http::{HeaderMap, StatusCode};
+    use http_body_util::BodyExt as _;
+
     use super::*;
-    use crate::modules::deadline::FOLLOW_MAX_WAIT;
+    use crate::scrape::deadline::FOLLOW_MAX_WAIT;
     use crate::telemetry::BudgetMetrics;
+
+    fn whole(pieces: Vec<Bytes>) -> Whole {
+        let len = pieces.iter().map(|p| p.len() as u64).sum();
+        Whole { status: StatusCode::OK, headers: HeaderMap::new(), pieces, len }
+    }
 
     fn key() -> Key {
         Key { head: false, params: Vec::new(), headers: [None, None, None, None] }
@@ -308,9 +264,7 @@ mod tests {
     /// one its only waiter got (not sent yet: its pieces are held).
     async fn answered(flights: &Arc<Flights>, len: usize) -> Response<Body> {
         let half = Bytes::from(vec![b'x'; len / 2]);
-        let ticket = flights.join(key(), None, move || async move {
-            Ok(Response::new(Body::frames(vec![half.clone(), half], len as u64)))
-        });
+        let ticket = flights.join(key(), None, move || async move { Ok(whole(vec![half.clone(), half])) });
         ticket.wait(None, None).await.expect("answered")
     }
 
@@ -322,7 +276,7 @@ mod tests {
         let (started, when) = tokio::sync::oneshot::channel();
         let ticket = flights.join(key(), deadline, move || async move {
             let _ = started.send(std::time::Instant::now());
-            Ok(Response::new(Body::full("next")))
+            Ok(whole(vec![Bytes::from_static(b"next")]))
         });
         (ticket, when)
     }
@@ -402,7 +356,7 @@ mod tests {
         let (go, started) = tokio::sync::oneshot::channel::<()>();
         let leader = flights.join(key(), None, move || async move {
             let _ = started.await;
-            Ok(Response::new(Body::frames(pieces, 3000)))
+            Ok(whole(pieces))
         });
         let joiner = flights.join(key(), None, || async { Err(ScrapeError::Lost) });
         assert!(joiner.joined);

@@ -11,6 +11,10 @@ pub use process_tree::{ProcessTree, prepare_command};
 pub use signals::Signals;
 pub use tokio::net::UnixStream;
 
+/// Listeners set SO_REUSEADDR, as tokio's own bind does: a restarted proxy can listen again at
+/// once, while connections of the last one wait out their TIME_WAIT.
+pub const REUSE_ADDRESS: bool = true;
+
 /// Unix sockets are there: `http.socket` and `unix://` Docker hosts work.
 pub fn unix_sockets() -> Result<(), &'static str> {
     Ok(())

@@ -14,6 +14,10 @@ pub use process_stats::ProcessReader;
 pub use process_tree::{ProcessTree, prepare_command};
 pub use signals::Signals;
 
+/// Listeners do not set SO_REUSEADDR, as tokio's own bind does not on Windows: there it would
+/// let another program's socket take a port in use.
+pub const REUSE_ADDRESS: bool = false;
+
 const NO_UNIX_SOCKETS: &str = "unix sockets are not available on Windows";
 
 /// Why `http.socket` and `unix://` Docker hosts are refused here.

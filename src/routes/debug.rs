@@ -15,8 +15,8 @@ use http::header::{self, HeaderValue};
 use crate::body::Body;
 use crate::check;
 use crate::config::{HttpSource, Module, Source};
-use crate::modules::ScrapeError;
-use crate::modules::trace::Seen;
+use crate::scrape::ScrapeError;
+use crate::scrape::trace::Seen;
 
 /// Headers whose values are credentials, never shown.
 const CREDENTIALS: [header::HeaderName; 3] =

@@ -20,6 +20,9 @@ use crate::telemetry::BudgetMetrics;
 /// `-upstream.max-body-bytes` allows still fits.
 pub const DEFAULT_MAX_HELD_BYTES: u64 = 256 << 20;
 
+/// How long a body waits for room when its scrape has no deadline of its own.
+pub const ROOM_WAIT_WITHOUT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// How much more room a body growing without a declared length reserves at a time, so that a
 /// large body does not take the budget's lock for every piece.
 const GROW_STEP: u64 = 256 << 10;

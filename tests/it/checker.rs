@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use exporter_exporter::check::{Chosen, check};
 use exporter_exporter::exposition::{Dialect, Encoding, Format, Position, VerifyError, verify};
-use exporter_exporter::modules::output::dialect_of;
+use exporter_exporter::modules::verification::dialect_of;
 use support::{FakeExporter, Reply, TestProxy};
 
 const BIN: &str = env!("CARGO_BIN_EXE_exporter_exporter");

@@ -118,7 +118,7 @@ async fn many_kept_alive_clients_scrape_a_mix_of_modules_without_error() {
     loop {
         let now = Resources::of(pid);
         // Pooled upstream connections stay, up to their bound.
-        let pooled = exporter_exporter::modules::http::MAX_IDLE_CONNECTIONS;
+        let pooled = exporter_exporter::method::http::MAX_IDLE_CONNECTIONS;
         if now.fds <= idle.fds + pooled + 4 && now.children == 0 {
             break;
         }

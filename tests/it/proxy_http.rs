@@ -4,7 +4,7 @@ use crate::support;
 
 use std::time::{Duration, Instant};
 
-use exporter_exporter::modules::error::VERIFICATION_FAILED;
+use exporter_exporter::scrape::error::VERIFICATION_FAILED;
 use support::{FakeExporter, Reply, TestProxy, closed_port, get, sample};
 
 const NODE: &str = "# HELP node_load1 1m load average.\n# TYPE node_load1 gauge\nnode_load1 0.21\n";

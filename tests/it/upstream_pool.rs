@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use exporter_exporter::modules::http::MAX_IDLE_CONNECTIONS;
+use exporter_exporter::method::http::MAX_IDLE_CONNECTIONS;
 use support::TestProxy;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

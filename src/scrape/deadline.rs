@@ -1,8 +1,14 @@
 //! How long a scrape may take: the module's timeout, or Prometheus's own scrape timeout (sent in
 //! `X-Prometheus-Scrape-Timeout-Seconds`) minus an offset, whichever is shorter, as
-//! blackbox_exporter does. Pure arithmetic.
+//! blackbox_exporter does (pure arithmetic); and [`in_time`], the one place a deadline is
+//! applied to work.
 
+use std::future::Future;
 use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::error::ScrapeError;
 
 /// The shortest deadline a scrape-timeout header can produce, however small it is.
 pub const MIN_SCRAPE_TIMEOUT: Duration = Duration::from_millis(100);
@@ -20,6 +26,23 @@ pub const FOLLOW_MAX_WAIT: Duration = Duration::from_secs(1);
 /// fetch keeps the other half.
 pub fn follow_wait(left: Option<Duration>) -> Duration {
     left.map_or(FOLLOW_MAX_WAIT, |left| (left / 2).min(FOLLOW_MAX_WAIT))
+}
+
+/// Runs the work `start` makes until `deadline` (None: for as long as it takes). Past the
+/// deadline the work is dropped, which ends whatever it holds (a connection, a command's
+/// process group), and the scrape has timed out after `timeout`. The work is made here rather
+/// than passed in made, so that its (large) future is stored once, inside this one.
+pub async fn in_time<T, F: Future<Output = Result<T, ScrapeError>>>(
+    deadline: Option<Instant>,
+    timeout: Option<Duration>,
+    start: impl FnOnce() -> F,
+) -> Result<T, ScrapeError> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, start())
+            .await
+            .unwrap_or_else(|_| Err(ScrapeError::Timeout(timeout.unwrap_or_default()))),
+        None => start().await,
+    }
 }
 
 /// The time allowed for one scrape, if any. A missing or malformed header leaves the module

@@ -1,9 +1,9 @@
 //! `method: http`, the reverse proxy: builds the upstream request (URL from the module, query
-//! merged, client headers forwarded minus hop-by-hop ones), and for a 200 reads the body while
-//! verifying it, then serves the upstream's bytes and headers unchanged. Anything else streams
-//! through as it arrives. Connections are kept alive in the module's pool (pool.rs), at most
-//! `http.max_connections` open at once; a body held whole has room in the memory budget
-//! (budget.rs) for as long as it is held.
+//! merged, client headers forwarded minus hop-by-hop ones) and answers with the upstream's
+//! head, its body still arriving; the fetch path reads a 200 body whole while verifying it and
+//! serves the upstream's bytes and headers unchanged, and streams anything else through.
+//! Connections are kept alive in the module's pool (pool.rs), at most `http.max_connections`
+//! open at once.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -11,22 +11,20 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::{Method, Request, Response, StatusCode, Uri};
-use http_body_util::{BodyExt, Empty};
+use http::{Method, Request, Response, Uri};
+use http_body_util::Empty;
 use hyper::body::Incoming;
 
-use super::error::{BuildProblem, ScrapeError};
-use super::query;
-use super::request::ScrapeRequest;
-use super::trace::Trace;
-use crate::body::Body;
+use super::build::{BuildContext, BuildProblem};
+use super::runner::{Answer, Arriving, ModuleRef, Runner};
 use crate::config::docker::ContainerTarget;
 use crate::config::{Endpoint, HttpSource, Scheme};
 use crate::docker::resolve::Resolver;
-use crate::exposition::{BodyCheck, Dialect, Encoding};
-use crate::telemetry::ModuleMetrics;
+use crate::scrape::error::causes;
+use crate::scrape::{ScrapeError, ScrapeRequest, query};
+use crate::telemetry::{Families, ModuleMetrics};
 use crate::tls::TlsError;
-use crate::upstream::budget::{Held, MemoryBudget, NoRoom};
+use crate::upstream::budget::MemoryBudget;
 use crate::upstream::pool::{Checkout, Connection, Pool, PoolLimits, Room, UpstreamBody};
 use crate::upstream::tcp::TcpConnector;
 use crate::upstream::tls::{self as upstream_tls, SystemRoots};
@@ -66,7 +64,7 @@ enum Connector {
 
 /// A running http module.
 #[derive(Debug)]
-pub struct HttpUpstream {
+pub struct HttpRunner {
     source: Box<HttpSource>,
     connector: Connector,
     pool: Arc<Pool>,
@@ -80,7 +78,7 @@ pub struct HttpUpstream {
     budget: Arc<MemoryBudget>,
 }
 
-impl HttpUpstream {
+impl HttpRunner {
     /// Builds the client for one module; reads its TLS files now, so errors surface at startup.
     pub fn build(
         source: &HttpSource,
@@ -88,7 +86,7 @@ impl HttpUpstream {
         max_body: u64,
         budget: &Arc<MemoryBudget>,
         docker: Option<&Arc<Resolver>>,
-    ) -> Result<HttpUpstream, BuildProblem> {
+    ) -> Result<HttpRunner, BuildProblem> {
         let (connector, default_host, authority) = match &source.endpoint {
             Endpoint::Unix(path) => (
                 Connector::Unix(UnixConnector::new(path.clone())),
@@ -141,7 +139,7 @@ impl HttpUpstream {
             v.set_sensitive(true);
             v
         });
-        Ok(HttpUpstream {
+        Ok(HttpRunner {
             source: Box::new(source.clone()),
             connector,
             pool,
@@ -151,59 +149,6 @@ impl HttpUpstream {
             max_body,
             budget: budget.clone(),
         })
-    }
-
-    /// Whether a 200 body is verified, so held whole before it is served.
-    pub fn verifies(&self) -> bool {
-        self.source.verify
-    }
-
-    /// Proxies one scrape. With `whole`, an answer that would stream through (a status other
-    /// than 200) is read to its end first, so that coalesced scrapes can share it.
-    pub async fn scrape(
-        &self,
-        req: &ScrapeRequest<'_>,
-        metrics: &ModuleMetrics,
-        whole: bool,
-    ) -> Result<Response<Body>, ScrapeError> {
-        if let Some(t) = req.trace {
-            t.upstream(self.describe());
-        }
-        let exchange = async {
-            let (conn, response) = self.exchange(req, metrics).await?;
-            if let Some(t) = req.trace {
-                t.response(response.status().as_u16(), response.headers());
-            }
-            let (mut parts, body) = response.into_parts();
-            let body = UpstreamBody::new(body, conn, self.pool.clone());
-            strip_hop_by_hop(&mut parts.headers);
-            // The client's connection has its own protocol version; an HTTP/1.0 upstream must not
-            // turn our answer into HTTP/1.0 (which closes the client's kept-alive connection).
-            parts.version = http::Version::default();
-            if parts.status != StatusCode::OK || !self.source.verify || req.method == Method::HEAD {
-                if whole {
-                    let (frames, len, held) = self.read_held(body, None, req.deadline, req.trace).await?;
-                    if let Some(t) = req.trace {
-                        t.complete();
-                    }
-                    return Ok(Response::from_parts(parts, Body::frames(held.spread(frames), len)));
-                }
-                return Ok(Response::from_parts(parts, Body::stream(body, req.deadline, self.max_body)));
-            }
-            let verified = self.read_verified(body, &parts.headers, req.deadline, req.trace).await;
-            if let Some(t) = req.trace {
-                t.complete();
-            }
-            let (frames, len, held) = verified?;
-            parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-            Ok(Response::from_parts(parts, Body::frames(held.spread(frames), len)))
-        };
-        match req.deadline {
-            Some(deadline) => tokio::time::timeout_at(deadline, exchange)
-                .await
-                .unwrap_or_else(|_| Err(ScrapeError::Timeout(req.timeout.unwrap_or_default()))),
-            None => exchange.await,
-        }
     }
 
     /// Sends the request on a kept-alive connection, or a new one, and waits for the head.
@@ -232,7 +177,7 @@ impl HttpUpstream {
                 Err(e) => return Err(self.upstream_error(&e)),
             },
         };
-        let mut conn = self.connect(req.deadline, room, req.trace).await?;
+        let mut conn = self.connect(req, room).await?;
         let response =
             conn.send(self.traced_request(req, false)).await.map_err(|e| self.upstream_error(&e))?;
         Ok((conn, response))
@@ -248,15 +193,10 @@ impl HttpUpstream {
         request
     }
 
-    async fn connect(
-        &self,
-        deadline: Option<tokio::time::Instant>,
-        room: Room,
-        trace: Option<&Trace>,
-    ) -> Result<Connection, ScrapeError> {
+    async fn connect(&self, req: &ScrapeRequest<'_>, room: Room) -> Result<Connection, ScrapeError> {
         let refused = |e: &(dyn std::error::Error + 'static)| ScrapeError::Connect {
             upstream: self.authority.clone(),
-            cause: chain(e),
+            cause: causes(e),
         };
         match &self.connector {
             Connector::Tcp(c) => {
@@ -272,9 +212,9 @@ impl HttpUpstream {
                 // one (it restarted): forget it and ask once more.
                 let mut retried = false;
                 loop {
-                    let addr = resolver.resolve(target, deadline).await?;
-                    if let Some(t) = trace {
-                        t.upstream(format!("{} (container {} at {addr})", self.describe(), target.name));
+                    let addr = resolver.resolve(target, req.deadline).await?;
+                    if let Some(t) = req.trace {
+                        t.upstream(format!("{} (container {} at {addr})", self.describe(req), target.name));
                     }
                     match tcp.connect_to(addr).await {
                         Ok(io) => return Connection::handshake(io, room).await.map_err(|e| refused(&e)),
@@ -337,57 +277,40 @@ impl HttpUpstream {
         request
     }
 
-    /// Reads a 200 body, verifying each frame as it arrives. The frames are kept as received
-    /// (no copy into one buffer) and become the response body.
-    async fn read_verified(
-        &self,
-        body: UpstreamBody,
-        headers: &HeaderMap,
-        deadline: Option<tokio::time::Instant>,
-        trace: Option<&Trace>,
-    ) -> Result<(Vec<Bytes>, u64, Held), ScrapeError> {
-        let dialect =
-            Dialect::from_content_type(headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes));
-        let encoding =
-            Encoding::from_header(headers.get(header::CONTENT_ENCODING).map(HeaderValue::as_bytes))
-                .map_err(ScrapeError::Encoding)?;
-        let mut check = BodyCheck::new(dialect, encoding, self.max_body);
-        let declared = headers
+    fn upstream_error(&self, e: &hyper::Error) -> ScrapeError {
+        ScrapeError::Upstream { upstream: self.authority.clone(), cause: causes(e) }
+    }
+}
+
+impl Runner for HttpRunner {
+    /// Sends the request and answers with the upstream's head, its body still arriving.
+    async fn run(&self, req: &ScrapeRequest<'_>, module: ModuleRef<'_>) -> Result<Answer<'_>, ScrapeError> {
+        let (conn, response) = self.exchange(req, module.metrics).await?;
+        if let Some(t) = req.trace {
+            t.response(response.status().as_u16(), response.headers());
+        }
+        let (mut parts, body) = response.into_parts();
+        strip_hop_by_hop(&mut parts.headers);
+        let declared = parts
+            .headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        let mut body = body;
-        let mut verify = |data: &Bytes| {
-            if let Some(t) = trace {
-                t.piece(data);
-            }
-            check.push(data).map_err(ScrapeError::from)
+        let body = Arriving {
+            body: UpstreamBody::new(body, conn, self.pool.clone()),
+            declared,
+            budget: &self.budget,
+            max_body: self.max_body,
+            upstream: &self.authority,
         };
-        let (frames, total, held) = self.read_pieces(&mut body, declared, deadline, &mut verify).await?;
-        check.end()?;
-        Ok((frames, total, held))
+        Ok(Answer::Http { status: parts.status, headers: parts.headers, body })
     }
 
-    /// Reads a body that is not verified to its end, holding room for it (see `read_pieces`).
-    async fn read_held(
-        &self,
-        mut body: UpstreamBody,
-        declared: Option<u64>,
-        deadline: Option<tokio::time::Instant>,
-        trace: Option<&Trace>,
-    ) -> Result<(Vec<Bytes>, u64, Held), ScrapeError> {
-        let mut record = |data: &Bytes| {
-            if let Some(t) = trace {
-                t.piece(data);
-            }
-            Ok(())
-        };
-        self.read_pieces(&mut body, declared, deadline, &mut record).await
+    fn method(&self) -> &'static str {
+        "http"
     }
 
-    /// What this module reaches, for a debug report: the URL (and how a container's address
-    /// is found), or the socket.
-    pub fn describe(&self) -> String {
+    fn describe(&self, _req: &ScrapeRequest<'_>) -> String {
         let url =
             |authority: &str| format!("{}://{authority}{}", self.source.scheme.as_str(), self.source.path);
         match &self.connector {
@@ -400,44 +323,21 @@ impl HttpUpstream {
         }
     }
 
-    /// Reads a body to its end, up to the body limit, holding room in the memory budget for
-    /// it: all of a declared length before the first byte is read, else step by step; waits
-    /// for room until the deadline. Each piece goes through `check` as it arrives.
-    async fn read_pieces(
-        &self,
-        body: &mut UpstreamBody,
-        declared: Option<u64>,
-        deadline: Option<tokio::time::Instant>,
-        check: &mut (dyn FnMut(&Bytes) -> Result<(), ScrapeError> + Send),
-    ) -> Result<(Vec<Bytes>, u64, Held), ScrapeError> {
-        if declared.is_some_and(|n| n > self.max_body) {
-            return Err(ScrapeError::BodyTooLarge { limit: self.max_body });
-        }
-        let wait_until =
-            deadline.unwrap_or_else(|| tokio::time::Instant::now() + CONNECTION_WAIT_WITHOUT_DEADLINE);
-        let mut held = self.budget.nothing();
-        let room = |e: NoRoom| ScrapeError::NoMemory { never: e == NoRoom::Never };
-        if let Some(n) = declared {
-            self.budget.grow(&mut held, n, false, self.max_body, wait_until).await.map_err(room)?;
-        }
-        let mut frames = Vec::new();
-        let mut total: u64 = 0;
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| self.upstream_error(&e))?;
-            let Ok(data) = frame.into_data() else { continue };
-            total += data.len() as u64;
-            if total > self.max_body {
-                return Err(ScrapeError::BodyTooLarge { limit: self.max_body });
-            }
-            self.budget.grow(&mut held, total, true, self.max_body, wait_until).await.map_err(room)?;
-            check(&data)?;
-            frames.push(data);
-        }
-        Ok((frames, total, held))
+    fn families(&self) -> Families {
+        Families { connections: true, ..Families::NONE }
     }
 
-    fn upstream_error(&self, e: &hyper::Error) -> ScrapeError {
-        ScrapeError::Upstream { upstream: self.authority.clone(), cause: chain(e) }
+    fn verifies(&self) -> bool {
+        self.source.verify
+    }
+
+    fn stale(&self, context: &BuildContext<'_>, rereading: bool) -> bool {
+        let docker_changed = match (self.resolver(), context.docker) {
+            (Some(mine), Some(now)) => !Arc::ptr_eq(mine, now),
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        (rereading && self.source.scheme == Scheme::Https) || docker_changed
     }
 }
 
@@ -474,20 +374,6 @@ fn tcp_connector(
 
 fn bad_address(authority: &str, e: &dyn std::fmt::Display) -> BuildProblem {
     BuildProblem::Address { address: authority.to_owned(), problem: e.to_string() }
-}
-
-/// An error with its causes, `a: b: c`, skipping the generic wrapper texts.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if parts.last() != Some(&text) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
 }
 
 fn is_hop_by_hop(name: &HeaderName) -> bool {

@@ -1,46 +1,10 @@
-//! Why a module could not be built, why a scrape failed, and the one table that maps each
-//! scrape failure to the status and short body a client gets. Details (upstream addresses,
-//! stderr, parser messages) are for the log only.
+//! Why a scrape failed, and the one table that maps each failure to the status and short body
+//! a client gets. Details (upstream addresses, stderr, parser messages) are for the log only.
 
 use http::StatusCode;
 
-use crate::docker::api::DockerError;
 use crate::docker::resolve::ContainerError;
 use crate::exposition::VerifyError;
-use crate::tls::TlsError;
-
-/// Why one module could not be built.
-#[derive(Debug, thiserror::Error)]
-#[error("module {module:?}: {problem}")]
-pub struct BuildError {
-    /// The module.
-    pub module: String,
-    /// What is wrong with it.
-    #[source]
-    pub problem: BuildProblem,
-}
-
-/// What stops a module from being built.
-#[derive(Debug, thiserror::Error)]
-pub enum BuildProblem {
-    /// Its TLS files or settings are unusable.
-    #[error(transparent)]
-    Tls(#[from] TlsError),
-    /// It names a container and the Docker Engine API cannot be used.
-    #[error("Docker Engine API: {0}")]
-    Docker(#[from] DockerError),
-    /// It names a container but no Docker connection is configured.
-    #[error("names a container, but no Docker connection is configured")]
-    NoDocker,
-    /// Its upstream address does not make a URL or a Host header.
-    #[error("upstream address {address:?}: {problem}")]
-    Address {
-        /// `host:port` as configured.
-        address: String,
-        /// Why it is unusable.
-        problem: String,
-    },
-}
 
 /// The original's body for a failed verification, kept byte for byte.
 pub const VERIFICATION_FAILED: &str =
@@ -151,6 +115,20 @@ pub enum ScrapeError {
         /// The limit in bytes.
         limit: u64,
     },
+}
+
+/// An error with its causes, `a: b: c`, skipping the wrappers that repeat the text below them.
+pub fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if parts.last() != Some(&text) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
 }
 
 fn stderr_note(stderr: &str) -> String {
