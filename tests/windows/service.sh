@@ -39,8 +39,15 @@ trap cleanup EXIT
 
 step "a fresh wine prefix"
 wine_prefix "$work/prefix"
-# Wine's service manager lives as long as an ordinary program of the prefix does.
-wine 'C:\expexp-test\hold.exe' >/dev/null 2>&1 &
+# Wine's service manager lives as long as an ordinary program of the prefix does. It starts
+# the session's services.exe, whose programs inherit its standard error and WINEDEBUG: wine's
+# ReportEventW writes each Event Log entry it is given on its `eventlog` debug channel, the
+# only way to read entries back under wine.
+wine reg add 'HKLM\System\CurrentControlSet\Control\Session Manager\Environment' /v WINEDEBUG \
+  /d '-all,trace+eventlog,warn+eventlog,err+eventlog' /f >/dev/null 2>&1
+wineserver -w
+WINEDEBUG=-all,trace+eventlog,warn+eventlog,err+eventlog wine 'C:\expexp-test\hold.exe' \
+  >/dev/null 2>"$work/wine-debug.log" &
 hold_pid=$!
 
 dir_unix="$WINEPREFIX/drive_c/Program Files/exporter_exporter"
@@ -71,10 +78,23 @@ modules:
   self:
     method: http
     http: {address: 127.0.0.1, port: $port, path: /metrics}
+  broken:
+    method: http
+    http: {address: 127.0.0.1, port: 1}
 YAML
 
-run() { wine "$exe_win" "$@" 2>&1 | tr -d '\r'; return "${PIPESTATUS[0]}"; }
-reg_query() { wine reg query "$@" 2>/dev/null | tr -d '\r'; }
+# Output goes through a file, not a pipe: a wine program may start the prefix's services.exe,
+# which inherits its standard output and lives on, so a pipe's reader would wait for ever.
+run() {
+  local rc=0
+  wine "$exe_win" "$@" >"$work/out" 2>&1 || rc=$?
+  tr -d '\r' <"$work/out"
+  return "$rc"
+}
+reg_query() {
+  wine reg query "$@" >"$work/out" 2>/dev/null || true
+  tr -d '\r' <"$work/out"
+}
 service_key='HKLM\SYSTEM\CurrentControlSet\Services\exporter_exporter'
 source_key='HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\exporter_exporter'
 url="http://127.0.0.1:$port"
@@ -129,11 +149,32 @@ echo "file, exec and http modules served"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url/-/reload")
 [ "$code" = 200 ] || fail "POST /-/reload: $code"
 echo "reloaded"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$url/proxy?module=broken")
+[ "$code" = 502 ] || fail "the broken module: $code"
+cp "$dir_unix/test.yaml" "$work/test.yaml"
+echo 'modules: [' >"$dir_unix/test.yaml"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url/-/reload")
+[ "$code" = 500 ] || fail "POST /-/reload of a broken configuration: $code"
+cp "$work/test.yaml" "$dir_unix/test.yaml"
+echo "a failed scrape and a refused reload"
 
 step "stop: returns once the service has stopped"
 out=$(run -winsvc stop) || fail "stop: $out"
 echo "$out"
 if curl -s -o /dev/null "$url/-/healthy"; then fail "still answering after stop"; fi
+
+step "the service's log lines are Event Log entries of their level (read back through wine's eventlog channel)"
+tr -d '\r' <"$work/wine-debug.log" | grep ':eventlog:ReportEventW' >"$work/entries" || true
+cat "$work/entries"
+for want in 'trace:eventlog:ReportEventW L"time=.* level=info msg=\\"starting as a service\\"' \
+            'trace:eventlog:ReportEventW L"time=.* level=info msg=listening address=127.0.0.1:'"$port" \
+            'trace:eventlog:ReportEventW L"time=.* level=info msg=request .*path=/proxy module=script status=200' \
+            'warn:eventlog:ReportEventW L"time=.* level=warn msg=\\"scrape failed\\".* module=broken' \
+            'err:eventlog:ReportEventW L"time=.* level=error msg=\\"reload refused' \
+            'trace:eventlog:ReportEventW L"time=.* level=info msg=\\"service stop requested' \
+            'trace:eventlog:ReportEventW L"time=.* level=info msg=\\"service stopped\\"'; do
+  grep -q -- "$want" "$work/entries" || fail "no Event Log entry matching: $want"
+done
 
 step "uninstall: the service and its Event Log source are gone"
 out=$(run -winsvc uninstall) || fail "uninstall: $out"
