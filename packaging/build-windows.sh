@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds exporter_exporter.exe for Windows (x86_64-pc-windows-gnu) on Debian 12, and a zip
-# with the exe, an example expexp.yaml, a short README and the licence. Prints the path of
-# the .exe last.
+# Builds exporter_exporter.exe for Windows (x86_64-pc-windows-gnu) on Debian 12, a zip with
+# the exe, an example expexp.yaml, a short README and the licence, and an MSI that installs
+# the same and the service, and starts it (packaging/windows/exporter_exporter.wxs, built with
+# msitools' wixl). Prints the path of the .exe last.
 #
 #   packaging/build-windows.sh OUTDIR
 #
@@ -32,7 +33,7 @@ version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
 
 # shellcheck source=packaging/windows/env.sh
 . packaging/windows/env.sh
-windows_toolchain zip
+windows_toolchain zip wixl msitools
 
 log "cargo build --profile $profile --target $triple -Zbuild-std (Debian's $(rustc --version))"
 CARGO_TARGET_DIR=$target_dir cargo build --locked --profile "$profile" --target "$triple" \
@@ -64,4 +65,13 @@ sed -i 's/$/\r/' "$stage/$name/expexp.yaml" "$stage/$name/README.txt" "$stage/$n
 rm -f "$outdir/$name.zip"
 (cd "$stage" && TZ=UTC zip -qrX "$outdir/$name.zip" "$name")
 log "archive: $outdir/$name.zip"
+
+msi=$outdir/$name.msi
+rm -f "$msi"
+wxs=$PWD/packaging/windows/exporter_exporter.wxs
+(cd "$stage/$name" && wixl -a x64 -D VERSION="$version" -o "$msi" "$wxs")
+# wixl drops these two attributes: the configuration survives an uninstall (Permanent, 16) and
+# an upgrade or repair leaves it as edited (NeverOverwrite, 128), on top of 64-bit (256).
+msibuild "$msi" -q "UPDATE \`Component\` SET \`Attributes\` = 400 WHERE \`Component\` = 'Configuration'"
+log "installer: $msi"
 echo "$exe"

@@ -4,7 +4,8 @@
 #   2. clippy -D warnings on x86_64-pc-windows-gnu (Linux clippy never sees cfg(windows) code);
 #   3. the unit tests and the integration suites under wine (the Linux-only ones are compiled
 #      out), in a fresh wine prefix with the stand-in bcryptprimitives.dll and the fixtures;
-#   4. tests/windows/service.sh on the release exe.
+#   4. tests/windows/service.sh on the release exe;
+#   5. tests/windows/msi.sh on the MSI (install and start, upgrade, uninstall under msiexec).
 # Everything uses Debian's Rust 1.96 and one target directory (target/windows), so a second run
 # rebuilds only what changed. Prints how long each part took.
 #
@@ -33,7 +34,8 @@ part() {
 build() {
   exe=$(packaging/build-windows.sh "$work/dist" | tail -n1)
   [ -f "$exe" ] || { echo "build-windows.sh made no exe" >&2; exit 1; }
-  ls -l "$exe" "$work"/dist/*.zip
+  msi=$(ls "$work"/dist/*.msi)
+  ls -l "$exe" "$work"/dist/*.zip "$msi"
 }
 
 # shellcheck source=packaging/windows/env.sh
@@ -57,6 +59,7 @@ windows_toolchain
 part "clippy -D warnings, Windows target" clippy
 part "unit and integration tests under wine" wine_tests
 part "service test (tests/windows/service.sh)" tests/windows/service.sh "$exe"
+part "MSI test (tests/windows/msi.sh)" tests/windows/msi.sh "$msi"
 
 printf '\n=== test-windows: times\n'
 printf '%s\n' "${times[@]}"
