@@ -14,47 +14,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-step() { printf '\n=== msi: %s\n' "$*"; }
-fail() { printf '\nmsi: FAILED: %s\n' "$*" >&2; exit 1; }
-
+# shellcheck source=tests/windows/lib.sh
+. tests/windows/lib.sh
+wine_test msi
 [ $# -eq 1 ] && [ -f "$1" ] || fail "usage: tests/windows/msi.sh MSI"
 msi=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-
-# shellcheck source=packaging/windows/env.sh
-. packaging/windows/env.sh
 windows_install wixl msitools
-work=$(mktemp -d)
-cleanup() {
-  if [ -n "${WINEPREFIX:-}" ]; then wineserver -k 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 step "a fresh wine prefix"
 wine_prefix "$work/prefix"
 # Wine's service manager lives as long as an ordinary program of the prefix does.
 wine 'C:\expexp-test\hold.exe' >/dev/null 2>&1 &
 
-port=
-for _ in $(seq 50); do
-  p=$((20000 + RANDOM % 20000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
-done
-[ -n "$port" ] || fail "no free port found"
+port=$(free_port)
 url="http://127.0.0.1:$port"
 dir="$WINEPREFIX/drive_c/Program Files/exporter_exporter"
 service_key='HKLM\SYSTEM\CurrentControlSet\Services\exporter_exporter'
 source_key='HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\exporter_exporter'
-# Through files, not pipes: a services.exe started meanwhile would hold a pipe open.
-msiexec() { wine msiexec "$@" >"$work/out" 2>&1 || { tr -d '\r' <"$work/out"; return 1; }; }
-reg_query() { wine reg query "$@" >"$work/out" 2>/dev/null || true; tr -d '\r' <"$work/out"; }
-answers() {
-  for _ in $(seq 60); do
-    curl -sf -o /dev/null "$url/-/healthy" && return 0
-    sleep 0.5
-  done
-  return 1
-}
+msiexec() { in_wine msiexec "$@"; }
 
 step "install: the service runs with the configuration beside the exe"
 msiexec /i "$msi" /qn "LISTEN=127.0.0.1:$port" || fail "msiexec /i"
@@ -68,7 +45,7 @@ grep -qF '"-config.file=C:\Program Files\exporter_exporter\expexp.yaml"' <<<"$im
 grep -qF -- "-web.listen-address=127.0.0.1:$port" <<<"$image" || fail "ImagePath: $image"
 reg_query "$service_key" /v Start | grep -q '0x2' || fail "start type is not automatic (2)"
 reg_query "$source_key" | grep -q 'EventCreate.exe' || fail "no Event Log source"
-answers || fail "the service does not answer on $url"
+answers "$url" || fail "the service does not answer on $url"
 # The example configuration's one module is windows_exporter, not running here: a 502.
 code=$(curl -s -o /dev/null -w '%{http_code}' "$url/proxy?module=windows")
 [ "$code" = 502 ] || fail "module windows of the example configuration: $code"
@@ -99,7 +76,7 @@ mapfile -t queries < <(
 msibuild "$newer" "${queries[@]}" || fail "msibuild could not make version $newer_version"
 msiexec /i "$newer" /qn "LISTEN=127.0.0.1:$port" || fail "msiexec /i of $newer_version"
 grep -q '^  edited:' "$dir/expexp.yaml" || fail "the upgrade replaced the edited configuration"
-answers || fail "the upgraded service does not answer"
+answers "$url" || fail "the upgraded service does not answer"
 body=$(curl -sf "$url/proxy?module=edited") || fail "the edited configuration's module"
 grep -q '^edited 1' <<<"$body" || fail "module edited served: $body"
 echo "upgraded to $newer_version, the edited configuration in use"

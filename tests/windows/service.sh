@@ -20,22 +20,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-step() { printf '\n=== service: %s\n' "$*"; }
-fail() { printf '\nservice: FAILED: %s\n' "$*" >&2; exit 1; }
-
+# shellcheck source=tests/windows/lib.sh
+. tests/windows/lib.sh
+wine_test service
 [ $# -eq 1 ] && [ -f "$1" ] || fail "usage: tests/windows/service.sh EXE"
 exe_src=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-
-# shellcheck source=packaging/windows/env.sh
-. packaging/windows/env.sh
-work=$(mktemp -d)
-hold_pid=
-cleanup() {
-  if [ -n "${WINEPREFIX:-}" ]; then wineserver -k 2>/dev/null || true; fi
-  if [ -n "$hold_pid" ]; then kill "$hold_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 step "a fresh wine prefix"
 wine_prefix "$work/prefix"
@@ -48,7 +37,6 @@ wine reg add 'HKLM\System\CurrentControlSet\Control\Session Manager\Environment'
 wineserver -w
 WINEDEBUG=-all,trace+eventlog,warn+eventlog,err+eventlog wine 'C:\expexp-test\hold.exe' \
   >/dev/null 2>"$work/wine-debug.log" &
-hold_pid=$!
 
 dir_unix="$WINEPREFIX/drive_c/Program Files/exporter_exporter"
 dir_win='C:\Program Files\exporter_exporter'
@@ -56,12 +44,7 @@ exe_win="$dir_win\\exporter_exporter.exe"
 mkdir -p "$dir_unix"
 cp "$exe_src" "$dir_unix/exporter_exporter.exe"
 
-port=
-for _ in $(seq 50); do
-  p=$((20000 + RANDOM % 20000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
-done
-[ -n "$port" ] || fail "no free port found"
+port=$(free_port)
 printf 'expexp_service_test{kind="file"} 1\n' >"$dir_unix/file.prom"
 printf 'expexp_service_test{kind="exec"} 1\n' >"$dir_unix/exec.prom"
 cat >"$dir_unix/test.yaml" <<YAML
@@ -83,18 +66,7 @@ modules:
     http: {address: 127.0.0.1, port: 1}
 YAML
 
-# Output goes through a file, not a pipe: a wine program may start the prefix's services.exe,
-# which inherits its standard output and lives on, so a pipe's reader would wait for ever.
-run() {
-  local rc=0
-  wine "$exe_win" "$@" >"$work/out" 2>&1 || rc=$?
-  tr -d '\r' <"$work/out"
-  return "$rc"
-}
-reg_query() {
-  wine reg query "$@" >"$work/out" 2>/dev/null || true
-  tr -d '\r' <"$work/out"
-}
+run() { in_wine "$exe_win" "$@"; }
 service_key='HKLM\SYSTEM\CurrentControlSet\Services\exporter_exporter'
 source_key='HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\exporter_exporter'
 url="http://127.0.0.1:$port"
@@ -133,11 +105,7 @@ grep -q 'unknown -winsvc command "remove"' <<<"$out" || fail "-winsvc remove sai
 step "start; scrape file, exec (cmd.exe) and http modules through the running service"
 out=$(run -winsvc start) || fail "start: $out"
 echo "$out"
-for _ in $(seq 60); do
-  curl -sf -o /dev/null "$url/-/healthy" && break
-  sleep 0.5
-done
-curl -sf -o /dev/null "$url/-/healthy" || fail "the service does not answer on $url"
+answers "$url" || fail "the service does not answer on $url"
 body=$(curl -sf "$url/proxy?module=textfile") || fail "file module"
 grep -q 'expexp_service_test{kind="file"} 1' <<<"$body" || fail "file module served: $body"
 body=$(curl -sf "$url/proxy?module=script") || fail "exec module"
