@@ -4,17 +4,19 @@
  *   hold.exe                          does nothing until killed. Wine shuts its service manager
  *                                     down when the last ordinary program of a prefix exits, so
  *                                     tests/windows/service.sh keeps one running.
- *   hold.exe [-child CHILDLOCK] [-print TEXT] [-exit] LOCK
+ *   hold.exe [-child CHILDLOCK] [-sleep MS] [-print TEXT] [-exit] LOCK
  *                                     opens LOCK with no sharing (until this process dies, no one
  *                                     else can open it: that is how a test sees it gone); with
  *                                     -child, first starts `hold.exe CHILDLOCK`, which inherits
  *                                     its standard output (a grandchild of the proxy holding the
- *                                     pipe); with -print, writes TEXT and a newline to standard
- *                                     output; with -exit, exits then instead of holding on. */
+ *                                     pipe); with -sleep, waits MS milliseconds; with -print,
+ *                                     writes TEXT and a newline to standard output; with -exit,
+ *                                     exits then instead of holding on. */
 #include <windows.h>
 #include <fcntl.h>
 #include <io.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static HANDLE lock(const char *path)
@@ -30,10 +32,12 @@ static HANDLE lock(const char *path)
 int main(int argc, char **argv)
 {
     const char *child = NULL, *print = NULL;
-    int exit_after = 0, i;
+    int exit_after = 0, sleep_ms = 0, i;
     for (i = 1; i < argc - 1; i++) {
         if (!strcmp(argv[i], "-child") && i + 1 < argc - 1)
             child = argv[++i];
+        else if (!strcmp(argv[i], "-sleep") && i + 1 < argc - 1)
+            sleep_ms = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-print") && i + 1 < argc - 1)
             print = argv[++i];
         else if (!strcmp(argv[i], "-exit"))
@@ -66,6 +70,8 @@ int main(int argc, char **argv)
             Sleep(10);
         }
     }
+    if (sleep_ms > 0)
+        Sleep(sleep_ms);
     if (print) {
         /* LF alone, as Prometheus requires: no text-mode CRLF. */
         _setmode(_fileno(stdout), _O_BINARY);

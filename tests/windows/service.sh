@@ -64,6 +64,12 @@ modules:
   broken:
     method: http
     http: {address: 127.0.0.1, port: 1}
+  slow:
+    method: exec
+    timeout: 30s
+    exec:
+      command: 'C:\expexp-test\hold.exe'
+      args: ['-sleep', '3000', '-print', 'slow 1', '-exit', 'slow.lock']
 YAML
 
 run() { in_wine "$exe_win" "$@"; }
@@ -126,9 +132,16 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url/-/reload")
 cp "$work/test.yaml" "$dir_unix/test.yaml"
 echo "a failed scrape and a refused reload"
 
-step "stop: returns once the service has stopped"
+step "stop: the service drains (a scrape in flight is answered) and stops"
+curl -s -o "$work/slow.out" -w '%{http_code}' "$url/proxy?module=slow" >"$work/slow.code" &
+slow_scrape=$!
+sleep 1
 out=$(run -winsvc stop) || fail "stop: $out"
 echo "$out"
+wait "$slow_scrape" || true
+[ "$(cat "$work/slow.code")" = 200 ] && grep -q '^slow 1' "$work/slow.out" ||
+  fail "the scrape in flight at stop: $(cat "$work/slow.code") $(cat "$work/slow.out")"
+echo "the scrape in flight was answered"
 if curl -s -o /dev/null "$url/-/healthy"; then fail "still answering after stop"; fi
 
 step "the service's log lines are Event Log entries of their level (read back through wine's eventlog channel)"
