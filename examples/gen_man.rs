@@ -1,5 +1,5 @@
 //! Renders the manual page `exporter_exporter.1` from the command-line definition
-//! (`exporter_exporter::cli::Cli`), so the page never disagrees with `-h`.
+//! (`exporter_exporter::cli::command`, the flags of settings.rs), so the page never disagrees with `-h`.
 //!
 //! `cargo run --example gen_man -- DIR` writes `DIR/exporter_exporter.1`; the Debian package
 //! build (`packaging/build-deb.sh`) runs it and installs the page gzipped.
@@ -7,9 +7,8 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use clap::CommandFactory as _;
 use clap_mangen::roff::{Roff, bold, italic, roman};
-use exporter_exporter::cli::Cli;
+use exporter_exporter::cli;
 
 /// Free-text sections after OPTIONS: (heading, paragraphs); a paragraph starting with a
 /// space is an indented example line.
@@ -75,7 +74,7 @@ fn main() -> std::io::Result<()> {
 
 /// The page's file name and its roff text. `tests/it/docs.rs` checks it against the flags.
 pub fn render() -> std::io::Result<(String, Vec<u8>)> {
-    let command = Cli::command().version(env!("CARGO_PKG_VERSION"));
+    let command = cli::command().version(env!("CARGO_PKG_VERSION"));
     let man = clap_mangen::Man::new(command)
         .date(option_env!("EXPEXP_BUILD_DATE").unwrap_or_default())
         .manual("exporter_exporter manual");

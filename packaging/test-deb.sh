@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Builds the Debian package, installs it with dpkg -i, checks its files, verifies the systemd
-# unit, reads the crate list back out of the installed binary and checks it and the SBOM against
-# cargo tree, runs the installed binary the way the unit does (as the package's user, with the flags
+# Installs the Debian package with dpkg -i, checks its files, verifies the systemd unit, reads
+# the crate list back out of the installed binary and checks it and the SBOM against cargo
+# tree, runs the installed binary the way the unit does (as the package's user, with the flags
 # from /etc/default/exporter_exporter and the packaged configuration), scrapes it, stops it,
-# and purges the package. As root, on Debian 12 (CI runs it so). The release build takes most
-# of the time (about 3 minutes of 2 cores from nothing, seconds when target/release is current);
-# the rest about 10 seconds. Refuses to run where exporter-exporter is installed already.
+# and purges the package. As root, on Debian 12 (CI runs it so). Refuses to run where
+# exporter-exporter is installed already.
 #
-#   packaging/test-deb.sh
+#   packaging/test-deb.sh [DEB]
+#
+# DEB is the package to test: CI gives it the amd64 package packaging/release.sh made, so the
+# package tested is the one released. Without it, packaging/build-deb.sh builds one first (the
+# release build takes most of the time: about 3 minutes of 2 cores from nothing, seconds
+# when target/release is current); the rest takes about 10 seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,9 +47,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step "build"
-deb=$(packaging/build-deb.sh "$work/out" | tail -n1)
-[ -f "$deb" ] || fail "build-deb.sh made no package"
+if [ -n "${1:-}" ]; then
+  step "the package: $1"
+  deb=$(realpath "$1")
+  [ -f "$deb" ] || fail "no package $1"
+else
+  step "build"
+  deb=$(packaging/build-deb.sh "$work/out" | tail -n1)
+  [ -f "$deb" ] || fail "build-deb.sh made no package"
+fi
+[ "$(dpkg-deb -f "$deb" Architecture)" = "$(dpkg --print-architecture)" ] \
+  || fail "$deb is for $(dpkg-deb -f "$deb" Architecture), this machine is $(dpkg --print-architecture)"
+# The SBOM reader (examples/sbom.rs), built for this machine.
+tools=$(packaging/build-target.sh --tools | tail -n1)
 dpkg-deb --info "$deb"
 dpkg-deb --contents "$deb"
 
@@ -117,9 +131,9 @@ step "dependency list: embedded in the installed binary, and the SBOM, against c
 tree=$(cargo tree --offline --locked -e normal --prefix none --format '{p}' | sed 's/ (\*)$//; s/ (.*)$//; s/ v/ /' | sort -u)
 [ "$(wc -l <<<"$tree")" -gt 50 ] || fail "cargo tree listed too few crates: $tree"
 # Read as a scanner reads it: from the installed (stripped) binary alone.
-embedded=$("${CARGO_TARGET_DIR:-target}/release/examples/sbom" --list /usr/bin/exporter_exporter | sort -u)
-missing=$(comm -23 <(echo "$tree") <(echo "$embedded"))
-[ -z "$missing" ] || fail "crates of the normal tree not in the binary's embedded list: $missing"
+embedded=$("$tools/sbom" --list /usr/bin/exporter_exporter | sort -u)
+absent=$(comm -23 <(echo "$tree") <(echo "$embedded"))
+[ -z "$absent" ] || fail "crates of the normal tree not in the binary's embedded list: $absent"
 echo "the installed binary lists $(wc -l <<<"$embedded") crates, every one of the $(wc -l <<<"$tree") of cargo tree -e normal"
 # The SBOM as packaged (dpkg may be told not to unpack docs).
 sbom=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/doc/exporter-exporter/sbom.cdx.json)

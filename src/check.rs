@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use flate2::read::MultiGzDecoder;
 
-use crate::exposition::{BodyCheck, Dialect, Encoding, Format, Position, Summary, VerifyError};
+use crate::exposition::{BodyVerifier, Dialect, Encoding, Format, Position, Summary, VerifyError};
 use crate::modules::verification::dialect_of;
 pub use excerpt::{Caret, Excerpt, MAX_SHOWN_LINE_BYTES};
 
@@ -126,7 +126,7 @@ pub fn check(body: &[u8], content_type: Option<&str>, max_bytes: u64) -> Checked
         None => (dialect_of(text), Chosen::Sniffed),
     };
     // As the http module checks a body: the same decoder bound as the body bound.
-    let result = BodyCheck::new(dialect, encoding, max_bytes).finish(body);
+    let result = BodyVerifier::new(dialect, encoding, max_bytes).finish(body);
     let line = match &result {
         Err(VerifyError { position: Position::Line { line, column }, .. }) => {
             Excerpt::of(text, *line, *column)

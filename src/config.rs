@@ -2,9 +2,9 @@
 //! [`Config`] that cannot hold an invalid value. Loading reads files and nothing else; what it
 //! would like to say to the operator comes back as warnings for the caller to log.
 
+pub mod block;
 pub mod docker;
 mod duration;
-mod invalid;
 mod module;
 mod raw;
 pub mod tls;
@@ -15,10 +15,7 @@ use std::path::{Path, PathBuf};
 
 use docker::DockerConfig;
 pub use duration::{parse_go_duration, parse_timeout};
-pub use module::{
-    BasicAuth, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_OUTPUT_BYTES, Endpoint,
-    ExecSource, FileSource, HttpSource, Module, ModuleView, Scheme, Source, UpstreamTls,
-};
+pub use module::Module;
 
 /// The modules to serve.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,7 +31,7 @@ pub struct Config {
 
 /// Where the configuration comes from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Sources {
+pub struct ConfigFiles {
     /// `-config.file`; `None` when given as `""`.
     pub file: Option<PathBuf>,
     /// `-config.dirs`, in order.
@@ -114,19 +111,19 @@ fn at(location: Option<(u64, u64)>) -> String {
 impl Config {
     /// Loads and checks the configuration from its files. Returns it with the warnings that
     /// the caller should log (skipped files and directories).
-    pub fn load(sources: &Sources) -> Result<(Config, Vec<String>), ConfigError> {
+    pub fn load(files: &ConfigFiles) -> Result<(Config, Vec<String>), ConfigError> {
         let mut warnings = Vec::new();
         let mut config = Config::default();
-        let mut default_origin = None;
-        if let Some(path) = &sources.file {
+        let mut default_from = None;
+        if let Some(path) = &files.file {
             let text = read(path)?;
             config = Config::from_yaml(&text, path)?;
-            default_origin = Some(path.clone());
+            default_from = Some(path.clone());
         }
-        for dir in &sources.dirs {
+        for dir in &files.dirs {
             let entries = match std::fs::read_dir(dir) {
                 Ok(entries) => entries,
-                Err(e) if sources.skip_missing_dirs && e.kind() == std::io::ErrorKind::NotFound => {
+                Err(e) if files.skip_missing_dirs && e.kind() == std::io::ErrorKind::NotFound => {
                     warnings.push(format!("skipping missing config directory {}", dir.display()));
                     continue;
                 }
@@ -151,7 +148,7 @@ impl Config {
                 if let Some(existing) = config.modules.get(name) {
                     return Err(ConfigError::Duplicate {
                         module: name.to_owned(),
-                        first: existing.origin.clone(),
+                        first: existing.defined_in.clone(),
                         second: path,
                     });
                 }
@@ -162,7 +159,7 @@ impl Config {
             && !config.modules.contains_key(name)
         {
             return Err(ConfigError::UnknownDefault {
-                path: default_origin.unwrap_or_default(),
+                path: default_from.unwrap_or_default(),
                 module: name.clone(),
             });
         }
@@ -170,7 +167,7 @@ impl Config {
             && let Some(m) = config.modules.values().find(|m| m.names_a_container())
         {
             config.docker = Some(DockerConfig::from_raw(None, &process_env).map_err(|e| {
-                ConfigError::Docker { path: m.origin.clone(), key: e.key.into(), problem: e.problem }
+                ConfigError::Docker { path: m.defined_in.clone(), key: e.key.into(), problem: e.problem }
             })?);
         }
         if config.modules.is_empty() && config.docker.as_ref().is_none_or(|d| d.discover.is_none()) {
@@ -179,14 +176,14 @@ impl Config {
         Ok((config, warnings))
     }
 
-    /// Parses the text of a `-config.file`; `origin` names it in errors. `defaultModule` is
+    /// Parses the text of a `-config.file`; `path` names it in errors. `defaultModule` is
     /// checked by [`Config::load`], once the directories are read too.
-    pub fn from_yaml(text: &str, origin: &Path) -> Result<Config, ConfigError> {
-        let raw: raw::File = parse_yaml(text, origin)?;
+    pub fn from_yaml(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let raw: raw::File = parse_yaml(text, path)?;
         let raw::File { default_module, modules, docker, global: _ } = raw;
         let docker = match docker {
             Some(block) => Some(DockerConfig::from_raw(Some(block), &process_env).map_err(|e| {
-                ConfigError::Docker { path: origin.to_owned(), key: e.key.into(), problem: e.problem }
+                ConfigError::Docker { path: path.to_owned(), key: e.key.into(), problem: e.problem }
             })?),
             None => None,
         };
@@ -195,14 +192,14 @@ impl Config {
         for (name, raw_module) in modules.unwrap_or_default() {
             if name.is_empty() {
                 return Err(ConfigError::Yaml {
-                    path: origin.to_owned(),
+                    path: path.to_owned(),
                     location: None,
                     message: "modules: empty module name".into(),
                 });
             }
             let module =
-                Module::from_raw(&name, origin.to_owned(), raw_module).map_err(|e| ConfigError::Module {
-                    path: origin.to_owned(),
+                Module::from_raw(&name, path.to_owned(), raw_module).map_err(|e| ConfigError::Module {
+                    path: path.to_owned(),
                     module: name.clone(),
                     key: e.key.into(),
                     problem: e.problem,
@@ -214,18 +211,18 @@ impl Config {
 }
 
 /// Parses one file of a `-config.dirs` directory: a module named after the file.
-fn module_from_yaml(name: &str, text: &str, origin: &Path) -> Result<Module, ConfigError> {
-    let raw: Option<raw::Module> = parse_yaml(text, origin)?;
+fn module_from_yaml(name: &str, text: &str, path: &Path) -> Result<Module, ConfigError> {
+    let raw: Option<raw::Module> = parse_yaml(text, path)?;
     let Some(raw) = raw else {
         return Err(ConfigError::Module {
-            path: origin.to_owned(),
+            path: path.to_owned(),
             module: name.to_owned(),
             key: "method".into(),
             problem: "the file is empty".into(),
         });
     };
-    Module::from_raw(name, origin.to_owned(), raw).map_err(|e| ConfigError::Module {
-        path: origin.to_owned(),
+    Module::from_raw(name, path.to_owned(), raw).map_err(|e| ConfigError::Module {
+        path: path.to_owned(),
         module: name.to_owned(),
         key: e.key.into(),
         problem: e.problem,
@@ -249,7 +246,7 @@ fn read(path: &Path) -> Result<String, ConfigError> {
 /// Deserializes YAML, prefixing errors with the path of the key at fault.
 pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned + Default>(
     text: &str,
-    origin: &Path,
+    path: &Path,
 ) -> Result<T, ConfigError> {
     // An empty document (or only comments) is an empty config, as in Go.
     if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
@@ -271,6 +268,6 @@ pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned + Default>(
         }
         let key =
             if key_path.is_empty() || key_path == "." { String::new() } else { format!("{key_path}: ") };
-        ConfigError::Yaml { path: origin.to_owned(), location, message: format!("{key}{text}") }
+        ConfigError::Yaml { path: path.to_owned(), location, message: format!("{key}{text}") }
     })
 }

@@ -10,10 +10,9 @@ use arc_swap::ArcSwap;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::app::{App, BuildFailure, Lasting};
+use crate::app::{App, BuildFailure};
 use crate::config::Config;
-use crate::docker::discover::Discovery;
-use crate::modules::{ModuleSet, Origin};
+use crate::lasting::Lasting;
 use crate::reload::{self, LoadError, Problem, ReloadError, ReloadHandle, ReloadRequests};
 use crate::security::Security;
 use crate::server::{self, ListenError, SharedApp, Transport};
@@ -40,8 +39,8 @@ pub enum StartError {
 /// Reads the configuration, the web configuration and every file they name, and builds the
 /// app; the modules go into `lasting.modules`. Every problem found is reported, not just the
 /// first; warnings are logged.
-pub fn load(settings: &Settings, lasting: &Lasting, previous: Option<&App>) -> Result<App, LoadError> {
-    let config = Config::load(&settings.sources);
+pub fn load(settings: &Settings, lasting: &Lasting) -> Result<App, LoadError> {
+    let config = Config::load(&settings.config_files);
     let security = Security::load(&settings.web);
     let (config, security) = match (config, security) {
         (Ok(c), Ok(s)) => (c, s),
@@ -54,7 +53,7 @@ pub fn load(settings: &Settings, lasting: &Lasting, previous: Option<&App>) -> R
     for w in warnings.iter().chain(&security.warnings) {
         tracing::warn!("{w}");
     }
-    App::build(config, &settings.options, security, lasting, previous).map_err(|e| LoadError {
+    App::build(config, security, lasting).map_err(|e| LoadError {
         problems: match e {
             BuildFailure::Docker(e) => vec![Problem::from(e)],
             BuildFailure::Modules(e) => e.into_iter().map(Problem::from).collect(),
@@ -62,49 +61,17 @@ pub fn load(settings: &Settings, lasting: &Lasting, previous: Option<&App>) -> R
     })
 }
 
-/// Starts, restarts or stops container discovery to match `app`'s `docker:` block: a loop runs
-/// while the block has `discover`, and is started again when the block changes. This is where
-/// every source of modules other than the configuration is started.
-fn sync_discovery(lasting: &Lasting, app: &App) {
-    let mut running = lasting.discovery.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let (Some(link), Some((for_link, _))) = (app.docker(), running.as_ref())
-        && Arc::ptr_eq(link, for_link)
-    {
-        return;
-    }
-    *running = app.docker().and_then(|link| {
-        Discovery::start(
-            &link.config,
-            link.client.clone(),
-            lasting.modules.clone(),
-            lasting.metrics.docker.clone(),
-        )
-        .map(|d| (link.clone(), d))
-    });
-    if running.is_none() {
-        lasting.metrics.docker.stopped();
-        if let Err(problems) = lasting.modules.replace(Origin::Docker, Default::default()) {
-            for p in problems {
-                tracing::warn!(error = %p, "a module could not be built again after discovery stopped");
-            }
-        }
-    }
+/// Puts `app` in service as far as what lasts is concerned: what it was built with is kept for
+/// the next reload, and the sources of modules it asks for run (started, kept or stopped).
+fn adopt(lasting: &Lasting, app: &App) {
+    lasting.keep(app.kept());
+    lasting.sources.sync(app.sources(lasting), &lasting.modules);
 }
 
 /// Loads and builds everything, without binding a port (`-config.check`).
-pub fn check(settings: &Settings, build: BuildInfo) -> Result<(), LoadError> {
+pub fn check_config(settings: &Settings, build: BuildInfo) -> Result<(), LoadError> {
     let (reloader, _requests) = reload::channel();
-    load(settings, &lasting(settings, build, reloader), None).map(drop)
-}
-
-fn lasting(settings: &Settings, build: BuildInfo, reloader: ReloadHandle) -> Lasting {
-    let metrics = Arc::new(Metrics::new(build));
-    let modules = Arc::new(ModuleSet::new(
-        metrics.clone(),
-        settings.options.max_body_bytes,
-        settings.options.max_held_bytes,
-    ));
-    Lasting { modules, metrics, reloader, discovery: Arc::default() }
+    load(settings, &Lasting::new(settings.options.clone(), build, reloader)).map(drop)
 }
 
 /// A started daemon.
@@ -138,7 +105,7 @@ impl Running {
     /// [`server::SHUTDOWN_GRACE`]), and stops reloading.
     pub async fn stop(mut self) {
         let _ = self.stop.send(true);
-        self.lasting.discovery.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        self.lasting.sources.stop();
         for s in std::mem::take(&mut self.servers) {
             let _ = s.await;
         }
@@ -152,16 +119,16 @@ impl Drop for Running {
             s.abort();
         }
         self.reloads.abort();
-        self.lasting.discovery.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        self.lasting.sources.stop();
     }
 }
 
 /// Loads everything, binds every address of the settings, and serves.
 pub async fn start(settings: Settings, build: BuildInfo) -> Result<Running, StartError> {
     let (reloader, requests) = reload::channel();
-    let lasting = lasting(&settings, build, reloader);
-    let app = load(&settings, &lasting, None)?;
-    sync_discovery(&lasting, &app);
+    let lasting = Lasting::new(settings.options.clone(), build, reloader);
+    let app = load(&settings, &lasting)?;
+    adopt(&lasting, &app);
     lasting.metrics.reload_succeeded();
     let mut addresses = Vec::new();
     if let Some(address) = &settings.web.plain_address {
@@ -225,11 +192,10 @@ async fn serve_reloads(
 }
 
 fn reload(settings: &Settings, lasting: &Lasting, shared: &SharedApp) -> Result<(), ReloadError> {
-    let previous = shared.load_full();
-    match load(settings, lasting, Some(&previous)) {
+    match load(settings, lasting) {
         Ok(app) => {
-            sync_discovery(lasting, &app);
             shared.store(Arc::new(app));
+            adopt(lasting, &shared.load());
             lasting.metrics.reload_succeeded();
             tracing::info!("configuration reloaded");
             Ok(())

@@ -1,7 +1,7 @@
 //! The exposition verifier: decides whether a body is something Prometheus would ingest, in
 //! every format it negotiates (docs/verification.md). Pure: bytes in, verdict out, no I/O.
 //!
-//! Bodies are checked as they arrive: [`BodyCheck::push`] takes each piece as it comes and
+//! Bodies are checked as they arrive: [`BodyVerifier::push`] takes each piece as it comes and
 //! checks it where it lies, one line (or protobuf message) at a time, copying only the unit a
 //! piece boundary cuts; a verdict is ready when the last byte lands and the body is never read
 //! twice or gathered into one buffer.
@@ -359,9 +359,9 @@ impl Feeder {
 
 /// Verifies one response body as it arrives, looking through its content coding.
 #[derive(Debug)]
-pub struct BodyCheck {
+pub struct BodyVerifier {
     inner: Inner,
-    /// Bytes received so far, for [`BodyCheck::update`].
+    /// Bytes received so far, for [`BodyVerifier::update`].
     received: usize,
 }
 
@@ -371,16 +371,16 @@ enum Inner {
     Gzip(Box<gzip::GzipCheck<Feeder>>),
 }
 
-impl BodyCheck {
+impl BodyVerifier {
     /// Starts checking a body in `dialect` with `encoding`; a gzip body may decode to at most
     /// `max_decoded` bytes.
-    pub fn new(dialect: Dialect, encoding: Encoding, max_decoded: u64) -> BodyCheck {
+    pub fn new(dialect: Dialect, encoding: Encoding, max_decoded: u64) -> BodyVerifier {
         let feeder = Feeder::new(Verifier::new(dialect));
         let inner = match encoding {
             Encoding::Identity => Inner::Identity(feeder),
             Encoding::Gzip => Inner::Gzip(Box::new(gzip::GzipCheck::new(feeder, max_decoded))),
         };
-        BodyCheck { inner, received: 0 }
+        BodyVerifier { inner, received: 0 }
     }
 
     /// Checks the next piece of the body as received (a frame, say).
@@ -399,7 +399,7 @@ impl BodyCheck {
         self.push(new)
     }
 
-    /// Ends a body given piece by piece with [`BodyCheck::push`].
+    /// Ends a body given piece by piece with [`BodyVerifier::push`].
     pub fn end(self) -> Result<Summary, VerifyError> {
         match self.inner {
             Inner::Identity(feeder) => feeder.finish(),
@@ -407,7 +407,7 @@ impl BodyCheck {
         }
     }
 
-    /// Ends a body given whole so far with [`BodyCheck::update`]: `body` is now complete.
+    /// Ends a body given whole so far with [`BodyVerifier::update`]: `body` is now complete.
     pub fn finish(mut self, body: &[u8]) -> Result<Summary, VerifyError> {
         self.update(body)?;
         self.end()
@@ -416,7 +416,7 @@ impl BodyCheck {
 
 /// Verifies a complete body in one call.
 pub fn verify(body: &[u8], dialect: Dialect, encoding: Encoding) -> Result<Summary, VerifyError> {
-    BodyCheck::new(dialect, encoding, u64::MAX).finish(body)
+    BodyVerifier::new(dialect, encoding, u64::MAX).finish(body)
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod docker;
+#[allow(clippy::too_many_lines, reason = "the parsers are exempt: each state of a line reads best whole")]
 pub mod exposition;
+pub mod lasting;
 pub mod logging;
 pub mod method;
 pub mod modules;
@@ -21,6 +23,7 @@ pub mod scrape;
 pub mod security;
 pub mod server;
 pub mod settings;
+pub mod sources;
 pub mod telemetry;
 pub mod tls;
 pub mod upstream;

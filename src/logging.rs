@@ -71,9 +71,6 @@ impl std::fmt::Display for LogLevel {
     }
 }
 
-/// The default `-log.level`: failures and suspicious input, as the original.
-pub const DEFAULT_LOG_LEVEL: LogLevel = LogLevel::Warn;
-
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {

@@ -9,11 +9,11 @@
 use std::process::ExitCode;
 
 use exporter_exporter::check;
-use exporter_exporter::cli::Cli;
+use exporter_exporter::cli;
 use exporter_exporter::daemon::{self, StartError};
 use exporter_exporter::logging;
 use exporter_exporter::platform::{self, AsService, Signal, Signals};
-use exporter_exporter::settings::Settings;
+use exporter_exporter::settings::{Flags, Settings};
 use exporter_exporter::telemetry::BuildInfo;
 
 const CONFIG_REFUSED: u8 = 1;
@@ -25,10 +25,10 @@ const SERVICE_COMMAND_FAILED: u8 = 1;
 const SBOM: &str = "/usr/share/doc/exporter-exporter/sbom.cdx.json";
 
 fn main() -> ExitCode {
-    let cli = match Cli::parse_go(std::env::args_os()) {
-        Ok(cli) => cli,
-        // clap exits 2 for a usage error, 0 for -help, as Go's flag package does.
-        Err(e) => e.exit(),
+    let cli = match cli::parse(std::env::args_os()) {
+        Ok(flags) => flags,
+        // 2 for a flag that does not parse, 0 for -help, as Go's flag package exits.
+        Err(refused) => return refused.exit(),
     };
     let build = BuildInfo::current();
     if cli.version {
@@ -71,7 +71,7 @@ fn main() -> ExitCode {
     };
     platform::raise_fd_limit();
     if cli.config_check {
-        return match daemon::check(&settings, build) {
+        return match daemon::check_config(&settings, build) {
             Ok(()) => {
                 println!("configuration OK");
                 ExitCode::SUCCESS
@@ -112,7 +112,7 @@ fn serve(settings: Settings, build: BuildInfo, signals: impl FnOnce() -> std::io
 }
 
 /// The daemon as a Windows service: logs to the Event Log, stopped by the service manager.
-fn serve_as_service(cli: &Cli, build: BuildInfo, service: AsService) -> u8 {
+fn serve_as_service(cli: &Flags, build: BuildInfo, service: AsService) -> u8 {
     logging::init_sink(cli.log_level, cli.log_format(), service.log);
     let settings = match cli.settings() {
         Ok(settings) => settings,
@@ -128,7 +128,7 @@ fn serve_as_service(cli: &Cli, build: BuildInfo, service: AsService) -> u8 {
 }
 
 /// `-winsvc`: prints what was done, or the error (with exit code 1, as the original).
-fn manage_service(command: platform::ServiceCommand, cli: &Cli) -> ExitCode {
+fn manage_service(command: platform::ServiceCommand, cli: &Flags) -> ExitCode {
     // Flags that cannot work together are refused before they become the service's.
     if let Err(e) = cli.settings() {
         eprintln!("exporter_exporter: {e}");
@@ -153,8 +153,8 @@ fn manage_service(command: platform::ServiceCommand, cli: &Cli) -> ExitCode {
 }
 
 /// `-check.metrics`: the verdict on stdout when the body verifies, on stderr when it does not.
-fn check_metrics(cli: &Cli) -> ExitCode {
-    let body = match check::Input::from_flag(&cli.check_metrics).read(cli.upstream_max_body_bytes) {
+fn check_metrics(cli: &Flags) -> ExitCode {
+    let body = match check::Input::from_flag(&cli.check_metrics).read(cli.options.max_body_bytes) {
         Ok(body) => body,
         Err(e) => {
             eprintln!("{e}");
@@ -162,7 +162,7 @@ fn check_metrics(cli: &Cli) -> ExitCode {
         }
     };
     let content_type = Some(cli.check_content_type.as_str()).filter(|ct| !ct.is_empty());
-    let checked = check::check(&body, content_type, cli.upstream_max_body_bytes);
+    let checked = check::check(&body, content_type, cli.options.max_body_bytes);
     if checked.ok() {
         print!("{}", checked.report());
         ExitCode::SUCCESS

@@ -26,7 +26,7 @@ use crate::upstream::tls::SystemRoots;
 /// Where a module comes from. The order of the variants is precedence: when two sources name
 /// the same module, the earlier one keeps it. Adding a source means a variant here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Origin {
+pub enum Source {
     /// The YAML configuration (`-config.file`, `-config.dirs`).
     Configured,
     /// Containers labelled for scraping (`docker.discover`).
@@ -56,7 +56,7 @@ impl Modules {
 pub struct ModuleSet {
     current: ArcSwap<Modules>,
     /// What each source last gave; a replace of one source rebuilds the whole set from these.
-    sources: Mutex<BTreeMap<Origin, BTreeMap<String, Module>>>,
+    sources: Mutex<BTreeMap<Source, BTreeMap<String, Module>>>,
     metrics: Arc<Metrics>,
     max_body: u64,
     budget: Arc<MemoryBudget>,
@@ -64,7 +64,7 @@ pub struct ModuleSet {
     /// changes.
     docker: Mutex<Option<Arc<Resolver>>>,
     /// Names given by a later source that an earlier one already serves, as last logged.
-    conflicts: Mutex<BTreeSet<(String, Origin)>>,
+    conflicts: Mutex<BTreeSet<(String, Source)>>,
 }
 
 impl ModuleSet {
@@ -90,12 +90,12 @@ impl ModuleSet {
     /// Replaces the modules of one source. Every module is built before any is served, so a
     /// module that cannot be built (a TLS file, say) leaves the set as it was; every such
     /// problem is reported, not just the first.
-    pub fn replace(&self, origin: Origin, modules: BTreeMap<String, Module>) -> Result<(), Vec<BuildError>> {
+    pub fn replace(&self, source: Source, modules: BTreeMap<String, Module>) -> Result<(), Vec<BuildError>> {
         let docker = self.docker.lock().unwrap_or_else(PoisonError::into_inner).clone();
         self.rebuild(
-            origin,
+            source,
             |sources| {
-                sources.insert(origin, modules);
+                sources.insert(source, modules);
             },
             docker,
         )
@@ -111,11 +111,11 @@ impl ModuleSet {
     ) -> Result<(), Vec<BuildError>> {
         let no_docker = docker.is_none();
         self.rebuild(
-            Origin::Configured,
+            Source::Configured,
             |sources| {
-                sources.insert(Origin::Configured, modules);
+                sources.insert(Source::Configured, modules);
                 if no_docker {
-                    sources.remove(&Origin::Docker);
+                    sources.remove(&Source::Docker);
                 }
             },
             docker,
@@ -124,11 +124,11 @@ impl ModuleSet {
 
     /// Builds the set from the sources as `edit` leaves them; commits only on success. The
     /// lock is held throughout, so two sources replacing at once do not lose an update.
-    /// `origin` is the source being replaced: its modules that read files are built again.
+    /// `source` is the source being replaced: its modules that read files are built again.
     fn rebuild(
         &self,
-        origin: Origin,
-        edit: impl FnOnce(&mut BTreeMap<Origin, BTreeMap<String, Module>>),
+        source: Source,
+        edit: impl FnOnce(&mut BTreeMap<Source, BTreeMap<String, Module>>),
         docker: Option<Arc<Resolver>>,
     ) -> Result<(), Vec<BuildError>> {
         let mut sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
@@ -147,7 +147,7 @@ impl ModuleSet {
         let mut problems = Vec::new();
         let mut conflicts = BTreeSet::new();
         for (from, modules) in &next {
-            let rereading = *from == origin;
+            let rereading = *from == source;
             for (name, module) in modules {
                 if by_name.contains_key(name) {
                     conflicts.insert((name.clone(), *from));
@@ -209,25 +209,25 @@ mod tests {
     #[test]
     fn unchanged_modules_keep_their_runner_and_changed_ones_are_built_again() {
         let set = set();
-        set.replace(Origin::Configured, modules(TWO)).expect("builds");
+        set.replace(Source::Configured, modules(TWO)).expect("builds");
         let before = set.current();
         let changed = TWO.replace("/nonexistent.prom", "/other.prom");
-        set.replace(Origin::Configured, modules(&changed)).expect("builds");
+        set.replace(Source::Configured, modules(&changed)).expect("builds");
         let after = set.current();
         let same = |n: &str| Arc::ptr_eq(before.get(n).expect("was"), after.get(n).expect("is"));
         assert!(same("a"), "the exec module (and its run slots) carried over");
         assert!(!same("b"), "the changed module was built again");
-        assert_eq!(after.get("b").expect("b").config.source, modules(&changed)["b"].source);
+        assert_eq!(after.get("b").expect("b").config.method, modules(&changed)["b"].method);
     }
 
     #[test]
     fn a_module_that_goes_takes_its_series_off_the_metrics() {
         let set = set();
-        set.replace(Origin::Configured, modules(TWO)).expect("builds");
+        set.replace(Source::Configured, modules(TWO)).expect("builds");
         set.current().get("b").expect("b").metrics.errors.inc();
         assert!(set.metrics.render().contains("expexp_proxy_errors_total{module=\"b\"} 1"));
         set.replace(
-            Origin::Configured,
+            Source::Configured,
             modules("modules:\n  a: {method: exec, exec: {command: /bin/true}}\n"),
         )
         .expect("builds");
@@ -238,11 +238,11 @@ mod tests {
     #[test]
     fn a_refused_build_reports_every_module_and_changes_nothing() {
         let set = set();
-        set.replace(Origin::Configured, modules(TWO)).expect("builds");
+        set.replace(Source::Configured, modules(TWO)).expect("builds");
         let bad = "modules:\n  \
                    x: {method: http, http: {port: 1, scheme: https, tls_ca_cert_file: /nonexistent/x.pem}}\n  \
                    y: {method: http, http: {port: 1, scheme: https, tls_ca_cert_file: /nonexistent/y.pem}}\n";
-        let problems = set.replace(Origin::Configured, modules(bad)).unwrap_err();
+        let problems = set.replace(Source::Configured, modules(bad)).unwrap_err();
         let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert_eq!(problems.len(), 2, "{text:?}");
         assert!(text[0].contains("\"x\"") && text[1].contains("/nonexistent/y.pem"), "{text:?}");

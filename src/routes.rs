@@ -1,4 +1,6 @@
-//! The endpoints, and the one place where failures become HTTP responses.
+//! The endpoints, and the one place where failures become HTTP responses: a refused request
+//! ([`Refusal`]), a denied one ([`Denied`](crate::auth::Denied)) and a
+//! module's failure ([`ScrapeError`](crate::scrape::ScrapeError)) each by its own table.
 //!
 //! * `GET /` -- the landing page: modules with their last scrape, as HTML; JSON with
 //!   `Accept: application/json`.
@@ -12,17 +14,18 @@
 //!
 //! Anything else is a 404; a method the endpoint does not take is a 405. Every request first
 //! passes the allow list, the rate limit and the Authorization checks. [`Route`] is the table:
-//! adding an endpoint is a variant there, and the compiler points at the two matches that need
-//! it.
+//! adding an endpoint is a variant there, its path in `Route::find` (a match on strings, which
+//! the compiler cannot check), and its methods and its answer in `Route::methods` and
+//! `Routes::route`, the two exhaustive matches the compiler points at.
 
 pub mod debug;
 pub mod discovery;
 pub mod listing;
 pub mod rate_limit;
+pub mod refusal;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use http::header::{self, HeaderName, HeaderValue};
 use http::request::Parts;
@@ -38,9 +41,10 @@ use crate::response::{TEXT_CONTENT_TYPE, plain};
 use crate::scrape::deadline::effective_timeout;
 use crate::scrape::trace::Trace;
 use crate::scrape::{ScrapeRequest, query};
+use crate::settings::Options;
 use crate::telemetry::Metrics;
-use discovery::PathStyle;
 use rate_limit::RateLimiter;
+use refusal::Refusal;
 
 /// The header in which Prometheus sends its scrape timeout.
 const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
@@ -63,12 +67,8 @@ pub struct ScrapedModule(pub String);
 /// What the endpoints answer with: the module set, the checks, and the options they need.
 #[derive(Debug)]
 pub struct Routes {
-    /// Path of the proxy endpoint (`-web.proxy-path`).
-    pub proxy_path: String,
-    /// Path of our own metrics (`-web.telemetry-path`).
-    pub telemetry_path: String,
-    /// Subtracted from Prometheus's scrape timeout (`-web.timeout-offset`).
-    pub timeout_offset: Duration,
+    /// The flags' options (paths, the timeout offset, debug scrapes, the body limit...).
+    pub options: Arc<Options>,
     /// The module used when a request names none.
     pub default_module: Option<String>,
     /// The modules.
@@ -85,12 +85,6 @@ pub struct Routes {
     pub scrape_slots: Option<Arc<Semaphore>>,
     /// The web configuration's `rate_limit`, over every request; `None` when off.
     pub rate_limiter: Option<Arc<RateLimiter>>,
-    /// How `/discovery` names the module in its targets (`-web.discovery-path-style`).
-    pub discovery_style: PathStyle,
-    /// Whether `&debug=true` gives a debug report (`-web.debug-scrapes`).
-    pub debug_scrapes: bool,
-    /// Largest body a debug report reads to word the verdict (`-upstream.max-body-bytes`).
-    pub max_body_bytes: u64,
 }
 
 /// An endpoint.
@@ -121,14 +115,14 @@ impl Route {
     /// The endpoint at `path`, if any.
     pub fn find(path: &str, routes: &Routes) -> Option<Route> {
         Some(match path {
-            p if p == routes.proxy_path => Route::Proxy,
-            p if p == routes.telemetry_path => Route::Telemetry,
+            p if p == routes.options.proxy_path => Route::Proxy,
+            p if p == routes.options.telemetry_path => Route::Telemetry,
             "/" => Route::Landing,
             "/discovery" => Route::Discovery,
             "/-/healthy" => Route::Healthy,
             "/-/ready" => Route::Ready,
             "/-/reload" => Route::Reload,
-            p if module_in_path(p, &routes.proxy_path).is_some() => Route::ProxyNamed,
+            p if module_in_path(p, &routes.options.proxy_path).is_some() => Route::ProxyNamed,
             _ => return None,
         })
     }
@@ -162,7 +156,7 @@ impl Routes {
             .is_some_and(|v| v.as_bytes() != b"0" && matches!(req.method, Method::GET | Method::HEAD));
         if chunked || sized {
             tracing::info!(client = %conn.peer.ip(), path = req.uri.path(), "request with a body refused");
-            let mut r = plain(StatusCode::BAD_REQUEST, "Bad Request: request bodies are not accepted\n");
+            let mut r = refused(&Refusal::RequestBody);
             r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
             return r;
         }
@@ -176,7 +170,7 @@ impl Routes {
             && !limiter.allow()
         {
             tracing::info!(client = %conn.peer.ip(), path = req.uri.path(), "request refused by rate_limit");
-            return plain(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests\n");
+            return refused(&Refusal::RateLimited);
         }
         let checked = match allowed {
             Ok(()) => auth.authorized(&req.headers).await,
@@ -203,11 +197,11 @@ impl Routes {
 
     async fn route(&self, req: &Parts, conn: &Conn) -> Response<Body> {
         let Some(route) = Route::find(req.uri.path(), self) else {
-            return plain(StatusCode::NOT_FOUND, "404 page not found\n");
+            return refused(&Refusal::NotFound);
         };
         let methods = route.methods();
         if !methods.contains(&req.method) {
-            let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
+            let mut r = refused(&Refusal::MethodNotAllowed);
             let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
             r.headers_mut().insert(
                 header::ALLOW,
@@ -218,7 +212,7 @@ impl Routes {
         match route {
             Route::Proxy => self.proxy(req, conn, None).await,
             Route::ProxyNamed => {
-                let name = module_in_path(req.uri.path(), &self.proxy_path).unwrap_or_default();
+                let name = module_in_path(req.uri.path(), &self.options.proxy_path).unwrap_or_default();
                 self.proxy(req, conn, Some(name)).await
             }
             Route::Telemetry => {
@@ -228,15 +222,15 @@ impl Routes {
             }
             Route::Landing => listing::respond(
                 &self.modules.current(),
-                &self.proxy_path,
-                &self.telemetry_path,
-                self.debug_scrapes,
+                &self.options.proxy_path,
+                &self.options.telemetry_path,
+                self.options.debug_scrapes,
                 req,
             ),
             Route::Discovery => discovery::respond(
                 &self.modules.current(),
-                &self.proxy_path,
-                self.discovery_style,
+                &self.options.proxy_path,
+                self.options.discovery_style,
                 req,
                 conn.local,
                 conn.tls,
@@ -249,12 +243,12 @@ impl Routes {
 
     async fn reload(&self) -> Response<Body> {
         let Some(reloader) = &self.lifecycle else {
-            return plain(StatusCode::FORBIDDEN, "Lifecycle API is not enabled.\n");
+            return refused(&Refusal::LifecycleOff);
         };
         match reloader.reload().await {
             Ok(()) => plain(StatusCode::OK, ""),
             Err(e @ (ReloadError::Refused(_) | ReloadError::ShuttingDown | ReloadError::Panicked)) => {
-                plain(StatusCode::INTERNAL_SERVER_ERROR, &format!("failed to reload config: {e}\n"))
+                refused(&Refusal::ReloadRefused(e.to_string()))
             }
         }
     }
@@ -271,7 +265,7 @@ impl Routes {
                 Some(d) => d.clone(),
                 None => {
                     tracing::warn!(client = %peer.ip(), "no module given and no defaultModule configured");
-                    return plain(StatusCode::BAD_REQUEST, "require parameter module is missing\n");
+                    return refused(&Refusal::NoModule);
                 }
             },
         };
@@ -281,10 +275,7 @@ impl Routes {
                 Ok(permit) => Some(permit),
                 Err(_) => {
                     tracing::warn!(module = %name, client = %peer.ip(), "too many scrapes in flight (-web.max-requests)");
-                    return plain(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "Service Unavailable: too many scrapes in flight\n",
-                    );
+                    return refused(&Refusal::TooManyScrapes);
                 }
             },
             None => None,
@@ -292,13 +283,13 @@ impl Routes {
         let Some(module) = self.modules.current().get(&name).cloned() else {
             self.metrics.unknown_module().errors.inc();
             tracing::warn!(module = %name, client = %peer.ip(), "unknown module requested");
-            return plain(StatusCode::NOT_FOUND, &format!("unknown module [{name}]\n"));
+            return refused(&Refusal::UnknownModule(name));
         };
         let header = req.headers.get(SCRAPE_TIMEOUT_HEADER).map(HeaderValue::as_bytes);
-        let timeout = effective_timeout(module.config.timeout, header, self.timeout_offset);
+        let timeout = effective_timeout(module.config.timeout, header, self.options.timeout_offset);
         // `debug=true` asks for a report instead of the body, unless turned off (then it goes
         // upstream like any parameter, to a blackbox_exporter's own debug, say).
-        let debug = self.debug_scrapes
+        let debug = self.options.debug_scrapes
             && module.config.debug
             && match params.iter().position(|(k, v)| k == "debug" && v == "true") {
                 Some(i) => {
@@ -324,11 +315,11 @@ impl Routes {
             let deadline = debug::Deadline {
                 module: module.config.timeout,
                 header,
-                offset: self.timeout_offset,
+                offset: self.options.timeout_offset,
                 effective: timeout,
             };
             let report =
-                debug::report(&module.config, &deadline, &trace.seen(), &result, self.max_body_bytes);
+                debug::report(&module.config, &deadline, &trace.seen(), &result, self.options.max_body_bytes);
             let mut r = plain(StatusCode::OK, &report);
             r.extensions_mut().insert(ScrapedModule(name));
             return r;
@@ -348,4 +339,9 @@ impl Routes {
 fn module_in_path(path: &str, proxy_path: &str) -> Option<String> {
     let raw = path.strip_prefix(proxy_path)?.strip_prefix('/').filter(|n| !n.is_empty())?;
     percent_encoding::percent_decode_str(raw).decode_utf8().ok().map(|n| n.into_owned())
+}
+
+/// The response to a refused request.
+fn refused(refusal: &Refusal) -> Response<Body> {
+    plain(refusal.status(), &refusal.body())
 }

@@ -19,7 +19,7 @@ use crate::tls::server::server_config;
 
 /// Where the bearer token comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BearerSource {
+pub enum BearerFlag {
     /// No bearer token.
     None,
     /// `-web.bearer.token` (kept out of Debug output).
@@ -60,7 +60,7 @@ pub struct WebSettings {
     /// `-web.config.file`, unless `""`.
     pub web_config_file: Option<PathBuf>,
     /// The bearer token source.
-    pub bearer: BearerSource,
+    pub bearer: BearerFlag,
     /// `-allow.net`.
     pub allow: Vec<IpNet>,
 }
@@ -146,67 +146,7 @@ impl Security {
             None => WebConfig { http2: true, ..WebConfig::default() },
         };
         let mut warnings = web.warnings.clone();
-        let certmatch = match &s.certmatch {
-            Some(re) => Some(CertMatch(Regex::new(re).map_err(SecurityError::CertMatch)?)),
-            None => None,
-        };
-        let (tls, tls_on_plain) = match (&web.tls, &s.tls_address) {
-            (Some(w), tls_address) => {
-                if s.verify || s.tls_files_given {
-                    return Err(SecurityError::TlsFlagsBesideWebConfig);
-                }
-                if certmatch.is_some() && !w.client_auth.verifies() {
-                    return Err(SecurityError::CertMatchUnverified);
-                }
-                let t = ServerTls { certmatch: certmatch.clone(), ..w.clone() };
-                (Some(server_config(&t)?), tls_address.is_none())
-            }
-            (None, Some(_)) => {
-                if certmatch.is_some() && !s.verify {
-                    return Err(SecurityError::CertMatchWithoutVerify);
-                }
-                let t = ServerTls {
-                    cert: Pem::File(s.cert.clone()),
-                    key: Pem::File(s.key.clone()),
-                    client_auth: if s.verify {
-                        ClientAuth::RequireAndVerifyClientCert
-                    } else {
-                        ClientAuth::NoClientCert
-                    },
-                    client_ca: s.verify.then(|| Pem::File(s.ca.clone())),
-                    allowed_sans: Vec::new(),
-                    certmatch: certmatch.clone(),
-                    min_version: TlsVersion::Tls12,
-                    max_version: TlsVersion::Tls13,
-                    cipher_suites: Vec::new(),
-                    curves: Vec::new(),
-                    prefer_server_order: true,
-                    http2: web.http2,
-                };
-                (Some(server_config(&t)?), false)
-            }
-            (None, None) => {
-                if s.verify || certmatch.is_some() {
-                    warnings.push(
-                        "-web.tls.verify and -web.tls.certmatch have no effect without -web.tls.listen-address".into(),
-                    );
-                }
-                (None, false)
-            }
-        };
-        let bearer = match &s.bearer {
-            BearerSource::None => None,
-            BearerSource::Token(t) => Some(Token::new(&t.0)),
-            BearerSource::File(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| SecurityError::TokenFile { path: path.clone(), source })?;
-                let token = text.trim();
-                if token.is_empty() {
-                    return Err(SecurityError::EmptyToken { path: path.clone() });
-                }
-                Some(Token::new(token))
-            }
-        };
+        let (tls, tls_on_plain) = listener_tls(s, &web, &mut warnings)?;
         let basic = if web.basic_auth_users.is_empty() {
             None
         } else {
@@ -217,7 +157,7 @@ impl Security {
             })?)
         };
         Ok(Security {
-            auth: Auth { allow: s.allow.clone(), bearer, basic },
+            auth: Auth { allow: s.allow.clone(), bearer: bearer(&s.bearer)?, basic },
             tls,
             tls_on_plain,
             headers: web.headers,
@@ -225,4 +165,79 @@ impl Security {
             warnings,
         })
     }
+}
+
+/// The TLS listener's configuration, from the web configuration's `tls_server_config` or else
+/// from the original's flags, and whether `-web.listen-address` serves TLS too.
+fn listener_tls(
+    s: &WebSettings,
+    web: &WebConfig,
+    warnings: &mut Vec<String>,
+) -> Result<(Option<Arc<ServerConfig>>, bool), SecurityError> {
+    let certmatch = match &s.certmatch {
+        Some(re) => Some(CertMatch(Regex::new(re).map_err(SecurityError::CertMatch)?)),
+        None => None,
+    };
+    Ok(match (&web.tls, &s.tls_address) {
+        (Some(w), tls_address) => {
+            if s.verify || s.tls_files_given {
+                return Err(SecurityError::TlsFlagsBesideWebConfig);
+            }
+            if certmatch.is_some() && !w.client_auth.verifies() {
+                return Err(SecurityError::CertMatchUnverified);
+            }
+            let t = ServerTls { certmatch, ..w.clone() };
+            (Some(server_config(&t)?), tls_address.is_none())
+        }
+        (None, Some(_)) => {
+            if certmatch.is_some() && !s.verify {
+                return Err(SecurityError::CertMatchWithoutVerify);
+            }
+            let t = ServerTls {
+                cert: Pem::File(s.cert.clone()),
+                key: Pem::File(s.key.clone()),
+                client_auth: if s.verify {
+                    ClientAuth::RequireAndVerifyClientCert
+                } else {
+                    ClientAuth::NoClientCert
+                },
+                client_ca: s.verify.then(|| Pem::File(s.ca.clone())),
+                allowed_sans: Vec::new(),
+                certmatch,
+                min_version: TlsVersion::Tls12,
+                max_version: TlsVersion::Tls13,
+                cipher_suites: Vec::new(),
+                curves: Vec::new(),
+                prefer_server_order: true,
+                http2: web.http2,
+            };
+            (Some(server_config(&t)?), false)
+        }
+        (None, None) => {
+            if s.verify || certmatch.is_some() {
+                warnings.push(
+                    "-web.tls.verify and -web.tls.certmatch have no effect without -web.tls.listen-address"
+                        .into(),
+                );
+            }
+            (None, false)
+        }
+    })
+}
+
+/// The bearer token, from its flag or read from its file (trimmed; an empty one is refused).
+fn bearer(flag: &BearerFlag) -> Result<Option<Token>, SecurityError> {
+    Ok(match flag {
+        BearerFlag::None => None,
+        BearerFlag::Token(t) => Some(Token::new(&t.0)),
+        BearerFlag::File(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|source| SecurityError::TokenFile { path: path.clone(), source })?;
+            let token = text.trim();
+            if token.is_empty() {
+                return Err(SecurityError::EmptyToken { path: path.clone() });
+            }
+            Some(Token::new(token))
+        }
+    })
 }

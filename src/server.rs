@@ -15,40 +15,13 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::app::App;
 use crate::body::Body;
 use crate::routes::{Conn, ScrapedModule};
-
-/// Bounds on what clients may hold of the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Time to send a request's headers; also how long a kept-alive connection may idle.
-    pub read_header_timeout: Duration,
-    /// Largest request head, in bytes.
-    pub max_header_bytes: usize,
-    /// Most connections open at once; more wait in the listen queue.
-    pub max_connections: usize,
-}
-
-/// Default for `-web.read-header-timeout`.
-pub const DEFAULT_READ_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default for `-web.max-header-bytes`.
-pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 << 10;
-/// Default for `-web.max-connections`.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 8192;
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            read_header_timeout: DEFAULT_READ_HEADER_TIMEOUT,
-            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-        }
-    }
-}
+use crate::settings::Limits;
 
 /// The smallest request-head buffer hyper accepts.
 const MIN_HEADER_BYTES: usize = 8192;
@@ -123,21 +96,8 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.read_header_timeout)
-        .max_buf_size(limits.max_header_bytes.max(MIN_HEADER_BYTES))
-        .keep_alive(true);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
-        .keep_alive_interval(limits.read_header_timeout)
-        .keep_alive_timeout(limits.read_header_timeout);
     let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
-    let builder = Arc::new(builder);
+    let builder = Arc::new(http_builder(limits));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -161,54 +121,83 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let builder = builder.clone();
-        let watcher = graceful.watcher();
+        let (app, builder, watcher) = (app.clone(), builder.clone(), graceful.watcher());
         tokio::spawn(async move {
             let _permit = permit;
-            let local = stream.local_addr().unwrap_or(peer);
-            let conn = Conn { peer, local, tls: transport == Transport::Tls };
-            let service = {
-                let app = app.clone();
-                service_fn(move |req: Request<Incoming>| {
-                    let app = app.load_full();
-                    async move { Ok::<_, Infallible>(handle_logged(&app, req, conn).await) }
-                })
-            };
-            let result = match transport {
-                Transport::Plain => {
-                    let conn = builder.serve_connection(TokioIo::new(stream), service);
-                    watcher.watch(conn.into_owned()).await
-                }
-                Transport::Tls => {
-                    let Some(config) = app.load().tls().cloned() else {
-                        tracing::error!(client = %peer, "TLS listener without a TLS configuration");
-                        return;
-                    };
-                    let handshake = tokio_rustls::TlsAcceptor::from(config).accept(stream);
-                    let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, handshake).await {
-                        Ok(Ok(tls)) => tls,
-                        Ok(Err(e)) => {
-                            tracing::warn!(client = %peer.ip(), error = %e, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::info!(client = %peer.ip(), "TLS handshake timed out");
-                            return;
-                        }
-                    };
-                    let conn = builder.serve_connection(TokioIo::new(tls), service);
-                    watcher.watch(conn.into_owned()).await
-                }
-            };
-            if let Err(e) = result {
-                tracing::debug!(client = %peer, error = %e, "connection ended with an error");
-            }
+            connection(stream, peer, app, &builder, transport, watcher).await;
         });
     }
     drop(listener);
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
         tracing::warn!("in-flight requests still running after the shutdown grace period; closing them");
+    }
+}
+
+/// HTTP/1.1 with keep-alive and HTTP/2, within the client bounds.
+fn http_builder(limits: Limits) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.read_header_timeout)
+        .max_buf_size(limits.max_header_bytes.max(MIN_HEADER_BYTES))
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+        .keep_alive_interval(limits.read_header_timeout)
+        .keep_alive_timeout(limits.read_header_timeout);
+    builder
+}
+
+/// Serves one client connection (after the TLS handshake, on a TLS listener) until it closes
+/// or the shutdown's grace ends.
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    app: SharedApp,
+    builder: &auto::Builder<TokioExecutor>,
+    transport: Transport,
+    watcher: Watcher,
+) {
+    let local = stream.local_addr().unwrap_or(peer);
+    let conn = Conn { peer, local, tls: transport == Transport::Tls };
+    let service = {
+        let app = app.clone();
+        service_fn(move |req: Request<Incoming>| {
+            let app = app.load_full();
+            async move { Ok::<_, Infallible>(handle_logged(&app, req, conn).await) }
+        })
+    };
+    let result = match transport {
+        Transport::Plain => {
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            watcher.watch(conn.into_owned()).await
+        }
+        Transport::Tls => {
+            let Some(config) = app.load().tls().cloned() else {
+                tracing::error!(client = %peer, "TLS listener without a TLS configuration");
+                return;
+            };
+            let handshake = tokio_rustls::TlsAcceptor::from(config).accept(stream);
+            let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, handshake).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::warn!(client = %peer.ip(), error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::info!(client = %peer.ip(), "TLS handshake timed out");
+                    return;
+                }
+            };
+            let conn = builder.serve_connection(TokioIo::new(tls), service);
+            watcher.watch(conn.into_owned()).await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(client = %peer, error = %e, "connection ended with an error");
     }
 }
 

@@ -67,7 +67,7 @@ pub fn load_certs_from(pem: &Pem) -> Result<Vec<CertificateDer<'static>>, TlsErr
         Pem::File(path) => return load_certs(path),
         Pem::Inline { text, .. } => text,
     };
-    let problem = |p: String| TlsError::Certificates { path: pem.origin(), problem: p };
+    let problem = |p: String| TlsError::Certificates { path: pem.label(), problem: p };
     let certs: Vec<_> = CertificateDer::pem_slice_iter(text.as_bytes())
         .collect::<Result<_, _>>()
         .map_err(|e| problem(pem_problem(&e)))?;
@@ -82,7 +82,7 @@ pub fn load_key_from(pem: &Pem) -> Result<PrivateKeyDer<'static>, TlsError> {
     match pem {
         Pem::File(path) => load_key(path),
         Pem::Inline { text, .. } => PrivateKeyDer::from_pem_slice(text.as_bytes())
-            .map_err(|e| TlsError::Key { path: pem.origin(), problem: pem_problem(&e) }),
+            .map_err(|e| TlsError::Key { path: pem.label(), problem: pem_problem(&e) }),
     }
 }
 

@@ -9,7 +9,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use exporter_exporter::app::Options;
+use exporter_exporter::settings::Options;
 use support::{Resources, TestProxy, script};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -70,87 +70,85 @@ async fn status_within(proxy: &TestProxy, limit: Duration) -> u16 {
 
 const HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n";
 
+/// Upstreams that misbehave, each with the status a scrape of it gets: (what it does, its
+/// port, the status).
+async fn misbehaving() -> Vec<(&'static str, u16, u16)> {
+    vec![
+        (
+            "hangs without answering",
+            raw_upstream(|s| async move {
+                let _held = s;
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            })
+            .await,
+            504,
+        ),
+        (
+            "drips one byte a second",
+            raw_upstream(|mut s| async move {
+                let _ = s.write_all(HEAD).await;
+                let _ = s.write_all(b"Content-Length: 100\r\n\r\n").await;
+                for _ in 0..30 {
+                    if s.write_all(b"a").await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            })
+            .await,
+            504,
+        ),
+        (
+            "resets mid-body",
+            raw_upstream(|mut s| async move {
+                let _ = s.write_all(HEAD).await;
+                let _ = s.write_all(b"Content-Length: 100\r\n\r\nmetric_a 1\nmet").await;
+                let _ = s.set_zero_linger();
+            })
+            .await,
+            502,
+        ),
+        (
+            "sends less than its Content-Length",
+            raw_upstream(|mut s| async move {
+                let _ = s.write_all(HEAD).await;
+                let _ = s.write_all(b"Content-Length: 1000\r\n\r\nmetric_a 1\n").await;
+            })
+            .await,
+            502,
+        ),
+        (
+            "lies about gzip",
+            raw_upstream(|mut s| async move {
+                let _ = s.write_all(HEAD).await;
+                let _ =
+                    s.write_all(b"Content-Encoding: gzip\r\nContent-Length: 11\r\n\r\nmetric_a 1\n").await;
+            })
+            .await,
+            500,
+        ),
+        (
+            "sends an endless body",
+            raw_upstream(|mut s| async move {
+                let _ = s.write_all(HEAD).await;
+                let _ = s.write_all(b"Transfer-Encoding: chunked\r\n\r\n").await;
+                let chunk = format!("{:x}\r\n{}\r\n", 8192, "a 1\n".repeat(2048));
+                while s.write_all(chunk.as_bytes()).await.is_ok() {}
+            })
+            .await,
+            502,
+        ),
+        ("closes without answering", raw_upstream(|_s| async move {}).await, 502),
+    ]
+}
+
 #[test]
 fn misbehaving_upstreams() {
     serial(async {
         let before = Resources::now();
         let small = Options { max_body_bytes: 1 << 20, ..Options::default() };
-        let cases: Vec<(&str, u16, u16, &str)> = vec![
-            (
-                "hangs without answering",
-                raw_upstream(|s| async move {
-                    let _held = s;
-                    tokio::time::sleep(Duration::from_secs(30)).await;
-                })
-                .await,
-                504,
-                "",
-            ),
-            (
-                "drips one byte a second",
-                raw_upstream(|mut s| async move {
-                    let _ = s.write_all(HEAD).await;
-                    let _ = s.write_all(b"Content-Length: 100\r\n\r\n").await;
-                    for _ in 0..30 {
-                        if s.write_all(b"a").await.is_err() {
-                            return;
-                        }
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
-                })
-                .await,
-                504,
-                "",
-            ),
-            (
-                "resets mid-body",
-                raw_upstream(|mut s| async move {
-                    let _ = s.write_all(HEAD).await;
-                    let _ = s.write_all(b"Content-Length: 100\r\n\r\nmetric_a 1\nmet").await;
-                    let _ = s.set_zero_linger();
-                })
-                .await,
-                502,
-                "",
-            ),
-            (
-                "sends less than its Content-Length",
-                raw_upstream(|mut s| async move {
-                    let _ = s.write_all(HEAD).await;
-                    let _ = s.write_all(b"Content-Length: 1000\r\n\r\nmetric_a 1\n").await;
-                })
-                .await,
-                502,
-                "",
-            ),
-            (
-                "lies about gzip",
-                raw_upstream(|mut s| async move {
-                    let _ = s.write_all(HEAD).await;
-                    let _ = s
-                        .write_all(b"Content-Encoding: gzip\r\nContent-Length: 11\r\n\r\nmetric_a 1\n")
-                        .await;
-                })
-                .await,
-                500,
-                "",
-            ),
-            (
-                "sends an endless body",
-                raw_upstream(|mut s| async move {
-                    let _ = s.write_all(HEAD).await;
-                    let _ = s.write_all(b"Transfer-Encoding: chunked\r\n\r\n").await;
-                    let chunk = format!("{:x}\r\n{}\r\n", 8192, "a 1\n".repeat(2048));
-                    while s.write_all(chunk.as_bytes()).await.is_ok() {}
-                })
-                .await,
-                502,
-                "",
-            ),
-            ("closes without answering", raw_upstream(|_s| async move {}).await, 502, ""),
-        ];
-        for (what, port, status, extra) in cases {
-            let proxy = TestProxy::start_with(&module(port, extra), small.clone(), "127.0.0.1:0").await;
+        for (what, port, status) in misbehaving().await {
+            let proxy = TestProxy::start_with(&module(port, ""), small.clone(), "127.0.0.1:0").await;
             assert_eq!(
                 status_within(&proxy, Duration::from_secs(5)).await,
                 status,
@@ -292,7 +290,7 @@ fn misbehaving_scripts() {
 fn idle_slowloris_connections_do_not_block_a_scrape_and_are_closed() {
     serial(async {
         let before = Resources::now();
-        let limits = exporter_exporter::server::Limits {
+        let limits = exporter_exporter::settings::Limits {
             read_header_timeout: Duration::from_secs(2),
             ..Default::default()
         };
@@ -326,7 +324,7 @@ fn idle_slowloris_connections_do_not_block_a_scrape_and_are_closed() {
 }
 
 /// Starts the proxy with no modules and `limits`; returns its address and the proxy.
-async fn bare_server(limits: exporter_exporter::server::Limits) -> (std::net::SocketAddr, TestProxy) {
+async fn bare_server(limits: exporter_exporter::settings::Limits) -> (std::net::SocketAddr, TestProxy) {
     let proxy = TestProxy::start_limited("modules: {}\n", limits).await;
     (proxy.addr, proxy)
 }
@@ -350,7 +348,7 @@ async fn one_request(s: &mut tokio::net::TcpStream) -> bool {
 #[test]
 fn an_idle_kept_alive_connection_is_closed_after_the_timeout() {
     serial(async {
-        let limits = exporter_exporter::server::Limits {
+        let limits = exporter_exporter::settings::Limits {
             read_header_timeout: Duration::from_secs(1),
             ..Default::default()
         };
@@ -369,7 +367,7 @@ fn an_idle_kept_alive_connection_is_closed_after_the_timeout() {
 #[test]
 fn connections_beyond_the_limit_wait_until_one_closes() {
     serial(async {
-        let limits = exporter_exporter::server::Limits { max_connections: 2, ..Default::default() };
+        let limits = exporter_exporter::settings::Limits { max_connections: 2, ..Default::default() };
         let (addr, _stop) = bare_server(limits).await;
         let mut a = tokio::net::TcpStream::connect(addr).await.expect("connect");
         let mut b = tokio::net::TcpStream::connect(addr).await.expect("connect");

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use exporter_exporter::exposition::{BodyCheck, Dialect, Encoding, Summary, VerifyError, verify};
+use exporter_exporter::exposition::{BodyVerifier, Dialect, Encoding, Summary, VerifyError, verify};
 
 /// Splits a fuzz input into (cut point, body). The cut is proportional to the first byte, so
 /// it can land anywhere in a body of any length.
@@ -12,7 +12,7 @@ pub fn split_input(data: &[u8]) -> Option<(usize, &[u8])> {
     Some((body.len() * usize::from(first) / 255, body))
 }
 
-/// Verifies `body` in one call and again in two pieces through [`BodyCheck`], and panics if
+/// Verifies `body` in one call and again in two pieces through [`BodyVerifier`], and panics if
 /// the verdicts differ. Returns the one-shot verdict.
 pub fn check_split(
     body: &[u8],
@@ -21,7 +21,7 @@ pub fn check_split(
     encoding: Encoding,
 ) -> Result<Summary, VerifyError> {
     let whole = verify(body, dialect, encoding);
-    let mut check = BodyCheck::new(dialect, encoding, u64::MAX);
+    let mut check = BodyVerifier::new(dialect, encoding, u64::MAX);
     let pieces = match check.update(&body[..cut]) {
         Ok(()) => check.finish(body),
         Err(e) => Err(e),

@@ -1,6 +1,6 @@
 #![no_main]
 //! gzip bodies: the input (after the first byte) is compressed bytes, verified with
-//! `Encoding::Gzip` in each format. Never panics; two pieces through `BodyCheck` get the
+//! `Encoding::Gzip` in each format. Never panics; two pieces through `BodyVerifier` get the
 //! one-shot verdict; and where the whole stream decompresses cleanly, the gzip verdict is the
 //! verdict of the decompressed body.
 

@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::block::{Invalid, invalid};
 use super::duration::parse_timeout;
-use super::invalid::{Invalid, invalid};
-use super::raw;
+use serde::Deserialize;
 
 /// The socket Docker listens on by default.
 pub const DEFAULT_DOCKER_SOCKET: &str = "/var/run/docker.sock";
@@ -16,6 +16,24 @@ pub const DEFAULT_DOCKER_SOCKET: &str = "/var/run/docker.sock";
 pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(15);
 /// How long a resolved container address is used before it is asked for again, by default.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// The top-level `docker:` block, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DockerBlock {
+    pub(super) host: Option<String>,
+    pub(super) tls_verify: Option<bool>,
+    pub(super) cert_path: Option<String>,
+    pub(super) refresh_interval: Option<String>,
+    pub(super) cache_ttl: Option<String>,
+    pub(super) discover: Option<DiscoverBlock>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DiscoverBlock {
+    pub(super) label_prefix: Option<String>,
+}
 
 /// Where the Engine API listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,11 +168,11 @@ impl DockerConfig {
     /// Checks the `docker:` block; what it leaves out comes from the environment as Docker's
     /// client takes it.
     pub(super) fn from_raw(
-        raw: Option<raw::Docker>,
+        raw: Option<DockerBlock>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<DockerConfig, Invalid> {
-        let raw::Docker { host, tls_verify, cert_path, refresh_interval, cache_ttl, discover } = raw
-            .unwrap_or(raw::Docker {
+        let DockerBlock { host, tls_verify, cert_path, refresh_interval, cache_ttl, discover } = raw
+            .unwrap_or(DockerBlock {
                 host: None,
                 tls_verify: None,
                 cert_path: None,
@@ -211,7 +229,7 @@ impl DockerConfig {
         let cache_ttl = duration("docker.cache_ttl", cache_ttl, DEFAULT_CACHE_TTL)?;
         let discover = match discover {
             None => None,
-            Some(raw::Discover { label_prefix }) => {
+            Some(DiscoverBlock { label_prefix }) => {
                 let prefix = set(label_prefix)
                     .ok_or_else(|| invalid("docker.discover.label_prefix", "missing: e.g. prometheus.io"))?;
                 if prefix.contains(|c: char| c.is_whitespace() || c == '=' || c == ',') {

@@ -198,7 +198,7 @@ pub enum Pem {
 
 impl Pem {
     /// What errors name: the file, or the key that held the text.
-    pub fn origin(&self) -> PathBuf {
+    pub fn label(&self) -> PathBuf {
         match self {
             Pem::File(path) => path.clone(),
             Pem::Inline { key, .. } => PathBuf::from(format!("{key} (inline)")),

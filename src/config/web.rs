@@ -203,48 +203,10 @@ fn server_tls(
     );
     let client_auth = ClientAuth::from_go_name(t.client_auth_type.as_deref().unwrap_or_default())
         .map_err(|e| invalid(path, "tls_server_config.client_auth_type", e))?;
-    if client_ca.is_some() && client_auth == ClientAuth::NoClientCert {
-        return Err(invalid(
-            path,
-            "tls_server_config.client_auth_type",
-            "client CAs have been configured without a client auth policy",
-        ));
-    }
-    if client_auth.verifies() && client_ca.is_none() {
-        return Err(invalid(
-            path,
-            "tls_server_config.client_ca_file",
-            "required to verify client certificates (or inline as client_ca)",
-        ));
-    }
     let allowed_sans = t.client_allowed_sans.unwrap_or_default();
-    if !allowed_sans.is_empty() && !client_auth.verifies() {
-        return Err(invalid(
-            path,
-            "tls_server_config.client_allowed_sans",
-            "needs client_auth_type RequireAndVerifyClientCert or VerifyClientCertIfGiven",
-        ));
-    }
-    let min_version =
-        version(path, "tls_server_config.min_version", t.min_version.as_deref(), TlsVersion::Tls12)?;
-    let max_version =
-        version(path, "tls_server_config.max_version", t.max_version.as_deref(), TlsVersion::Tls13)?;
-    if min_version > max_version {
-        return Err(invalid(path, "tls_server_config.max_version", "lower than min_version"));
-    }
-    let mut cipher_suites = Vec::new();
-    for name in t.cipher_suites.unwrap_or_default() {
-        match CipherSuite::from_go_name(&name)
-            .map_err(|e| invalid(path, "tls_server_config.cipher_suites", e))?
-        {
-            Some(suite) => cipher_suites.push(suite),
-            None => warnings.push(format!(
-                "{}: tls_server_config.cipher_suites: {name} is a TLS 1.3 suite, which cannot be chosen \
-                 (as in Go); it has no effect",
-                path.display()
-            )),
-        }
-    }
+    client_policy(path, client_ca.is_some(), client_auth, &allowed_sans)?;
+    let (min_version, max_version) = versions(path, t.min_version.as_deref(), t.max_version.as_deref())?;
+    let cipher_suites = cipher_suites(path, t.cipher_suites.unwrap_or_default(), warnings)?;
     let curves = t
         .curve_preferences
         .unwrap_or_default()
@@ -267,6 +229,74 @@ fn server_tls(
         // Set from http_server_config by the caller.
         http2: true,
     }))
+}
+
+/// The client-certificate keys together: CAs need a policy, a verifying policy needs CAs, and
+/// `client_allowed_sans` needs a verifying policy.
+fn client_policy(
+    path: &Path,
+    has_client_ca: bool,
+    client_auth: ClientAuth,
+    allowed_sans: &[String],
+) -> Result<(), ConfigError> {
+    if has_client_ca && client_auth == ClientAuth::NoClientCert {
+        return Err(invalid(
+            path,
+            "tls_server_config.client_auth_type",
+            "client CAs have been configured without a client auth policy",
+        ));
+    }
+    if client_auth.verifies() && !has_client_ca {
+        return Err(invalid(
+            path,
+            "tls_server_config.client_ca_file",
+            "required to verify client certificates (or inline as client_ca)",
+        ));
+    }
+    if !allowed_sans.is_empty() && !client_auth.verifies() {
+        return Err(invalid(
+            path,
+            "tls_server_config.client_allowed_sans",
+            "needs client_auth_type RequireAndVerifyClientCert or VerifyClientCertIfGiven",
+        ));
+    }
+    Ok(())
+}
+
+/// `min_version` and `max_version` (TLS 1.2 and 1.3 by default), in that order.
+fn versions(
+    path: &Path,
+    min: Option<&str>,
+    max: Option<&str>,
+) -> Result<(TlsVersion, TlsVersion), ConfigError> {
+    let min_version = version(path, "tls_server_config.min_version", min, TlsVersion::Tls12)?;
+    let max_version = version(path, "tls_server_config.max_version", max, TlsVersion::Tls13)?;
+    if min_version > max_version {
+        return Err(invalid(path, "tls_server_config.max_version", "lower than min_version"));
+    }
+    Ok((min_version, max_version))
+}
+
+/// `cipher_suites` by Go's names; a TLS 1.3 suite (which Go cannot choose either) is a warning.
+fn cipher_suites(
+    path: &Path,
+    names: Vec<String>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<CipherSuite>, ConfigError> {
+    let mut suites = Vec::new();
+    for name in names {
+        match CipherSuite::from_go_name(&name)
+            .map_err(|e| invalid(path, "tls_server_config.cipher_suites", e))?
+        {
+            Some(suite) => suites.push(suite),
+            None => warnings.push(format!(
+                "{}: tls_server_config.cipher_suites: {name} is a TLS 1.3 suite, which cannot be chosen \
+                 (as in Go); it has no effect",
+                path.display()
+            )),
+        }
+    }
+    Ok(suites)
 }
 
 /// `http_server_config.headers`, checked as exporter-toolkit checks them.
@@ -347,142 +377,4 @@ fn lower(name: &str) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(yaml: &str) -> Result<WebConfig, String> {
-        WebConfig::from_yaml(yaml, Path::new("/etc/web.yml")).map_err(|e| e.to_string())
-    }
-
-    #[test]
-    fn a_full_file() {
-        let w = parse(
-            "tls_server_config:\n  cert_file: server.crt\n  key_file: /abs/server.key\n  client_ca_file: ca.crt\n  \
-             client_auth_type: RequireAndVerifyClientCert\n  client_allowed_sans: [prometheus]\n  min_version: TLS13\n  \
-             cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]\nhttp_server_config:\n  http2: false\n  headers:\n    \
-             X-Frame-Options: deny\n    Strict-Transport-Security: max-age=31536000\nbasic_auth_users:\n  prom: $2y$10$abc\n",
-        )
-        .expect("parses");
-        let tls = w.tls.expect("tls");
-        assert_eq!(tls.cert, Pem::File(PathBuf::from("/etc/server.crt")), "relative to the file");
-        assert_eq!(tls.key, Pem::File(PathBuf::from("/abs/server.key")));
-        assert_eq!(tls.client_auth, ClientAuth::RequireAndVerifyClientCert);
-        assert_eq!((tls.min_version, tls.max_version), (TlsVersion::Tls13, TlsVersion::Tls13));
-        assert!(!w.http2);
-        assert_eq!(w.headers.len(), 2);
-        assert_eq!(w.basic_auth_users["prom"], "$2y$10$abc");
-    }
-
-    #[test]
-    fn errors_name_the_key() {
-        let cases = [
-            ("tls_server_config:\n  cert_file: a\n  key_file: b\n  bogus: 1\n", "unknown field `bogus`"),
-            ("tls_server_config:\n  key_file: b\n", "tls_server_config: missing one of cert or cert_file"),
-            ("tls_server_config:\n  cert: PEM\n", "tls_server_config: missing one of key or key_file"),
-            ("tls_server_config:\n  cert: a\n  key: b\n  client_ca: c\n", "without a client auth policy"),
-            (
-                "tls_server_config:\n  cert_file: a\n  key_file: b\n  client_ca_file: c\n",
-                "without a client auth policy",
-            ),
-            (
-                "tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: RequireAndVerifyClientCert\n",
-                "client_ca_file",
-            ),
-            (
-                "tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: Sometimes\n",
-                "tls_server_config.client_auth_type: unknown client auth type \"Sometimes\"",
-            ),
-            ("tls_server_config:\n  cert_file: a\n  key_file: b\n  min_version: TLS11\n", "not supported"),
-            (
-                "tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites: [TLS_RSA_WITH_RC4_128_SHA]\n",
-                "tls_server_config.cipher_suites: cipher suite \"TLS_RSA_WITH_RC4_128_SHA\" is not supported",
-            ),
-            (
-                "tls_server_config:\n  cert_file: a\n  key_file: b\n  curve_preferences: [CurveP521]\n",
-                "tls_server_config.curve_preferences: curve \"CurveP521\" is not supported: the TLS library",
-            ),
-            (
-                "tls_server_config:\n  cert_file: a\n  key_file: b\n  client_allowed_sans: [x]\n",
-                "client_allowed_sans",
-            ),
-            ("http_server_config:\n  headers: {X-Powered-By: me}\n", "not one of the supported"),
-            ("http_server_config:\n  headers: {X-Frame-Options: allow}\n", "invalid value"),
-            (
-                "tls_server_config:\n  cert: a\n  key: b\n  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA]\n",
-                "tls_server_config.cipher_suites: cipher suite \"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA\" is not supported: a CBC suite",
-            ),
-            ("rate_limit: {interval: 1s, bogus: 1}\n", "unknown field `bogus`"),
-            (
-                "rate_limit: {interval: 1000000000, burst: 1}\n",
-                "rate_limit.interval: 1000000000 is a bare number",
-            ),
-            ("rate_limit: {interval: -1s, burst: 1}\n", "rate_limit.interval: negative"),
-            ("rate_limit: {interval: 1x, burst: 1}\n", "rate_limit.interval: unknown unit"),
-            ("rate_limit: {interval: 1s, burst: -1}\n", "rate_limit.burst: negative"),
-        ];
-        for (yaml, expected) in cases {
-            let e = parse(yaml).unwrap_err();
-            assert!(e.contains(expected) && e.contains("/etc/web.yml"), "{yaml}: {e}");
-        }
-    }
-
-    #[test]
-    fn an_empty_file_is_no_tls_and_no_auth() {
-        assert_eq!(parse("").expect("empty"), WebConfig { http2: true, ..WebConfig::default() });
-    }
-
-    #[test]
-    fn rate_limit_as_exporter_toolkit_reads_it() {
-        let r = |yaml: &str| parse(yaml).expect("parses");
-        assert_eq!(
-            r("rate_limit: {interval: 100ms, burst: 5}\n").rate_limit,
-            Some(RateLimit { interval: Duration::from_millis(100), burst: 5 })
-        );
-        // A zero or missing interval turns it off, as in the toolkit.
-        for off in [
-            "rate_limit: {interval: 0s, burst: 5}\n",
-            "rate_limit: {interval: 0, burst: 5}\n",
-            "rate_limit: {burst: 5}\n",
-            "rate_limit: {}\n",
-        ] {
-            let w = r(off);
-            assert_eq!((w.rate_limit, w.warnings.len()), (None, 0), "{off}");
-        }
-        // No burst with an interval refuses everything there; here too, said once at load.
-        let w = r("rate_limit: {interval: 1s}\n");
-        assert_eq!(w.rate_limit, Some(RateLimit { interval: Duration::from_secs(1), burst: 0 }));
-        assert!(w.warnings[0].contains("every request gets a 429"), "{:?}", w.warnings);
-    }
-
-    #[test]
-    fn inline_pem_and_the_toolkits_tls_switch() {
-        let w = parse("tls_server_config:\n  cert: CERT PEM\n  key: KEY PEM\n  client_ca: CA PEM\n  client_auth_type: RequireClientCert\n")
-            .expect("parses");
-        let tls = w.tls.expect("tls");
-        assert_eq!(tls.cert, Pem::Inline { key: "tls_server_config.cert", text: "CERT PEM".into() });
-        assert_eq!(tls.key, Pem::Inline { key: "tls_server_config.key", text: "KEY PEM".into() });
-        assert_eq!(
-            tls.client_ca,
-            Some(Pem::Inline { key: "tls_server_config.client_ca", text: "CA PEM".into() })
-        );
-        assert_eq!(tls.client_auth, ClientAuth::RequireAnyClientCert, "the toolkit's old name");
-        assert!(!format!("{tls:?}").contains("KEY PEM"), "the key stays out of Debug output");
-        // Both forms: the file wins, as in the toolkit, with a warning.
-        let w = parse("tls_server_config:\n  cert: CERT PEM\n  cert_file: c.pem\n  key_file: k.pem\n")
-            .expect("parses");
-        assert_eq!(w.tls.expect("tls").cert, Pem::File(PathBuf::from("/etc/c.pem")));
-        assert!(
-            w.warnings[0].contains("tls_server_config.cert_file and tls_server_config.cert are both given")
-        );
-        // No key that turns TLS on: plain HTTP, as the toolkit serves, with a warning.
-        let w =
-            parse("tls_server_config:\n  min_version: TLS13\n  client_auth_type: \"\"\n").expect("parses");
-        assert_eq!(w.tls, None);
-        assert!(w.warnings[0].contains("so TLS is off"), "{:?}", w.warnings);
-        // TLS 1.3 suite names are accepted without effect, as Go ignores them.
-        let w = parse("tls_server_config:\n  cert: a\n  key: b\n  cipher_suites: [TLS_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]\n")
-            .expect("parses");
-        assert_eq!(w.tls.expect("tls").cipher_suites, [CipherSuite::EcdheRsaAes128Gcm]);
-        assert!(w.warnings[0].contains("TLS_AES_128_GCM_SHA256 is a TLS 1.3 suite"), "{:?}", w.warnings);
-    }
-}
+mod tests;

@@ -92,7 +92,7 @@ fn streaming_in_any_pieces_matches_one_shot() {
     for (body, dialect) in bodies {
         let whole = check(body, dialect);
         for split in 1..body.len() {
-            let mut check = BodyCheck::new(dialect, Encoding::Identity, u64::MAX);
+            let mut check = BodyVerifier::new(dialect, Encoding::Identity, u64::MAX);
             let b = body.as_bytes();
             let piecewise = check.update(&b[..split]).and_then(|()| check.finish(b));
             assert_eq!(piecewise.is_ok(), whole.is_ok(), "split at {split} of {body:?}");
@@ -126,7 +126,7 @@ fn gzip_bodies_are_verified_after_decoding() {
     assert!(verify(&good[..10], TEXT, Encoding::Gzip).is_err());
     assert!(verify(b"", TEXT, Encoding::Gzip).is_err());
     // In pieces, too.
-    let mut check = BodyCheck::new(TEXT, Encoding::Gzip, u64::MAX);
+    let mut check = BodyVerifier::new(TEXT, Encoding::Gzip, u64::MAX);
     for end in 1..good.len() {
         check.update(&good[..end]).unwrap();
     }
@@ -136,7 +136,7 @@ fn gzip_bodies_are_verified_after_decoding() {
 #[test]
 fn gzip_bombs_stop_at_the_decoded_limit() {
     let big = gzip(&b"a 1\n".repeat(100_000));
-    let e = BodyCheck::new(TEXT, Encoding::Gzip, 1000).finish(&big).unwrap_err();
+    let e = BodyVerifier::new(TEXT, Encoding::Gzip, 1000).finish(&big).unwrap_err();
     assert!(e.message.contains("more than 1000 bytes"), "{e}");
 }
 
@@ -253,7 +253,7 @@ fn protobuf_bad_bodies() {
 fn protobuf_in_pieces() {
     let body = pb::delimited(&[pb::family(b"a", &[(b"x", b"1")]), pb::family(b"b", &[])]);
     for split in 1..body.len() {
-        let mut check = BodyCheck::new(PROTO, Encoding::Identity, u64::MAX);
+        let mut check = BodyVerifier::new(PROTO, Encoding::Identity, u64::MAX);
         check.update(&body[..split]).unwrap();
         assert!(check.finish(&body).is_ok(), "split at {split}");
     }
@@ -320,7 +320,7 @@ fn pieces_of_any_size_give_the_one_shot_verdict() {
     for (body, dialect) in cases {
         let whole = verify(body, dialect, Encoding::Identity).is_ok();
         for size in [1, 2, 3, 5, 7, 16] {
-            let mut check = BodyCheck::new(dialect, Encoding::Identity, u64::MAX);
+            let mut check = BodyVerifier::new(dialect, Encoding::Identity, u64::MAX);
             let pieces = body.chunks(size).try_for_each(|p| check.push(p));
             let verdict = pieces.and_then(|()| check.end()).is_ok();
             assert_eq!(verdict, whole, "pieces of {size} of {:?}", String::from_utf8_lossy(body));
@@ -375,7 +375,7 @@ fn verdict(body: &[u8], dialect: Dialect, exact: bool) -> Result<Summary, Verify
 
 /// The verdict on `body` given in pieces of `size` bytes, as a proxy receives it.
 fn verdict_in_pieces(body: &[u8], dialect: Dialect, size: usize) -> Result<Summary, VerifyError> {
-    let mut check = BodyCheck::new(dialect, Encoding::Identity, u64::MAX);
+    let mut check = BodyVerifier::new(dialect, Encoding::Identity, u64::MAX);
     body.chunks(size).try_for_each(|piece| check.push(piece))?;
     check.end()
 }

@@ -49,12 +49,4 @@ pub enum BuildProblem {
     /// It names a container but no Docker connection is configured.
     #[error("names a container, but no Docker connection is configured")]
     NoDocker,
-    /// Its upstream address does not make a URL or a Host header.
-    #[error("upstream address {address:?}: {problem}")]
-    Address {
-        /// `host:port` as configured.
-        address: String,
-        /// Why it is unusable.
-        problem: String,
-    },
 }

@@ -1,13 +1,18 @@
-//! `method: file`: reads a file on every scrape (off the async workers, up to a limit) and
+//! `method: file`: its block ([`FileBlock`], checked into a [`FileConfig`]), what the JSON
+//! listing shows of it, and its runner, which reads a file on every scrape (off the async workers, up to a limit) and
 //! answers with it whole, adding `expexp_file_mtime_timestamp` (appended once the file is
 //! verified, in its format), so a stale textfile can be alerted on.
 
 use std::io::Read as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use serde::{Deserialize, Serialize};
+
+use super::build::{BuildContext, BuildProblem};
+use super::definition::Definition;
 use super::runner::{Answer, ModuleRef, Runner};
-use crate::config::FileSource;
+use crate::config::block::{Invalid, invalid, positive_bytes};
 use crate::response::AddedFamily;
 use crate::scrape::{ScrapeError, ScrapeRequest};
 use crate::telemetry::{Families, ModuleMetrics, escape, fmt_float};
@@ -15,28 +20,72 @@ use crate::telemetry::{Families, ModuleMetrics, escape, fmt_float};
 /// The family appended to every file module's output.
 pub const MTIME_FAMILY: &str = "expexp_file_mtime_timestamp";
 
+/// The `file` block, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileBlock {
+    path: Option<String>,
+    max_bytes: Option<i64>,
+}
+
+/// A `file` module's file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileConfig {
+    /// The file, read on every scrape.
+    pub path: PathBuf,
+    /// Largest file accepted.
+    pub max_bytes: u64,
+}
+
+/// What the JSON listing shows of a file module.
+#[derive(Debug, Serialize)]
+pub struct FileView {
+    #[serde(rename = "Path")]
+    path: String,
+}
+
+impl Definition for FileConfig {
+    const NAME: &'static str = "file";
+    const VIEW_KEY: &'static str = "File";
+    type Block = FileBlock;
+    type View<'a> = FileView;
+    type Runner = FileRunner;
+
+    fn check(block: FileBlock) -> Result<FileConfig, Invalid> {
+        check(block)
+    }
+
+    fn view(&self) -> FileView {
+        FileView { path: self.path.display().to_string() }
+    }
+
+    fn build(&self, _context: &BuildContext<'_>) -> Result<FileRunner, BuildProblem> {
+        Ok(FileRunner::new(self))
+    }
+}
+
 /// A running file module.
 #[derive(Debug)]
 pub struct FileRunner {
-    source: FileSource,
+    config: FileConfig,
 }
 
 impl FileRunner {
     /// A runner for one module.
-    pub fn new(source: &FileSource) -> FileRunner {
-        FileRunner { source: source.clone() }
+    pub fn new(config: &FileConfig) -> FileRunner {
+        FileRunner { config: config.clone() }
     }
 }
 
 impl Runner for FileRunner {
     /// Reads the file (off the async workers); the answer adds its modification time.
     async fn run(&self, _req: &ScrapeRequest<'_>, module: ModuleRef<'_>) -> Result<Answer<'_>, ScrapeError> {
-        let path = self.source.path.clone();
-        let limit = self.source.max_bytes;
+        let path = self.config.path.clone();
+        let limit = self.config.max_bytes;
         let read = tokio::task::spawn_blocking(move || read_file(&path, limit))
             .await
             .map_err(|e| std::io::Error::other(e.to_string()));
-        let shown = || self.source.path.display().to_string();
+        let shown = || self.config.path.display().to_string();
         let (body, mtime) = match read {
             Ok(Ok(read)) => read,
             Ok(Err(ReadError::TooLarge)) => return Err(ScrapeError::FileTooLarge { path: shown(), limit }),
@@ -44,7 +93,7 @@ impl Runner for FileRunner {
                 return Err(ScrapeError::File { path: shown(), cause });
             }
         };
-        let added = mtime_family(module.name, &self.source.path, mtime);
+        let added = mtime_family(module.name, &self.config.path, mtime);
         Ok(Answer::Bare { output: body, added: Some(added) })
     }
 
@@ -53,7 +102,7 @@ impl Runner for FileRunner {
     }
 
     fn describe(&self, _req: &ScrapeRequest<'_>) -> String {
-        format!("file {}", self.source.path.display())
+        format!("file {}", self.config.path.display())
     }
 
     fn families(&self) -> Families {
@@ -65,6 +114,12 @@ impl Runner for FileRunner {
             metrics.file_fails.inc();
         }
     }
+}
+
+fn check(f: FileBlock) -> Result<FileConfig, Invalid> {
+    let FileBlock { path, max_bytes } = f;
+    let path = path.filter(|p| !p.is_empty()).ok_or_else(|| invalid("file.path", "missing"))?;
+    Ok(FileConfig { path: PathBuf::from(path), max_bytes: positive_bytes("file.max_bytes", max_bytes)? })
 }
 
 enum ReadError {

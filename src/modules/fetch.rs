@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Response, StatusCode};
 
-use super::verification::{Check, Verification, dialect_of};
+use super::verification::{Verification, Verifying, dialect_of};
 use crate::body::Body;
 use crate::method::AnyRunner;
 use crate::method::runner::{Answer, ModuleRef, Runner};
@@ -92,32 +92,32 @@ impl<R: Runner> Fetcher<R> {
         whole: bool,
         mut answer: Answer<'_>,
     ) -> Result<Fetched, ScrapeError> {
-        let check = self.verification.start(req, &answer, self.runner.verifies())?;
+        let verifying = self.verification.start(req, &answer, self.runner.verifies())?;
         // The body is read where it lies in `answer` (bound by reference, not moved out), so
         // that this future's state holds it once.
         match answer {
-            Answer::Http { status, headers, body } if check.is_none() && !whole => {
+            Answer::Http { status, headers, body } if verifying.is_none() && !whole => {
                 let mut response = Response::new(body.stream(req.deadline));
                 *response.status_mut() = status;
                 *response.headers_mut() = headers;
                 Ok(Fetched::Streamed(response))
             }
             Answer::Http { status, ref mut headers, ref mut body } => {
-                let verifying = check.is_some();
-                let mut check = check;
+                let verified = verifying.is_some();
+                let mut verifying = verifying;
                 let mut observe = |piece: &Bytes| {
                     if let Some(t) = req.trace {
                         t.piece(piece);
                     }
-                    check.as_mut().map_or(Ok(()), |c| c.push(piece))
+                    verifying.as_mut().map_or(Ok(()), |v| v.push(piece))
                 };
-                let read = body.read(req.deadline, verifying, &mut observe).await;
+                let read = body.read(req.deadline, verified, &mut observe).await;
                 if let Some(t) = req.trace {
                     t.complete();
                 }
                 let (pieces, len) = read?;
-                if let Some(check) = check {
-                    check.end()?;
+                if let Some(verifying) = verifying {
+                    verifying.end()?;
                     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
                 }
                 Ok(Fetched::Whole(Whole { status, headers: std::mem::take(headers), pieces, len }))
@@ -127,8 +127,8 @@ impl<R: Runner> Fetcher<R> {
                     t.piece(&Bytes::copy_from_slice(&output));
                     t.complete();
                 }
-                let format = match check {
-                    Some(check) => verified(check, &output)?.format,
+                let format = match verifying {
+                    Some(verifying) => verified(verifying, &output)?.format,
                     None => dialect_of(&output).format,
                 };
                 let gzip = accepts_gzip(req.headers);
@@ -141,9 +141,9 @@ impl<R: Runner> Fetcher<R> {
     }
 }
 
-fn verified(mut check: Check, output: &[u8]) -> Result<crate::exposition::Dialect, ScrapeError> {
-    check.push(output)?;
-    check.end()
+fn verified(mut verifying: Verifying, output: &[u8]) -> Result<crate::exposition::Dialect, ScrapeError> {
+    verifying.push(output)?;
+    verifying.end()
 }
 
 impl Fetched {

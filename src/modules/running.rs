@@ -32,7 +32,7 @@ pub struct RunningModule {
 impl RunningModule {
     /// Builds one module; TLS files are read now, so their errors surface at (re)load.
     pub fn build(module: &Module, context: &BuildContext<'_>) -> Result<RunningModule, BuildError> {
-        let runner = AnyRunner::build(&module.source, context)
+        let runner = AnyRunner::build(&module.method, context)
             .map_err(|problem| BuildError { module: module.name.clone(), problem })?;
         let metrics = context.metrics.module(&module.name, runner.families());
         let verification = Verification { max_body: context.max_body };

@@ -7,7 +7,7 @@
 use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
 
-use crate::exposition::{BodyCheck, Dialect, Encoding, Format};
+use crate::exposition::{BodyVerifier, Dialect, Encoding, Format};
 use crate::method::runner::Answer;
 use crate::scrape::{ScrapeError, ScrapeRequest};
 
@@ -20,9 +20,9 @@ pub struct Verification {
 
 /// One body being verified, piece by piece.
 #[derive(Debug)]
-pub struct Check {
+pub struct Verifying {
     dialect: Dialect,
-    body: BodyCheck,
+    body: BodyVerifier,
 }
 
 impl Verification {
@@ -33,7 +33,7 @@ impl Verification {
         req: &ScrapeRequest<'_>,
         answer: &Answer<'_>,
         verifies: bool,
-    ) -> Result<Option<Check>, ScrapeError> {
+    ) -> Result<Option<Verifying>, ScrapeError> {
         let (dialect, encoding) = match answer {
             Answer::Http { status, headers, .. } => {
                 if *status != StatusCode::OK || !verifies || req.method == Method::HEAD {
@@ -46,11 +46,11 @@ impl Verification {
             }
             Answer::Bare { output, .. } => (dialect_of(output), Encoding::Identity),
         };
-        Ok(Some(Check { dialect, body: BodyCheck::new(dialect, encoding, self.max_body) }))
+        Ok(Some(Verifying { dialect, body: BodyVerifier::new(dialect, encoding, self.max_body) }))
     }
 }
 
-impl Check {
+impl Verifying {
     /// Checks the next piece of the body.
     pub fn push(&mut self, piece: &[u8]) -> Result<(), ScrapeError> {
         self.body.push(piece).map_err(ScrapeError::from)

@@ -14,7 +14,9 @@ use http::header::{self, HeaderValue};
 
 use crate::body::Body;
 use crate::check;
-use crate::config::{HttpSource, Module, Source};
+use crate::config::Module;
+use crate::method::MethodConfig;
+use crate::method::http::HttpConfig;
 use crate::scrape::ScrapeError;
 use crate::scrape::trace::Seen;
 
@@ -44,11 +46,10 @@ pub fn report(
     max_body: u64,
 ) -> String {
     let mut out = String::new();
-    let http = match &module.source {
-        Source::Http(h) => Some(&**h),
-        Source::Exec(_) | Source::File(_) => None,
-    };
-    let _ = writeln!(out, "debug scrape of module {:?} (method {})", module.name, module.source.method());
+    // Only an http module has configured headers and query values to keep out of the report,
+    // and an HTTP answer whose status and Content-Type decide its verdict.
+    let http = if let MethodConfig::Http(h) = &module.method { Some(&**h) } else { None };
+    let _ = writeln!(out, "debug scrape of module {:?} (method {})", module.name, module.method.name());
     let _ = writeln!(out, "upstream: {}", seen.upstream.as_deref().unwrap_or("(not reached)"));
     let _ = writeln!(out, "deadline: {}", describe_deadline(deadline));
     if let Some((method, uri, headers)) = &seen.request {
@@ -102,7 +103,7 @@ pub fn report(
 }
 
 /// The verifier's verdict on what was read, worded as `-check.metrics` words it.
-fn verdict(http: Option<&HttpSource>, seen: &Seen, max_body: u64) -> String {
+fn verdict(http: Option<&HttpConfig>, seen: &Seen, max_body: u64) -> String {
     let body: Vec<u8> = seen.body.iter().flat_map(|b| b.iter().copied()).collect();
     match http {
         Some(h) => {
@@ -131,7 +132,7 @@ fn verdict(http: Option<&HttpSource>, seen: &Seen, max_body: u64) -> String {
 }
 
 /// The request's path and query, with the module's configured query values replaced.
-fn redact_query(uri: &str, http: Option<&HttpSource>) -> String {
+fn redact_query(uri: &str, http: Option<&HttpConfig>) -> String {
     let Some((path, query)) = uri.split_once('?') else { return uri.to_owned() };
     let configured: Vec<&str> =
         http.map(|h| h.query.iter().map(|(k, _)| k.as_str()).collect()).unwrap_or_default();
@@ -150,7 +151,7 @@ fn redact_query(uri: &str, http: Option<&HttpSource>) -> String {
 }
 
 /// A header value as shown: credentials and configured values replaced.
-fn redact_header(name: &header::HeaderName, value: &HeaderValue, http: Option<&HttpSource>) -> String {
+fn redact_header(name: &header::HeaderName, value: &HeaderValue, http: Option<&HttpConfig>) -> String {
     if CREDENTIALS.contains(name) {
         // An Authorization scheme tells what kind of credentials went, not what they are; a
         // value without a scheme (a cookie, a bare token) shows nothing.

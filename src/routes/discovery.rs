@@ -27,9 +27,6 @@ pub enum PathStyle {
 }
 
 impl PathStyle {
-    /// The flag's name for the default style.
-    pub const DEFAULT_NAME: &str = "query";
-
     /// Reads the flag's value: `query` or `path`.
     pub fn parse(s: &str) -> Result<PathStyle, String> {
         match s {

@@ -11,10 +11,43 @@ use http::{Response, StatusCode};
 use serde::Serialize;
 
 use crate::body::Body;
-use crate::config::ModuleView;
+use crate::config::Module;
 use crate::logging::rfc3339;
+use crate::method::MethodView;
 use crate::modules::Modules;
 use crate::telemetry::Failure;
+
+/// What the JSON listing says about a module's configuration: its method, its timeout, and
+/// its method's view (method.rs). Key names follow the original's output, so scripts reading
+/// its non-secret fields keep working.
+#[derive(Debug)]
+struct ModuleView<'a> {
+    method: &'static str,
+    /// Nanoseconds, as Go marshals a duration; 0 for none.
+    timeout: u128,
+    view: MethodView<'a>,
+}
+
+impl<'a> ModuleView<'a> {
+    fn of(module: &'a Module) -> ModuleView<'a> {
+        ModuleView {
+            method: module.method.name(),
+            timeout: module.timeout.map_or(0, |t| t.as_nanos()),
+            view: module.method.view(),
+        }
+    }
+}
+
+impl Serialize for ModuleView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("Method", self.method)?;
+        map.serialize_entry("Timeout", &self.timeout)?;
+        map.serialize_entry(self.view.key(), &self.view)?;
+        map.end()
+    }
+}
 
 /// A module in the JSON listing: its configuration's public view, and its recent failures.
 #[derive(Debug, Serialize)]
@@ -75,7 +108,7 @@ pub(super) fn respond(
                         duration_seconds: f.duration.as_secs_f64(),
                     })
                     .collect();
-                (m.config.name.as_str(), Listed { view: m.config.view(), failures })
+                (m.config.name.as_str(), Listed { view: ModuleView::of(&m.config), failures })
             })
             .collect();
         ("application/json", serde_json::to_string(&views).unwrap_or_else(|_| "{}".into()))
@@ -111,7 +144,7 @@ fn landing_page(modules: &Modules, proxy_path: &str, telemetry_path: &str, debug
             "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{status}</td><td>{took}</td></tr>\n",
             escape_html(&href),
             escape_html(name),
-            module.config.source.method()
+            module.config.method.name()
         ));
     }
     html.push_str("</table>\n");

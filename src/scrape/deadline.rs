@@ -13,9 +13,6 @@ use super::error::ScrapeError;
 /// The shortest deadline a scrape-timeout header can produce, however small it is.
 pub const MIN_SCRAPE_TIMEOUT: Duration = Duration::from_millis(100);
 
-/// Default for `-web.timeout-offset`: room left for the response to reach Prometheus.
-pub const DEFAULT_TIMEOUT_OFFSET: Duration = Duration::from_millis(500);
-
 /// The longest a shared fetch waits for the last answer of the same scrape to be sent
 /// (coalesce.rs): a client that reads slowly, or not at all, delays the next fetch by at most
 /// this, and never fails it.
@@ -68,7 +65,7 @@ pub fn effective_timeout(
 mod tests {
     use super::*;
 
-    const HALF: Duration = DEFAULT_TIMEOUT_OFFSET;
+    const HALF: Duration = Duration::from_millis(500);
 
     fn t(module: Option<u64>, header: Option<&str>) -> Option<Duration> {
         effective_timeout(module.map(Duration::from_millis), header.map(str::as_bytes), HALF)

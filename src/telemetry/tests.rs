@@ -1,5 +1,7 @@
 //! Unit tests of the self-metrics: names, kinds, escaping, and that the page verifies.
 
+use std::time::Duration;
+
 use super::*;
 use crate::exposition::{Dialect, Encoding, Format, verify};
 
@@ -60,4 +62,22 @@ fn floats_format_like_go() {
     assert_eq!(fmt_float(1e21), "1e21");
     assert_eq!(fmt_float(f64::INFINITY), "+Inf");
     assert_eq!(fmt_float(1_700_000_000.25), "1700000000.25");
+}
+
+#[test]
+fn every_declared_family_is_rendered_once_in_the_declared_order() {
+    let m = Metrics::new(build());
+    m.docker.activate();
+    m.module("a", Families { commands: true, files: true, connections: true });
+    let text = m.render();
+    let helps: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# HELP "))
+        .filter_map(|l| l.split(' ').next())
+        .filter(|n| n.starts_with("expexp_"))
+        .collect();
+    let declared: Vec<&str> = families().map(|f| f.name).collect();
+    assert_eq!(helps, declared);
+    let names: std::collections::BTreeSet<&str> = declared.iter().copied().collect();
+    assert_eq!(names.len(), declared.len(), "each family is declared once");
 }

@@ -71,10 +71,10 @@ pub fn server_config(t: &ServerTls) -> Result<Arc<ServerConfig>, TlsError> {
     };
     let chain = load_certs_from(&t.cert)?;
     let key = load_key_from(&t.key)?;
-    super::check_signing_key(&key, &t.key.origin())?;
+    super::check_signing_key(&key, &t.key.label())?;
     let mut config = builder.with_single_cert(chain, key).map_err(|e| TlsError::Key {
-        path: t.key.origin(),
-        problem: format!("does not match {}: {e}", t.cert.origin().display()),
+        path: t.key.label(),
+        problem: format!("does not match {}: {e}", t.cert.label().display()),
     })?;
     config.ignore_client_order = t.prefer_server_order;
     config.alpn_protocols =
@@ -103,7 +103,7 @@ impl ClientVerifier {
                 let (added, _) = roots.add_parsable_certificates(certs.iter().cloned());
                 if added == 0 {
                     return Err(TlsError::Certificates {
-                        path: ca.origin(),
+                        path: ca.label(),
                         problem: "no usable CA certificate".into(),
                     });
                 }

@@ -16,10 +16,6 @@ use tokio::time::Instant;
 
 use crate::telemetry::BudgetMetrics;
 
-/// Bytes of upstream bodies held at once by default (256 MiB): a body as large as
-/// `-upstream.max-body-bytes` allows still fits.
-pub const DEFAULT_MAX_HELD_BYTES: u64 = 256 << 20;
-
 /// How long a body waits for room when its scrape has no deadline of its own.
 pub const ROOM_WAIT_WITHOUT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 

@@ -2,6 +2,7 @@
 //! roots, `tls_root_ca_file` adds to them), a client certificate, `server_name`, and
 //! `tls_insecure_skip_verify`.
 
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use rustls::DigitallySignedStruct;
@@ -11,9 +12,23 @@ use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signat
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, RootCertStore, SignatureScheme};
 
-use crate::config::UpstreamTls;
 use crate::tls::pinned::Pins;
 use crate::tls::{self, TlsError};
+
+/// TLS settings for connections to an `https` upstream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpstreamTls {
+    /// Skip certificate verification altogether.
+    pub insecure_skip_verify: bool,
+    /// Client certificate and key presented to the upstream.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+    /// CA certificates trusted instead of the system roots (`tls_ca_cert_file`).
+    pub ca_file: Option<PathBuf>,
+    /// CA certificates trusted in addition to the system roots (`tls_root_ca_file`).
+    pub root_ca_file: Option<PathBuf>,
+    /// Name expected in, and sent as SNI for, the upstream's certificate.
+    pub server_name: Option<String>,
+}
 
 /// The operating system's trusted roots, loaded once per build and only if a module needs them.
 #[derive(Debug, Default)]

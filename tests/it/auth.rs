@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use exporter_exporter::app::Options;
-use exporter_exporter::security::{BearerSource, Secret, Security, WebSettings};
+use exporter_exporter::security::{BearerFlag, Secret, Security, WebSettings};
+use exporter_exporter::settings::Options;
 use exporter_exporter::settings::Settings;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
@@ -33,7 +33,7 @@ async fn bearer_token_like_the_original_and_never_logged_or_forwarded() {
     let up = FakeExporter::serving(Reply::text("a 1\n")).await;
     let yaml =
         format!("modules:\n  m:\n    method: http\n    http: {{address: 127.0.0.1, port: {}}}\n", up.port());
-    let s = WebSettings { bearer: BearerSource::Token(Secret("T0PS3CRET".into())), ..settings() };
+    let s = WebSettings { bearer: BearerFlag::Token(Secret("T0PS3CRET".into())), ..settings() };
     let proxy = start(&yaml, &s).await;
     let url = proxy.url("/proxy?module=m");
     let cases = [
@@ -59,24 +59,23 @@ async fn bearer_token_file_is_trimmed_and_must_not_be_empty() {
     let file = dir.path().join("token");
     std::fs::write(&file, "  filetoken\n").expect("write");
     let proxy =
-        start("modules: {}\n", &WebSettings { bearer: BearerSource::File(file.clone()), ..settings() }).await;
+        start("modules: {}\n", &WebSettings { bearer: BearerFlag::File(file.clone()), ..settings() }).await;
     assert_eq!(get(&proxy.url("/"), &[("Authorization", "Bearer filetoken")]).await.status, 200);
     std::fs::write(&file, " \n").expect("write");
-    let e = Security::load(&WebSettings { bearer: BearerSource::File(file), ..settings() })
+    let e = Security::load(&WebSettings { bearer: BearerFlag::File(file), ..settings() })
         .unwrap_err()
         .to_string();
     assert!(e.contains("should not be empty"), "{e}");
-    let e =
-        Security::load(&WebSettings { bearer: BearerSource::File(dir.path().join("nope")), ..settings() })
-            .unwrap_err()
-            .to_string();
+    let e = Security::load(&WebSettings { bearer: BearerFlag::File(dir.path().join("nope")), ..settings() })
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("failed reading bearer file"), "{e}");
 }
 
 #[test]
 fn token_and_token_file_are_mutually_exclusive() {
-    let cli = exporter_exporter::cli::Cli::parse_go(["x", "-web.bearer.token=a", "-web.bearer.token-file=b"])
-        .expect("cli");
+    let cli =
+        exporter_exporter::cli::parse(["x", "-web.bearer.token=a", "-web.bearer.token-file=b"]).expect("cli");
     let e = cli.settings().unwrap_err().to_string();
     assert!(e.contains("mutually exclusive"), "{e}");
 }
@@ -101,7 +100,7 @@ async fn allow_list_in_and_out() {
 #[tokio::test]
 async fn allow_list_matches_ipv4_clients_of_a_dual_stack_listener() {
     if std::net::TcpListener::bind("[::]:0").is_err() {
-        eprintln!("SKIPPED: no IPv6 on this host");
+        crate::support::skipped("no IPv6 on this host");
         return;
     }
     let s = WebSettings {

@@ -1,39 +1,16 @@
 //! The real binary, started the way operators start it: Go-style flags, exit codes, messages.
 
 #[cfg(unix)]
-use std::io::{BufRead, BufReader};
-#[cfg(unix)]
-use std::process::Child;
-use std::process::Command;
-#[cfg(unix)]
-use std::process::Stdio;
-#[cfg(unix)]
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_exporter_exporter");
+use crate::support::Daemon;
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN).args(args).output().expect("run");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let ran = Daemon::run(args);
+    (ran.code.unwrap_or(-1), ran.stdout, ran.stderr)
 }
 
-/// Kills the child when the test ends, however it ends.
-#[cfg(unix)]
-struct Running(Child);
-
-#[cfg(unix)]
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
+#[cfg(unix)] // a signal: Linux only (docs/windows.md; tests/it/windows.rs reloads over HTTP)
 #[test]
 fn serves_with_go_style_flags_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -43,40 +20,21 @@ fn serves_with_go_style_flags_and_stops_on_sigterm() {
     std::fs::create_dir(&modules).expect("mkdir");
     std::fs::write(modules.join("tf.yaml"), format!("method: file\nfile:\n  path: {}\n", prom.display()))
         .expect("write");
-    let child = Command::new(BIN)
-        .args(["-config.file", "", "-config.dirs", modules.to_str().expect("utf8")])
-        .args(["-web.listen-address=127.0.0.1:0", "--log.level", "info", "-log.json=false"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut child = Running(child);
-    let stderr = child.0.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let bound = loop {
-        assert!(Instant::now() < deadline, "no listening line");
-        let line = lines.next().expect("a log line").expect("utf8");
-        if let Some(rest) = line.split(" bound=").nth(1) {
-            break rest.split_whitespace().next().expect("address").to_owned();
-        }
-    };
-    let body = http_get(&bound, "/proxy?module=tf");
+    let mut daemon = Daemon::start(&[
+        "-config.file",
+        "",
+        "-config.dirs",
+        modules.to_str().expect("utf8"),
+        "-web.listen-address=127.0.0.1:0",
+        "--log.level",
+        "info",
+        "-log.json=false",
+    ]);
+    let body = http_get(&daemon.bound[0], "/proxy?module=tf");
     assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
     assert!(body.contains("\r\n\r\na 1\n# HELP expexp_file_mtime_timestamp"), "{body}");
-    rustix::process::kill_process(
-        rustix::process::Pid::from_raw(child.0.id() as i32).expect("pid"),
-        rustix::process::Signal::TERM,
-    )
-    .expect("signal");
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.0.try_wait().expect("wait") {
-            assert!(status.success(), "exit {status}");
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(10), "did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    daemon.signal(rustix::process::Signal::TERM);
+    assert_eq!(daemon.wait_exit(Duration::from_secs(10)), Some(0), "a clean stop on SIGTERM");
 }
 
 #[cfg(unix)]
@@ -96,16 +54,27 @@ fn version_and_help_exit_zero() {
     assert_eq!(code, 0);
     assert!(out.starts_with(&format!("exporter_exporter {}", env!("CARGO_PKG_VERSION"))), "{out}");
     assert!(out.contains("revision "), "{out}");
-    let (code, out, _) = run(&["-h"]);
-    assert_eq!(code, 0);
-    assert!(out.contains("--web.listen-address") && out.contains("Go-style"), "{out}");
+    for help in ["-h", "-help", "--help"] {
+        let (code, out, _) = run(&[help]);
+        assert_eq!(code, 0);
+        // The flags as the original's users type them, never clap's double dashes.
+        assert!(out.contains(" -web.listen-address <ADDR>") && out.contains("Go-style"), "{out}");
+        assert!(!out.contains("--"), "{out}");
+    }
 }
 
 #[test]
 fn bad_flags_exit_two_like_go() {
     let (code, _, err) = run(&["-no.such.flag"]);
     assert_eq!(code, 2);
-    assert!(err.contains("--no.such.flag"), "{err}");
+    assert!(err.contains("'-no.such.flag'") && !err.contains("--"), "{err}");
+    let (code, _, err) = run(&["--web.listen-adress=:1"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("'-web.listen-adress'") && err.contains("'-web.listen-address'"), "{err}");
+    // The program's name as clap reads it from the command line (exporter_exporter.exe on Windows).
+    let usage =
+        format!("Usage: exporter_exporter{} -web.listen-address <ADDR>", std::env::consts::EXE_SUFFIX);
+    assert!(err.contains(&usage) && !err.contains("--"), "{err}");
 }
 
 #[test]

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use exporter_exporter::config::{Config, ConfigError, Endpoint, Scheme, Source, Sources};
+use exporter_exporter::config::{Config, ConfigError, ConfigFiles};
+use exporter_exporter::method::MethodConfig;
+use exporter_exporter::method::http::{Endpoint, Scheme};
 
 fn fixtures() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/config");
@@ -17,7 +19,7 @@ fn fixtures() -> Vec<PathBuf> {
 }
 
 fn load_file(path: &Path) -> Result<Config, ConfigError> {
-    Config::load(&Sources { file: Some(path.to_owned()), ..Sources::default() }).map(|(c, _)| c)
+    Config::load(&ConfigFiles { file: Some(path.to_owned()), ..ConfigFiles::default() }).map(|(c, _)| c)
 }
 
 #[test]
@@ -59,28 +61,28 @@ fn fixture_table() {
 fn defaults_and_parsed_values() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/config");
     let c = load_file(&dir.join("original_readme.good.yaml")).expect("loads");
-    let Source::Http(node) = &c.modules["node"].source else { panic!("node is http") };
+    let MethodConfig::Http(node) = &c.modules["node"].method else { panic!("node is http") };
     let Endpoint::Tcp { address, port } = &node.endpoint else { panic!("tcp") };
     assert_eq!((node.scheme, address.as_str(), port.get()), (Scheme::Http, "localhost", 9100));
     assert_eq!((node.path.as_str(), node.verify), ("/metrics", true));
     assert!(node.query.is_empty() && node.basic_auth.is_none() && node.host.is_none());
-    let Source::Http(netdata) = &c.modules["netdata"].source else { panic!("netdata is http") };
+    let MethodConfig::Http(netdata) = &c.modules["netdata"].method else { panic!("netdata is http") };
     assert_eq!(netdata.path, "/api/v1/allmetrics");
     assert_eq!(netdata.query, vec![("format".to_owned(), "prometheus".to_owned())]);
     let script = &c.modules["somescript"];
     assert_eq!(script.timeout, Some(std::time::Duration::from_secs(1)));
-    let Source::Exec(exec) = &script.source else { panic!("exec") };
+    let MethodConfig::Exec(exec) = &script.method else { panic!("exec") };
     assert_eq!(exec.args, ["myarg1", "myarg2"]);
     assert_eq!(exec.env, [("THING".to_owned(), "1".to_owned()), ("THING2".to_owned(), "2".to_owned())]);
     assert!(exec.allow_args);
 
     let d = load_file(&dir.join("debian_packaged.good.yaml")).expect("loads");
-    let Source::Http(bb) = &d.modules["blackbox"].source else { panic!("http") };
+    let MethodConfig::Http(bb) = &d.modules["blackbox"].method else { panic!("http") };
     assert_eq!(bb.path, "/probe", "a path without its leading slash gets one");
 
     let e = load_file(&dir.join("every_key.good.yaml")).expect("loads");
     assert_eq!(e.default_module.as_deref(), Some("node"));
-    let Source::Http(h) = &e.modules["node"].source else { panic!("http") };
+    let MethodConfig::Http(h) = &e.modules["node"].method else { panic!("http") };
     assert_eq!(h.host.as_ref().map(|h| h.as_bytes()), Some(&b"node.example"[..]));
     assert_eq!(h.headers.len(), 1, "host is not an ordinary header");
     assert!(!h.verify && h.tls.insecure_skip_verify && h.scheme == Scheme::Https);
@@ -103,15 +105,15 @@ fn dirs_make_one_module_per_yaml_file() {
     std::fs::create_dir(d.join("sub.yaml")).expect("mkdir");
     let main = tmp.path().join("expexp.yaml");
     write(&main, "modules: {}\n");
-    let sources = Sources { file: Some(main), dirs: vec![d.clone()], skip_missing_dirs: false };
+    let sources = ConfigFiles { file: Some(main), dirs: vec![d.clone()], skip_missing_dirs: false };
     let (config, warnings) = Config::load(&sources).expect("loads");
     assert_eq!(config.modules.keys().collect::<Vec<_>>(), ["mtail", "node"]);
-    assert_eq!(config.modules["node"].origin, d.join("node.yaml"));
+    assert_eq!(config.modules["node"].defined_in, d.join("node.yaml"));
     assert_eq!(warnings.len(), 2, "{warnings:?}");
     assert!(warnings.iter().any(|w| w.contains("README")));
 
     // Only directories, with -config.file "".
-    let only_dirs = Sources { file: None, dirs: vec![d.clone()], skip_missing_dirs: false };
+    let only_dirs = ConfigFiles { file: None, dirs: vec![d.clone()], skip_missing_dirs: false };
     assert_eq!(Config::load(&only_dirs).expect("loads").0.modules.len(), 2);
 }
 
@@ -121,19 +123,19 @@ fn dir_errors_name_the_file_and_module() {
     let d = tmp.path().join("d");
     std::fs::create_dir(&d).expect("mkdir");
     write(&d.join("node.yaml"), "method: http\nhttp:\n   prot: 9100\n");
-    let e =
-        Config::load(&Sources { file: None, dirs: vec![d.clone()], skip_missing_dirs: false }).unwrap_err();
+    let e = Config::load(&ConfigFiles { file: None, dirs: vec![d.clone()], skip_missing_dirs: false })
+        .unwrap_err();
     let msg = e.to_string();
     assert!(msg.contains("node.yaml") && msg.contains("http.prot") && msg.contains("unknown field"), "{msg}");
 
     write(&d.join("node.yaml"), "method: http\nhttp: {}\n");
-    let msg = Config::load(&Sources { file: None, dirs: vec![d.clone()], skip_missing_dirs: false })
+    let msg = Config::load(&ConfigFiles { file: None, dirs: vec![d.clone()], skip_missing_dirs: false })
         .unwrap_err()
         .to_string();
     assert!(msg.contains("node.yaml") && msg.contains("module \"node\": http.port: missing"), "{msg}");
 
     write(&d.join("node.yaml"), "");
-    let msg = Config::load(&Sources { file: None, dirs: vec![d], skip_missing_dirs: false })
+    let msg = Config::load(&ConfigFiles { file: None, dirs: vec![d], skip_missing_dirs: false })
         .unwrap_err()
         .to_string();
     assert!(msg.contains("node.yaml") && msg.contains("empty"), "{msg}");
@@ -155,16 +157,19 @@ fn a_module_defined_twice_is_refused() {
     let main = tmp.path().join("expexp.yaml");
     write(&main, "modules:\n  node: {method: http, http: {port: 1}}\n");
     // In the file and a directory.
-    let e =
-        Config::load(&Sources { file: Some(main.clone()), dirs: vec![a.clone()], skip_missing_dirs: false })
-            .unwrap_err()
-            .to_string();
+    let e = Config::load(&ConfigFiles {
+        file: Some(main.clone()),
+        dirs: vec![a.clone()],
+        skip_missing_dirs: false,
+    })
+    .unwrap_err()
+    .to_string();
     assert!(
         e.contains("\"node\" is defined twice") && e.contains("expexp.yaml") && e.contains(&in_dir("a")),
         "{e}"
     );
     // In two directories.
-    let e = Config::load(&Sources { file: None, dirs: vec![a, b], skip_missing_dirs: false })
+    let e = Config::load(&ConfigFiles { file: None, dirs: vec![a, b], skip_missing_dirs: false })
         .unwrap_err()
         .to_string();
     assert!(e.contains(&in_dir("a")) && e.contains(&in_dir("b")), "{e}");
@@ -174,11 +179,12 @@ fn a_module_defined_twice_is_refused() {
 fn missing_dirs_fail_unless_skipped() {
     let tmp = tempfile::tempdir().expect("tmp");
     let missing = tmp.path().join("nope");
-    let e = Config::load(&Sources { file: None, dirs: vec![missing.clone()], skip_missing_dirs: false })
+    let e = Config::load(&ConfigFiles { file: None, dirs: vec![missing.clone()], skip_missing_dirs: false })
         .unwrap_err();
     assert!(e.to_string().contains("nope"), "{e}");
     let (config, warnings) =
-        Config::load(&Sources { file: None, dirs: vec![missing], skip_missing_dirs: true }).expect("skipped");
+        Config::load(&ConfigFiles { file: None, dirs: vec![missing], skip_missing_dirs: true })
+            .expect("skipped");
     assert!(config.modules.is_empty());
     assert!(warnings.iter().any(|w| w.contains("skipping missing config directory")));
 }
@@ -192,7 +198,7 @@ fn default_module_may_come_from_a_dir() {
     let main = tmp.path().join("expexp.yaml");
     write(&main, "defaultModule: node\n");
     let (c, _) =
-        Config::load(&Sources { file: Some(main), dirs: vec![d], skip_missing_dirs: false }).expect("ok");
+        Config::load(&ConfigFiles { file: Some(main), dirs: vec![d], skip_missing_dirs: false }).expect("ok");
     assert_eq!(c.default_module.as_deref(), Some("node"));
 }
 

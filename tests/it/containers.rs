@@ -4,6 +4,7 @@
 //! ports, discovery from labels (appearing, scraped, listed, gone), name conflicts, and the
 //! daemon going away. The same behaviours against a real Docker daemon are in `docker_real`.
 
+use crate::support::Daemon;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::path::PathBuf;
@@ -319,19 +320,13 @@ fn config_check_reads_the_docker_block_without_calling_the_daemon() {
          modules:\n  pg:\n    method: http\n    http: {container: pg, port: 9187}\n",
     )
     .expect("write");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_exporter_exporter"))
-        .args(["-config.check", "-config.file", file.to_str().expect("utf8")])
-        .output()
-        .expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ran = Daemon::run(&["-config.check", "-config.file", file.to_str().expect("utf8")]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
     std::fs::write(&file, "docker:\n  host: tcp://127.0.0.1:2376\n  cert_path: /nonexistent\nmodules: {}\n")
         .expect("write");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_exporter_exporter"))
-        .args(["-config.check", "-config.file", file.to_str().expect("utf8")])
-        .output()
-        .expect("run");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let ran = Daemon::run(&["-config.check", "-config.file", file.to_str().expect("utf8")]);
+    let err = ran.stderr;
+    assert_eq!(ran.code, Some(1), "{err}");
     assert!(err.contains("/nonexistent/"), "the TLS file is named: {err}");
 }
 

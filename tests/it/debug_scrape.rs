@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use exporter_exporter::app::Options;
+use exporter_exporter::settings::Options;
 
 #[cfg(unix)]
 use crate::support::script;

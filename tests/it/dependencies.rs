@@ -12,8 +12,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_exporter_exporter");
-
 /// Licences compatible with distributing the binary under Apache-2.0 (all permissive). A licence
 /// not here fails the test until someone checks it and adds it, with docs/dependencies.md.
 const ALLOWED_LICENCES: &[&str] = &[
@@ -415,8 +413,7 @@ fn the_tree_stays_within_its_budget_and_the_doc_says_its_size() {
 
 #[test]
 fn version_prints_the_licence_the_crate_counts_and_the_sbom() {
-    let out = Command::new(BIN).arg("-version").output().expect("run");
-    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let text = crate::support::Daemon::run(&["-version"]).stdout;
     let linked = tree(&host(), "normal,no-proc-macro", "none", "{p}")
         .iter()
         .map(|l| key(l))

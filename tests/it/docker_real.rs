@@ -228,7 +228,7 @@ async fn with_the_daemon_gone_under_load_the_last_set_serves_and_nothing_hangs()
 async fn prometheus_finds_and_scrapes_the_containers_through_discovery() {
     let Some(docker) = Docker::available() else { return };
     if !std::path::Path::new("/usr/bin/prometheus").exists() {
-        eprintln!("\n*** SKIPPED: /usr/bin/prometheus is not installed (apt-get install prometheus) ***\n");
+        crate::support::missing("/usr/bin/prometheus", "apt-get install prometheus");
         return;
     }
     let scrape = format!("{PREFIX}/scrape");

@@ -45,8 +45,9 @@ impl Docker {
     pub fn available() -> Option<Docker> {
         let docker = Docker { socket: PathBuf::from(DOCKER_SOCKET) };
         if !docker.socket.exists() {
-            eprintln!(
-                "\n*** SKIPPED: no docker daemon ({DOCKER_SOCKET} does not exist; .ci/run starts one) ***\n"
+            crate::support::missing(
+                &format!("a docker daemon ({DOCKER_SOCKET})"),
+                "apt-get install docker.io busybox-static, and a running dockerd (.ci/run starts one)",
             );
             return None;
         }
@@ -56,7 +57,10 @@ impl Docker {
                 Some(docker)
             }
             Err(e) => {
-                eprintln!("\n*** SKIPPED: no docker daemon answers on {DOCKER_SOCKET}: {e} ***\n");
+                crate::support::missing(
+                    &format!("a docker daemon answering on {DOCKER_SOCKET} ({e})"),
+                    "a running dockerd (.ci/run starts one)",
+                );
                 None
             }
         }
@@ -221,7 +225,7 @@ impl Podman {
     /// service does not come up.
     pub async fn start() -> Option<Podman> {
         if let Err(e) = run_cli("podman", &["--version"]) {
-            eprintln!("\n*** SKIPPED: no podman ({e}) ***\n");
+            crate::support::missing(&format!("podman ({e})"), "apt-get install podman");
             return None;
         }
         let dir = tempfile::tempdir().expect("tmp");
@@ -236,7 +240,7 @@ impl Podman {
         let service = match service {
             Ok(child) => child,
             Err(e) => {
-                eprintln!("\n*** SKIPPED: podman system service: {e} ***\n");
+                crate::support::missing(&format!("podman system service ({e})"), "apt-get install podman");
                 return None;
             }
         };
@@ -244,7 +248,10 @@ impl Podman {
         let until = Instant::now() + Duration::from_secs(20);
         while tokio::net::UnixStream::connect(&podman.socket).await.is_err() {
             if Instant::now() > until {
-                eprintln!("\n*** SKIPPED: podman system service did not listen within 20 s ***\n");
+                crate::support::missing(
+                    "podman system service (it did not listen within 20 s)",
+                    "apt-get install podman",
+                );
                 return None;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -11,8 +11,8 @@ use std::process::Command;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use exporter_exporter::app::Options;
 use exporter_exporter::security::{Security, WebSettings};
+use exporter_exporter::settings::Options;
 use exporter_exporter::settings::Settings;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};

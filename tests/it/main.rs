@@ -28,6 +28,7 @@ mod docker_support;
 mod docs;
 #[cfg(unix)]
 mod e2e_prometheus;
+mod harness;
 mod hostile;
 mod inbound_tls;
 mod listing;

@@ -209,14 +209,8 @@ fn config_check_validates_everything_without_binding() {
     let good = dir.path().join("good.yaml");
     write(&good, "modules:\n  n:\n    method: http\n    http: {port: 9100}\n");
     let run = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_exporter_exporter"))
-            .args(args)
-            .output()
-            .expect("run");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-        )
+        let ran = Daemon::run(args);
+        (ran.code, ran.stdout + &ran.stderr)
     };
     // A port in use would fail a real start; the check never binds.
     let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

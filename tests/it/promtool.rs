@@ -34,9 +34,7 @@ async fn promtool(body: &[u8]) -> (Option<i32>, String) {
 #[tokio::test]
 async fn promtool_accepts_everything_we_serve() {
     if !Path::new(PROMTOOL).exists() {
-        eprintln!(
-            "\n\n*** SKIPPED: {PROMTOOL} is not installed; `apt-get install prometheus` (CI does) ***\n"
-        );
+        crate::support::missing(PROMTOOL, "apt-get install prometheus");
         return;
     }
     let dir = tempfile::tempdir().expect("tmp");

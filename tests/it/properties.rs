@@ -10,14 +10,14 @@
 //! * a single-byte corruption or a truncation never panics, in any format, and gets the same
 //!   verdict whole and in two pieces;
 //! * gzip of a body verifies as the body does, one-shot and in random pieces through
-//!   [`BodyCheck`].
+//!   [`BodyVerifier`].
 //!
 //! Case counts are kept small so the whole file runs in a few seconds.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use exporter_exporter::exposition::{BodyCheck, Dialect, Encoding, Format, Summary, VerifyError, verify};
+use exporter_exporter::exposition::{BodyVerifier, Dialect, Encoding, Format, Summary, VerifyError, verify};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use proptest::prelude::*;
@@ -610,7 +610,7 @@ fn any_format() -> impl Strategy<Value = Format> {
     prop_oneof![Just(Format::Text), Just(Format::OpenMetrics), Just(Format::Protobuf)]
 }
 
-/// Feeds `body` through [`BodyCheck`] in pieces ending at `cuts` (fractions of the length), as
+/// Feeds `body` through [`BodyVerifier`] in pieces ending at `cuts` (fractions of the length), as
 /// the proxy does while a response arrives.
 fn verify_in_pieces(
     body: &[u8],
@@ -620,7 +620,7 @@ fn verify_in_pieces(
 ) -> Result<Summary, VerifyError> {
     let mut ends: Vec<usize> = cuts.iter().map(|c| (c * body.len() as f64) as usize).collect();
     ends.sort_unstable();
-    let mut check = BodyCheck::new(dialect, encoding, u64::MAX);
+    let mut check = BodyVerifier::new(dialect, encoding, u64::MAX);
     for end in ends {
         check.update(&body[..end.min(body.len())])?;
     }

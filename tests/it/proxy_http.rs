@@ -310,7 +310,7 @@ async fn keep_alive_serves_several_requests_on_one_connection() {
 #[tokio::test]
 async fn listens_on_ipv6_too() {
     let Ok(probe) = tokio::net::TcpListener::bind("[::1]:0").await else {
-        eprintln!("SKIPPED: this host has no IPv6 loopback");
+        crate::support::skipped("this host has no IPv6 loopback");
         return;
     };
     drop(probe);

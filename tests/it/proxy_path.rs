@@ -3,8 +3,8 @@
 
 use crate::support;
 
-use exporter_exporter::app::Options;
 use exporter_exporter::routes::discovery::PathStyle;
+use exporter_exporter::settings::Options;
 use support::{FakeExporter, Reply, TestProxy, get};
 
 const PROBE: &str = "probe_success 1\n";

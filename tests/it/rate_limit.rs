@@ -8,10 +8,10 @@ use crate::support;
 use std::path::Path;
 use std::time::Duration;
 
-use exporter_exporter::app::Options;
-use exporter_exporter::config::Sources;
+use exporter_exporter::config::ConfigFiles;
 use exporter_exporter::daemon;
 use exporter_exporter::security::WebSettings;
+use exporter_exporter::settings::Options;
 use exporter_exporter::settings::Settings;
 use exporter_exporter::telemetry::BuildInfo;
 use support::{TestProxy, get};
@@ -120,9 +120,9 @@ fn keys_that_cannot_be_honoured_are_refused_by_name_with_the_reason() {
     ];
     for (yaml, expected) in cases {
         std::fs::write(&web, yaml).expect("write");
-        let sources = Sources { file: None, dirs: Vec::new(), skip_missing_dirs: false };
-        let settings = Settings { sources, web: web_settings(&web), ..Settings::default() };
-        let e = daemon::check(&settings, BuildInfo::current()).unwrap_err().to_string();
+        let sources = ConfigFiles { file: None, dirs: Vec::new(), skip_missing_dirs: false };
+        let settings = Settings { config_files: sources, web: web_settings(&web), ..Settings::default() };
+        let e = daemon::check_config(&settings, BuildInfo::current()).unwrap_err().to_string();
         assert!(e.contains(expected) && e.contains("web.yml"), "{yaml}: {e}");
     }
 }

@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use exporter_exporter::app::Options;
 use exporter_exporter::daemon::{self, Running};
 use exporter_exporter::security::WebSettings;
-use exporter_exporter::server::Limits;
+use exporter_exporter::settings::Limits;
+use exporter_exporter::settings::Options;
 use exporter_exporter::settings::Settings;
 use exporter_exporter::telemetry::{BuildInfo, Metrics};
 use http::{HeaderMap, Request, Response, StatusCode};
@@ -23,6 +23,38 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+
+/// Whether this is a CI run (`CI=true`, as .ci/run sets it, and as most CI systems do).
+pub fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// A real component a test needs (a package CI installs, a daemon CI starts) is missing.
+/// Under CI that fails the test: CI runs every suite. Elsewhere the caller skips the test,
+/// after a loud line written to standard error past the test harness's capture, so that a plain
+/// `cargo test` shows which suites did not run and what they need.
+pub fn missing(component: &str, needs: &str) {
+    match why_skipped(ci(), component, needs) {
+        Ok(why) => skipped(&why),
+        Err(failure) => panic!("{failure}"),
+    }
+}
+
+/// Why a test whose component is missing is skipped; under CI it is not: it fails, with this.
+pub fn why_skipped(ci: bool, component: &str, needs: &str) -> Result<String, String> {
+    if ci {
+        Err(format!("{component} is missing, and CI=true runs every suite: {needs}"))
+    } else {
+        Ok(format!("{component} is missing; {needs}"))
+    }
+}
+
+/// A loud SKIPPED line on standard error, shown by `cargo test` without `--nocapture` (the
+/// harness captures `eprintln!`, not writes to the stream itself).
+pub fn skipped(why: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {why} ***");
+}
 
 /// What a fake exporter saw of one request.
 #[derive(Debug, Clone)]
@@ -244,7 +276,7 @@ impl TestProxy {
         let dir = tempfile::tempdir().expect("tmp");
         let file = dir.path().join("test.yaml");
         std::fs::write(&file, yaml).expect("write config");
-        settings.sources.file = Some(file);
+        settings.config_files.file = Some(file);
         let running = daemon::start(settings, BuildInfo::current()).await.expect("start");
         let addr = running.listening().first().expect("a listener").0;
         let metrics = running.metrics().clone();
@@ -499,7 +531,18 @@ impl LogCapture {
     }
 }
 
-/// The real binary, running with `args`; its log lines are collected; killed on drop.
+/// What a run of the binary to its end gave.
+#[derive(Debug)]
+pub struct Ran {
+    /// Its exit code (`None` when a signal ended it).
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// The real binary, the one way tests start it: [`Daemon::start`] (and [`Daemon::with_config`])
+/// for a daemon that serves, with its log lines collected and killed on drop, and
+/// [`Daemon::run`] for a run to its end (`-config.check`, `-version`, a refused flag).
 pub struct Daemon {
     pub child: std::process::Child,
     /// The addresses it announced, plain first.
@@ -508,6 +551,20 @@ pub struct Daemon {
 }
 
 impl Daemon {
+    /// Runs the binary with `args` to its end.
+    pub fn run(args: &[&str]) -> Ran {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_exporter_exporter"))
+            .args(args)
+            .output()
+            .expect("run the binary");
+        Ran {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// The binary serving with `args` (at `-log.level=info`), once it says it listens.
     pub fn start(args: &[&str]) -> Daemon {
         use std::io::BufRead;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_exporter_exporter"))

@@ -83,8 +83,8 @@ fn build(yaml: &str) -> Result<(), String> {
     let file = dir.path().join("t.yaml");
     std::fs::write(&file, yaml).expect("write");
     let mut settings = Settings::default();
-    settings.sources.file = Some(file);
-    daemon::check(&settings, BuildInfo::current()).map_err(|e| e.to_string())
+    settings.config_files.file = Some(file);
+    daemon::check_config(&settings, BuildInfo::current()).map_err(|e| e.to_string())
 }
 
 #[test]

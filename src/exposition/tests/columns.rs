@@ -150,7 +150,7 @@ fn a_column_is_the_same_whatever_pieces_the_body_arrives_in() {
         for &(body, ..) in cases {
             let whole = verify(body, dialect, Encoding::Identity);
             for size in 1..body.len() {
-                let mut check = BodyCheck::new(dialect, Encoding::Identity, u64::MAX);
+                let mut check = BodyVerifier::new(dialect, Encoding::Identity, u64::MAX);
                 let pieces = body.chunks(size).try_for_each(|piece| check.push(piece));
                 let got = pieces.and_then(|()| check.end());
                 assert_eq!(got, whole, "{:?} in pieces of {size}", String::from_utf8_lossy(body));

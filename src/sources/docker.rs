@@ -12,23 +12,45 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::api::DockerClient;
-use super::model::ContainerSummary;
+use super::Wanted;
+use crate::config::Module;
 use crate::config::docker::{AddressMode, ContainerTarget, DockerConfig};
-use crate::config::{DEFAULT_MAX_CONNECTIONS, Endpoint, HttpSource, Module, Scheme, Source};
-use crate::modules::{ModuleSet, Origin};
+use crate::docker::Connection;
+use crate::docker::api::DockerClient;
+use crate::docker::model::ContainerSummary;
+use crate::method::MethodConfig;
+use crate::method::http::{DEFAULT_MAX_CONNECTIONS, Endpoint, HttpConfig, Scheme};
+use crate::modules::{ModuleSet, Source};
 use crate::telemetry::DockerMetrics;
 
-/// The running discovery loop; dropping it stops the loop.
+/// The running discovery loop; dropping it stops the loop, and the count of discovered modules
+/// goes to zero.
 #[derive(Debug)]
 pub struct Discovery {
     task: JoinHandle<()>,
+    metrics: Arc<DockerMetrics>,
 }
 
 impl Drop for Discovery {
     fn drop(&mut self) {
         self.task.abort();
+        self.metrics.stopped();
     }
+}
+
+/// Discovery, if `connection`'s block asks for it (`discover:`): it runs for that connection,
+/// so a reload that keeps the connection keeps it running.
+pub fn wanted(connection: &Arc<Connection>, metrics: &Arc<DockerMetrics>) -> Option<Wanted> {
+    connection.config.discover.as_ref()?;
+    let (for_start, metrics) = (connection.clone(), metrics.clone());
+    Some(Wanted {
+        source: Source::Docker,
+        runs_for: connection.clone(),
+        start: Box::new(move |modules| {
+            let discovery = Discovery::start(&for_start.config, for_start.client.clone(), modules, metrics);
+            Box::new(discovery)
+        }),
+    })
 }
 
 impl Discovery {
@@ -43,7 +65,9 @@ impl Discovery {
         let prefix = config.discover.as_ref()?.label_prefix.clone();
         let interval = config.refresh_interval;
         let host = config.host.to_string();
+        let loop_metrics = metrics.clone();
         let task = tokio::spawn(async move {
+            let metrics = loop_metrics;
             let mut failing = false;
             let mut ticks = tokio::time::interval(interval);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -59,7 +83,7 @@ impl Discovery {
                         failing = false;
                         let found = modules_of(&prefix, &containers);
                         let count = found.len();
-                        match modules.replace(Origin::Docker, found) {
+                        match modules.replace(Source::Docker, found) {
                             Ok(()) => {
                                 metrics.discovered(count);
                                 tracing::debug!(modules = count, "discovered containers refreshed");
@@ -81,7 +105,7 @@ impl Discovery {
                 }
             }
         });
-        Some(Discovery { task })
+        Some(Discovery { task, metrics })
     }
 }
 
@@ -90,94 +114,109 @@ impl Discovery {
 pub fn modules_of(prefix: &str, containers: &[ContainerSummary]) -> BTreeMap<String, Module> {
     let mut out = BTreeMap::new();
     for c in containers {
-        let label = |key: &str| c.labels.get(&format!("{prefix}/{key}")).filter(|v| !v.is_empty());
-        let container = c.name().map_or_else(|| c.id.clone(), str::to_owned);
-        if label("scrape").map(String::as_str) != Some("true") {
+        let Some(module) = module_of(prefix, c) else { continue };
+        if out.contains_key(&module.name) {
+            let container = module.labels.get("container").map_or("", String::as_str);
+            tracing::warn!(module = %module.name, container = %container, "two labelled containers give the same module name; keeping the first");
             continue;
         }
-        let name = sanitise(label("module").unwrap_or(&container));
-        let port = match label("port") {
-            Some(p) => p.parse::<u16>().ok().and_then(NonZeroU16::new),
-            // One exposed TCP port: that is the exporter's.
-            None => match c
-                .ports
-                .iter()
-                .filter(|p| p.protocol == "tcp")
-                .map(|p| p.private_port)
-                .collect::<Vec<_>>()[..]
+        out.insert(module.name.clone(), module);
+    }
+    out
+}
+
+/// The module one container stands for, if it is labelled for scraping and its labels make one.
+fn module_of(prefix: &str, c: &ContainerSummary) -> Option<Module> {
+    let label = |key: &str| c.labels.get(&format!("{prefix}/{key}")).filter(|v| !v.is_empty());
+    let container = c.name().map_or_else(|| c.id.clone(), str::to_owned);
+    if label("scrape").map(String::as_str) != Some("true") {
+        return None;
+    }
+    let name = sanitise(label("module").unwrap_or(&container));
+    let port = match label("port") {
+        Some(p) => p.parse::<u16>().ok().and_then(NonZeroU16::new),
+        // One exposed TCP port: that is the exporter's.
+        None => {
+            match c.ports.iter().filter(|p| p.protocol == "tcp").map(|p| p.private_port).collect::<Vec<_>>()[..]
             {
                 [only] => NonZeroU16::new(only),
                 _ => None,
-            },
-        };
-        let Some(port) = port else {
-            tracing::warn!(container = %container, "labelled for scraping but no usable {prefix}/port label (and not exactly one exposed port); skipped");
-            continue;
-        };
-        let scheme = match label("scheme").map(String::as_str) {
-            None | Some("http") => Scheme::Http,
-            Some("https") => Scheme::Https,
-            Some(other) => {
-                tracing::warn!(container = %container, scheme = %other, "{prefix}/scheme is not http or https; skipped");
-                continue;
-            }
-        };
-        let (path, query) = match label("path") {
-            Some(p) => match p.split_once('?') {
-                Some((p, q)) => (p.to_owned(), form_urlencoded::parse(q.as_bytes()).into_owned().collect()),
-                None => (p.clone(), Vec::new()),
-            },
-            None => ("/metrics".to_owned(), Vec::new()),
-        };
-        if !path.starts_with('/') {
-            tracing::warn!(container = %container, path = %path, "{prefix}/path must start with /; skipped");
-            continue;
-        }
-        let mut labels = BTreeMap::from([
-            ("container".to_owned(), container.clone()),
-            ("image".to_owned(), c.image.clone()),
-        ]);
-        let extra = format!("{prefix}/label.");
-        for (k, v) in &c.labels {
-            if let Some(target_label) = k.strip_prefix(&extra)
-                && is_target_label(target_label)
-            {
-                labels.insert(target_label.to_owned(), v.clone());
             }
         }
-        if out.contains_key(&name) {
-            tracing::warn!(module = %name, container = %container, "two labelled containers give the same module name; keeping the first");
-            continue;
+    };
+    let Some(port) = port else {
+        tracing::warn!(container = %container, "labelled for scraping but no usable {prefix}/port label (and not exactly one exposed port); skipped");
+        return None;
+    };
+    let scheme = match label("scheme").map(String::as_str) {
+        None | Some("http") => Scheme::Http,
+        Some("https") => Scheme::Https,
+        Some(other) => {
+            tracing::warn!(container = %container, scheme = %other, "{prefix}/scheme is not http or https; skipped");
+            return None;
         }
-        let source = HttpSource {
-            scheme,
-            endpoint: Endpoint::Container(ContainerTarget {
-                name: c.id.clone(),
-                port,
-                mode: AddressMode::Network,
-                network: None,
-            }),
-            path,
-            query,
-            headers: Vec::new(),
-            host: None,
-            verify: true,
-            basic_auth: None,
-            tls: Default::default(),
-            max_connections: NonZeroUsize::new(DEFAULT_MAX_CONNECTIONS).unwrap_or(NonZeroUsize::MIN),
-        };
-        let module = Module {
-            name: name.clone(),
-            origin: PathBuf::from(format!("docker container {container}")),
-            timeout: None,
-            labels,
-            coalesce: true,
-            debug: true,
-            source: Source::Http(Box::new(source)),
-        };
-        out.insert(name, module);
+    };
+    let (path, query) = match label("path") {
+        Some(p) => match p.split_once('?') {
+            Some((p, q)) => (p.to_owned(), form_urlencoded::parse(q.as_bytes()).into_owned().collect()),
+            None => (p.clone(), Vec::new()),
+        },
+        None => ("/metrics".to_owned(), Vec::new()),
+    };
+    if !path.starts_with('/') {
+        tracing::warn!(container = %container, path = %path, "{prefix}/path must start with /; skipped");
+        return None;
     }
-    out
+    let endpoint = Endpoint::Container(ContainerTarget {
+        name: c.id.clone(),
+        port,
+        mode: AddressMode::Network,
+        network: None,
+    });
+    let Ok(default_host) = HttpConfig::default_host(scheme, &endpoint) else {
+        tracing::warn!(container = %container, "its ID does not make a Host header; skipped");
+        return None;
+    };
+    let config = HttpConfig {
+        scheme,
+        endpoint,
+        path,
+        query,
+        headers: Vec::new(),
+        host: None,
+        verify: true,
+        basic_auth: None,
+        tls: Default::default(),
+        max_connections: NonZeroUsize::new(DEFAULT_MAX_CONNECTIONS).unwrap_or(NonZeroUsize::MIN),
+        default_host,
+    };
+    Some(Module {
+        name,
+        defined_in: PathBuf::from(format!("docker container {container}")),
+        timeout: None,
+        labels: target_labels(prefix, c, &container),
+        coalesce: true,
+        debug: true,
+        method: MethodConfig::Http(Box::new(config)),
+    })
+}
+
+/// The target labels of a container's module: `container`, `image`, and its
+/// `<prefix>/label.NAME` labels.
+fn target_labels(prefix: &str, c: &ContainerSummary, container: &str) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::from([
+        ("container".to_owned(), container.to_owned()),
+        ("image".to_owned(), c.image.clone()),
+    ]);
+    let extra = format!("{prefix}/label.");
+    for (k, v) in &c.labels {
+        if let Some(target_label) = k.strip_prefix(&extra)
+            && is_target_label(target_label)
+        {
+            labels.insert(target_label.to_owned(), v.clone());
+        }
+    }
+    labels
 }
 
 /// A module name from a container name or label: letters, digits, `_`, `-` and `.` kept,
@@ -237,7 +276,7 @@ mod tests {
         );
         assert_eq!(found.keys().collect::<Vec<_>>(), ["my_mod", "pg"]);
         let pg = &found["pg"];
-        let Source::Http(h) = &pg.source else { panic!("http") };
+        let MethodConfig::Http(h) = &pg.method else { panic!("http") };
         assert_eq!(h.path, "/m");
         assert_eq!(h.query, [("x".to_owned(), "1".to_owned())]);
         assert_eq!(
