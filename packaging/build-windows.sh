@@ -1,75 +1,85 @@
 #!/usr/bin/env bash
-# Builds exporter_exporter.exe for Windows (x86_64-pc-windows-gnu) on Debian 12, a zip with
-# the exe, an example expexp.yaml, a short README and the licence, and an MSI that installs
-# the same and the service, and starts it (packaging/windows/exporter_exporter.wxs, built with
-# msitools' wixl). Prints the path of the .exe last.
+# Builds the Windows release of exporter_exporter into OUTDIR and prints the path of the .exe
+# last:
 #
-#   packaging/build-windows.sh OUTDIR
+#   exporter_exporter.exe                              the program, stripped
+#   exporter_exporter_VERSION_Windows_x86_64.tar.gz   the original's name (goreleaser's default
+#                                                      format, which it uses for Windows too)
+#   exporter_exporter_VERSION_Windows_x86_64.zip      the same files, zipped
+#   exporter_exporter_VERSION_Windows_x86_64.msi      installs them and the service, and starts it
+#                                                      (packaging/windows/exporter_exporter.wxs)
 #
-# No Windows standard library exists for rustup's toolchains here, so this uses Debian's own
-# Rust 1.96 (rustc-web, cargo-web, rust-web-src), whose cargo builds the standard library from
-# source for the target (-Zbuild-std, unstable: RUSTC_BOOTSTRAP=1), and Debian's mingw-w64 to
-# link (docs/windows.md, "Building"). Installs what is missing with apt-get (as root; set
-# APT_LOCK to a lock file shared with other apt-get users of the machine). Its own target
-# directory (WINDOWS_TARGET_DIR, default ${CARGO_TARGET_DIR:-target}/windows): the two
-# toolchains must not share artifacts. From nothing about 5 minutes of 2 cores (the standard
-# library about 70 s of it); seconds when current.
+# Both archives hold, at their root, exporter_exporter.exe, an example expexp.yaml (the file
+# the service reads when installed without flags), a short README.txt and LICENSE.txt; the
+# text files with Windows line ends. The archives' files are dated as the commit and owned by
+# 0:0, so the same commit and binary make the same archives (the MSI holds generated IDs).
 #
-# Environment: WINDOWS_PROFILE=release (default) or dev; EXPEXP_GIT_REVISION as for the Linux
-# build.
+#   packaging/build-windows.sh [--binary FILE] OUTDIR
+#
+# The exe is cross-built by packaging/build-target.sh for the Windows target of
+# packaging/targets.sh's table (x86_64-pc-windows-gnu: Debian's Rust with -Zbuild-std, linked
+# by mingw-w64, its crate list embedded by cargo auditable; docs/windows.md, "Building"), or
+# --binary packages FILE, an exe build-target.sh made (release.sh builds each binary once).
+# Installs what is missing from Debian (as root; APT_LOCK as in targets.sh): the toolchain,
+# zip, and msitools' wixl and msibuild for the MSI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=packaging/targets.sh
+. packaging/targets.sh
 
 log() { printf 'build-windows: %s\n' "$*" >&2; }
 fail() { log "FAILED: $*"; exit 1; }
 
-[ $# -eq 1 ] || fail "usage: packaging/build-windows.sh OUTDIR"
+binary=''
+while [ $# -gt 0 ]; do
+  case $1 in
+    --binary) binary=${2:?--binary needs a file}; shift 2 ;;
+    -*) fail "unknown option $1 (usage: build-windows.sh [--binary FILE] OUTDIR)" ;;
+    *) break ;;
+  esac
+done
+[ $# -eq 1 ] || fail "usage: packaging/build-windows.sh [--binary FILE] OUTDIR"
 outdir=$1
-triple=x86_64-pc-windows-gnu
-profile=${WINDOWS_PROFILE:-release}
-target_dir=${WINDOWS_TARGET_DIR:-${CARGO_TARGET_DIR:-target}/windows}
+triple=$(targets_of_os Windows)
+target_info "$triple"
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
 [ -n "$version" ] || fail "no version found in Cargo.toml"
+epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 
-# shellcheck source=packaging/windows/env.sh
-. packaging/windows/env.sh
-windows_toolchain zip wixl msitools
-
-log "cargo build --profile $profile --target $triple -Zbuild-std (Debian's $(rustc --version))"
-CARGO_TARGET_DIR=$target_dir cargo build --locked --profile "$profile" --target "$triple" \
-  -Zbuild-std=std,panic_abort --bin exporter_exporter >&2
-case $profile in dev) dir=debug ;; *) dir=$profile ;; esac
-built=$target_dir/$triple/$dir/exporter_exporter.exe
-[ -f "$built" ] || fail "cargo made no $built"
+apt_install tar gzip zip wixl msitools
+[ -n "$binary" ] || binary=$(packaging/build-target.sh "$triple" | tail -n1)
+[ -f "$binary" ] || fail "no binary $binary"
 
 mkdir -p "$outdir"
 outdir=$(cd "$outdir" && pwd)
-exe=$outdir/exporter_exporter.exe
-cp "$built" "$exe"
-x86_64-w64-mingw32-strip --strip-unneeded "$exe"
+exe=$outdir/exporter_exporter$T_EXE
+install -m0755 "$binary" "$exe"
+"$(target_tool "$triple" strip)" --strip-unneeded "$exe"
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
-name=exporter_exporter_${version}_Windows_x86_64
-mkdir "$stage/$name"
-cp "$exe" "$stage/$name/"
-cp packaging/windows/expexp.yaml "$stage/$name/expexp.yaml"
-cp packaging/windows/README.txt "$stage/$name/README.txt"
+files=("exporter_exporter$T_EXE" expexp.yaml README.txt LICENSE.txt)
+cp "$exe" "$stage/"
+cp packaging/windows/expexp.yaml packaging/windows/README.txt "$stage/"
 {
   sed -n '/^Files: \*/,$p' packaging/debian/copyright | sed '/^ On Debian systems/,$d'
   echo
   cat /usr/share/common-licenses/Apache-2.0
-} >"$stage/$name/LICENSE.txt"
+} >"$stage/LICENSE.txt"
 # Windows' own tools read CRLF text best.
-sed -i 's/$/\r/' "$stage/$name/expexp.yaml" "$stage/$name/README.txt" "$stage/$name/LICENSE.txt"
-rm -f "$outdir/$name.zip"
-(cd "$stage" && TZ=UTC zip -qrX "$outdir/$name.zip" "$name")
-log "archive: $outdir/$name.zip"
+sed -i 's/$/\r/' "$stage/expexp.yaml" "$stage/README.txt" "$stage/LICENSE.txt"
+touch -d "@$epoch" "${files[@]/#/$stage/}"
+
+name=exporter_exporter_${version}_${T_OS}_${T_ARCH}
+rm -f "$outdir/$name.tar.gz" "$outdir/$name.zip" "$outdir/$name.msi"
+tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" \
+  -C "$stage" -cf - "${files[@]}" | gzip -9n >"$outdir/$name.tar.gz"
+(cd "$stage" && TZ=UTC zip -qX -9 "$outdir/$name.zip" "${files[@]}")
+log "archives: $outdir/$name.tar.gz, .zip"
 
 msi=$outdir/$name.msi
-rm -f "$msi"
 wxs=$PWD/packaging/windows/exporter_exporter.wxs
-(cd "$stage/$name" && wixl -a x64 -D VERSION="$version" -o "$msi" "$wxs")
+(cd "$stage" && wixl -a x64 -D VERSION="$version" -o "$msi" "$wxs")
 # wixl drops these two attributes: the configuration survives an uninstall (Permanent, 16) and
 # an upgrade or repair leaves it as edited (NeverOverwrite, 128), on top of 64-bit (256).
 msibuild "$msi" -q "UPDATE \`Component\` SET \`Attributes\` = 400 WHERE \`Component\` = 'Configuration'"

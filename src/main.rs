@@ -21,9 +21,6 @@ const CANNOT_START: u8 = 3;
 const CHECK_FAILED: u8 = 1;
 const SERVICE_COMMAND_FAILED: u8 = 1;
 
-/// Where the Debian package installs the SBOM (packaging/build-deb.sh).
-const SBOM: &str = "/usr/share/doc/exporter-exporter/sbom.cdx.json";
-
 fn main() -> ExitCode {
     let cli = match cli::parse(std::env::args_os()) {
         Ok(flags) => flags,
@@ -42,9 +39,7 @@ fn main() -> ExitCode {
             env!("EXPEXP_LINKED_CRATES"),
             env!("EXPEXP_NORMAL_TREE_CRATES")
         );
-        println!(
-            "dependency list: {SBOM} (CycloneDX, Debian package); docs/dependencies.md says why each is there"
-        );
+        println!("dependency list: {}; docs/dependencies.md says why each is there", platform::SBOM);
         return ExitCode::SUCCESS;
     }
     if !cli.check_metrics.is_empty() {

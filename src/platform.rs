@@ -13,7 +13,7 @@ pub mod windows;
 use windows as os;
 
 pub use os::{
-    ProcessReader, ProcessTree, REUSE_ADDRESS, Signals, UnixStream, prepare_command, raise_fd_limit,
+    ProcessReader, ProcessTree, REUSE_ADDRESS, SBOM, Signals, UnixStream, prepare_command, raise_fd_limit,
     tune_allocator, unix_sockets,
 };
 #[cfg(unix)]

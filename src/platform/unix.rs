@@ -11,6 +11,10 @@ pub use process_tree::{ProcessTree, prepare_command};
 pub use signals::Signals;
 pub use tokio::net::UnixStream;
 
+/// Where the dependency list is, for `-version`: the Debian package installs the SBOM
+/// (packaging/build-deb.sh).
+pub const SBOM: &str = "/usr/share/doc/exporter-exporter/sbom.cdx.json (CycloneDX, Debian package)";
+
 /// Listeners set SO_REUSEADDR, as tokio's own bind does: a restarted proxy can listen again at
 /// once, while connections of the last one wait out their TIME_WAIT.
 pub const REUSE_ADDRESS: bool = true;

@@ -14,6 +14,14 @@ pub use process_stats::ProcessReader;
 pub use process_tree::{ProcessTree, prepare_command};
 pub use signals::Signals;
 
+/// Where the dependency list is, for `-version`: embedded in the exe (cargo auditable), and
+/// beside the release's archives (packaging/release.sh).
+pub const SBOM: &str = concat!(
+    "embedded in this exe (cargo auditable), and exporter_exporter_",
+    env!("CARGO_PKG_VERSION"),
+    "_Windows_x86_64.zip.sbom.json beside the release's archives (CycloneDX)"
+);
+
 /// Listeners do not set SO_REUSEADDR, as tokio's own bind does not on Windows: there it would
 /// let another program's socket take a port in use.
 pub const REUSE_ADDRESS: bool = false;

@@ -426,4 +426,5 @@ fn version_prints_the_licence_the_crate_counts_and_the_sbom() {
         "{text}"
     );
     assert!(text.contains("/usr/share/doc/exporter-exporter/sbom.cdx.json"), "{text}");
+    assert!(text.contains(&format!("dependency list: {}; ", exporter_exporter::platform::SBOM)), "{text}");
 }

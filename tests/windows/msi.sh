@@ -19,7 +19,7 @@ cd "$(dirname "$0")/../.."
 wine_test msi
 [ $# -eq 1 ] && [ -f "$1" ] || fail "usage: tests/windows/msi.sh MSI"
 msi=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-windows_install wixl msitools
+apt_install wixl msitools
 
 step "a fresh wine prefix"
 wine_prefix "$work/prefix"

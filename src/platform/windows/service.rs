@@ -169,22 +169,16 @@ fn stop() -> Result<(), ServiceError> {
 
 type Body = Box<dyn FnOnce(AsService) -> u8 + Send>;
 
-/// The daemon's body before the service starts, and its exit code after. A static because
-/// the service manager calls `ServiceMain` with no context of ours (the one global of the
-/// crate, set once by `main` and taken once).
-static SERVICE: Mutex<Slot> = Mutex::new(Slot::Empty);
-
-enum Slot {
-    Empty,
-    Body(Body),
-    Exited(u8),
-}
+/// The daemon's body, until the service starts. A static because the service manager calls
+/// `ServiceMain` with no context of ours (the one global of the crate, set once by `main` and
+/// taken once).
+static SERVICE: Mutex<Option<Body>> = Mutex::new(None);
 
 /// The service manager's program: the parent of every service it starts.
 const SERVICE_MANAGER: &str = "services.exe";
 
-/// When the service manager started this process, runs `body` as the service and returns its
-/// exit code once the service has stopped; otherwise (run at a console, by a program, or by a
+/// When the service manager started this process, runs `body` as the service and exits the
+/// process with its exit code once the service has stopped; otherwise (run at a console, by a program, or by a
 /// service wrapper such as nssm) returns `None` at once without calling it. The service
 /// manager is recognised as the parent process, as Go's `svc.IsWindowsService` and .NET do
 /// (they also check its session is 0, which wine does not give); only then is the
@@ -196,21 +190,20 @@ where
     if !sys::parent_name().is_some_and(|p| p.eq_ignore_ascii_case(SERVICE_MANAGER)) {
         return None;
     }
-    *SERVICE.lock().unwrap_or_else(PoisonError::into_inner) = Slot::Body(Box::new(body));
+    *SERVICE.lock().unwrap_or_else(PoisonError::into_inner) = Some(Box::new(body));
     let dispatched = service_dispatcher::start(SERVICE_NAME, ffi_service_main);
-    let slot = std::mem::replace(&mut *SERVICE.lock().unwrap_or_else(PoisonError::into_inner), Slot::Empty);
-    match (dispatched, slot) {
-        (Ok(()), Slot::Exited(code)) => Some(code),
-        // Connected, but the service did not run to the end of the body (it could not register
-        // its control handler): a failure.
-        (Ok(()), _) => Some(1),
+    SERVICE.lock().unwrap_or_else(PoisonError::into_inner).take();
+    match dispatched {
+        // Connected, but the service did not run its body to the end (which exits the
+        // process): it could not register its control handler, a failure.
+        Ok(()) => Some(1),
         // ERROR_FAILED_SERVICE_CONTROLLER_CONNECT: not a service, the documented way to tell.
-        (Err(windows_service::Error::Winapi(e)), _)
+        Err(windows_service::Error::Winapi(e))
             if e.raw_os_error() == Some(ERROR_FAILED_SERVICE_CONTROLLER_CONNECT as i32) =>
         {
             None
         }
-        (Err(e), _) => {
+        Err(e) => {
             eprintln!(
                 "exporter_exporter: cannot connect to the service manager: {}; running at the console",
                 cause(&e)
@@ -224,14 +217,7 @@ define_windows_service!(ffi_service_main, service_main);
 
 /// The service's thread, started by the service manager through the dispatcher.
 fn service_main(_start_arguments: Vec<OsString>) {
-    let body =
-        match std::mem::replace(&mut *SERVICE.lock().unwrap_or_else(PoisonError::into_inner), Slot::Empty) {
-            Slot::Body(body) => body,
-            other => {
-                *SERVICE.lock().unwrap_or_else(PoisonError::into_inner) = other;
-                return;
-            }
-        };
+    let Some(body) = SERVICE.lock().unwrap_or_else(PoisonError::into_inner).take() else { return };
     // The service manager starts services in System32; the original's relative paths and its
     // default configuration are beside the exe.
     if let Some(dir) = std::env::current_exe().ok().as_deref().and_then(std::path::Path::parent) {
@@ -255,7 +241,12 @@ fn service_main(_start_arguments: Vec<OsString>) {
     };
     let code = body(AsService { signals: Signals::service(stop, Status::new(handle)), log });
     status.stopped(code);
-    *SERVICE.lock().unwrap_or_else(PoisonError::into_inner) = Slot::Exited(code);
+    // Nothing is left to do once Stopped is reported ("the service process can be terminated
+    // at any time", says SetServiceStatus's documentation), and an installer that stopped the
+    // service goes on to replace or delete the exe, which Windows refuses while the process
+    // still has it mapped: exit now rather than unwind through the dispatcher. Under wine's
+    // msiexec, an uninstall left the exe behind 2 times in 9 while the process wound down.
+    std::process::exit(i32::from(code));
 }
 
 /// Where log lines go if the Event Log cannot be opened: standard error, which the service
