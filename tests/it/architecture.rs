@@ -340,6 +340,30 @@ fn the_checker_sees_cycles_and_use_trees() {
     assert!(tangles(&graph(src)).is_empty());
 }
 
+/// Operating systems are named in `cfg` by the platform layer alone: `src/platform.rs` and its
+/// children, and unit tests (after a file's `#[cfg(test)]`).
+#[test]
+fn only_the_platform_layer_names_an_operating_system() {
+    let src = src();
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut named = Vec::new();
+    for f in &files {
+        let rel = f.strip_prefix(&src).expect("under src").to_string_lossy().replace('\\', "/");
+        if rel == "platform.rs" || rel.starts_with("platform/") {
+            continue;
+        }
+        let text = std::fs::read_to_string(f).expect("read");
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for os in ["unix", "windows", "target_os"] {
+            if code.contains(&format!("cfg({os}")) || code.contains(&format!("cfg!({os}")) {
+                named.push(format!("{rel}: {os}"));
+            }
+        }
+    }
+    assert!(named.is_empty(), "operating systems named outside src/platform: {named:?}");
+}
+
 /// The one file allowed `unsafe` (Cargo.toml denies it everywhere else; docs/dependencies.md,
 /// "Unsafe code").
 const UNSAFE_FILE: &str = "platform/windows/sys.rs";

@@ -10,7 +10,9 @@
 #   - `-winsvc stop` returns once the service reports Stopped (it drains first), and the port
 #     is closed;
 #   - `-winsvc uninstall` removes the service and its Event Log source;
-#   - installed without flags, the service's argument is the expexp.yaml beside the exe.
+#   - installed without flags, the service's argument is the expexp.yaml beside the exe, which
+#     it serves (when port 9999, the default, is free here); `-winsvc uninstall` stops it
+#     while it runs, then removes it.
 # Wine stands in for the service manager's calls, not for Windows itself (docs/windows.md).
 #
 #   tests/windows/service.sh EXE      (EXE: exporter_exporter.exe, e.g. from build-windows.sh)
@@ -163,12 +165,32 @@ echo "$out"
 if reg_query "$service_key" /v ImagePath | grep -q ImagePath; then fail "the service is still registered"; fi
 if reg_query "$source_key" | grep -q EventMessageFile; then fail "the Event Log source is still registered"; fi
 
-step "installed without flags, the service reads expexp.yaml beside the exe"
+step "installed without flags, the service reads expexp.yaml beside the exe; uninstalled while running"
 out=$(run -winsvc install) || fail "install without flags: $out"
 image=$(reg_query "$service_key" /v ImagePath)
 echo "$image"
 grep -qF "\"-config.file=$dir_win\\expexp.yaml\"" <<<"$image" || fail "default argument: $image"
+# Without flags the service listens on the default :9999, which may be taken on this machine
+# (then only the registry is checked, with a SKIPPED line; under CI=true that fails). A module that only the file
+# beside the exe names shows that this file is the one read.
+port_default=9999
+if (exec 3<>"/dev/tcp/127.0.0.1/$port_default") 2>/dev/null; then
+  [ "${CI:-}" != true ] || fail "port $port_default is taken: the service installed without flags cannot be run"
+  echo "SKIPPED: port $port_default is taken here: the default configuration is checked in the registry only"
+else
+  printf 'modules:\n  beside:\n    method: file\n    file: {path: file.prom}\n' >"$dir_unix/expexp.yaml"
+  out=$(run -winsvc start) || fail "start without flags: $out"
+  answers "http://127.0.0.1:$port_default" || fail "the service installed without flags does not answer on :$port_default"
+  body=$(curl -sf "http://127.0.0.1:$port_default/proxy?module=beside") || fail "module beside"
+  grep -q 'expexp_service_test{kind="file"} 1' <<<"$body" || fail "module beside served: $body"
+  echo "serving expexp.yaml beside the exe on :$port_default"
+fi
 out=$(run -winsvc uninstall) || fail "uninstall: $out"
+echo "$out"
+if curl -s -o /dev/null "http://127.0.0.1:$port_default/-/healthy"; then
+  fail "still answering after uninstall (it stops the service first)"
+fi
+if reg_query "$service_key" /v ImagePath | grep -q ImagePath; then fail "the service is still registered"; fi
 
 step "uninstalling what is not installed is an error"
 if out=$(run -winsvc uninstall); then fail "uninstall of nothing succeeded: $out"; fi
