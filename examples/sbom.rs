@@ -1,5 +1,6 @@
 //! Writes the CycloneDX 1.5 SBOM of the binary, and reads the dependency list that `cargo
-//! auditable` embeds in it (the ELF section `.dep-v0`, zlib-compressed JSON) as a scanner does.
+//! auditable` embeds in it (the section `.dep-v0` of an ELF file or, for Windows, of a PE
+//! file; zlib-compressed JSON) as a scanner does.
 //!
 //! `cargo run --example sbom -- BINARY` checks that BINARY embeds every crate of `cargo tree -e
 //! normal`, then writes that tree to stdout as an SBOM: each crate with its licence, the SHA-256
@@ -14,7 +15,7 @@
 //! bundle), each with its licence and the hashes of its files. `--list BINARY` prints the
 //! embedded list alone, `name version` a line. `packaging/build-deb.sh` runs it on the binary
 //! it ships, `packaging/test-deb.sh` on the installed one, `packaging/release.sh` on each
-//! archive's and image's.
+//! archive's and image's, and on the Windows exe.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read as _;
@@ -60,10 +61,50 @@ fn elf_section<'a>(elf: &'a [u8], wanted: &str) -> Result<&'a [u8], String> {
     Err(format!("no {wanted} section: not built with cargo auditable"))
 }
 
+/// The contents of the section called `wanted` (8 bytes at most, as a PE image's section
+/// table holds names) of a PE file, a Windows executable: `MZ`, then at the offset kept at
+/// 0x3c the `PE\0\0` signature, the COFF header and, after its optional header, the section
+/// table (Microsoft's PE format, "Section Table").
+fn pe_section<'a>(pe: &'a [u8], wanted: &str) -> Result<&'a [u8], String> {
+    let int = |at: usize, len: usize| -> Result<usize, String> {
+        let bytes = pe.get(at..at.saturating_add(len)).ok_or("PE header out of the file")?;
+        let mut buf = [0u8; 4];
+        buf[..len].copy_from_slice(bytes);
+        Ok(u32::from_le_bytes(buf) as usize)
+    };
+    let header = int(0x3c, 4)?;
+    if pe.get(header..header.saturating_add(4)) != Some(b"PE\0\0") {
+        return Err("no PE signature".into());
+    }
+    let coff = header + 4;
+    let (count, optional) = (int(coff + 2, 2)?, int(coff + 16, 2)?);
+    let table = coff + 20 + optional;
+    for i in 0..count {
+        let entry = table + i * 40;
+        let name = pe.get(entry..entry + 8).ok_or("section table out of the file")?;
+        let name = &name[..name.iter().position(|b| *b == 0).unwrap_or(name.len())];
+        if name == wanted.as_bytes() {
+            // The raw data is padded to the file alignment; the virtual size is the section's own.
+            let (virtual_size, raw_size, offset) =
+                (int(entry + 8, 4)?, int(entry + 16, 4)?, int(entry + 20, 4)?);
+            let size = if virtual_size == 0 { raw_size } else { virtual_size.min(raw_size) };
+            return pe
+                .get(offset..offset.saturating_add(size))
+                .ok_or_else(|| "section out of the file".into());
+        }
+    }
+    Err(format!("no {wanted} section: not built with cargo auditable"))
+}
+
+/// The section called `wanted` of an ELF or a PE file.
+fn section<'a>(binary: &'a [u8], wanted: &str) -> Result<&'a [u8], String> {
+    if binary.starts_with(b"MZ") { pe_section(binary, wanted) } else { elf_section(binary, wanted) }
+}
+
 /// The embedded list's packages.
 fn embedded(binary: &str) -> Result<Vec<Value>, String> {
     let elf = std::fs::read(binary).map_err(|e| format!("{binary}: {e}"))?;
-    let compressed = elf_section(&elf, ".dep-v0").map_err(|e| format!("{binary}: {e}"))?;
+    let compressed = section(&elf, ".dep-v0").map_err(|e| format!("{binary}: {e}"))?;
     let mut text = String::new();
     flate2::read::ZlibDecoder::new(compressed)
         .read_to_string(&mut text)
@@ -183,9 +224,9 @@ fn sha256_hex(bytes: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// One component per Debian package the image's file list `list` copies files from, each
-/// holding those files with their hashes, by the package's purl.
-fn image_packages(list: &str) -> Result<BTreeMap<String, Value>, String> {
+/// One component per Debian package whose files `list` names (a list of [`PackagedFile`]s),
+/// holding those files with their hashes, by purl.
+fn deb_packages(list: &str) -> Result<BTreeMap<String, Value>, String> {
     let mut packages: BTreeMap<String, Value> = BTreeMap::new();
     for f in packaged_files(list)? {
         let purl = format!("pkg:deb/debian/{}@{}?arch={}&distro=debian-12", f.package, f.version, f.arch);
@@ -265,7 +306,7 @@ fn sbom(binary: &str, target: Option<&str>, image: Option<&str>) -> Result<Value
         .collect();
     let mut subject = application.clone();
     if let Some(list) = image {
-        let packages = image_packages(list)?;
+        let packages = deb_packages(list)?;
         subject = json!({
             "type": "container",
             "bom-ref": "container:exporter_exporter",

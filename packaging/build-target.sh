@@ -9,8 +9,8 @@
 #   packaging/build-target.sh --tools      the helpers that run here (examples gen_man, sbom; debug
 #                                          build, as cargo test makes it): prints their directory
 #
-# Targets: x86_64-unknown-linux-gnu, aarch64-unknown-linux-gnu, armv7-unknown-linux-gnueabihf,
-# x86_64-pc-windows-gnu (the mechanism is there; the code does not build for Windows yet).
+# Targets: RELEASE_TARGETS in packaging/targets.sh (x86_64-unknown-linux-gnu natively;
+# aarch64-unknown-linux-gnu, armv7-unknown-linux-gnueabihf and x86_64-pc-windows-gnu cross).
 # Environment: CARGO_TARGET_DIR (native), EXPEXP_CROSS_TARGET_DIR (cross), APT_LOCK.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -5,8 +5,10 @@
 #   exporter_exporter_VERSION_Linux_x86_64.tar.gz     the binary, LICENSE and README.md, at the
 #   exporter_exporter_VERSION_Linux_arm64.tar.gz      archive's root (as goreleaser packs them)
 #   exporter_exporter_VERSION_Linux_armv7.tar.gz      (32-bit ARM, armhf; the original has none)
-#   exporter_exporter_VERSION_Windows_x86_64.tar.gz   exporter_exporter.exe, LICENSE, README.md
-#   exporter_exporter_VERSION_Windows_x86_64.zip      the same, zipped
+#   exporter_exporter_VERSION_Windows_x86_64.tar.gz   exporter_exporter.exe, an example expexp.yaml,
+#   exporter_exporter_VERSION_Windows_x86_64.zip      README.txt and LICENSE.txt at the root; the
+#   exporter_exporter_VERSION_Windows_x86_64.msi      same, zipped; the installer of the service
+#                                                     (packaging/build-windows.sh)
 #   exporter-exporter_VERSION_amd64.deb               the Debian packages (packaging/build-deb.sh)
 #   exporter-exporter_VERSION_arm64.deb
 #   exporter-exporter_VERSION_armhf.deb
@@ -18,16 +20,14 @@
 #   checksums.txt                                     SHA-256 of every file, as goreleaser writes
 #                                                     it (`sha256sum -c checksums.txt` verifies)
 #
-#   packaging/release.sh [--without-windows] OUTDIR
+#   packaging/release.sh OUTDIR
 #
-# Run as root on Debian 12 (x86_64) with a Docker daemon answering: it installs what it needs
-# from Debian (the cross toolchains; packaging/targets.sh lists them) and cargo-auditable from
-# crates.io. A missing tool or daemon is an error, never a skip. OUTDIR must be empty or absent.
-#
-# The Windows archive is built by packaging/build-windows.sh (issue 25, the Windows port), which
-# does not exist yet: until it does, this script fails at that step unless told
-# --without-windows, which leaves the Windows archive out and says so. Nothing else can be left
-# out. Each step's time is printed at the end.
+# The targets are packaging/targets.sh's RELEASE_TARGETS: each Linux one gets an archive and a
+# .deb (and an image where the table names its platform), the Windows one its archives and
+# MSI. Run as root on Debian 12 (x86_64) with a Docker daemon answering: it installs what it
+# needs from Debian (the cross toolchains; packaging/targets.sh lists them) and cargo-auditable
+# from crates.io. A missing tool or daemon is an error, never a skip: nothing is left out.
+# OUTDIR must be empty or absent. Each step's time is printed at the end.
 # shellcheck disable=SC2317 # the step functions run through step(), which shellcheck does not follow
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,16 +37,8 @@ cd "$(dirname "$0")/.."
 log() { printf 'release: %s\n' "$*" >&2; }
 fail() { printf '\nrelease: FAILED: %s\n' "$*" >&2; exit 1; }
 
-windows=yes
-outdir=
-for arg in "$@"; do
-  case $arg in
-    --without-windows) windows=no ;;
-    -*) fail "unknown option $arg (usage: release.sh [--without-windows] OUTDIR)" ;;
-    *) [ -z "$outdir" ] || fail "one OUTDIR only"; outdir=$arg ;;
-  esac
-done
-[ -n "$outdir" ] || fail "usage: release.sh [--without-windows] OUTDIR"
+[ $# -eq 1 ] && [ "${1#-}" = "$1" ] || fail "usage: release.sh OUTDIR"
+outdir=$1
 if [ -e "$outdir" ] && [ -n "$(ls -A "$outdir")" ]; then
   fail "$outdir is not empty: a release directory holds one release only"
 fi
@@ -75,7 +67,8 @@ trap 'rm -rf "$work"' EXIT
 
 tools() {
   # shellcheck disable=SC2046 # lists of package names
-  apt_install tar gzip zip dpkg binutils $(for t in "${RELEASE_TARGETS[@]}"; do target_packages "$t"; done)
+  apt_install tar gzip zip dpkg binutils wixl msitools \
+    $(for t in "${RELEASE_TARGETS[@]}"; do target_packages "$t"; done)
   # Debian's docker.io, unless a docker client is there already (Docker's own docker-ce
   # conflicts with it).
   command -v docker >/dev/null || apt_install docker.io
@@ -129,18 +122,22 @@ image() {
   log "$name.tar.gz ($tag)"
 }
 
-windows_archive() {
-  local name=exporter_exporter_${version}_Windows_x86_64 exe
-  if [ "$windows" = no ]; then
-    printf '\n*** release: WINDOWS ARCHIVE LEFT OUT (--without-windows): %s.tar.gz and .zip are not built ***\n\n' "$name" >&2
-    return 0
-  fi
-  [ -x packaging/build-windows.sh ] || fail "packaging/build-windows.sh does not exist yet (the Windows port, issue 25), so $name.tar.gz cannot be built; release.sh --without-windows leaves it out"
-  exe=$(packaging/build-windows.sh "$work/windows" | tail -n1)
+# windows TRIPLE: the exe, its archives and its MSI (packaging/build-windows.sh), each with the
+# SBOM of the exe they hold.
+windows() {
+  local triple=$1 name exe artifact
+  target_info "$triple"
+  name=exporter_exporter_${version}_${T_OS}_${T_ARCH}
+  BINARY[$triple]=$(packaging/build-target.sh "$triple" | tail -n1)
+  exe=$(packaging/build-windows.sh --binary "${BINARY[$triple]}" "$work/$name" | tail -n1)
   [ -f "$exe" ] || fail "packaging/build-windows.sh printed no .exe ($exe)"
-  archive x86_64-pc-windows-gnu "$exe" "$name"
-  (cd "$work/$name" && zip -X -9 -q "$outdir/$name.zip" exporter_exporter.exe LICENSE README.md)
-  cp "$outdir/$name.tar.gz.sbom.json" "$outdir/$name.zip.sbom.json"
+  "$helpers/sbom" --target "$triple" "$exe" >"$work/$name.sbom.json"
+  for artifact in "$name.tar.gz" "$name.zip" "$name.msi"; do
+    [ -f "$work/$name/$artifact" ] || fail "packaging/build-windows.sh made no $artifact"
+    mv "$work/$name/$artifact" "$outdir/"
+    cp "$work/$name.sbom.json" "$outdir/$artifact.sbom.json"
+    log "$artifact"
+  done
 }
 
 checksums() {
@@ -156,20 +153,22 @@ main() {
   step "tools: Debian's toolchains, cargo-auditable, the Docker daemon" tools
   for triple in "${RELEASE_TARGETS[@]}"; do
     target_info "$triple"
-    step "Linux $T_ARCH: binary, archive, .deb ($triple)" linux "$triple"
+    case $T_OS in
+      Linux) step "Linux $T_ARCH: binary, archive, .deb ($triple)" linux "$triple" ;;
+      Windows) step "Windows $T_ARCH: exe, archives, MSI ($triple, packaging/build-windows.sh)" windows "$triple" ;;
+      *) fail "no release step for $T_OS ($triple)" ;;
+    esac
   done
   for triple in "${RELEASE_TARGETS[@]}"; do
     target_info "$triple"
     [ -z "$T_IMAGE_ARCH" ] || step "container image linux/$T_IMAGE_ARCH" image "$triple"
   done
-  step "Windows x86_64: archive and zip (packaging/build-windows.sh)" windows_archive
   step "checksums.txt" checksums
 
   printf '\n=== release: %s in %s\n' "$version" "$outdir" >&2
   find "$outdir" -maxdepth 1 -type f -printf '%12s  %f\n' | LC_ALL=C sort -k2 >&2
   printf '\nrelease: time per step\n' >&2
   printf '  %s\n' "${timings[@]}" >&2
-  [ "$windows" = yes ] || printf '\n*** release: built WITHOUT the Windows archive (--without-windows) ***\n' >&2
   echo "$outdir"
 }
 main; exit

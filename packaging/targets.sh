@@ -20,7 +20,8 @@
 # standard library and the dependencies built; cargo rebuilds whatever changed.
 
 # The targets release.sh builds, in the order it builds them.
-RELEASE_TARGETS=(x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf)
+RELEASE_TARGETS=(x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf
+                 x86_64-pc-windows-gnu)
 
 # Debian's toolchain for the cross targets.
 CROSS_TOOLCHAIN_PACKAGES=(rustc-web cargo-web rust-web-src)
@@ -58,13 +59,23 @@ target_info() {
       T_OS=Windows T_ARCH=x86_64 T_GNU=x86_64-w64-mingw32 T_EXE=.exe
       T_PACKAGES=(gcc-mingw-w64-x86-64) ;;
     *)
-      echo "targets.sh: unknown target $1 (known: ${RELEASE_TARGETS[*]} x86_64-pc-windows-gnu)" >&2
+      echo "targets.sh: unknown target $1 (known: ${RELEASE_TARGETS[*]})" >&2
       return 1 ;;
   esac
   if [ "$T_NATIVE" = yes ] && [ "$(uname -m)" != x86_64 ]; then
     echo "targets.sh: the release is built on x86_64 (this is $(uname -m))" >&2
     return 1
   fi
+}
+
+# targets_of_os OS: the release targets whose T_OS is OS (Linux, Windows), one a line.
+targets_of_os() {
+  local t found=no
+  for t in "${RELEASE_TARGETS[@]}"; do
+    target_info "$t" || return 1
+    if [ "$T_OS" = "$1" ]; then echo "$t"; found=yes; fi
+  done
+  [ "$found" = yes ] || { echo "targets.sh: no release target for $1" >&2; return 1; }
 }
 
 # The target directory of TRIPLE's build.

@@ -9,7 +9,11 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 
+use crate::platform::ServiceArg;
 use crate::settings::Flags;
+
+/// Flags whose values are secrets: never printed.
+pub const SECRET_FLAGS: &[&str] = &["web.bearer.token"];
 
 /// A command line that did not give flags to run with: a mistake, or a request for help.
 #[derive(Debug)]
@@ -64,7 +68,35 @@ where
         .filter(|a| matches.value_source(a.get_id().as_str()) == Some(clap::parser::ValueSource::CommandLine))
         .filter_map(|a| a.get_long().map(str::to_owned))
         .collect();
+    flags.service_args = service_args(&command, &matches);
     Ok(flags)
+}
+
+/// The flags given on the command line but `-winsvc`, in the order they are defined, as
+/// `-winsvc install` writes them into the service's command line: `-name=value` each (a
+/// boolean `-name` or `-name=false`, never Go's `-name false`, which Go reads as true; a
+/// repeatable flag once per value), a secret's value hidden in what is shown.
+fn service_args(command: &clap::Command, matches: &clap::ArgMatches) -> Vec<ServiceArg> {
+    let mut out = Vec::new();
+    for a in command.get_arguments() {
+        let id = a.get_id().as_str();
+        let Some(name) = a.get_long() else { continue };
+        if name == "winsvc" || matches.value_source(id) != Some(clap::parser::ValueSource::CommandLine) {
+            continue;
+        }
+        // Go-style booleans are the flags whose value must follow `=`.
+        let boolean = a.is_require_equals_set();
+        for value in matches.get_raw(id).into_iter().flatten() {
+            let value = value.to_string_lossy();
+            let arg = match (boolean, value.as_ref()) {
+                (true, "true") => format!("-{name}"),
+                _ => format!("-{name}={value}"),
+            };
+            let shown = if SECRET_FLAGS.contains(&name) { format!("-{name}=<secret>") } else { arg.clone() };
+            out.push(ServiceArg { arg, shown });
+        }
+    }
+    out
 }
 
 /// clap's text with every `--flag` written `-flag`, as Go writes flags (a flag of ours, one

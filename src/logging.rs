@@ -1,11 +1,13 @@
 //! Log lines in logfmt (`time=… level=… msg=… key=value`, the shape of the original's logrus
-//! text output and of Prometheus's own logs) or JSON, one event per line on standard error.
+//! text output and of Prometheus's own logs) or JSON, one event per line on standard error, or
+//! handed with its level to a [`LineSink`] (the Windows Event Log, when run as a service).
 
 use std::fmt::{self, Write as _};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Subscriber};
+use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
@@ -50,6 +52,19 @@ impl LogLevel {
     }
 }
 
+impl LogLevel {
+    /// The level of a tracing event.
+    pub fn of(level: Level) -> LogLevel {
+        match level {
+            Level::TRACE => LogLevel::Trace,
+            Level::DEBUG => LogLevel::Debug,
+            Level::INFO => LogLevel::Info,
+            Level::WARN => LogLevel::Warn,
+            Level::ERROR => LogLevel::Error,
+        }
+    }
+}
+
 impl std::fmt::Display for LogLevel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -65,8 +80,32 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the process's log subscriber. Called once, by `main`.
+/// Where log lines go other than standard error: each formatted line (without its newline)
+/// with the level of its event.
+pub trait LineSink: Send + Sync + 'static {
+    /// Takes one line.
+    fn line(&self, level: LogLevel, line: &str);
+}
+
+/// Installs the process's log subscriber, writing to standard error. Called once, by `main`.
 pub fn init(level: LogLevel, format: LogFormat) {
+    install(subscriber(level, format, std::io::stderr));
+}
+
+/// Installs the process's log subscriber, writing to `sink`. Called once, by `main`.
+pub fn init_sink(level: LogLevel, format: LogFormat, sink: Box<dyn LineSink>) {
+    install(subscriber(level, format, SinkWriter(sink)));
+}
+
+fn install(subscriber: impl Subscriber + Send + Sync + 'static) {
+    // Only fails if a subscriber is already installed, which leaves that one in charge.
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
+fn subscriber<W>(level: LogLevel, format: LogFormat, writer: W) -> impl Subscriber + Send + Sync + 'static
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
     let filter = match level {
         LogLevel::Trace => tracing::level_filters::LevelFilter::TRACE,
         LogLevel::Debug => tracing::level_filters::LevelFilter::DEBUG,
@@ -74,13 +113,55 @@ pub fn init(level: LogLevel, format: LogFormat) {
         LogLevel::Warn => tracing::level_filters::LevelFilter::WARN,
         LogLevel::Error => tracing::level_filters::LevelFilter::ERROR,
     };
-    let subscriber = tracing_subscriber::fmt()
+    tracing_subscriber::fmt()
         .with_max_level(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .event_format(Line { format })
-        .finish();
-    // Only fails if a subscriber is already installed, which leaves that one in charge.
-    let _ = tracing::subscriber::set_global_default(subscriber);
+        .finish()
+}
+
+/// Makes a writer per event that hands the event's line to the sink when dropped (the
+/// formatter writes each event whole, then drops its writer).
+struct SinkWriter(Box<dyn LineSink>);
+
+impl<'a> MakeWriter<'a> for SinkWriter {
+    type Writer = SinkLine<'a>;
+
+    fn make_writer(&'a self) -> SinkLine<'a> {
+        SinkLine { sink: &*self.0, level: LogLevel::Info, buf: Vec::new() }
+    }
+
+    fn make_writer_for(&'a self, meta: &Metadata<'_>) -> SinkLine<'a> {
+        SinkLine { sink: &*self.0, level: LogLevel::of(*meta.level()), buf: Vec::new() }
+    }
+}
+
+/// One event's line on its way to a sink.
+struct SinkLine<'a> {
+    sink: &'a dyn LineSink,
+    level: LogLevel,
+    buf: Vec<u8>,
+}
+
+impl std::io::Write for SinkLine<'_> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for SinkLine<'_> {
+    fn drop(&mut self) {
+        let line = String::from_utf8_lossy(&self.buf);
+        let line = line.trim_end_matches('\n');
+        if !line.is_empty() {
+            self.sink.line(self.level, line);
+        }
+    }
 }
 
 /// The event formatter.
@@ -122,13 +203,7 @@ where
     fn format_event(&self, _ctx: &FmtContext<'_, S, N>, mut w: Writer<'_>, event: &Event<'_>) -> fmt::Result {
         let mut fields = Fields::default();
         event.record(&mut fields);
-        let level = match *event.metadata().level() {
-            Level::TRACE => "trace",
-            Level::DEBUG => "debug",
-            Level::INFO => "info",
-            Level::WARN => "warn",
-            Level::ERROR => "error",
-        };
+        let level = LogLevel::of(*event.metadata().level()).as_str();
         let time = rfc3339_now();
         match self.format {
             LogFormat::Logfmt => {
@@ -241,6 +316,38 @@ mod tests {
         assert_eq!(v["level"], "error");
         assert_eq!(v["msg"], "bad");
         assert_eq!(v["module"], "a\"b");
+    }
+
+    /// Records what it is given, as the Event Log would.
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<Vec<(LogLevel, String)>>>);
+
+    impl LineSink for Recorder {
+        fn line(&self, level: LogLevel, line: &str) {
+            self.0.lock().expect("lock").push((level, line.to_owned()));
+        }
+    }
+
+    #[test]
+    fn a_sink_gets_each_line_whole_with_its_level_and_the_level_filter_applies() {
+        let recorder = Recorder::default();
+        let subscriber =
+            subscriber(LogLevel::Info, LogFormat::Logfmt, SinkWriter(Box::new(recorder.clone())));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::debug!("filtered out");
+            tracing::info!(address = ":9999", "listening");
+            tracing::warn!(module = "node", "scrape failed\nsecond line");
+            tracing::error!("cannot start");
+        });
+        let got = recorder.0.lock().expect("lock").clone();
+        let levels: Vec<LogLevel> = got.iter().map(|(l, _)| *l).collect();
+        assert_eq!(levels, [LogLevel::Info, LogLevel::Warn, LogLevel::Error], "{got:?}");
+        assert!(
+            got[0].1.starts_with("time=20") && got[0].1.ends_with("level=info msg=listening address=:9999")
+        );
+        // One event, one entry: a newline inside the message stays escaped in the line.
+        assert!(got[1].1.ends_with(r#"level=warn msg="scrape failed\nsecond line" module=node"#), "{got:?}");
+        assert!(got.iter().all(|(_, l)| !l.ends_with('\n')), "{got:?}");
     }
 
     #[test]

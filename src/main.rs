@@ -1,9 +1,10 @@
 //! The `exporter_exporter` binary: parse the flags, set up logging, then check a metrics body
-//! (`-check.metrics`), check the configuration, or run the daemon until SIGTERM or SIGINT. Exit
+//! (`-check.metrics`), manage the Windows service (`-winsvc`), check the configuration, or run
+//! the daemon until SIGTERM or SIGINT (on Windows: Ctrl-C, or the service being stopped). Exit
 //! codes: 0 done; 1 the configuration was refused (the YAML, the web config, their files, or
-//! flags that parse but cannot work together, as the original exits for those), or the checked
-//! body fails; 2 a flag that does not parse (as Go's flag package exits); 3 the daemon could
-//! not start (an address in use, say).
+//! flags that parse but cannot work together, as the original exits for those), the checked
+//! body fails, or a `-winsvc` command failed; 2 a flag that does not parse (as Go's flag
+//! package exits); 3 the daemon could not start (an address in use, say).
 
 use std::process::ExitCode;
 
@@ -12,16 +13,14 @@ use exporter_exporter::cli;
 use exporter_exporter::daemon::{self, StartError};
 use exporter_exporter::exposition::Judge;
 use exporter_exporter::logging;
+use exporter_exporter::platform::{self, AsService, Signal, Signals};
 use exporter_exporter::settings::{Flags, Settings};
-use exporter_exporter::signals::{Signal, Signals};
 use exporter_exporter::telemetry::BuildInfo;
 
 const CONFIG_REFUSED: u8 = 1;
 const CANNOT_START: u8 = 3;
 const CHECK_FAILED: u8 = 1;
-
-/// Where the Debian package installs the SBOM (packaging/build-deb.sh).
-const SBOM: &str = "/usr/share/doc/exporter-exporter/sbom.cdx.json";
+const SERVICE_COMMAND_FAILED: u8 = 1;
 
 fn main() -> ExitCode {
     let cli = match cli::parse(std::env::args_os()) {
@@ -41,13 +40,22 @@ fn main() -> ExitCode {
             env!("EXPEXP_LINKED_CRATES"),
             env!("EXPEXP_NORMAL_TREE_CRATES")
         );
-        println!(
-            "dependency list: {SBOM} (CycloneDX, Debian package); docs/dependencies.md says why each is there"
-        );
+        println!("dependency list: {}; docs/dependencies.md says why each is there", platform::SBOM);
         return ExitCode::SUCCESS;
     }
     if !cli.check_metrics.is_empty() {
         return check_metrics(&cli);
+    }
+    if let Some(command) = cli.winsvc {
+        return manage_service(command, &cli);
+    }
+    // Started by Windows' service manager, the daemon runs as the service, its log lines in
+    // the Event Log; anywhere else this returns at once.
+    let (service_cli, service_build) = (cli.clone(), build.clone());
+    if let Some(code) =
+        platform::serve_as_service(move |service| serve_as_service(&service_cli, service_build, service))
+    {
+        return ExitCode::from(code);
     }
     logging::init(cli.log_level, cli.log_format());
     let settings = match cli.settings() {
@@ -57,7 +65,7 @@ fn main() -> ExitCode {
             return ExitCode::from(CONFIG_REFUSED);
         }
     };
-    raise_fd_limit();
+    platform::raise_fd_limit();
     if cli.config_check {
         return match daemon::check_config(&settings, build) {
             Ok(()) => {
@@ -71,20 +79,71 @@ fn main() -> ExitCode {
         };
     }
     // Before any thread starts: this may replace the process with itself, tuned.
-    exporter_exporter::malloc::run_tuned();
+    platform::tune_allocator();
+    ExitCode::from(serve(settings, build, Signals::install))
+}
+
+/// Runs the daemon on a runtime of its own until `signals` say stop; the exit code.
+fn serve(settings: Settings, build: BuildInfo, signals: impl FnOnce() -> std::io::Result<Signals>) -> u8 {
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(StartError::Runtime)
-        .and_then(|runtime| runtime.block_on(run(settings, build)));
+        .and_then(|runtime| {
+            runtime.block_on(async {
+                let signals = signals().map_err(StartError::Signals)?;
+                run(settings, build, signals).await
+            })
+        });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => 0,
         Err(e) => {
             tracing::error!("{e}");
-            ExitCode::from(match e {
+            match e {
                 StartError::Load(_) => CONFIG_REFUSED,
                 StartError::Listen(_) | StartError::Signals(_) | StartError::Runtime(_) => CANNOT_START,
-            })
+            }
+        }
+    }
+}
+
+/// The daemon as a Windows service: logs to the Event Log, stopped by the service manager.
+fn serve_as_service(cli: &Flags, build: BuildInfo, service: AsService) -> u8 {
+    logging::init_sink(cli.log_level, cli.log_format(), service.log);
+    let settings = match cli.settings() {
+        Ok(settings) => settings,
+        Err(e) => {
+            tracing::error!("{e}");
+            return CONFIG_REFUSED;
+        }
+    };
+    tracing::info!(version = build.version, "starting as a service");
+    let code = serve(settings, build, move || Ok(service.signals));
+    tracing::info!(code, "service stopped");
+    code
+}
+
+/// `-winsvc`: prints what was done, or the error (with exit code 1, as the original).
+fn manage_service(command: platform::ServiceCommand, cli: &Flags) -> ExitCode {
+    // Flags that cannot work together are refused before they become the service's.
+    if let Err(e) = cli.settings() {
+        eprintln!("exporter_exporter: {e}");
+        return ExitCode::from(CONFIG_REFUSED);
+    }
+    match platform::manage_service(command, &cli.service_args) {
+        Ok(done) => {
+            println!("{done}");
+            if cli.service_args.iter().any(|a| a.arg != a.shown) {
+                eprintln!(
+                    "exporter_exporter: warning: a secret given as a flag is stored in the service's command \
+                     line, which every local user can read; -web.bearer.token-file keeps it in a file"
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("exporter_exporter: -winsvc {}: {e}", command.as_str());
+            ExitCode::from(SERVICE_COMMAND_FAILED)
         }
     }
 }
@@ -110,10 +169,11 @@ fn check_metrics(cli: &Flags) -> ExitCode {
     }
 }
 
-/// Runs the daemon: reload on SIGHUP, drain and return on SIGTERM or SIGINT.
-async fn run(settings: Settings, build: BuildInfo) -> Result<(), StartError> {
-    let mut signals = Signals::install().map_err(StartError::Signals)?;
+/// Runs the daemon: reload on SIGHUP, drain and return on SIGTERM or SIGINT (or what stands
+/// for them on Windows).
+async fn run(settings: Settings, build: BuildInfo, mut signals: Signals) -> Result<(), StartError> {
     let running = daemon::start(settings, build).await?;
+    signals.ready();
     if running.listening().is_empty() {
         return Ok(());
     }
@@ -124,17 +184,4 @@ async fn run(settings: Settings, build: BuildInfo) -> Result<(), StartError> {
     }
     running.stop().await;
     Ok(())
-}
-
-/// Raises the soft limit on open files to the hard limit, as Go programs do at startup: a
-/// proxy holds a client connection and an upstream connection per scrape.
-fn raise_fd_limit() {
-    use rustix::process::{Resource, getrlimit, setrlimit};
-    let mut limit = getrlimit(Resource::Nofile);
-    if limit.current < limit.maximum {
-        limit.current = limit.maximum;
-        if let Err(e) = setrlimit(Resource::Nofile, limit) {
-            tracing::warn!(error = %e, "cannot raise the open files limit");
-        }
-    }
 }

@@ -48,7 +48,7 @@ pub async fn bind(address: &str) -> Result<TcpListener, ListenError> {
     let err = |cause: String| ListenError { address: address.to_owned(), cause };
     if let Some(port) = address.strip_prefix(':') {
         let port: u16 = port.parse().map_err(|_| err("not a port number".into()))?;
-        return match TcpListener::bind(SocketAddr::from(([0u16; 8], port))).await {
+        return match dual_stack(port) {
             Ok(l) => Ok(l),
             // No IPv6 on this host: every IPv4 interface, as Go does.
             Err(_) => {
@@ -59,6 +59,20 @@ pub async fn bind(address: &str) -> Result<TcpListener, ListenError> {
     let mut addrs = tokio::net::lookup_host(address).await.map_err(|e| err(e.to_string()))?;
     let addr = addrs.next().ok_or_else(|| err("the name has no address".into()))?;
     TcpListener::bind(addr).await.map_err(|e| err(e.to_string()))
+}
+
+/// The listen queue of a listener: tokio's and the standard library's own.
+const LISTEN_BACKLOG: u32 = 128;
+
+/// Every interface on `port`, IPv6 and IPv4 alike: an IPv6 socket that takes IPv4 too, with
+/// `IPV6_V6ONLY` off, as Go sets it. Windows has the option on by default (so would a Linux
+/// host with `net.ipv6.bindv6only=1`), and IPv4 clients would be refused.
+fn dual_stack(port: u16) -> std::io::Result<TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v6()?;
+    socket2::SockRef::from(&socket).set_only_v6(false)?;
+    socket.set_reuseaddr(crate::platform::REUSE_ADDRESS)?;
+    socket.bind(SocketAddr::from(([0u16; 8], port)))?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// The running app, replaced whole on reload; each connection and request loads the current one.

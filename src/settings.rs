@@ -17,6 +17,7 @@ use ipnet::IpNet;
 
 use crate::config::ConfigFiles;
 use crate::logging::{LogFormat, LogLevel};
+use crate::platform::{ServiceArg, ServiceCommand};
 use crate::routes::discovery::PathStyle;
 use crate::security::{BearerFlag, Secret, WebSettings};
 
@@ -26,6 +27,7 @@ const ACCESS: &str = "Access control";
 const PATHS: &str = "Paths";
 const OPERATIONS: &str = "Operations and limits";
 const LOGGING: &str = "Logging";
+const WINDOWS: &str = "Windows service";
 
 /// Every flag of the original, and ours, with its default.
 #[derive(Debug, Clone, Parser)]
@@ -228,6 +230,15 @@ pub struct Flags {
           help_heading = LOGGING)]
     pub log_json: bool,
 
+    /// Manage the Windows service: install, uninstall, start or stop it. Windows only.
+    ///
+    /// Windows only (refused elsewhere, exit code 1): `install` the service `exporter_exporter`
+    /// and its Event Log source (the other flags given become its arguments; with none,
+    /// `-config.file` beside the exe), `uninstall`, `start`, or `stop` it (waits up to 35 s).
+    /// Any other value is an error. [windows.md](windows.md) says more.
+    #[arg(long = "winsvc", value_name = "COMMAND", value_parser = ServiceCommand::parse, help_heading = WINDOWS)]
+    pub winsvc: Option<ServiceCommand>,
+
     /// Print the flags and exit (the long texts are the manual page's).
     #[arg(short = 'h', long = "help", action = ArgAction::HelpShort)]
     pub help: Option<bool>,
@@ -235,6 +246,10 @@ pub struct Flags {
     /// The long names of the flags given on the command line (not defaulted).
     #[arg(skip)]
     pub given: BTreeSet<String>,
+
+    /// The flags given but `-winsvc`, as `-winsvc install` writes them (cli.rs).
+    #[arg(skip)]
+    pub service_args: Vec<ServiceArg>,
 }
 
 /// The flags the app and its routes read (rather than the YAML).

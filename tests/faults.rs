@@ -1,6 +1,8 @@
 //! Upstreams and scripts that misbehave: each gives the right status quickly and leaves no
 //! file descriptor, thread or process behind. The tests run one at a time (they measure the
 //! whole process), each bounded in time.
+//! Linux only: it counts what the process holds in /proc, and its scripts are shell scripts.
+#![cfg(unix)]
 
 #[path = "it/support.rs"]
 mod support;

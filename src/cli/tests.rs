@@ -6,6 +6,7 @@ use ipnet::IpNet;
 
 use super::*;
 use crate::logging::{LogFormat, LogLevel};
+use crate::platform::ServiceCommand;
 use crate::settings::FlagError;
 
 fn parse(args: &[&str]) -> Result<Flags, Refused> {
@@ -169,4 +170,65 @@ fn the_checker_takes_a_file_or_a_dash_go_style() {
 fn log_levels_take_logrus_names() {
     assert_eq!(parse(&["-log.level=warning"]).expect("ok").log_level, LogLevel::Warn);
     assert_eq!(parse(&["-log.level", "DEBUG"]).expect("ok").log_level, LogLevel::Debug);
+}
+
+#[test]
+fn the_service_gets_each_flag_given_as_name_equals_value() {
+    let c = parse(&[
+        "--winsvc=install",
+        "-web.listen-address",
+        ":9998",
+        "-config.dirs=C:\\a dir",
+        "-config.dirs",
+        "b",
+        "-web.tls.verify",
+        "-log.json=false",
+        "-web.bearer.token",
+        "hunter2",
+    ])
+    .expect("parses");
+    assert_eq!(c.winsvc, Some(ServiceCommand::Install));
+    let args: Vec<&str> = c.service_args.iter().map(|a| a.arg.as_str()).collect();
+    assert_eq!(
+        args,
+        [
+            "-config.dirs=C:\\a dir",
+            "-config.dirs=b",
+            "-web.listen-address=:9998",
+            "-web.tls.verify",
+            "-web.bearer.token=hunter2",
+            "-log.json=false"
+        ]
+    );
+    let shown: Vec<&str> = c.service_args.iter().map(|a| a.shown.as_str()).collect();
+    assert!(shown.contains(&"-web.bearer.token=<secret>") && !shown.iter().any(|s| s.contains("hunter2")));
+    // Read again, the service's arguments give the same flags.
+    let again = parse(&args).expect("parses");
+    assert_eq!(again.config_dirs, c.config_dirs);
+    assert_eq!(
+        (again.web_listen_address, again.web_tls_verify, again.log_json),
+        (":9998".into(), true, false)
+    );
+    assert_eq!(again.web_bearer_token, "hunter2");
+    assert!(again.winsvc.is_none());
+}
+
+#[test]
+fn winsvc_takes_four_commands_and_refuses_others() {
+    for (word, command) in [
+        ("install", ServiceCommand::Install),
+        ("uninstall", ServiceCommand::Uninstall),
+        ("start", ServiceCommand::Start),
+        ("stop", ServiceCommand::Stop),
+    ] {
+        assert_eq!(parse(&["-winsvc", word]).expect("parses").winsvc, Some(command));
+    }
+    assert_eq!(parse(&[]).expect("parses").winsvc, None);
+    let e = parse(&["-winsvc", "remove"]).unwrap_err();
+    assert!(
+        e.text.contains("unknown -winsvc command \"remove\" (one of install, uninstall, start, stop)"),
+        "{}",
+        e.text
+    );
+    assert_eq!(e.code, 2);
 }

@@ -63,6 +63,7 @@ impl DockerHost {
     /// Reads `unix:///path` or `tcp://host:port` (Docker's `DOCKER_HOST` syntax).
     pub fn parse(s: &str) -> Result<DockerHost, String> {
         if let Some(path) = s.strip_prefix("unix://") {
+            crate::platform::unix_sockets().map_err(|why| format!("{s:?}: {why}; give a tcp:// host"))?;
             if !path.starts_with('/') {
                 return Err(format!(
                     "{s:?}: a unix socket path must be absolute (unix:///var/run/docker.sock)"
@@ -254,10 +255,16 @@ mod tests {
 
     #[test]
     fn hosts_as_docker_writes_them() {
-        assert_eq!(
-            DockerHost::parse("unix:///run/docker.sock"),
-            Ok(DockerHost::Unix("/run/docker.sock".into()))
-        );
+        if cfg!(windows) {
+            let e = DockerHost::parse("unix:///run/docker.sock").unwrap_err();
+            assert!(e.contains("unix sockets are not available on Windows; give a tcp:// host"), "{e}");
+        } else {
+            assert_eq!(
+                DockerHost::parse("unix:///run/docker.sock"),
+                Ok(DockerHost::Unix("/run/docker.sock".into()))
+            );
+            assert!(DockerHost::parse("unix://docker.sock").unwrap_err().contains("absolute"));
+        }
         assert_eq!(
             DockerHost::parse("tcp://[::1]:2376"),
             Ok(DockerHost::Tcp { host: "::1".into(), port: 2376 })
@@ -266,19 +273,27 @@ mod tests {
             DockerHost::parse("tcp://[::1]:2376").map(|h| h.to_string()),
             Ok("tcp://[::1]:2376".into())
         );
-        assert!(DockerHost::parse("unix://docker.sock").unwrap_err().contains("absolute"));
         assert!(DockerHost::parse("tcp://host").unwrap_err().contains("host:port"));
         assert!(DockerHost::parse("ssh://me@host").unwrap_err().contains("only unix:// and tcp://"));
     }
 
     #[test]
     fn defaults_follow_the_docker_client_environment() {
-        let d = DockerConfig::from_env(&env(&[])).expect("defaults");
-        assert_eq!(d.host, DockerHost::Unix(DEFAULT_DOCKER_SOCKET.into()));
-        assert_eq!(
-            (d.tls, d.refresh_interval, d.cache_ttl),
-            (None, DEFAULT_REFRESH_INTERVAL, DEFAULT_CACHE_TTL)
-        );
+        if cfg!(windows) {
+            // The default is the unix socket, which Windows refuses: a host must be given.
+            let e = DockerConfig::from_env(&env(&[])).unwrap_err();
+            assert!(e.contains("docker.host") && e.contains("not available on Windows"), "{e}");
+        } else {
+            let d = DockerConfig::from_env(&env(&[])).expect("defaults");
+            assert_eq!(d.host, DockerHost::Unix(DEFAULT_DOCKER_SOCKET.into()));
+            assert_eq!(
+                (d.tls, d.refresh_interval, d.cache_ttl),
+                (None, DEFAULT_REFRESH_INTERVAL, DEFAULT_CACHE_TTL)
+            );
+            let e =
+                DockerConfig::from_env(&env(&[("DOCKER_TLS_VERIFY", "1"), ("HOME", "/root")])).unwrap_err();
+            assert!(e.contains("docker.tls_verify") && e.contains("unix socket"), "{e}");
+        }
         let d = DockerConfig::from_env(&env(&[
             ("DOCKER_HOST", "tcp://10.0.0.1:2376"),
             ("DOCKER_TLS_VERIFY", "1"),
@@ -291,8 +306,6 @@ mod tests {
                 && tls.ca_file == Path::new("/certs/ca.pem")
                 && tls.key_file == Path::new("/certs/key.pem")
         );
-        let e = DockerConfig::from_env(&env(&[("DOCKER_TLS_VERIFY", "1"), ("HOME", "/root")])).unwrap_err();
-        assert!(e.contains("docker.tls_verify") && e.contains("unix socket"), "{e}");
         assert!(
             DockerConfig::from_env(&env(&[("DOCKER_HOST", "npipe:////./pipe/docker")]))
                 .unwrap_err()

@@ -288,6 +288,7 @@ mod tests {
 
     /// A container that comes and goes under a new name each time leaves no answer behind
     /// once its TTL has passed: the cache holds only what was asked for within one TTL.
+    #[cfg(unix)] // a fake Engine API on a unix socket
     #[tokio::test]
     async fn expired_answers_do_not_pile_up() {
         use crate::config::docker::DockerHost;

@@ -1,9 +1,10 @@
 //! `method: exec`: its block ([`ExecBlock`], checked into an [`ExecConfig`]), what the JSON
-//! listing shows of it, and its runner, which runs a command directly (never through a shell) in a process group of its
-//! own (process.rs), reads its standard output up to a limit, and answers with it whole. On an
-//! oversized output the whole group is killed at once, grandchildren included; at the deadline
-//! the fetch path drops the run, which kills the group the same way, so the answer goes out at
-//! the deadline, not when the last child lets go of the pipe.
+//! listing shows of it, and its runner, which runs a command directly (never through a shell)
+//! in a process tree of its own (a process group; on Windows a Job Object: process.rs), reads
+//! its standard output up to a limit, and answers with it whole. On an oversized output the
+//! whole tree is killed at once, grandchildren included; at the deadline the fetch path drops
+//! the run, which kills the tree the same way, so the answer goes out at the deadline, not when
+//! the last child lets go of the pipe.
 
 mod process;
 
@@ -158,7 +159,6 @@ impl ExecRunner {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        process::without_own_tunables(&mut command, &self.config.env);
         command
     }
 
@@ -229,7 +229,7 @@ impl Runner for ExecRunner {
         let args = self.query_args(req)?;
         let _slot = self.slot(req.deadline).await?;
         module.metrics.command_starts.inc();
-        let (mut child, group) = process::spawn(self.command(&args))
+        let (mut child, group) = process::spawn(self.command(&args), &self.config.env)
             .map_err(|cause| ScrapeError::Spawn { command: self.config.command.clone(), cause })?;
         let run = self.collect(&mut child, &group).await?;
         if let Some(t) = req.trace {

@@ -1,11 +1,12 @@
 //! Connections to an exporter listening on a unix socket (`http.socket`): every request of the
-//! module goes to the one socket, whatever its URL says.
+//! module goes to the one socket, whatever its URL says. On Windows the configuration refuses
+//! unix sockets, and the stream type (`platform::UnixStream`) cannot connect.
 
 use std::io;
 use std::path::PathBuf;
 
+use crate::platform::UnixStream;
 use hyper_util::rt::TokioIo;
-use tokio::net::UnixStream;
 
 /// Connects to one socket.
 #[derive(Debug, Clone)]

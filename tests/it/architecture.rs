@@ -339,3 +339,62 @@ fn the_checker_sees_cycles_and_use_trees() {
     std::fs::write(src.join("b.rs"), "//! x\nuse crate::x::Y;\n").expect("write");
     assert!(tangles(&graph(src)).is_empty());
 }
+
+/// Operating systems are named in `cfg` by the platform layer alone: `src/platform.rs` and its
+/// children, and unit tests (after a file's `#[cfg(test)]`).
+#[test]
+fn only_the_platform_layer_names_an_operating_system() {
+    let src = src();
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut named = Vec::new();
+    for f in &files {
+        let rel = f.strip_prefix(&src).expect("under src").to_string_lossy().replace('\\', "/");
+        if rel == "platform.rs" || rel.starts_with("platform/") {
+            continue;
+        }
+        let text = std::fs::read_to_string(f).expect("read");
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for os in ["unix", "windows", "target_os"] {
+            if code.contains(&format!("cfg({os}")) || code.contains(&format!("cfg!({os}")) {
+                named.push(format!("{rel}: {os}"));
+            }
+        }
+    }
+    assert!(named.is_empty(), "operating systems named outside src/platform: {named:?}");
+}
+
+/// The one file allowed `unsafe` (Cargo.toml denies it everywhere else; docs/dependencies.md,
+/// "Unsafe code").
+const UNSAFE_FILE: &str = "platform/windows/sys.rs";
+
+#[test]
+fn unsafe_code_lives_in_one_file_each_block_with_its_safety_comment() {
+    let src = src();
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    for f in &files {
+        let text = std::fs::read_to_string(f).expect("read");
+        let rel = f.strip_prefix(&src).expect("under src").to_string_lossy().replace('\\', "/");
+        let allows = text.contains("allow(unsafe_code)");
+        assert_eq!(allows, rel == UNSAFE_FILE, "{rel}: only {UNSAFE_FILE} may allow unsafe code");
+        if rel != UNSAFE_FILE {
+            continue;
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            if !(code.contains("unsafe {") || code.contains("unsafe impl")) {
+                continue;
+            }
+            // The SAFETY comment is on a line above, after the last line of code before it.
+            let above = lines[..i].iter().rev().take_while(|l| {
+                let t = l.trim_start();
+                t.starts_with("//") || !t.ends_with(';') && !t.ends_with('{') && !t.ends_with('}')
+            });
+            let said = above.into_iter().any(|l| l.trim_start().starts_with("// SAFETY:"));
+            assert!(said, "{rel}:{}: an unsafe block without a `// SAFETY:` comment above it", i + 1);
+        }
+    }
+    assert!(src.join(UNSAFE_FILE).exists(), "{UNSAFE_FILE} is gone: update this test and dependencies.md");
+}

@@ -1,5 +1,6 @@
 //! The real binary, started the way operators start it: Go-style flags, exit codes, messages.
 
+#[cfg(unix)]
 use std::time::Duration;
 
 use crate::support::Daemon;
@@ -9,6 +10,7 @@ fn run(args: &[&str]) -> (i32, String, String) {
     (ran.code.unwrap_or(-1), ran.stdout, ran.stderr)
 }
 
+#[cfg(unix)] // a signal: Linux only (docs/windows.md; tests/it/windows.rs reloads over HTTP)
 #[test]
 fn serves_with_go_style_flags_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -35,6 +37,7 @@ fn serves_with_go_style_flags_and_stops_on_sigterm() {
     assert_eq!(daemon.wait_exit(Duration::from_secs(10)), Some(0), "a clean stop on SIGTERM");
 }
 
+#[cfg(unix)]
 fn http_get(addr: &str, path: &str) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
@@ -68,10 +71,10 @@ fn bad_flags_exit_two_like_go() {
     let (code, _, err) = run(&["--web.listen-adress=:1"]);
     assert_eq!(code, 2);
     assert!(err.contains("'-web.listen-adress'") && err.contains("'-web.listen-address'"), "{err}");
-    assert!(
-        err.contains("Usage: exporter_exporter -web.listen-address <ADDR>") && !err.contains("--"),
-        "{err}"
-    );
+    // The program's name as clap reads it from the command line (exporter_exporter.exe on Windows).
+    let usage =
+        format!("Usage: exporter_exporter{} -web.listen-address <ADDR>", std::env::consts::EXE_SUFFIX);
+    assert!(err.contains(&usage) && !err.contains("--"), "{err}");
 }
 
 #[test]
@@ -109,4 +112,17 @@ fn no_listener_is_a_clean_exit() {
     let (code, _, err) = run(&["-config.file", "", "-web.listen-address=", "-log.level=info"]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("nothing to do"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn winsvc_is_refused_here_with_what_to_use_instead() {
+    let (code, _, stderr) = run(&["-winsvc", "install", "-config.file=/etc/exporter_exporter.yaml"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("-winsvc manages a Windows service, and this is not Windows"), "{stderr}");
+    assert!(stderr.contains("exporter_exporter.service"), "{stderr}");
+    // An unknown command is a usage error first, as on Windows.
+    let (code, _, stderr) = run(&["-winsvc", "remove"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("unknown -winsvc command \"remove\""), "{stderr}");
 }

@@ -6,7 +6,9 @@ use crate::support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::{FakeExporter, Reply, TestProxy, get, sample, script};
+#[cfg(unix)]
+use support::script;
+use support::{FakeExporter, Reply, TestProxy, get, sample};
 
 fn http_module(port: u16, extra: &str) -> String {
     format!(
@@ -153,6 +155,7 @@ async fn a_later_deadline_is_not_cut_short_by_the_fetch_it_joined() {
     assert_eq!(up.requests().len(), 2);
 }
 
+#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
 #[tokio::test]
 async fn identical_exec_scrapes_share_one_run_and_args_are_part_of_identity() {
     let dir = tempfile::tempdir().expect("tmp");

@@ -29,6 +29,11 @@ fn fixture_table() {
     assert!(files.len() > 30, "fixtures missing");
     for path in files {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        if cfg!(windows) && (name.starts_with("docker") || name.starts_with("unix_socket")) {
+            // Unix sockets (named, or Docker's default host) are refused on Windows; that
+            // refusal is tested in windows.rs.
+            continue;
+        }
         let result = load_file(&path);
         if name.ends_with(".good.yaml") {
             if let Err(e) = result {
@@ -136,6 +141,11 @@ fn dir_errors_name_the_file_and_module() {
     assert!(msg.contains("node.yaml") && msg.contains("empty"), "{msg}");
 }
 
+/// `dir/node.yaml` as this platform writes the path.
+fn in_dir(dir: &str) -> String {
+    Path::new(dir).join("node.yaml").display().to_string()
+}
+
 #[test]
 fn a_module_defined_twice_is_refused() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -155,14 +165,14 @@ fn a_module_defined_twice_is_refused() {
     .unwrap_err()
     .to_string();
     assert!(
-        e.contains("\"node\" is defined twice") && e.contains("expexp.yaml") && e.contains("a/node.yaml"),
+        e.contains("\"node\" is defined twice") && e.contains("expexp.yaml") && e.contains(&in_dir("a")),
         "{e}"
     );
     // In two directories.
     let e = Config::load(&ConfigFiles { file: None, dirs: vec![a, b], skip_missing_dirs: false })
         .unwrap_err()
         .to_string();
-    assert!(e.contains("a/node.yaml") && e.contains("b/node.yaml"), "{e}");
+    assert!(e.contains(&in_dir("a")) && e.contains(&in_dir("b")), "{e}");
 }
 
 #[test]

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use exporter_exporter::settings::Options;
 
-use crate::support::{FakeExporter, Reply, TestProxy, closed_port, get, script};
+#[cfg(unix)]
+use crate::support::script;
+use crate::support::{FakeExporter, Reply, TestProxy, closed_port, get};
 
 const SECRETS: [&str; 5] = ["PASSWORDSECRET", "HEADERSECRET", "QUERYSECRET", "ENVSECRET", "CLIENTSECRET"];
 
@@ -117,6 +119,7 @@ async fn http_outcomes_are_reported_with_request_answer_timings_and_verdict() {
     );
 }
 
+#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
 #[tokio::test]
 async fn exec_and_file_outcomes_are_reported() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -240,6 +243,7 @@ async fn debug_off_passes_the_parameter_upstream() {
     assert_eq!(up.last().query, "debug=true");
 }
 
+#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
 /// A module whose output breaks mid-line, after a character of two bytes and one cell: the
 /// report gives the line and the byte's column, and its caret stands under the byte as shown.
 #[tokio::test]

@@ -5,7 +5,8 @@
 //!
 //! The graph is `cargo tree -e normal` (what is built into the binary, with the features
 //! actually enabled); the facts of each package (licence, source, build script) come from
-//! `cargo metadata`. Both run offline on the locked graph, in about a second.
+//! `cargo metadata`. Both run offline on the locked graph, in about a second, for this host
+//! and for Windows ([`WINDOWS`]): a dependency of one platform only is held to the same policy.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -26,6 +27,9 @@ const ALLOWED_LICENCES: &[&str] = &[
 ];
 
 const CRATES_IO: &str = "registry+https://github.com/rust-lang/crates.io-index";
+
+/// The Windows build's target (docs/windows.md); its graph is checked beside the host's.
+const WINDOWS: &str = "x86_64-pc-windows-gnu";
 
 /// The crate count the project keeps under (issue 20), counted as the issue does.
 const MAX_TREE_LINES: usize = 140;
@@ -53,17 +57,21 @@ fn host() -> String {
     v.lines().find_map(|l| l.strip_prefix("host: ")).expect("rustc -vV names the host").to_owned()
 }
 
-/// `cargo tree` for this package on this host, offline on the locked graph, with `args`.
-fn cargo_tree(args: &[&str]) -> String {
-    let host = host();
-    let mut all = vec!["tree", "--offline", "--locked", "--target", &host];
+/// The targets whose graphs are checked: this host and Windows.
+fn targets() -> [String; 2] {
+    [host(), WINDOWS.to_owned()]
+}
+
+/// `cargo tree` for this package on `target`, offline on the locked graph, with `args`.
+fn cargo_tree(target: &str, args: &[&str]) -> String {
+    let mut all = vec!["tree", "--offline", "--locked", "--target", target];
     all.extend_from_slice(args);
     cargo(&all)
 }
 
-/// `cargo tree` lines, without the `(*)` repeat marks.
-fn tree(edges: &str, prefix: &str, format: &str) -> Vec<String> {
-    let out = cargo_tree(&["-e", edges, "--prefix", prefix, "--format", format]);
+/// `cargo tree` lines for `target`, without the `(*)` repeat marks.
+fn tree(target: &str, edges: &str, prefix: &str, format: &str) -> Vec<String> {
+    let out = cargo_tree(target, &["-e", edges, "--prefix", prefix, "--format", format]);
     out.lines().map(|l| l.trim_end_matches(" (*)").to_owned()).filter(|l| !l.is_empty()).collect()
 }
 
@@ -79,10 +87,10 @@ struct Graph {
 }
 
 impl Graph {
-    fn normal() -> Graph {
+    fn normal(target: &str) -> Graph {
         let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut path: Vec<String> = Vec::new();
-        for line in tree("normal", "depth", "{p}") {
+        for line in tree(target, "normal", "depth", "{p}") {
             let split = line.find(|c: char| !c.is_ascii_digit()).expect("depth then crate");
             let depth: usize = line[..split].parse().expect("depth");
             let krate = key(&line[split..]);
@@ -128,11 +136,11 @@ struct Package {
     build_script: Option<PathBuf>,
 }
 
-/// `cargo metadata` for this host, by `name vX.Y.Z`, and the names of the direct normal
-/// dependencies Cargo.toml declares.
-fn metadata() -> (BTreeMap<String, Package>, BTreeSet<String>) {
+/// `cargo metadata` for `target`, by `name vX.Y.Z`, and the names of the direct normal
+/// dependencies Cargo.toml declares (for any platform).
+fn metadata(target: &str) -> (BTreeMap<String, Package>, BTreeSet<String>) {
     let json =
-        cargo(&["metadata", "--format-version", "1", "--offline", "--locked", "--filter-platform", &host()]);
+        cargo(&["metadata", "--format-version", "1", "--offline", "--locked", "--filter-platform", target]);
     let m: serde_json::Value = serde_json::from_str(&json).expect("metadata JSON");
     let mut packages = BTreeMap::new();
     let mut direct = BTreeSet::new();
@@ -229,42 +237,57 @@ fn the_licence_check_reads_spdx_expressions() {
 
 #[test]
 fn every_linked_crate_has_an_allowed_licence() {
-    let (packages, _) = metadata();
-    let graph = Graph::normal();
-    let refused: Vec<String> = graph
-        .reached(None)
-        .into_iter()
-        .filter_map(|k| match packages[k].license.as_deref() {
-            Some(l) if licence_allowed(l) => None,
-            Some(l) => Some(format!("{k}: {l}")),
-            None => Some(format!("{k}: no SPDX licence (only a licence file)")),
-        })
-        .collect();
-    assert!(refused.is_empty(), "licences not on the allow list of tests/it/dependencies.rs: {refused:#?}");
+    for target in targets() {
+        let (packages, _) = metadata(&target);
+        let graph = Graph::normal(&target);
+        let refused: Vec<String> = graph
+            .reached(None)
+            .into_iter()
+            .filter_map(|k| match packages[k].license.as_deref() {
+                Some(l) if licence_allowed(l) => None,
+                Some(l) => Some(format!("{k}: {l}")),
+                None => Some(format!("{k}: no SPDX licence (only a licence file)")),
+            })
+            .collect();
+        assert!(
+            refused.is_empty(),
+            "{target}: licences not on the allow list of tests/it/dependencies.rs: {refused:#?}"
+        );
+    }
 }
 
 #[test]
 fn every_crate_comes_from_crates_io() {
-    let (packages, _) = metadata();
-    let elsewhere: Vec<String> = packages
-        .iter()
-        .filter(|(k, p)| !k.starts_with("exporter_exporter ") && p.source.as_deref() != Some(CRATES_IO))
-        .map(|(k, p)| format!("{k}: {}", p.source.as_deref().unwrap_or("a path")))
-        .collect();
-    assert!(elsewhere.is_empty(), "crates not from crates.io (dev-dependencies included): {elsewhere:#?}");
+    for target in targets() {
+        let (packages, _) = metadata(&target);
+        let elsewhere: Vec<String> = packages
+            .iter()
+            .filter(|(k, p)| !k.starts_with("exporter_exporter ") && p.source.as_deref() != Some(CRATES_IO))
+            .map(|(k, p)| format!("{k}: {}", p.source.as_deref().unwrap_or("a path")))
+            .collect();
+        assert!(
+            elsewhere.is_empty(),
+            "{target}: crates not from crates.io (dev-dependencies included): {elsewhere:#?}"
+        );
+    }
 }
 
 #[test]
 fn duplicate_versions_are_the_justified_ones() {
-    let graph = Graph::normal();
+    let graphs: Vec<Graph> = targets().iter().map(|t| Graph::normal(t)).collect();
     let mut versions: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for k in graph.reached(None) {
-        let (name, version) = k.split_once(" v").expect("name vX");
-        versions.entry(name).or_default().insert(version);
+    for graph in &graphs {
+        let mut here: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for k in graph.reached(None) {
+            let (name, version) = k.split_once(" v").expect("name vX");
+            here.entry(name).or_default().insert(version);
+        }
+        for (name, v) in here.into_iter().filter(|(_, v)| v.len() > 1) {
+            versions.entry(name).or_default().extend(v);
+        }
     }
     let found: BTreeMap<String, String> = versions
         .into_iter()
-        .filter(|(_, v)| v.len() > 1)
         .map(|(n, v)| (n.to_owned(), v.into_iter().collect::<Vec<_>>().join(", ")))
         .collect();
     let listed: BTreeMap<String, String> = doc_table("Duplicate versions")
@@ -298,17 +321,17 @@ fn build_script_hash(script: &Path, package_root: bool) -> String {
 #[test]
 fn build_scripts_are_the_reviewed_ones() {
     // Everything compiled to build the binary: its crates and their build dependencies.
-    let (packages, _) = metadata();
-    let built: BTreeSet<String> = tree("normal,build", "none", "{p}").iter().map(|l| key(l)).collect();
-    let found: BTreeMap<String, String> = built
-        .iter()
-        .filter(|k| !k.starts_with("exporter_exporter "))
-        .filter_map(|k| {
+    let mut found: BTreeMap<String, String> = BTreeMap::new();
+    for target in targets() {
+        let (packages, _) = metadata(&target);
+        let built: BTreeSet<String> =
+            tree(&target, "normal,build", "none", "{p}").iter().map(|l| key(l)).collect();
+        found.extend(built.iter().filter(|k| !k.starts_with("exporter_exporter ")).filter_map(|k| {
             let script = packages[k].build_script.as_ref()?;
             let root = script.parent().and_then(|d| d.join("Cargo.toml").exists().then_some(()));
             Some((k.clone(), build_script_hash(script, root.is_some())))
-        })
-        .collect();
+        }));
+    }
     let listed: BTreeMap<String, String> = doc_table("Build scripts")
         .into_iter()
         .map(|row| {
@@ -325,30 +348,41 @@ fn build_scripts_are_the_reviewed_ones() {
 
 #[test]
 fn every_direct_dependency_has_a_true_entry() {
-    let (packages, declared) = metadata();
-    let graph = Graph::normal();
     let rows: BTreeMap<String, Vec<String>> =
         doc_table("Direct dependencies").into_iter().map(|row| (row[0].clone(), row)).collect();
     let mut problems = Vec::new();
+    let mut declared = BTreeSet::new();
+    let mut checked = BTreeSet::new();
+    // The host's graph first: a dependency of every platform is counted there, one of Windows
+    // only in Windows' graph.
+    for target in targets() {
+        let (packages, all) = metadata(&target);
+        declared = all;
+        let graph = Graph::normal(&target);
+        for direct in graph.direct() {
+            let name = direct.split(' ').next().expect("name");
+            if !checked.insert(name.to_owned()) {
+                continue;
+            }
+            let Some(row) = rows.get(name) else { continue };
+            if row.len() != 5 || row[1].len() < 10 || row[2].len() < 10 {
+                problems
+                    .push(format!("{name}: needs what it is for, why it, its count and licence: {row:?}"));
+                continue;
+            }
+            let brought = graph.brought_by(direct).to_string();
+            if row[3] != brought {
+                problems.push(format!("{name}: brings {brought} crates ({target}), the doc says {}", row[3]));
+            }
+            let licence = packages[direct].license.clone().unwrap_or_default();
+            if row[4] != licence {
+                problems.push(format!("{name}: licence {licence:?}, the doc says {:?}", row[4]));
+            }
+        }
+    }
     for name in &declared {
         if !rows.contains_key(name) {
             problems.push(format!("{name}: no entry"));
-        }
-    }
-    for direct in graph.direct() {
-        let name = direct.split(' ').next().expect("name");
-        let Some(row) = rows.get(name) else { continue };
-        if row.len() != 5 || row[1].len() < 10 || row[2].len() < 10 {
-            problems.push(format!("{name}: needs what it is for, why it, its count and licence: {row:?}"));
-            continue;
-        }
-        let brought = graph.brought_by(direct).to_string();
-        if row[3] != brought {
-            problems.push(format!("{name}: brings {brought} crates, the doc says {}", row[3]));
-        }
-        let licence = packages[direct].license.clone().unwrap_or_default();
-        if row[4] != licence {
-            problems.push(format!("{name}: licence {licence:?}, the doc says {:?}", row[4]));
         }
     }
     for name in rows.keys() {
@@ -364,26 +398,33 @@ fn the_tree_stays_within_its_budget_and_the_doc_says_its_size() {
     let lines: BTreeSet<String> = {
         // The issue's measure: `cargo tree -e normal --prefix none | sort -u | wc -l`, whose
         // repeat lines (ending in `(*)`) count too.
-        let out = cargo_tree(&["-e", "normal", "--prefix", "none"]);
+        let out = cargo_tree(&host(), &["-e", "normal", "--prefix", "none"]);
         out.lines().map(str::to_owned).collect()
     };
     assert!(lines.len() <= MAX_TREE_LINES, "{} lines, more than {MAX_TREE_LINES}", lines.len());
-    let crates = Graph::normal().reached(None).len();
     let doc = std::fs::read_to_string(repo("docs/dependencies.md")).expect("doc");
+    let crates = Graph::normal(&host()).reached(None).len();
     let claim = format!("**{crates} crates** in the normal tree");
+    assert!(doc.contains(&claim), "docs/dependencies.md should say {claim:?}");
+    let crates = Graph::normal(WINDOWS).reached(None).len();
+    let claim = format!("**{crates} crates** for Windows");
     assert!(doc.contains(&claim), "docs/dependencies.md should say {claim:?}");
 }
 
 #[test]
 fn version_prints_the_licence_the_crate_counts_and_the_sbom() {
     let text = crate::support::Daemon::run(&["-version"]).stdout;
-    let linked =
-        tree("normal,no-proc-macro", "none", "{p}").iter().map(|l| key(l)).collect::<BTreeSet<_>>().len();
-    let all = Graph::normal().reached(None).len();
+    let linked = tree(&host(), "normal,no-proc-macro", "none", "{p}")
+        .iter()
+        .map(|l| key(l))
+        .collect::<BTreeSet<_>>()
+        .len();
+    let all = Graph::normal(&host()).reached(None).len();
     assert!(text.contains("licence: Apache-2.0\n"), "{text}");
     assert!(
         text.contains(&format!("crates: {linked} linked, {all} in the normal dependency tree")),
         "{text}"
     );
     assert!(text.contains("/usr/share/doc/exporter-exporter/sbom.cdx.json"), "{text}");
+    assert!(text.contains(&format!("dependency list: {}; ", exporter_exporter::platform::SBOM)), "{text}");
 }

@@ -6,6 +6,7 @@ use crate::support;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+#[cfg(unix)]
 use std::process::Command;
 use std::sync::Arc;
 
@@ -177,11 +178,13 @@ async fn plain_http_to_the_tls_port_fails_cleanly() {
     );
 }
 
+#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
 fn openssl(args: &[&str]) {
     let out = Command::new("openssl").args(args).output().expect("openssl");
     assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
 fn recipe_cert(dir: &Path, name: &str, bits: u32) -> (PathBuf, PathBuf) {
     let (key, cert) = (dir.join(format!("{name}_key.pem")), dir.join(format!("{name}_cert.pem")));
     let rsa = format!("rsa:{bits}");
@@ -204,6 +207,7 @@ fn recipe_cert(dir: &Path, name: &str, bits: u32) -> (PathBuf, PathBuf) {
     (cert, key)
 }
 
+#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
 /// Runs curl without blocking the test's runtime, which also runs the proxy.
 async fn curl(args: &[&str]) -> (bool, String) {
     let out = tokio::process::Command::new("curl")
@@ -218,6 +222,7 @@ async fn curl(args: &[&str]) -> (bool, String) {
     )
 }
 
+#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
 #[tokio::test]
 async fn the_original_readme_recipe_works_with_2048_bit_keys() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -293,6 +298,7 @@ async fn an_expired_pinned_certificate_is_refused() {
     assert!(tls_get(proxy.addr, client(&ca.cert_pem, Some(&expired), &[]), "/").await.is_err());
 }
 
+#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
 #[test]
 fn an_rsa_1024_server_key_is_refused_at_startup_with_the_fix() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -302,6 +308,7 @@ fn an_rsa_1024_server_key_is_refused_at_startup_with_the_fix() {
     assert!(e.contains("2048") && e.contains("openssl req -x509 -newkey rsa:2048"), "{e}");
 }
 
+#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
 #[tokio::test]
 async fn an_rsa_1024_client_is_refused_with_a_log_line_saying_why() {
     let (logs, _guard) = support::LogCapture::start();

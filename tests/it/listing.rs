@@ -56,6 +56,7 @@ async fn json_is_a_view_without_secrets() {
     assert_eq!(v["we<ird&name"]["File"]["Path"], "/var/lib/x.prom");
 }
 
+#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
 /// The last failed scrapes of each module, on the page and in the JSON: when, status, the cause
 /// as logged, how long; bounded; and no configured secret in them, whatever failed.
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use exporter_exporter::malloc::TUNABLES;
+use exporter_exporter::platform::malloc::TUNABLES;
 use support::{Daemon, get, script};
 
 #[tokio::test]

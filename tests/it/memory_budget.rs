@@ -4,6 +4,7 @@
 use crate::support;
 
 use std::sync::Arc;
+#[cfg(unix)]
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -36,6 +37,10 @@ async fn room_given_back(proxy: &TestProxy) {
     }
 }
 
+// Not under wine: there the 16 fetches do not overlap (each body is read and sent before the
+// next is reserved), so no scrape ever waits and the test's premise cannot be set up; the
+// budget's code is the same on Windows (docs/windows.md).
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_large_bodies_at_once_never_exceed_the_budget() {
     let page = support::big_page();

@@ -3,15 +3,20 @@
 
 use crate::support;
 
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
+#[cfg(unix)]
 use rustix::process::Signal;
-use support::{Daemon, FakeExporter, Reply, TestProxy, get, request, sample, script};
+use support::{Daemon, FakeExporter, Reply, TestProxy, get, request};
+#[cfg(unix)]
+use support::{sample, script};
 
 fn write(path: &std::path::Path, text: &str) {
     std::fs::write(path, text).expect("write");
 }
 
+#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
 fn exec_yaml(modules: &[(&str, &std::path::Path)]) -> String {
     let mut y = String::from("modules:\n");
     for (name, cmd) in modules {
@@ -20,6 +25,7 @@ fn exec_yaml(modules: &[(&str, &std::path::Path)]) -> String {
     y
 }
 
+#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
 #[tokio::test]
 async fn reload_by_signal_and_http_adds_changes_and_removes_modules() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -49,6 +55,7 @@ async fn reload_by_signal_and_http_adds_changes_and_removes_modules() {
     assert!(!metrics.contains("module=\"b\""), "a removed module's series are gone");
 }
 
+#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
 /// The same through the composition path in-process (`daemon::start`, as the binary runs it):
 /// a reload adds, changes and removes modules, an unchanged module keeps serving, a refused
 /// configuration changes nothing and says why.
@@ -73,6 +80,7 @@ async fn an_in_process_reload_replaces_the_module_set() {
     );
 }
 
+#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
 #[tokio::test]
 async fn a_broken_config_on_reload_keeps_the_old_one() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -108,6 +116,7 @@ async fn the_lifecycle_api_is_off_unless_enabled() {
     assert_eq!(request("GET", &d.url("/-/reload")).await.status, 405);
 }
 
+#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
 #[tokio::test]
 async fn a_reload_during_a_slow_scrape_does_not_fail_it() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -129,6 +138,7 @@ async fn a_reload_during_a_slow_scrape_does_not_fail_it() {
     assert_eq!(get(&d.url("/proxy?module=slow"), &[]).await.status, 404, "new scrapes use the new config");
 }
 
+#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
 #[tokio::test]
 async fn a_reload_rotates_the_tls_certificate() {
     let pki = support::Pki::new();
@@ -176,6 +186,7 @@ async fn a_reload_rotates_the_tls_certificate() {
     assert_ne!(curl(ca1.cert.clone()).await, "200");
 }
 
+#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
 #[tokio::test]
 async fn sigterm_lets_a_scrape_in_flight_finish_then_exits_zero() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -259,6 +270,7 @@ async fn health_endpoints_answer_behind_the_same_auth() {
     assert_eq!(get(&d.url("/-/healthy"), &[("Authorization", "Bearer t")]).await.status, 200);
 }
 
+#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
 #[tokio::test]
 async fn a_slow_script_is_cut_short_by_the_scrape_timeout_header() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -275,6 +287,7 @@ async fn a_slow_script_is_cut_short_by_the_scrape_timeout_header() {
     assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(5), "{took:?}");
 }
 
+#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
 #[tokio::test]
 async fn a_unix_socket_upstream_is_served_and_verified() {
     use hyper::service::service_fn;
@@ -363,6 +376,7 @@ async fn the_access_log_names_client_method_path_module_status_duration_and_byte
     }
 }
 
+#[cfg(unix)] // a shell script, a signal, curl or openssl: Linux only (docs/windows.md)
 #[tokio::test]
 async fn scrapes_beyond_max_requests_get_a_quick_503() {
     let dir = tempfile::tempdir().expect("tmp");

@@ -23,7 +23,9 @@ async fn the_file_is_served_with_its_mtime_appended() {
         text.starts_with("# TYPE backup_ok gauge\nbackup_ok 1\n# HELP expexp_file_mtime_timestamp "),
         "{text}"
     );
-    let series = format!("expexp_file_mtime_timestamp{{module=\"tf\",path=\"{}\"}}", path.display());
+    // A label value escapes `\` (Windows paths).
+    let label = path.display().to_string().replace('\\', "\\\\");
+    let series = format!("expexp_file_mtime_timestamp{{module=\"tf\",path=\"{label}\"}}");
     let value = sample(&text, &series).expect("mtime sample");
     assert!((value - secs).abs() < 0.01, "{value} vs {secs}");
 }

@@ -171,12 +171,14 @@ impl FakeExporter {
 }
 
 /// The same stand-in on a unix socket (a fake Docker daemon, say).
+#[cfg(unix)]
 pub struct FakeUnix {
     pub path: PathBuf,
     pub seen: Arc<Mutex<Vec<Seen>>>,
     _stop: oneshot::Sender<()>,
 }
 
+#[cfg(unix)]
 impl FakeUnix {
     /// Answers with `handler` on a new socket at `path`.
     pub async fn start(path: &Path, handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> FakeUnix {
@@ -463,11 +465,21 @@ pub async fn closed_port() -> u16 {
 }
 
 /// Writes an executable script into `dir`.
+#[cfg(unix)]
 pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let path = dir.join(name);
     std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write script");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+/// Writes a batch file into `dir` (`name` with the extension `.cmd`), which Windows runs
+/// with cmd.exe; `body` is cmd's language, without `@echo off`.
+#[cfg(windows)]
+pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(name).with_extension("cmd");
+    std::fs::write(&path, format!("@echo off\r\n{}\r\n", body.replace('\n', "\r\n"))).expect("write script");
     path
 }
 
@@ -614,6 +626,7 @@ impl Daemon {
         format!("http://{}{path}", self.bound[0])
     }
 
+    #[cfg(unix)]
     pub fn signal(&self, signal: rustix::process::Signal) {
         let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("pid");
         rustix::process::kill_process(pid, signal).expect("signal");
@@ -645,6 +658,7 @@ pub async fn request(method: &str, url: &str) -> Got {
 }
 
 /// What this process holds: open file descriptors, threads, child processes, resident memory.
+#[cfg(unix)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Resources {
     pub fds: usize,
@@ -653,6 +667,7 @@ pub struct Resources {
     pub rss_kib: u64,
 }
 
+#[cfg(unix)]
 impl Resources {
     pub fn now() -> Resources {
         Resources::of(std::process::id())

@@ -318,7 +318,10 @@ fn endpoint(
         (socket, port, address) if let Some(name) = container => {
             container_endpoint(name, port, address_mode, network, socket.as_ref(), address.as_ref())?
         }
-        (Some(path), None, None) => Endpoint::Unix(PathBuf::from(path)),
+        (Some(path), None, None) => {
+            crate::platform::unix_sockets().map_err(|why| invalid("http.socket", why))?;
+            Endpoint::Unix(PathBuf::from(path))
+        }
         (Some(_), _, _) => {
             return Err(invalid("http.socket", "give either socket or port (and address), not both"));
         }

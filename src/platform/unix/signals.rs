@@ -4,14 +4,7 @@
 
 use tokio::signal::unix::{Signal as Stream, SignalKind, signal};
 
-/// What a signal asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
-    /// SIGHUP: reload the configuration.
-    Reload,
-    /// SIGTERM or SIGINT: stop accepting, drain, exit.
-    Stop,
-}
+use crate::platform::Signal;
 
 /// The installed handlers.
 #[derive(Debug)]
@@ -30,6 +23,10 @@ impl Signals {
             interrupt: signal(SignalKind::interrupt())?,
         })
     }
+
+    /// Tells whoever started the daemon that it serves (on Windows, the service manager);
+    /// nothing to do here.
+    pub fn ready(&self) {}
 
     /// Waits for the next signal.
     pub async fn next(&mut self) -> Signal {
