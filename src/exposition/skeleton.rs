@@ -1,18 +1,23 @@
-//! The label names of the last sample line that passed every label check, so the next line
-//! that repeats them (most do: a family's series share their label names) is read without
-//! scanning or checking the names again: only its values are new.
+//! The label names of the last few sample lines that passed every label check, so a line that
+//! repeats one of them (most do: a family's series share their label names, and a page's
+//! families repeat a handful of label sets) is read without scanning or checking the names
+//! again: only its values are new.
 
 use super::lex::{quoted_end, same_bytes};
-use super::scan::value_stop;
+use super::scan::{Piece, value_stop};
+
+/// Label sets remembered at once. A page cycles through a few (a histogram's buckets, its sum
+/// and count, the next family's gauges); a line that matches none tries each once, and its
+/// first piece mostly differs, so trying more costs little.
+const REMEMBERED: usize = 8;
 
 /// A skeleton's prefixes and labels, as tests see them.
 #[cfg(test)]
 pub(super) type Learnt<'a> = (&'a [u8], &'a [usize]);
 
 /// What a line's labels looked like, up to their values: the bytes between the values.
-#[derive(Debug, Default)]
-pub(super) struct Skeleton {
-    learnt: bool,
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Shape {
     /// The literal pieces around the values, one after another: from just after the `{` to the
     /// first value's opening quote (`code="`), then from each value's closing quote to the
     /// next one's opening quote (`",handler="`), then the last closing quote and the `}`
@@ -20,43 +25,51 @@ pub(super) struct Skeleton {
     bytes: Vec<u8>,
     /// Per label: where the piece before its value ends in `bytes`.
     labels: Vec<usize>,
+    /// The pieces one by one, when none is longer than 16 bytes (names are mostly short), to
+    /// be compared a load at a time; empty otherwise.
+    pieces: Vec<Piece>,
+}
+
+/// The label shapes learnt, whatever metric names they came with: whether labels pass the
+/// checks whatever their values depends on their names alone (scrape.rs), and a name read as a
+/// token is always a valid one.
+#[derive(Debug, Default)]
+pub(super) struct Skeleton {
+    shapes: Vec<Shape>,
+    /// The shape the last line was learnt from or read with, tried first; `None` after a line
+    /// whose labels could fail with other values.
+    current: Option<usize>,
+    /// The shape a new one replaces when all are taken (round-robin).
+    next: usize,
+    /// Where a shape is built before it is compared with those already learnt.
+    scratch: Shape,
 }
 
 impl Skeleton {
-    /// Reads labels from `i`, just after the `{`, if their names and spacing are exactly the
+    /// Reads labels from `i`, just after the `{`, if their names and spacing are exactly one
     /// learnt line's, returning the index after the `}`. `None` sends the line the long way,
     /// which finds any fault and may learn the line. `line` may also be the rest of a piece of
     /// the body, of which the line is the start.
     #[inline(always)]
-    pub(super) fn read(&self, line: &[u8], mut i: usize) -> Option<usize> {
-        if !self.learnt {
-            return None;
+    pub(super) fn read(&mut self, line: &[u8], i: usize) -> Option<usize> {
+        let current = self.current.unwrap_or(usize::MAX);
+        if let Some(end) = self.shapes.get(current).and_then(|s| s.read(line, i)) {
+            return Some(end);
         }
-        let mut from = 0;
-        for &to in &self.labels {
-            let piece = &self.bytes[from..to];
-            let open = i + piece.len();
-            if !same_bytes(line.get(i..open)?, piece) {
-                return None;
-            }
-            // Most values hold no escape and no byte above 0x7F: their first stop is the closing
-            // quote. `line` may run on past the line's end: a newline ends the value as
-            // unterminated.
-            let stop = value_stop(line, open)?;
-            i = if line[stop] == b'"' {
-                stop
-            } else {
-                let q = quoted_end(line, open - 1).ok()?;
-                if !q.is_utf8(line, open - 1) {
-                    return None;
-                }
-                q.end - 1
-            };
-            from = to;
-        }
-        let piece = &self.bytes[from..];
-        let end = i + piece.len();
-        same_bytes(line.get(i..end)?, piece).then_some(end)
+        self.read_other(line, i, current)
+    }
+
+    /// [`Skeleton::read`] with the shapes other than `current`: the line starts another family.
+    #[inline(never)]
+    fn read_other(&mut self, line: &[u8], i: usize, current: usize) -> Option<usize> {
+        let (k, end) = self
+            .shapes
+            .iter()
+            .enumerate()
+            .filter(|&(k, _)| k != current)
+            .find_map(|(k, s)| s.read(line, i).map(|end| (k, end)))?;
+        self.current = Some(k);
+        Some(end)
     }
 
     /// Learns the labels of a line that passed every label check: they start at `start`, just
@@ -71,7 +84,93 @@ impl Skeleton {
         end: usize,
         labels: impl ExactSizeIterator<Item = (usize, usize)>,
     ) {
-        self.learnt = false;
+        self.current = None;
+        if !self.scratch.build(line, start, end, labels) {
+            return;
+        }
+        if let Some(k) = self.shapes.iter().position(|s| *s == self.scratch) {
+            self.current = Some(k);
+            return;
+        }
+        let shape = std::mem::take(&mut self.scratch);
+        let k = if self.shapes.len() < REMEMBERED {
+            self.shapes.push(shape);
+            self.shapes.len() - 1
+        } else {
+            let k = self.next;
+            self.next = (k + 1) % REMEMBERED;
+            // The replaced shape's buffers are reused for the next one built.
+            self.scratch = std::mem::replace(&mut self.shapes[k], shape);
+            k
+        };
+        self.current = Some(k);
+    }
+
+    /// Tries no learnt shape first: the last line's labels could fail with other values.
+    pub(super) fn forget(&mut self) {
+        self.current = None;
+    }
+
+    /// The shape tried first, if any.
+    #[cfg(test)]
+    pub(super) fn learnt(&self) -> Option<Learnt<'_>> {
+        let s = self.shapes.get(self.current?)?;
+        Some((&s.bytes, &s.labels))
+    }
+}
+
+impl Shape {
+    #[inline(always)]
+    fn read(&self, line: &[u8], mut i: usize) -> Option<usize> {
+        if let Some((last, before)) = self.pieces.split_last() {
+            for piece in before {
+                let open = i + piece.len();
+                let stop = piece.then_value_stop(line, i)?;
+                i = if line[stop] == b'"' { stop } else { escaped_value_end(line, open)? };
+            }
+            return last.at(line, i).then_some(i + last.len());
+        }
+        let mut from = 0;
+        for &to in &self.labels {
+            let piece = &self.bytes[from..to];
+            let open = i + piece.len();
+            if !same_bytes(line.get(i..open)?, piece) {
+                return None;
+            }
+            // Most values hold no escape and no byte above 0x7F: their first stop is the closing
+            // quote. `line` may run on past the line's end: a newline ends the value as
+            // unterminated.
+            let stop = value_stop(line, open)?;
+            i = if line[stop] == b'"' { stop } else { escaped_value_end(line, open)? };
+            from = to;
+        }
+        let piece = &self.bytes[from..];
+        let end = i + piece.len();
+        same_bytes(line.get(i..end)?, piece).then_some(end)
+    }
+
+    /// The pieces of `bytes`, if all are short.
+    fn split(&mut self) {
+        self.pieces.clear();
+        let mut from = 0;
+        for end in self.labels.iter().copied().chain([self.bytes.len()]) {
+            let Some(piece) = Piece::new(&self.bytes[from..end]) else {
+                self.pieces.clear();
+                return;
+            };
+            self.pieces.push(piece);
+            from = end;
+        }
+    }
+
+    /// Builds the shape of labels (see [`Skeleton::learn`]); whether they have one.
+    fn build(
+        &mut self,
+        line: &[u8],
+        start: usize,
+        end: usize,
+        labels: impl ExactSizeIterator<Item = (usize, usize)>,
+    ) -> bool {
         self.bytes.clear();
         self.labels.clear();
         let count = labels.len();
@@ -79,8 +178,7 @@ impl Skeleton {
         for (k, (open, close)) in labels.enumerate() {
             let delimiter = if k + 1 == count { b'}' } else { b',' };
             if line.get(close) != Some(&b'"') || line.get(close + 1) != Some(&delimiter) || open < item {
-                self.labels.clear();
-                return;
+                return false;
             }
             self.bytes.extend_from_slice(&line[item..open]);
             self.labels.push(self.bytes.len());
@@ -88,22 +186,18 @@ impl Skeleton {
         }
         // The last closing quote and the `}`, or the `}` alone.
         if end != item + 1 + usize::from(count > 0) {
-            self.labels.clear();
-            self.bytes.clear();
-            return;
+            return false;
         }
         self.bytes.extend_from_slice(&line[item..end]);
-        self.learnt = true;
+        self.split();
+        true
     }
+}
 
-    /// Forgets what was learnt.
-    pub(super) fn forget(&mut self) {
-        self.learnt = false;
-    }
-
-    /// The learnt pieces and labels, if any.
-    #[cfg(test)]
-    pub(super) fn learnt(&self) -> Option<Learnt<'_>> {
-        self.learnt.then_some((&self.bytes, &self.labels))
-    }
+/// The index of the closing quote of a label value opened at `open - 1` whose first stop is
+/// not that quote (an escape, a byte above 0x7F, a newline), if the value is valid.
+#[cold]
+fn escaped_value_end(line: &[u8], open: usize) -> Option<usize> {
+    let q = quoted_end(line, open - 1).ok()?;
+    q.is_utf8(line, open - 1).then_some(q.end - 1)
 }

@@ -124,26 +124,30 @@ impl TextParser {
     }
 
     /// Checks the sample line at `start` of `buf` (a piece of the body) if it is written the
-    /// way the last sample line was, up to its values: the last name, then no labels or the
-    /// label names and spacing of the last line whose labels no values could make fail, so that
-    /// only its label values and its value (and timestamp) are new; returns the index of its
-    /// newline. `None` (also for any fault) leaves everything as it was, and the line goes the
-    /// long way.
+    /// way sample lines mostly are, up to its values: a metric name from the line's first byte
+    /// (a token, so a valid name), then no labels or the label names and spacing of a line
+    /// learnt earlier, whose labels no values could make fail, so that only its label values
+    /// and its value (and timestamp) are new; returns the index of its newline. `None` (also
+    /// for any fault) leaves the verdict as it was, and the line goes the long way.
     #[inline(always)]
     pub(super) fn repeated_sample(&mut self, buf: &[u8], start: usize) -> Option<usize> {
         #[cfg(test)]
         if self.exact {
             return None;
         }
-        let open = start + self.last_name.len();
+        // Mostly the last name (a run of name bytes ends at the `{` or space after it). Any
+        // other will do: the checks of a sample whose name is a token and whose labels have a
+        // learnt shape do not depend on which name it is.
+        let known = start + self.last_name.len();
+        let repeated = matches!(buf.get(known), Some(b'{' | b' '))
+            && !self.last_name.is_empty()
+            && lex::same_bytes(&buf[start..known], &self.last_name);
+        let open = if repeated { known } else { metric_name_end(buf, start) };
         let braced = match buf.get(open) {
-            Some(b'{') => true,
-            Some(b' ') => false,
+            Some(b'{') if open > start => true,
+            Some(b' ') if open > start => false,
             _ => return None,
         };
-        if self.last_name.is_empty() || !lex::same_bytes(&buf[start..open], &self.last_name) {
-            return None;
-        }
         let after = if braced { self.skeleton.read(buf, open + 1)? } else { open };
         if buf.get(after) != Some(&b' ') {
             return None;
@@ -161,6 +165,10 @@ impl TextParser {
             }
             _ => return None,
         };
+        if !repeated {
+            self.last_name.clear();
+            self.last_name.extend_from_slice(&buf[start..open]);
+        }
         self.samples += 1;
         Some(end)
     }
