@@ -35,7 +35,7 @@ pub(super) fn value_stop(buf: &[u8], from: usize) -> Option<usize> {
 /// A bit for each byte of `v` that stops a quoted label value (see [`value_stop`]).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn value_stops(v: safe_arch::m128i) -> u32 {
+pub(super) fn value_stops(v: safe_arch::m128i) -> u32 {
     use safe_arch::{bitor_m128i, cmp_eq_mask_i8_m128i, move_mask_i8_m128i};
     let hit = bitor_m128i(
         bitor_m128i(cmp_eq_mask_i8_m128i(v, splat(b'"')), cmp_eq_mask_i8_m128i(v, splat(b'\\'))),
@@ -43,71 +43,6 @@ fn value_stops(v: safe_arch::m128i) -> u32 {
     );
     // The high bit of each lane: a match, or a byte of 0x80 and above.
     move_mask_i8_m128i(hit) as u32
-}
-
-/// A piece of a line's labels as learnt (`",code="`), padded to 16 bytes so that it is
-/// compared with one load.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Piece {
-    bytes: [u8; 16],
-    len: usize,
-}
-
-impl Piece {
-    /// The piece `bytes`, if it is at most 16 bytes long.
-    pub(super) fn new(bytes: &[u8]) -> Option<Piece> {
-        let mut piece = Piece { bytes: [0; 16], len: bytes.len() };
-        piece.bytes.get_mut(..bytes.len())?.copy_from_slice(bytes);
-        Some(piece)
-    }
-
-    pub(super) fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether `buf` holds the piece at `i`.
-    #[inline(always)]
-    pub(super) fn at(&self, buf: &[u8], i: usize) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(chunk) = buf.get(i..i + 16) {
-            let want = (1u32 << self.len) - 1;
-            return self.same_lanes(load(chunk)) & want == want;
-        }
-        buf.get(i..i + self.len).is_some_and(|s| super::lex::same_bytes(s, &self.bytes[..self.len]))
-    }
-
-    /// If `buf` holds the piece at `i`, the index of the first [`value_stop`] after it (what
-    /// ends the label value the piece opens); `None` if it does not, or nothing stops the
-    /// value. One load mostly does both: a short value ends in the 16 bytes of its piece.
-    #[inline(always)]
-    pub(super) fn then_value_stop(&self, buf: &[u8], i: usize) -> Option<usize> {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(chunk) = buf.get(i..i + 16) {
-            let v = load(chunk);
-            let want = (1u32 << self.len) - 1;
-            if self.same_lanes(v) & want != want {
-                return None;
-            }
-            let stops = value_stops(v) >> self.len;
-            return if stops != 0 {
-                Some(i + self.len + stops.trailing_zeros() as usize)
-            } else {
-                value_stop(buf, i + 16)
-            };
-        }
-        if !super::lex::same_bytes(buf.get(i..i + self.len)?, &self.bytes[..self.len]) {
-            return None;
-        }
-        value_stop(buf, i + self.len)
-    }
-
-    /// A bit for each byte of `v` equal to the piece's byte in that lane.
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    fn same_lanes(&self, v: safe_arch::m128i) -> u32 {
-        use safe_arch::{cmp_eq_mask_i8_m128i, move_mask_i8_m128i};
-        move_mask_i8_m128i(cmp_eq_mask_i8_m128i(v, load(&self.bytes))) as u32
-    }
 }
 
 fn is_value_stop(b: u8) -> bool {
@@ -223,7 +158,7 @@ pub(super) fn digit_run_end(s: &[u8], mut i: usize) -> usize {
 /// The 16 bytes of `chunk` (16 long; zeros otherwise, which no caller passes).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn load(chunk: &[u8]) -> safe_arch::m128i {
+pub(super) fn load(chunk: &[u8]) -> safe_arch::m128i {
     safe_arch::load_unaligned_m128i(chunk.try_into().unwrap_or(&[0; 16]))
 }
 

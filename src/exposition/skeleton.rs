@@ -4,7 +4,7 @@
 //! again: only its values are new.
 
 use super::lex::{quoted_end, same_bytes};
-use super::scan::{Piece, value_stop};
+use super::scan::value_stop;
 
 /// Label sets remembered at once. A page cycles through a few (a histogram's buckets, its sum
 /// and count, the next family's gauges); a line that matches none tries each once, and its
@@ -200,4 +200,69 @@ impl Shape {
 fn escaped_value_end(line: &[u8], open: usize) -> Option<usize> {
     let q = quoted_end(line, open - 1).ok()?;
     q.is_utf8(line, open - 1).then_some(q.end - 1)
+}
+
+/// A piece of a line's labels as learnt (`",code="`), padded to 16 bytes so that it is
+/// compared with one load.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Piece {
+    bytes: [u8; 16],
+    len: usize,
+}
+
+impl Piece {
+    /// The piece `bytes`, if it is at most 16 bytes long.
+    pub(super) fn new(bytes: &[u8]) -> Option<Piece> {
+        let mut piece = Piece { bytes: [0; 16], len: bytes.len() };
+        piece.bytes.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        Some(piece)
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether `buf` holds the piece at `i`.
+    #[inline(always)]
+    pub(super) fn at(&self, buf: &[u8], i: usize) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(chunk) = buf.get(i..i + 16) {
+            let want = (1u32 << self.len) - 1;
+            return self.same_lanes(super::scan::load(chunk)) & want == want;
+        }
+        buf.get(i..i + self.len).is_some_and(|s| same_bytes(s, &self.bytes[..self.len]))
+    }
+
+    /// If `buf` holds the piece at `i`, the index of the first [`value_stop`] after it (what
+    /// ends the label value the piece opens); `None` if it does not, or nothing stops the
+    /// value. One load mostly does both: a short value ends in the 16 bytes of its piece.
+    #[inline(always)]
+    pub(super) fn then_value_stop(&self, buf: &[u8], i: usize) -> Option<usize> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(chunk) = buf.get(i..i + 16) {
+            let v = super::scan::load(chunk);
+            let want = (1u32 << self.len) - 1;
+            if self.same_lanes(v) & want != want {
+                return None;
+            }
+            let stops = super::scan::value_stops(v) >> self.len;
+            return if stops != 0 {
+                Some(i + self.len + stops.trailing_zeros() as usize)
+            } else {
+                value_stop(buf, i + 16)
+            };
+        }
+        if !same_bytes(buf.get(i..i + self.len)?, &self.bytes[..self.len]) {
+            return None;
+        }
+        value_stop(buf, i + self.len)
+    }
+
+    /// A bit for each byte of `v` equal to the piece's byte in that lane.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn same_lanes(&self, v: safe_arch::m128i) -> u32 {
+        use safe_arch::{cmp_eq_mask_i8_m128i, move_mask_i8_m128i};
+        move_mask_i8_m128i(cmp_eq_mask_i8_m128i(v, super::scan::load(&self.bytes))) as u32
+    }
 }
