@@ -60,16 +60,20 @@ impl Skeleton {
     }
 
     /// [`Skeleton::read`] with the shapes other than `current`: the line starts another family.
+    /// They are tried from the one learnt after `current` on: a page's families cycle through
+    /// their label sets in the order they were first learnt.
     #[inline(never)]
     fn read_other(&mut self, line: &[u8], i: usize, current: usize) -> Option<usize> {
-        let (k, end) = self
-            .shapes
-            .iter()
-            .enumerate()
-            .filter(|&(k, _)| k != current)
-            .find_map(|(k, s)| s.read(line, i).map(|end| (k, end)))?;
-        self.current = Some(k);
-        Some(end)
+        let n = self.shapes.len();
+        let mut k = if current < n { current } else { n.checked_sub(1)? };
+        for _ in 1..n + usize::from(current >= n) {
+            k = if k + 1 == n { 0 } else { k + 1 };
+            if let Some(end) = self.shapes[k].read(line, i) {
+                self.current = Some(k);
+                return Some(end);
+            }
+        }
+        None
     }
 
     /// Learns the labels of a line that passed every label check: they start at `start`, just
