@@ -10,9 +10,9 @@ set -euo pipefail
 ROUNDS=${BENCH_ROUNDS:-5}                 # interleaved rounds; every figure is a median over them
 DURATION=${BENCH_DURATION:-10}            # seconds of each measured one-client run
 WARMUP=${BENCH_WARMUP:-2}                 # seconds of warm-up before each measured run
-LEVELS=${BENCH_LEVELS:-8 64}              # client counts of the rate runs ("" skips them)
+LEVELS=${BENCH_LEVELS-8 64}               # client counts of the rate runs ("" skips them)
 LEVEL_DURATION=${BENCH_LEVEL_DURATION:-5} # seconds of each rate run
-PAYLOADS=${BENCH_PAYLOADS:-small big}
+PAYLOADS=${BENCH_PAYLOADS:-small big}     # also small-om, small-pb, small-gz, big-om, big-pb, big-gz (lib.sh)
 TARGETS=${BENCH_TARGETS:-nginx-proxy ours-verified ours-noverify}
 EXTRA=${BENCH_EXTRA:-}                    # more builds of ours: "name=/path/to/binary ..." (each gets -verified and -noverify)
 NODE_EXPORTER=${BENCH_NODE_EXPORTER:-/usr/bin/prometheus-node-exporter}
@@ -41,6 +41,14 @@ TMP=$(mktemp -d /tmp/expexp-cpu.XXXXXX)
 chmod 755 "$TMP"
 mkdir -p "$TMP/logs"
 make_payloads "$TMP/www"
+# shellcheck disable=SC2086
+make_format_pages "$TMP/www" $PAYLOADS
+for p in $PAYLOADS; do
+    # Every page must be one a verified scrape serves, or the figures would be of refusals.
+    "$OURS" -check.metrics "$TMP/www/$p.prom" -check.content-type "$(content_type_of "$p")" >/dev/null ||
+        die "$p.prom does not verify: $("$OURS" -check.metrics "$TMP/www/$p.prom" 2>&1 | head -3)"
+    printf '%s\t%s\n' "$p" "$(page_bytes "$TMP/www" "$p")" >>"$TMP/pages.tsv"
+done
 
 # The origin: a separate nginx serving both pages as files. Its CPU is never counted.
 UP_PORT=$(free_port)
@@ -162,8 +170,8 @@ echo "machine:   $(nproc) CPUs, ${cpu:-unknown CPU}, kernel $(uname -r)"
 echo "load avg:  $LOAD_START (1/5/15 min) when the script started"
 echo "ours:      $("$OURS" -version 2>&1 | head -1)$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null | sed 's/^/, revision /')"
 echo "nginx:     $(nginx -v 2>&1 | sed 's/.*version: //'), $(nproc) workers, upstream keepalive 32, HTTP/1.1, access_log off"
-echo "payloads:  small $(stat -c %s "$TMP/www/small.prom") bytes ($SMALL_SOURCE); big $(stat -c %s "$TMP/www/big.prom") bytes (gen_payload.py big)"
+echo "payloads:  small $(stat -c %s "$TMP/www/small.prom") bytes ($SMALL_SOURCE); big $(stat -c %s "$TMP/www/big.prom") bytes (gen_payload.py big); measured: $PAYLOADS"
 echo "rounds:    $ROUNDS interleaved (reversed in even rounds); one client ${DURATION}s after ${WARMUP}s warm-up; rate runs ${LEVEL_DURATION}s at ${LEVELS:-none} clients"
 echo
-python3 "$HERE/cpu_report.py" "$RESULTS" "$(stat -c %s "$TMP/www/small.prom")" "$(stat -c %s "$TMP/www/big.prom")"
+python3 "$HERE/cpu_report.py" "$RESULTS" "$TMP/pages.tsv"
 exit 0

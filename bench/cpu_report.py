@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""The tables of bench/cpu.sh, from its results file and the two payload sizes.
+"""The tables of bench/cpu.sh, from its results file and its pages' sizes.
 
-    cpu_report.py RESULTS SMALL_BYTES BIG_BYTES
+    cpu_report.py RESULTS PAGES
+
+Each line of PAGES is a page (payload) and the bytes a verifier reads of it (a gzip page's
+decoded size), tab-separated.
 
 Each line of RESULTS is one measured run, tab-separated: round, target, payload, clients,
 requests, seconds, CPU seconds of the target (utime + stime; nginx: its workers), p50 us,
@@ -26,9 +29,24 @@ def fmt_us(s):
     return "-" if s is None else f"{s * 1e6:,.0f} µs" if s < 1e-3 else f"{s * 1e3:,.2f} ms"
 
 
-def main(path, small, big):
-    size = {"small": int(small), "big": int(big)}
-    label = {"small": f"{int(small) / 1e3:.0f} KB", "big": f"{int(big) / 1e6:.1f} MB"}
+FORMATS = {"om": "OpenMetrics", "pb": "protobuf", "gz": "text, gzip"}
+
+
+def page_label(payload, nbytes):
+    """'60 KB' or '9.6 MB', and the format when the page is not text."""
+    size = f"{nbytes / 1e3:.0f} KB" if nbytes < 1e6 else f"{nbytes / 1e6:.1f} MB"
+    _, _, fmt = payload.partition("-")
+    return f"{size} {FORMATS[fmt]}" if fmt else size
+
+
+def main(path, pages):
+    size = {}
+    with open(pages) as f:
+        for line in f:
+            if line.strip():
+                p, nbytes = line.split("\t")
+                size[p] = int(nbytes)
+    label = {p: page_label(p, n) for p, n in size.items()}
     runs = {}  # (target, payload, clients) -> {round: row}
     with open(path) as f:
         for line in f:
@@ -43,7 +61,7 @@ def main(path, small, big):
             row["rps"] = row["req"] / row["secs"] if row["secs"] else None
             runs.setdefault((t, p, int(c)), {})[int(r)] = row
     targets = list(dict.fromkeys(k[0] for k in runs))
-    payloads = [p for p in ("small", "big") if any(k[1] == p for k in runs)]
+    payloads = [p for p in size if any(k[1] == p for k in runs)]
 
     def med(t, p, c, key):
         return median([row[key] for row in runs.get((t, p, c), {}).values()])
@@ -68,7 +86,7 @@ def main(path, small, big):
             print(f"| {t} | {label[p]} | {fmt_us(cpu)} | {ratio} | {fmt_us(med(t, p, 1, 'p50'))} "
                   f"| {fmt_us(med(t, p, 1, 'p99'))} | {med(t, p, 1, 'rps'):,.1f} | {errs} |")
     print()
-    print("The verifier inside the server: page bytes / (CPU per verified scrape − CPU per "
+    print("The verifier inside the server: page bytes (decoded) / (CPU per verified scrape − CPU per "
           "`verify: false` scrape), per round, median:")
     print()
     print("| build | page | verification CPU per scrape | rate |")
@@ -103,4 +121,4 @@ def main(path, small, big):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:3])

@@ -96,10 +96,17 @@ http {
 }
 CONF
 }
-# nginx_static DIR PORT ROOT: a static file server for ROOT's *.prom pages (text 0.0.4).
+# The Content-Types of the pages by their name's end (make_format_pages); any other page is
+# text 0.0.4. A `-gz` page is gzip-compressed text, sent with Content-Encoding: gzip.
+OPENMETRICS_TYPE="application/openmetrics-text; version=1.0.0; charset=utf-8"
+PROTOBUF_TYPE="application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+# nginx_static DIR PORT ROOT: a static file server for ROOT's *.prom pages.
 nginx_static() {
     nginx_conf "$1" "types { } default_type \"text/plain; version=0.0.4\";
-    server { listen 127.0.0.1:$2; location / { root $3; } }"
+    server { listen 127.0.0.1:$2; root $3; location / { }
+        location ~ -om\\.prom\$ { default_type \"$OPENMETRICS_TYPE\"; }
+        location ~ -pb\\.prom\$ { default_type \"$PROTOBUF_TYPE\"; }
+        location ~ -gz\\.prom\$ { add_header Content-Encoding gzip; } }"
 }
 # nginx_proxy DIR PORT UPSTREAM-PORT: nginx as a plain reverse proxy, configured as a careful
 # operator would (HTTP/1.1 to the upstream, 32 kept-alive upstream connections, no access log).
@@ -160,4 +167,52 @@ make_payloads() {
     fi
     python3 "$here/gen_payload.py" big "$www/big.prom" || die "gen_payload.py big failed"
     chmod 644 "$www/"*.prom
+}
+
+# make_format_pages WWW PAYLOAD...: the pages beyond small and big that PAYLOAD names, as
+# WWW/PAYLOAD.prom: small-om, the small page as OpenMetrics (gen_payload.py openmetrics-of:
+# Debian's node_exporter 1.5 does not serve OpenMetrics), small-pb, the node_exporter page as
+# protobuf (scraped again with that Accept header; there is no synthetic stand-in), big-om and big-pb (gen_payload.py), and
+# small-gz and big-gz, the text page gzip-compressed (level 6, as client_golang's default).
+make_format_pages() {
+    local www=$1 p port ne here accept
+    here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+    shift
+    for p in "$@"; do
+        case $p in
+            small | big) ;;
+            small-gz | big-gz) gzip -6 -n -c "$www/${p%-gz}.prom" >"$www/$p.prom" ;;
+            big-om | big-pb) python3 "$here/gen_payload.py" "$p" "$www/$p.prom" || die "gen_payload.py $p failed" ;;
+            small-om) python3 "$here/gen_payload.py" openmetrics-of "$www/small.prom" "$www/$p.prom" ||
+                die "gen_payload.py openmetrics-of failed" ;;
+            small-pb)
+                [[ -x ${NODE_EXPORTER:-} ]] || die "$p needs a node_exporter (NODE_EXPORTER)"
+                accept=$PROTOBUF_TYPE
+                port=$(free_port)
+                "$NODE_EXPORTER" --web.listen-address="127.0.0.1:$port" >"$www/../node_exporter-$p.log" 2>&1 &
+                ne=$!
+                track "$ne"
+                wait_http "http://127.0.0.1:$port/metrics" "$ne" node_exporter || die "node_exporter did not start for $p"
+                curl -sf --max-time 10 -H "Accept: $accept" -o "$www/$p.prom" "http://127.0.0.1:$port/metrics" ||
+                    die "node_exporter gave no protobuf page"
+                stop "$ne"
+                ;;
+            *) die "unknown page $p (small, big, and either with -om, -pb or -gz)" ;;
+        esac
+        chmod 644 "$www/$p.prom"
+    done
+}
+
+# content_type_of PAYLOAD: the Content-Type nginx_static serves the page with.
+content_type_of() {
+    case $1 in
+        *-om) echo "$OPENMETRICS_TYPE" ;;
+        *-pb) echo "$PROTOBUF_TYPE" ;;
+        *) echo "text/plain; version=0.0.4" ;;
+    esac
+}
+
+# page_bytes WWW PAYLOAD: the bytes a verifier reads of the page (a -gz page's decoded size).
+page_bytes() {
+    if [[ $2 == *-gz ]]; then gzip -dc "$1/$2.prom" | wc -c; else stat -c %s "$1/$2.prom"; fi
 }

@@ -11,9 +11,12 @@ pub use process_tree::{ProcessTree, prepare_command};
 pub use signals::Signals;
 pub use tokio::net::UnixStream;
 
-/// Where the dependency list is, for `-version`: the Debian package installs the SBOM
-/// (packaging/build-deb.sh).
-pub const SBOM: &str = "/usr/share/doc/exporter-exporter/sbom.cdx.json (CycloneDX, Debian package)";
+/// Where the dependency list is, for `-version`: a released binary embeds it, the Debian
+/// package installs the SBOM (packaging/build-deb.sh), and an archive has its SBOM beside it
+/// (packaging/release.sh); the same binary is in all three.
+pub const SBOM: &str = "embedded in a released binary (cargo auditable), \
+    /usr/share/doc/exporter-exporter/sbom.cdx.json from the Debian package, \
+    ARCHIVE.sbom.json beside a release archive (CycloneDX)";
 
 /// Listeners set SO_REUSEADDR, as tokio's own bind does: a restarted proxy can listen again at
 /// once, while connections of the last one wait out their TIME_WAIT.

@@ -182,7 +182,9 @@ fn every_case_gets_the_verdict_recorded_for_each_version() {
 /// The recorded verdicts are the reference programs' (and the file lists every case).
 #[test]
 fn recorded_verdicts_are_the_reference_programs() {
-    if !refcheck::present() {
+    // The reference programs are Linux binaries: under wine (docs/windows.md) the recorded
+    // verdicts are checked against the verifier only, by the tests above.
+    if cfg!(windows) || !refcheck::present() {
         return;
     }
     let files = files();

@@ -12,7 +12,8 @@
 #   - `-winsvc uninstall` removes the service and its Event Log source;
 #   - installed without flags, the service's argument is the expexp.yaml beside the exe, which
 #     it serves (when port 9999, the default, is free here); `-winsvc uninstall` stops it
-#     while it runs, then removes it.
+#     while it runs, then removes it;
+#   - a configuration refused at start stops the service, and an Event Log error names it.
 # Wine stands in for the service manager's calls, not for Windows itself (docs/windows.md).
 #
 #   tests/windows/service.sh EXE      (EXE: exporter_exporter.exe, e.g. from build-windows.sh)
@@ -191,6 +192,28 @@ if curl -s -o /dev/null "http://127.0.0.1:$port_default/-/healthy"; then
   fail "still answering after uninstall (it stops the service first)"
 fi
 if reg_query "$service_key" /v ImagePath | grep -q ImagePath; then fail "the service is still registered"; fi
+
+step "a configuration refused at start: the service stops with exit code 1, and the Event Log says why"
+out=$(run -winsvc install "-config.file=$dir_win\\missing.yaml" -web.listen-address "127.0.0.1:$port") ||
+  fail "install with a missing configuration: $out"
+out=$(run -winsvc start) || fail "start (the service manager takes the request): $out"
+state=''
+for _ in $(seq 100); do
+  state=$(in_wine sc query exporter_exporter) || true
+  grep -q 'STOPPED' <<<"$state" && break
+  sleep 0.2
+done
+echo "$state"
+grep -q 'STOPPED' <<<"$state" || fail "the service with a missing configuration did not stop: $state"
+# ERROR_SERVICE_SPECIFIC_ERROR, and the binary's exit code for a configuration refused.
+grep -Eq 'WIN32_EXIT_CODE +: 1066 ' <<<"$state" && grep -Eq 'SERVICE_EXIT_CODE +: 1 ' <<<"$state" ||
+  fail "not stopped with the service-specific exit code 1: $state"
+if curl -s -o /dev/null "$url/-/healthy"; then fail "a service whose configuration was refused answers"; fi
+tr -d '\r' <"$work/wine-debug.log" | grep ':eventlog:ReportEventW' >"$work/entries" || true
+grep -q 'err:eventlog:ReportEventW L"time=.* level=error .*missing.yaml' "$work/entries" ||
+  fail "no Event Log error naming missing.yaml: $(tail -5 "$work/entries")"
+grep 'missing.yaml' "$work/entries" | tail -1
+out=$(run -winsvc uninstall) || fail "uninstall: $out"
 
 step "uninstalling what is not installed is an error"
 if out=$(run -winsvc uninstall); then fail "uninstall of nothing succeeded: $out"; fi
