@@ -31,7 +31,22 @@ url="http://127.0.0.1:$port"
 dir="$WINEPREFIX/drive_c/Program Files/exporter_exporter"
 service_key='HKLM\SYSTEM\CurrentControlSet\Services\exporter_exporter'
 source_key='HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\exporter_exporter'
-msiexec() { in_wine msiexec "$@"; }
+# Wine's launcher, started while the prefix's first programs are still coming up on a loaded
+# machine, can fail to start msiexec at all ("ShellExecuteEx failed: Internal error", once in a
+# CI run, never again in a row of reruns): that is tried again, up to 3 times; any failure of
+# msiexec itself is not.
+msiexec() {
+  local try out rc
+  for try in 1 2 3; do
+    rc=0
+    out=$(in_wine msiexec "$@") || rc=$?
+    grep -q 'ShellExecuteEx failed' <<<"$out" || break
+    echo "wine could not start msiexec (try $try of 3): $out" >&2
+    sleep 2
+  done
+  printf '%s\n' "$out"
+  return "$rc"
+}
 
 step "install: the service runs with the configuration beside the exe"
 msiexec /i "$msi" /qn "LISTEN=127.0.0.1:$port" || fail "msiexec /i"
