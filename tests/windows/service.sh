@@ -40,6 +40,19 @@ wine reg add 'HKLM\System\CurrentControlSet\Control\Session Manager\Environment'
 wineserver -w
 WINEDEBUG=-all,trace+eventlog,warn+eventlog,err+eventlog wine 'C:\expexp-test\hold.exe' \
   >/dev/null 2>"$work/wine-debug.log" &
+# The service manager must be this program's child, or the entries go elsewhere: the next wine
+# command would start it when it comes first (once in a CI run), so wait until it runs here.
+services_started=no
+for _ in $(seq 150); do
+  for pid in $(pgrep -f 'services\.exe' || true); do
+    if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "WINEPREFIX=$WINEPREFIX"; then
+      services_started=yes
+    fi
+  done
+  [ "$services_started" = yes ] && break
+  sleep 0.2
+done
+[ "$services_started" = yes ] || fail "wine's service manager did not start under hold.exe"
 
 dir_unix="$WINEPREFIX/drive_c/Program Files/exporter_exporter"
 dir_win='C:\Program Files\exporter_exporter'
