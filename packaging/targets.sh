@@ -41,18 +41,20 @@ CARGO_AUDITABLE_VERSION=0.7.7
 #   T_QEMU           the user-mode emulator that runs it here (empty: runs natively)
 #   T_SYSROOT        the directory holding its dynamic loader and libraries here (qemu -L)
 #   T_EXE            the executable's suffix
+#   T_ELF_MACHINE    the machine readelf names in its ELF header (empty: not an ELF target)
 target_info() {
-  T_NATIVE=no T_OS=Linux T_EXE='' T_QEMU='' T_SYSROOT=/ T_IMAGE_ARCH='' T_DEB_ARCH=''
+  T_NATIVE=no T_OS=Linux T_EXE='' T_QEMU='' T_SYSROOT=/ T_IMAGE_ARCH='' T_DEB_ARCH='' T_ELF_MACHINE=''
   case $1 in
     x86_64-unknown-linux-gnu)
       T_NATIVE=yes T_ARCH=x86_64 T_DEB_ARCH=amd64 T_IMAGE_ARCH=amd64 T_GNU=x86_64-linux-gnu
+      T_ELF_MACHINE='Advanced Micro Devices X86-64'
       T_PACKAGES=(gcc) ;;
     aarch64-unknown-linux-gnu)
-      T_ARCH=arm64 T_DEB_ARCH=arm64 T_IMAGE_ARCH=arm64 T_GNU=aarch64-linux-gnu
+      T_ARCH=arm64 T_DEB_ARCH=arm64 T_IMAGE_ARCH=arm64 T_GNU=aarch64-linux-gnu T_ELF_MACHINE=AArch64
       T_PACKAGES=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
       T_QEMU=qemu-aarch64-static T_SYSROOT=/usr/aarch64-linux-gnu ;;
     armv7-unknown-linux-gnueabihf)
-      T_ARCH=armv7 T_DEB_ARCH=armhf T_GNU=arm-linux-gnueabihf
+      T_ARCH=armv7 T_DEB_ARCH=armhf T_GNU=arm-linux-gnueabihf T_ELF_MACHINE=ARM
       T_PACKAGES=(gcc-arm-linux-gnueabihf libc6-dev-armhf-cross)
       T_QEMU=qemu-arm-static T_SYSROOT=/usr/arm-linux-gnueabihf ;;
     x86_64-pc-windows-gnu)
@@ -68,6 +70,10 @@ target_info() {
   fi
 }
 
+# elf_machine FILE: the machine its ELF header names, as readelf prints it (T_ELF_MACHINE).
+elf_machine() {
+  readelf -h "$1" | sed -n 's/^ *Machine: *//p'
+}
 # targets_of_os OS: the release targets whose T_OS is OS (Linux, Windows), one a line.
 targets_of_os() {
   local t found=no

@@ -68,11 +68,7 @@ for triple in "${RELEASE_TARGETS[@]}"; do
   target_info "$triple"
   [ -n "$T_QEMU" ] || continue
   tested=$((tested + 1))
-  case $triple in
-    aarch64-*) machine=AArch64 ;;
-    armv7-*) machine=ARM ;;
-    *) fail "no ELF machine known for $triple" ;;
-  esac
+  machine=$T_ELF_MACHINE
   dir=$work/$T_ARCH
   mkdir -p "$dir/www"
   command -v "$T_QEMU" >/dev/null || fail "$T_QEMU is needed (Debian's qemu-user-static)"
@@ -84,14 +80,14 @@ for triple in "${RELEASE_TARGETS[@]}"; do
   entries=$(tar -tzf "$archive" | sort | tr '\n' ' ')
   [ "$entries" = "LICENSE README.md exporter_exporter " ] || fail "$archive holds: $entries"
   tar -xzf "$archive" -C "$dir"
-  got=$(readelf -h "$dir/exporter_exporter" | sed -n 's/^ *Machine: *//p')
+  got=$(elf_machine "$dir/exporter_exporter")
   [ "$got" = "$machine" ] || fail "the archive's binary is for $got, not $machine"
   deb=$release/exporter-exporter_${version}_${T_DEB_ARCH}.deb
   [ -f "$deb" ] || fail "no $deb"
   [ "$(dpkg-deb -f "$deb" Architecture)" = "$T_DEB_ARCH" ] || fail "$deb is not Architecture: $T_DEB_ARCH"
   dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/bin/exporter_exporter >"$dir/from-deb"
   chmod 0755 "$dir/from-deb"
-  got=$(readelf -h "$dir/from-deb" | sed -n 's/^ *Machine: *//p')
+  got=$(elf_machine "$dir/from-deb")
   [ "$got" = "$machine" ] || fail "the .deb's binary is for $got, not $machine"
   echo "archive: $entries; binaries for $machine; $(dpkg-deb -f "$deb" Package Version Architecture Depends | tr '\n' ' ')"
 

@@ -12,7 +12,7 @@
 #
 #   packaging/test-release.sh OUTDIR
 #
-# A few seconds; needs only coreutils, tar and binutils for each target (readelf).
+# A few seconds; needs only coreutils, tar and binutils (readelf).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=packaging/targets.sh
@@ -33,9 +33,6 @@ sbom_of() {
   echo "$sbom"
 }
 
-# The machine readelf names for each target's binaries.
-declare -A MACHINE=([x86_64]='Advanced Micro Devices X86-64' [arm64]='AArch64' [armv7]='ARM')
-
 expected=()
 for triple in "${RELEASE_TARGETS[@]}"; do
   target_info "$triple"
@@ -47,8 +44,8 @@ for triple in "${RELEASE_TARGETS[@]}"; do
   [ "$got" = "LICENSE README.md exporter_exporter " ] || fail "$archive holds: $got"
   mkdir -p "$work/$T_ARCH"
   tar -xzf "$release/$archive" -C "$work/$T_ARCH"
-  machine=$("$(target_tool "$triple" readelf)" -h "$work/$T_ARCH/exporter_exporter" | sed -n 's/^ *Machine: *//p')
-  [ "$machine" = "${MACHINE[$T_ARCH]}" ] || fail "$archive's binary is for '$machine', not ${MACHINE[$T_ARCH]}"
+  machine=$(elf_machine "$work/$T_ARCH/exporter_exporter")
+  [ "$machine" = "$T_ELF_MACHINE" ] || fail "$archive's binary is for '$machine', not $T_ELF_MACHINE"
   sha=$(sha256sum "$work/$T_ARCH/exporter_exporter" | cut -d' ' -f1)
   sbom=$(sbom_of "$archive")
   grep -q "\"content\": \"$sha\"" "$sbom" || fail "$archive.sbom.json does not name the binary's SHA-256 $sha"
